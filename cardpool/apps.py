@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CardpoolConfig(AppConfig):
+    name = "cardpool"
+    verbose_name = "Card pool"

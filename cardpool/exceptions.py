@@ -1,0 +1,37 @@
+"""Exceptions of the card pool. Messages are constants so tests and callers can match them."""
+
+NO_CARD_AVAILABLE = "No card of kind {kind} is available (unexpired for at least {days} days)."
+CARD_NOT_IN_STATUS = "Card {card} is {status}; this action needs a card that is {expected}."
+REASON_REQUIRED = "A reason is required."
+
+
+class CardPoolError(Exception):
+    pass
+
+
+class NoCardAvailable(CardPoolError):
+    def __init__(self, kind_code: str, days: int):
+        super().__init__(NO_CARD_AVAILABLE.format(kind=kind_code, days=days))
+        self.kind_code = kind_code
+
+
+class CardNotInStatus(CardPoolError):
+    def __init__(self, card, expected: str):
+        super().__init__(
+            CARD_NOT_IN_STATUS.format(card=card.pk, status=card.status, expected=expected)
+        )
+
+
+class ReasonRequired(CardPoolError):
+    def __init__(self):
+        super().__init__(REASON_REQUIRED)
+
+
+class CardImportRejected(CardPoolError):
+    """The file was refused as a whole; ``errors`` lists every problem with its row number."""
+
+    def __init__(self, errors: list):
+        self.errors = errors
+        lines = "\n".join(str(error) for error in errors[:50])
+        more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"The file was not imported ({len(errors)} problems):\n{lines}{more}")

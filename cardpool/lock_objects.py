@@ -1,0 +1,20 @@
+"""Locking querysets. Evaluate them inside ``transaction.atomic()``: an unevaluated
+``select_for_update()`` queryset takes no lock."""
+
+from django.db.models import QuerySet
+
+from .models import Card
+
+
+def card_for_update(card_id: int) -> Card:
+    return Card.objects.select_for_update().get(pk=card_id)
+
+
+def next_available_cards(kind_id: int, valid_from) -> QuerySet[Card]:
+    """Available cards of a kind that stay valid until ``valid_from``, soonest expiry first,
+    skipping rows another transaction holds (the index ``card_available_by_expiry`` serves it)."""
+    return (
+        Card.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(kind_id=kind_id, status=Card.Status.AVAILABLE, valid_until__gte=valid_from)
+        .order_by("valid_until", "id")
+    )

@@ -1,0 +1,53 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cardpool.exceptions import CardImportRejected
+from cardpool.models import CardKind
+from cardpool.services import import_cards
+
+
+class Command(BaseCommand):
+    help = "Import a supplier's card file (CSV in UTF-8 or GBK, or XLSX): every row or none."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--kind", required=True, help="Card kind code, for example JD20.")
+        parser.add_argument("--supplier", default="")
+
+    def handle(self, *args, file: Path, kind: str, supplier: str, **options):
+        try:
+            card_kind = CardKind.objects.get(code=kind)
+        except CardKind.DoesNotExist:
+            known = ", ".join(CardKind.objects.values_list("code", flat=True)) or "none"
+            raise CommandError(f"Unknown card kind {kind!r} (known: {known}).") from None
+        try:
+            content = file.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
+
+        def progress(done: int, total: int) -> None:
+            sys.stderr.write(f"\rimported {done}/{total} cards")
+            if done == total:
+                sys.stderr.write("\n")
+
+        try:
+            batch = import_cards(
+                kind=card_kind,
+                file_name=file.name,
+                content=content,
+                supplier=supplier,
+                progress=progress if options["verbosity"] >= 1 else None,
+            )
+        except CardImportRejected as rejected:
+            for error in rejected.errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                f"{file.name}: nothing imported, {len(rejected.errors)} problem(s) listed above."
+            ) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {batch.row_count} {card_kind.code} cards as batch #{batch.pk}."
+            )
+        )

@@ -1,0 +1,163 @@
+"""Card state changes: allocation, void, expiry, reveal. Each locks the card, re-checks its
+status on the locked row, changes it and records a ``CardEvent`` in the same transaction.
+
+In the incident this replaces, cards were picked by matching a sequence value to an id and their
+status was never set, so one card reached two customers. Here a card is taken only by locking an
+available row with SKIP LOCKED and flipping its status in the caller's transaction; the grant
+that receives it is unique per card in the database.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .. import secrets
+from ..events import record_card_event
+from ..exceptions import CardNotInStatus, NoCardAvailable, ReasonRequired
+from ..lock_objects import card_for_update, next_available_cards
+from ..models import Card, CardEvent, CardKind
+
+EXPIRE_CHUNK = 1000
+
+
+def allocation_horizon():
+    """Cards must stay valid at least until this date to be handed out."""
+    return timezone.localdate() + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS)
+
+
+def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
+    """Take one available card of ``kind``, soonest expiry first, and mark it assigned.
+
+    Must run inside the caller's transaction (the one that creates the grant), so the card and
+    the grant commit or roll back together. Raises ``NoCardAvailable`` when no unlocked card of
+    the kind stays valid for ``CARD_MIN_VALIDITY_DAYS``.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("allocate_card must be called inside transaction.atomic().")
+    card = next_available_cards(kind.pk, allocation_horizon()).first()
+    if card is None:
+        raise NoCardAvailable(kind.code, settings.CARD_MIN_VALIDITY_DAYS)
+    card.status = Card.Status.ASSIGNED
+    card.assigned_at = timezone.now()
+    card.save(update_fields=["status", "assigned_at", "updated_at"])
+    record_card_event(
+        card,
+        CardEvent.Action.ASSIGNED,
+        from_status=Card.Status.AVAILABLE,
+        to_status=Card.Status.ASSIGNED,
+        actor_label=actor_label,
+    )
+    return card
+
+
+@transaction.atomic
+def void_card(
+    card: Card, *, reason: str, actor=None, actor_label: str = "", expected=Card.Status.AVAILABLE
+) -> Card:
+    """Withdraw a card from use for good.
+
+    Staff void available cards (an admin action); an assigned card is voided only by the rewards
+    flow (``expected=ASSIGNED``) when its grant is voided or reissued. Raises ``ReasonRequired``
+    and ``CardNotInStatus``.
+    """
+    if not reason.strip():
+        raise ReasonRequired()
+    locked = card_for_update(card.pk)
+    if locked.status != expected:
+        raise CardNotInStatus(locked, expected)
+    locked.status = Card.Status.VOID
+    locked.save(update_fields=["status", "updated_at"])
+    record_card_event(
+        locked,
+        CardEvent.Action.VOIDED,
+        from_status=expected,
+        to_status=Card.Status.VOID,
+        reason=reason.strip(),
+        actor=actor,
+        actor_label=actor_label,
+    )
+    return locked
+
+
+def expire_cards() -> int:
+    """Mark available cards past their validity date as expired; returns how many.
+
+    Works in chunks, each its own transaction, skipping rows that an allocation holds right now
+    (the next run picks them up). Idempotent: a second run finds nothing to do.
+    """
+    today = timezone.localdate()
+    total = 0
+    while True:
+        with transaction.atomic():
+            cards = list(
+                Card.objects.select_for_update(skip_locked=True)
+                .filter(status=Card.Status.AVAILABLE, valid_until__lt=today)
+                .order_by("id")[:EXPIRE_CHUNK]
+            )
+            if not cards:
+                return total
+            Card.objects.filter(pk__in=[card.pk for card in cards]).update(
+                status=Card.Status.EXPIRED, updated_at=timezone.now()
+            )
+            CardEvent.objects.bulk_create(
+                CardEvent(
+                    card=card,
+                    action=CardEvent.Action.EXPIRED,
+                    from_status=Card.Status.AVAILABLE,
+                    to_status=Card.Status.EXPIRED,
+                    actor_label="scheduler",
+                )
+                for card in cards
+            )
+            total += len(cards)
+
+
+@transaction.atomic
+def reveal_card_secret(card: Card, *, actor, reason: str = "") -> tuple[str, str]:
+    """The card's number and password in clear, for a member of staff who has the permission.
+
+    The access is recorded before the secret is returned. The caller must have checked
+    ``cardpool.reveal_card_secret``; this raises ``PermissionError`` as a backstop.
+    """
+    if not actor.has_perm("cardpool.reveal_card_secret"):
+        raise PermissionError(
+            "Revealing a card's password needs the reveal_card_secret permission."
+        )
+    record_card_event(card, CardEvent.Action.REVEALED, reason=reason, actor=actor)
+    return secrets.decrypt(card.number_encrypted), secrets.decrypt(card.password_encrypted)
+
+
+def card_secret_for_owner(card: Card) -> tuple[str, str]:
+    """Number and password for the customer the card was granted to. The rewards flow checks
+    ownership and records the reveal on the grant."""
+    return secrets.decrypt(card.number_encrypted), secrets.decrypt(card.password_encrypted)
+
+
+def reencrypt_cards(*, chunk_size: int = 1000, progress=None) -> int:
+    """Re-encrypt every card's number and password under the newest key (key rotation).
+
+    Each chunk is its own transaction and touches only the two encrypted columns, so it can run
+    beside allocation. Returns the number of cards rewritten.
+    """
+    last_id = 0
+    done = 0
+    total = Card.objects.count()
+    while True:
+        with transaction.atomic():
+            cards = list(
+                Card.objects.filter(pk__gt=last_id)
+                .order_by("pk")
+                .only("pk", "number_encrypted", "password_encrypted")[:chunk_size]
+            )
+            if not cards:
+                return done
+            for card in cards:
+                card.number_encrypted = secrets.rotate(card.number_encrypted)
+                card.password_encrypted = secrets.rotate(card.password_encrypted)
+            Card.objects.bulk_update(cards, ["number_encrypted", "password_encrypted"])
+        last_id = cards[-1].pk
+        done += len(cards)
+        if progress:
+            progress(done, total)

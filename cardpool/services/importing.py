@@ -1,0 +1,351 @@
+"""Importing a supplier's card file: all rows or none.
+
+A file is read twice: the first pass validates every row and collects the number digests (to
+find duplicates inside the file and against the pool); the second encrypts and inserts in chunks.
+Only digests and row numbers are kept between the passes, so memory stays bounded by the file
+itself, not by its decrypted and encrypted copies.
+"""
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import secrets
+from ..exceptions import CardImportRejected
+from ..models import Card, CardBatch, CardKind
+
+HEADER_ALIASES = {
+    "card_no": "card_no",
+    "卡号": "card_no",
+    "card_password": "card_password",
+    "卡密": "card_password",
+    "valid_until": "valid_until",
+    "有效期": "valid_until",
+    "face_value": "face_value",
+    "面值": "face_value",
+}
+REQUIRED_COLUMNS = ("card_no", "card_password", "valid_until")
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+CARD_NUMBER_PATTERN = re.compile(r"^[A-Z0-9-]{4,64}$")
+INSERT_CHUNK = 2000
+DIGEST_QUERY_CHUNK = 5000
+
+EMPTY_FILE = "The file has no card rows."
+UNREADABLE_ENCODING = "The file is neither UTF-8 nor GBK text; save it as UTF-8 CSV or as XLSX."
+NOT_A_WORKBOOK = "The file looks like an Excel workbook but cannot be read: {error}"
+OLD_EXCEL = "Excel 97-2003 (.xls) files are not supported; save the file as .xlsx or .csv."
+MISSING_COLUMNS = (
+    "Missing column(s): {missing}. "
+    "Expected card_no, card_password, valid_until (or 卡号, 卡密, 有效期)."
+)
+UNKNOWN_COLUMNS = (
+    "Unknown column(s): {unknown}. Allowed: card_no, card_password, valid_until, face_value."
+)
+DUPLICATE_COLUMN = "Column {column} appears twice."
+ALREADY_IMPORTED = "This file was already imported (batch #{batch}, {when})."
+MISSING_VALUE = "{column} is empty."
+BAD_CARD_NUMBER = "card_no must be 4 to 64 letters, digits or dashes."
+BAD_DATE = "valid_until {value!r} is not a date (use YYYY-MM-DD)."
+ALREADY_EXPIRED = "The card expired on {valid_until}."
+BAD_FACE_VALUE = "face_value {value!r} is not a number."
+FACE_VALUE_MISMATCH = "face_value {value} does not match kind {kind} ({expected})."
+DUPLICATE_IN_FILE = "card_no is a duplicate of row {first}."
+DUPLICATE_IN_POOL = "card_no is already in the pool."
+CARD_PASSWORD_TOO_LONG = "card_password is longer than 256 characters."  # noqa: S105 (a message)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based line of the file, the header being row 1; 0 for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}" if self.row else self.message
+
+
+@dataclass(frozen=True)
+class CardRow:
+    row: int
+    number: str
+    password: str
+    valid_until: date
+
+
+@dataclass
+class ImportPreview:
+    kind: CardKind
+    file_name: str
+    content_sha256: str
+    row_count: int = 0
+    sample: list[dict] = field(default_factory=list)  # passwords masked
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors and self.row_count > 0
+
+
+class _FileProblem(Exception):
+    pass
+
+
+def _decode(content: bytes) -> str:
+    # UTF-8 first (strict, so GBK bytes never pass as UTF-8 by accident), then GB18030,
+    # the superset of GBK that suppliers' Excel exports use.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _FileProblem(UNREADABLE_ENCODING)
+
+
+def _raw_rows(file_name: str, content: bytes) -> Iterator[list]:
+    if content.startswith(b"PK\x03\x04"):
+        yield from _xlsx_rows(content)
+        return
+    if content.startswith(b"\xd0\xcf\x11\xe0") or file_name.lower().endswith(".xls"):
+        raise _FileProblem(OLD_EXCEL)
+    yield from csv.reader(io.StringIO(_decode(content), newline=""))
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged archive
+        raise _FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield ["" if value is None else value for value in values]
+    finally:
+        workbook.close()
+
+
+def _columns(header: list) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    unknown = []
+    for index, title in enumerate(header):
+        name = str(title).strip().lstrip("\ufeff").lower()
+        if not name:
+            continue
+        canonical = HEADER_ALIASES.get(name)
+        if canonical is None:
+            unknown.append(str(title).strip())
+        elif canonical in columns:
+            raise _FileProblem(DUPLICATE_COLUMN.format(column=canonical))
+        else:
+            columns[canonical] = index
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        raise _FileProblem(MISSING_COLUMNS.format(missing=", ".join(missing)))
+    if unknown:
+        raise _FileProblem(UNKNOWN_COLUMNS.format(unknown=", ".join(unknown)))
+    return columns
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a card number typed into Excel as a number
+    return str(value).strip()
+
+
+def _parse_date(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, today: date):
+    """A ``CardRow``, or the list of this row's problems."""
+
+    def cell(column: str):
+        index = columns.get(column)
+        return values[index] if index is not None and index < len(values) else ""
+
+    problems = []
+    number = secrets.normalize_number(_text(cell("card_no")))
+    password = _text(cell("card_password"))
+    raw_date = cell("valid_until")
+    for column, value in (("card_no", number), ("card_password", password)):
+        if not value:
+            problems.append(MISSING_VALUE.format(column=column))
+    if number and not CARD_NUMBER_PATTERN.match(number):
+        problems.append(BAD_CARD_NUMBER)
+    if len(password) > 256:
+        problems.append(CARD_PASSWORD_TOO_LONG)
+    valid_until = None
+    if _text(raw_date) == "":
+        problems.append(MISSING_VALUE.format(column="valid_until"))
+    else:
+        valid_until = _parse_date(raw_date)
+        if valid_until is None:
+            problems.append(BAD_DATE.format(value=_text(raw_date)))
+        elif valid_until < today:
+            problems.append(ALREADY_EXPIRED.format(valid_until=valid_until.isoformat()))
+    if "face_value" in columns and _text(cell("face_value")):
+        try:
+            face_value = Decimal(_text(cell("face_value")))
+        except InvalidOperation:
+            problems.append(BAD_FACE_VALUE.format(value=_text(cell("face_value"))))
+        else:
+            if face_value != kind.face_value:
+                problems.append(
+                    FACE_VALUE_MISMATCH.format(
+                        value=face_value, kind=kind.code, expected=kind.face_value
+                    )
+                )
+    if problems:
+        return [RowError(row_number, problem) for problem in problems]
+    return CardRow(row_number, number, password, valid_until)
+
+
+def _card_rows(kind: CardKind, file_name: str, content: bytes) -> Iterator[CardRow | list]:
+    """Yields a ``CardRow`` or a list of ``RowError`` per data row; raises ``_FileProblem``."""
+    rows = _raw_rows(file_name, content)
+    header = next(rows, None)
+    if header is None:
+        raise _FileProblem(EMPTY_FILE)
+    columns = _columns(header)
+    today = timezone.localdate()
+    for row_number, values in enumerate(rows, start=2):
+        if all(_text(value) == "" for value in values):
+            continue  # blank lines (a trailing newline, an empty spreadsheet row)
+        yield _parse_row(row_number, values, columns, kind, today)
+
+
+def _existing_digests(digests: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(digests), DIGEST_QUERY_CHUNK):
+        chunk = digests[start : start + DIGEST_QUERY_CHUNK]
+        found.update(
+            Card.objects.filter(number_digest__in=chunk).values_list("number_digest", flat=True)
+        )
+    return found
+
+
+def _mask(secret: str) -> str:
+    return "•" * 6 if len(secret) <= 4 else secret[:2] + "•" * 6
+
+
+def preview_cards(
+    *, kind: CardKind, file_name: str, content: bytes, sample_size: int = 10
+) -> ImportPreview:
+    """Validate a card file without writing anything. Every problem is reported with its row."""
+    preview = ImportPreview(kind, file_name, hashlib.sha256(content).hexdigest())
+    previous = CardBatch.objects.filter(content_sha256=preview.content_sha256).first()
+    if previous is not None:
+        when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
+        preview.errors.append(RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when)))
+        return preview
+    first_row_of: dict[str, int] = {}
+    try:
+        for parsed in _card_rows(kind, file_name, content):
+            preview.row_count += 1
+            if isinstance(parsed, list):
+                preview.errors.extend(parsed)
+                continue
+            digest = secrets.number_digest(parsed.number)
+            if digest in first_row_of:
+                first = first_row_of[digest]
+                preview.errors.append(RowError(parsed.row, DUPLICATE_IN_FILE.format(first=first)))
+                continue
+            first_row_of[digest] = parsed.row
+            if len(preview.sample) < sample_size:
+                preview.sample.append(
+                    {
+                        "row": parsed.row,
+                        "card_no": parsed.number,
+                        "card_password": _mask(parsed.password),
+                        "valid_until": parsed.valid_until,
+                    }
+                )
+    except _FileProblem as problem:
+        preview.errors.insert(0, RowError(0, str(problem)))
+        return preview
+    if preview.row_count == 0:
+        preview.errors.append(RowError(0, EMPTY_FILE))
+    in_pool = _existing_digests(list(first_row_of))
+    preview.errors.extend(
+        RowError(first_row_of[digest], DUPLICATE_IN_POOL) for digest in sorted(in_pool)
+    )
+    preview.errors.sort(key=lambda error: error.row)
+    return preview
+
+
+@transaction.atomic
+def import_cards(
+    *,
+    kind: CardKind,
+    file_name: str,
+    content: bytes,
+    supplier: str = "",
+    actor=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CardBatch:
+    """Import every card of a file into a new batch, or none.
+
+    Raises ``CardImportRejected`` (with every problem and its row) and writes nothing when any row
+    is bad, the file is unreadable or empty, or the same file was imported before. The unique
+    constraints on the batch hash and on the card digest back the checks up if two staff import
+    overlapping files at the same moment: the loser's transaction rolls back whole.
+    ``progress(done, total)`` is called after each inserted chunk.
+    """
+    preview = preview_cards(kind=kind, file_name=file_name, content=content, sample_size=0)
+    if not preview.is_valid:
+        raise CardImportRejected(preview.errors)
+    batch = CardBatch.objects.create(
+        kind=kind,
+        supplier=supplier,
+        file_name=file_name,
+        content_sha256=preview.content_sha256,
+        imported_by=actor,
+        row_count=preview.row_count,
+    )
+    chunk: list[Card] = []
+    done = 0
+    for parsed in _card_rows(kind, file_name, content):
+        chunk.append(
+            Card(
+                kind=kind,
+                batch=batch,
+                number_encrypted=secrets.encrypt(parsed.number),
+                password_encrypted=secrets.encrypt(parsed.password),
+                number_digest=secrets.number_digest(parsed.number),
+                number_last4=parsed.number[-4:],
+                valid_until=parsed.valid_until,
+            )
+        )
+        if len(chunk) == INSERT_CHUNK:
+            done += _insert(chunk)
+            if progress:
+                progress(done, preview.row_count)
+    if chunk:
+        done += _insert(chunk)
+        if progress:
+            progress(done, preview.row_count)
+    return batch
+
+
+def _insert(chunk: list[Card]) -> int:
+    Card.objects.bulk_create(chunk)
+    inserted = len(chunk)
+    chunk.clear()
+    return inserted

@@ -1,0 +1,158 @@
+"""Settings shared by every environment. Everything a deployer changes comes from the environment
+(or a ``.env`` file at the project root); see the configuration table in README.md."""
+
+from pathlib import Path
+
+import environ
+
+from referral_site.database import database_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# Development-only default; production.py refuses to start without a real one.
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "cardpool",
+    "invitations",
+    "rewards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "referral_site.urls"
+WSGI_APPLICATION = "referral_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL only (row locks); embedded pgserver under DATA_DIR when DATABASE_URL is unset.
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
+DATABASES = {"default": database_config(env, DATA_DIR / "pgdata")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Locks live in services; a request-wide transaction would hold them for the whole request.
+ATOMIC_REQUESTS = False
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "rewards:my_rewards"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- card secrets -------------------------------------------------------------------------
+# Fernet keys, newest first; older keys stay readable so keys can be rotated
+# (``manage.py rotate_card_keys`` re-encrypts under the newest). Development-only defaults.
+CARD_ENCRYPTION_KEYS = env.list(
+    "CARD_ENCRYPTION_KEYS", default=["Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg="]
+)
+# HMAC key for the card-number digest used for uniqueness and exact search.
+CARD_NUMBER_DIGEST_KEY = env.str("CARD_NUMBER_DIGEST_KEY", default="dev-only-card-digest-key")
+# Nobody receives a card that lapses sooner than this.
+CARD_MIN_VALIDITY_DAYS = env.int("CARD_MIN_VALIDITY_DAYS", default=30)
+
+# --- account-opening upstream ---------------------------------------------------------------
+ACCOUNT_OPENING_CLIENT = env.str(
+    "ACCOUNT_OPENING_CLIENT", default="invitations.account_opening.client.HttpAccountOpeningClient"
+)
+ACCOUNT_OPENING_URL = env.str("ACCOUNT_OPENING_URL", default="http://127.0.0.1:8765")
+ACCOUNT_OPENING_RATE = env.float("ACCOUNT_OPENING_RATE", default=5.0)
+ACCOUNT_OPENING_CONNECT_TIMEOUT = env.float("ACCOUNT_OPENING_CONNECT_TIMEOUT", default=2.0)
+ACCOUNT_OPENING_READ_TIMEOUT = env.float("ACCOUNT_OPENING_READ_TIMEOUT", default=5.0)
+ACCOUNT_OPENING_RETRIES = env.int("ACCOUNT_OPENING_RETRIES", default=2)
+# Where an invitee goes to open an account after leaving their phone number.
+ACCOUNT_OPENING_SIGNUP_URL = env.str(
+    "ACCOUNT_OPENING_SIGNUP_URL", default="http://127.0.0.1:8765/open-account"
+)
+
+# --- polling --------------------------------------------------------------------------------
+POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
+POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=50)
+POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=90)
+POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
+# Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
+# flow; named by a setting so ``invitations`` never imports ``rewards``.
+QUALIFIED_INVITATION_HANDLER = env.str(
+    "QUALIFIED_INVITATION_HANDLER", default="rewards.services.grant_reward"
+)
+
+# --- django-q2 ------------------------------------------------------------------------------
+# Read the django-q2 section of DESIGN.md: timeout well below retry or a slow task is delivered
+# twice; max_attempts is not relied on for correctness; catch_up off so a stopped cluster does
+# not fire a backlog of ticks on restart.
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": env.str("Q_CLUSTER_NAME", default="referral"),
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": 100,
+    "retry": 300,
+    "ack_failures": True,
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Scheduled tasks",
+    "poll": 1,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+}

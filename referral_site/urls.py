@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
+from django.urls import path
+
+
+def health(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+admin.site.site_header = "Referral rewards"
+admin.site.site_title = "Referral rewards admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health, name="health"),
+]

@@ -1,0 +1,52 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from cardpool import secrets
+from cardpool.models import Card, CardBatch, CardKind
+
+
+class CardKindFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CardKind
+        django_get_or_create = ("code",)
+
+    code = "JD20"
+    name = "JD e-card 20 yuan"
+    face_value = Decimal("20.00")
+    low_stock_threshold = 10
+
+
+class CardBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CardBatch
+
+    kind = factory.SubFactory(CardKindFactory)
+    file_name = factory.Sequence(lambda n: f"batch-{n}.csv")
+    content_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    row_count = 0
+
+
+def make_cards(
+    kind: CardKind, count: int, *, valid_days: int = 365, prefix: str = "C"
+) -> list[Card]:
+    """``count`` available cards of ``kind`` in a new batch, inserted in one statement."""
+    batch = CardBatchFactory(kind=kind, row_count=count)
+    valid_until = timezone.localdate() + timedelta(days=valid_days)
+    cards = []
+    for index in range(count):
+        number = f"{prefix}{batch.pk:04d}{index:08d}"
+        cards.append(
+            Card(
+                kind=kind,
+                batch=batch,
+                number_encrypted=secrets.encrypt(number),
+                password_encrypted=secrets.encrypt(f"PW{index:06d}"),
+                number_digest=secrets.number_digest(number),
+                number_last4=number[-4:],
+                valid_until=valid_until,
+            )
+        )
+    return Card.objects.bulk_create(cards)

@@ -1,0 +1,110 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import environ
+import pytest
+from django.db import connection
+
+from referral_site.database import SQLITE_REFUSED, UnsupportedDatabase, database_config
+from tests.processes import ROOT, worker_environment
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "referral_site.settings.production",
+    "SECRET_KEY": "k" * 20 + "-Qz8!vR2#pL6@wN4$tY7%uI1^oP3&aS5*dF9(gH0)jK",
+    "ALLOWED_HOSTS": "rewards.example.com",
+    "CARD_ENCRYPTION_KEYS": "Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
+    "CARD_NUMBER_DIGEST_KEY": "a-real-digest-key",
+}
+
+
+def run_manage(*arguments, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def setting_in_child(name: str, **env) -> str:
+    code = f"from django.conf import settings; print(repr(settings.{name}))"
+    result = run_manage("shell", "--no-imports", "-c", code, env=worker_environment(**env))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.django_db
+def test_settings_come_from_the_environment():
+    assert setting_in_child("POLL_INTERVAL_MINUTES", POLL_INTERVAL_MINUTES="7") == "7"
+    assert setting_in_child("ACCOUNT_OPENING_RATE", ACCOUNT_OPENING_RATE="2.5") == "2.5"
+    assert setting_in_child("DEBUG", DEBUG="") == "False"
+
+
+@pytest.mark.django_db
+def test_redis_url_switches_the_broker_and_orm_is_the_default():
+    orm = setting_in_child("Q_CLUSTER")
+    assert "'orm': 'default'" in orm and "redis" not in orm
+    redis = setting_in_child("Q_CLUSTER", REDIS_URL="redis://127.0.0.1:6379/3")
+    assert "'redis': 'redis://127.0.0.1:6379/3'" in redis and "'orm'" not in redis
+
+
+def test_sqlite_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///db.sqlite3")
+    with pytest.raises(UnsupportedDatabase) as refused:
+        database_config(environ.Env(), tmp_path)
+    assert str(refused.value) == SQLITE_REFUSED
+
+
+def test_sqlite_is_refused_at_start_up():
+    env = {**os.environ, "DATABASE_URL": "sqlite:///db.sqlite3"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert SQLITE_REFUSED in result.stderr
+
+
+@pytest.mark.django_db
+def test_production_settings_pass_check_deploy():
+    env = {**worker_environment(), **PRODUCTION_ENV}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_production_refuses_to_start_without_its_secrets():
+    env = {**worker_environment(), **PRODUCTION_ENV}
+    del env["CARD_ENCRYPTION_KEYS"]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "CARD_ENCRYPTION_KEYS" in result.stderr
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete():
+    result = run_manage("makemigrations", "--check", "--dry-run", env=worker_environment())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_embedded_postgresql_starts_round_trips_a_model_and_stops(tmp_path: Path):
+    # given a data folder with no server, and no DATABASE_URL
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    env["DJANGO_SETTINGS_MODULE"] = "referral_site.settings.test"
+    # when the project migrates and writes a row, then reads it in a second process
+    assert run_manage("migrate", "--no-input", env=env).returncode == 0
+    write = "from cardpool.models import CardKind; CardKind.objects.create(code='RT', name='x', face_value=5)"
+    read = "from cardpool.models import CardKind; print(CardKind.objects.get(code='RT').face_value)"
+    assert run_manage("shell", "--no-imports", "-c", write, env=env).returncode == 0
+    result = run_manage("shell", "--no-imports", "-c", read, env=env)
+    # then the row survived the restart, and the server was stopped by the last process
+    assert result.stdout.strip() == "5.00", result.stderr
+    assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_postgresql():
+    assert connection.vendor == "postgresql"
