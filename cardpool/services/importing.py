@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import secrets
@@ -35,7 +35,11 @@ HEADER_ALIASES = {
 REQUIRED_COLUMNS = ("card_no", "card_password", "valid_until")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 CARD_NUMBER_PATTERN = re.compile(r"^[A-Z0-9-]{4,64}$")
-INSERT_CHUNK = 2000
+PROGRESS_EVERY = 5000
+COPY_CARDS = (
+    "COPY cardpool_card (kind_id, batch_id, number_encrypted, password_encrypted, number_digest,"
+    " number_last4, valid_until, status, created_at, updated_at) FROM STDIN"
+)
 DIGEST_QUERY_CHUNK = 5000
 
 EMPTY_FILE = "The file has no card rows."
@@ -306,7 +310,7 @@ def import_cards(
     is bad, the file is unreadable or empty, or the same file was imported before. The unique
     constraints on the batch hash and on the card digest back the checks up if two staff import
     overlapping files at the same moment: the loser's transaction rolls back whole.
-    ``progress(done, total)`` is called after each inserted chunk.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and at the end.
     """
     preview = preview_cards(kind=kind, file_name=file_name, content=content, sample_size=0)
     if not preview.is_valid:
@@ -319,33 +323,26 @@ def import_cards(
         imported_by=actor,
         row_count=preview.row_count,
     )
-    chunk: list[Card] = []
+    now = timezone.now()
     done = 0
-    for parsed in _card_rows(kind, file_name, content):
-        chunk.append(
-            Card(
-                kind=kind,
-                batch=batch,
-                number_encrypted=secrets.encrypt(parsed.number),
-                password_encrypted=secrets.encrypt(parsed.password),
-                number_digest=secrets.number_digest(parsed.number),
-                number_last4=parsed.number[-4:],
-                valid_until=parsed.valid_until,
+    # COPY, not bulk_create: the ORM's per-row SQL compilation was most of the import's time.
+    with connection.cursor() as cursor, cursor.cursor.copy(COPY_CARDS) as copy:
+        for parsed in _card_rows(kind, file_name, content):
+            copy.write_row(
+                (
+                    kind.pk,
+                    batch.pk,
+                    secrets.encrypt(parsed.number),
+                    secrets.encrypt(parsed.password),
+                    secrets.number_digest(parsed.number),
+                    parsed.number[-4:],
+                    parsed.valid_until,
+                    Card.Status.AVAILABLE.value,
+                    now,
+                    now,
+                )
             )
-        )
-        if len(chunk) == INSERT_CHUNK:
-            done += _insert(chunk)
-            if progress:
+            done += 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == preview.row_count):
                 progress(done, preview.row_count)
-    if chunk:
-        done += _insert(chunk)
-        if progress:
-            progress(done, preview.row_count)
     return batch
-
-
-def _insert(chunk: list[Card]) -> int:
-    Card.objects.bulk_create(chunk)
-    inserted = len(chunk)
-    chunk.clear()
-    return inserted

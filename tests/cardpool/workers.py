@@ -1,0 +1,38 @@
+"""Functions run in separate processes by the concurrency tests (see tests/processes.py)."""
+
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from cardpool.events import record_card_event
+from cardpool.exceptions import NoCardAvailable
+from cardpool.models import Card, CardEvent, CardKind
+from cardpool.services import allocate_card
+
+
+def _broken_allocate(kind: CardKind) -> Card:
+    """The incident's way: read a free card without a lock, then mark it by id."""
+    card = (
+        Card.objects.filter(kind=kind, status=Card.Status.AVAILABLE)
+        .order_by("valid_until", "id")
+        .first()
+    )
+    if card is None:
+        raise NoCardAvailable(kind.code, 0)
+    time.sleep(0.002)  # the window in which another worker reads the same row
+    Card.objects.filter(pk=card.pk).update(status=Card.Status.ASSIGNED, assigned_at=timezone.now())
+    record_card_event(card, CardEvent.Action.ASSIGNED, to_status="assigned", actor_label="broken")
+    return card
+
+
+def allocate_until_empty(kind_code: str, broken: bool = False) -> list[int]:
+    kind = CardKind.objects.get(code=kind_code)
+    allocate = _broken_allocate if broken else allocate_card
+    taken = []
+    while True:
+        try:
+            with transaction.atomic():
+                taken.append(allocate(kind).pk)
+        except NoCardAvailable:
+            return taken
