@@ -6,3 +6,22 @@ from tests.factories import CardKindFactory
 @pytest.fixture
 def card_kind(db):
     return CardKindFactory()
+
+
+@pytest.fixture
+def sim(db):
+    """A simulator with a generous rate, for functional tests (rate tests start their own)."""
+    from tests.simulator import simulator
+
+    with simulator("--rate", "1000", "--timeout-seconds", "3") as running:
+        yield running
+
+
+@pytest.fixture
+def upstream(settings, sim):
+    """Point the project's client at the test simulator, with short timeouts."""
+    settings.ACCOUNT_OPENING_URL = sim.url
+    settings.ACCOUNT_OPENING_RATE = 1000
+    settings.ACCOUNT_OPENING_READ_TIMEOUT = 0.5
+    settings.ACCOUNT_OPENING_RETRIES = 1
+    return sim

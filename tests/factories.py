@@ -50,3 +50,43 @@ def make_cards(
             )
         )
     return Card.objects.bulk_create(cards)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "auth.User"
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "invitations.Customer"
+
+    user = factory.SubFactory(UserFactory)
+    phone = factory.Sequence(lambda n: f"137{n:08d}")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "invitations.Campaign"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    qualification_days = 30
+    card_kind = factory.SubFactory(CardKindFactory)
+    points = 100
+    max_rewards_per_inviter = 10
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "invitations.Invitation"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    inviter = factory.SubFactory(CustomerFactory)
+    invitee_phone = factory.Sequence(lambda n: f"159{n:08d}")
+    qualify_by = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    next_check_at = factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1))

@@ -1,0 +1,1 @@
+"""The account-opening service: our client of it, its simulator, and the shared rate limiter."""

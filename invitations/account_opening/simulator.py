@@ -1,0 +1,277 @@
+"""A stand-in for the other team's account-opening service, as a real HTTP server.
+
+It knows accounts opened through every channel (one-click login included: the channel the old
+lookup missed), answers lookups by phone only, enforces a rate limit (429 with Retry-After), can
+add latency and inject faults, and reports what it saw at ``GET /_sim/stats``.
+No database: it is a separate system.
+"""
+
+import csv
+import html
+import io
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+from django.utils import timezone
+
+from ..models import AccountChannel
+
+FAULTS = (
+    "timeout",
+    "error500",
+    "rate_limited",
+    "malformed",
+    "wrong_phone",
+    "unknown_channel",
+    "disconnect",
+)
+RANDOM_FAULTS = ("timeout", "error500", "malformed")
+
+
+class BadAccount(ValueError):
+    pass
+
+
+def validate_account(record: dict) -> dict:
+    phone = str(record.get("phone", "")).strip()
+    account_id = str(record.get("account_id", "")).strip()
+    channel = str(record.get("channel", "")).strip()
+    if not phone or not account_id:
+        raise BadAccount("phone and account_id are required")
+    if channel not in AccountChannel.values:
+        raise BadAccount(f"unknown channel {channel!r}; known: {', '.join(AccountChannel.values)}")
+    opened_at = record.get("opened_at") or timezone.now().isoformat()
+    try:
+        parsed = datetime.fromisoformat(str(opened_at))
+    except ValueError:
+        raise BadAccount(f"opened_at {opened_at!r} is not ISO 8601") from None
+    if parsed.tzinfo is None:
+        raise BadAccount("opened_at needs a time zone")
+    return {
+        "phone": phone,
+        "account_id": account_id,
+        "opened_at": parsed.isoformat(),
+        "channel": channel,
+    }
+
+
+def load_accounts(text: str) -> list[dict]:
+    """Accounts from CSV (``phone,account_id,opened_at,channel``) or a JSON list."""
+    stripped = text.lstrip("\ufeff").strip()
+    if not stripped:
+        return []
+    if stripped.startswith("["):
+        records = json.loads(stripped)
+    else:
+        records = list(csv.DictReader(io.StringIO(stripped)))
+    return [validate_account(record) for record in records]
+
+
+@dataclass
+class SimulatorState:
+    rate: float = 5.0
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    timeout_seconds: float = 10.0
+    accounts: dict = field(default_factory=dict)
+    targeted_faults: dict = field(default_factory=dict)  # phone -> [fault, remaining]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    accepted: deque = field(default_factory=deque)  # times of requests let through (last 1 s)
+    arrivals: deque = field(default_factory=deque)  # times of every lookup request (last 1 s)
+    served: int = 0
+    rate_limited: int = 0
+    max_per_second: int = 0
+
+    def admit(self) -> bool:
+        """Count an arrival; False when it exceeds the rate limit (sliding one-second window)."""
+        now = time.monotonic()
+        with self.lock:
+            for window in (self.accepted, self.arrivals):
+                while window and window[0] <= now - 1.0:
+                    window.popleft()
+            self.arrivals.append(now)
+            self.max_per_second = max(self.max_per_second, len(self.arrivals))
+            if len(self.accepted) >= self.rate:
+                self.rate_limited += 1
+                return False
+            self.accepted.append(now)
+            self.served += 1
+            return True
+
+    def fault_for(self, phone: str) -> str | None:
+        with self.lock:
+            targeted = self.targeted_faults.get(phone)
+            if targeted:
+                targeted[1] -= 1
+                if targeted[1] <= 0:
+                    del self.targeted_faults[phone]
+                return targeted[0]
+        if self.fault_rate and random.random() < self.fault_rate:
+            return random.choice(RANDOM_FAULTS)
+        return None
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {
+                "requests_served": self.served,
+                "rate_limited": self.rate_limited,
+                "max_requests_in_one_second": self.max_per_second,
+                "rate_limit": self.rate,
+                "accounts": len(self.accounts),
+            }
+
+    def reset_stats(self) -> None:
+        with self.lock:
+            self.served = self.rate_limited = self.max_per_second = 0
+            self.accepted.clear()
+            self.arrivals.clear()
+
+
+class SimulatorHandler(BaseHTTPRequestHandler):
+    server_version = "AccountOpeningSimulator/1"
+    state: SimulatorState  # set on the class made by make_server
+
+    def log_message(self, format, *args):  # quiet: tests and the demo read stats instead
+        pass
+
+    def _reply(self, status: int, body, headers: dict | None = None, raw: bool = False) -> None:
+        data = body if raw else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8" if raw else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/v1/accounts":
+            return self._lookup(query.get("phone", [""])[0])
+        if url.path == "/_sim/stats":
+            return self._reply(200, self.state.stats())
+        if url.path == "/open-account":
+            return self._open_account_page(query.get("phone", [""])[0])
+        return self._reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        url = urlparse(self.path)
+        if url.path == "/_sim/accounts":
+            return self._add_accounts(self._body())
+        if url.path == "/_sim/faults":
+            return self._add_fault(self._body())
+        if url.path == "/_sim/reset":
+            self.state.reset_stats()
+            return self._reply(200, self.state.stats())
+        if url.path == "/open-account":
+            form = parse_qs(self._body().decode())
+            record = {
+                "phone": form.get("phone", [""])[0],
+                "account_id": f"SIM{int(time.time() * 1000) % 10**10:010d}",
+                "channel": form.get("channel", ["app"])[0],
+            }
+            return self._add_accounts(json.dumps(record).encode(), page=True)
+        return self._reply(404, {"error": "not found"})
+
+    def _lookup(self, phone: str) -> None:
+        state = self.state
+        if not state.admit():
+            return self._reply(429, {"error": "rate limited"}, {"Retry-After": "1"})
+        if state.latency_ms:
+            time.sleep(state.latency_ms / 1000 * random.uniform(0.5, 1.5))
+        fault = state.fault_for(phone)
+        if fault == "timeout":
+            time.sleep(state.timeout_seconds)
+        elif fault == "disconnect":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
+        elif fault == "error500":
+            return self._reply(500, {"error": "internal error"})
+        elif fault == "rate_limited":
+            return self._reply(429, {"error": "rate limited"}, {"Retry-After": "2"})
+        elif fault == "malformed":
+            return self._reply(200, b'{"phone": "' + phone.encode() + b'", "opened": tru', raw=True)
+        account = state.accounts.get(phone)
+        reply = {"phone": phone, "opened": account is not None}
+        if account:
+            reply.update({key: account[key] for key in ("account_id", "opened_at", "channel")})
+        if fault == "wrong_phone":
+            reply["phone"] = "13900000000" if phone != "13900000000" else "13900000001"
+        elif fault == "unknown_channel":
+            reply.update(
+                opened=True,
+                account_id="X1",
+                opened_at=timezone.now().isoformat(),
+                channel="carrier_pigeon",
+            )
+        return self._reply(200, reply)
+
+    def _add_accounts(self, body: bytes, page: bool = False) -> None:
+        try:
+            payload = json.loads(body or b"null")
+            records = payload if isinstance(payload, list) else [payload]
+            accounts = [validate_account(record) for record in records]
+        except (ValueError, BadAccount, AttributeError) as error:
+            if page:
+                return self._reply(
+                    400,
+                    f"<p>Cannot open the account: {html.escape(str(error))}</p>".encode(),
+                    raw=True,
+                )
+            return self._reply(400, {"error": str(error)})
+        with self.state.lock:
+            for account in accounts:
+                self.state.accounts[account["phone"]] = account
+        if page:
+            phone = html.escape(accounts[0]["phone"])
+            return self._reply(
+                200, f"<h1>Account opened</h1><p>{phone}: welcome aboard.</p>".encode(), raw=True
+            )
+        return self._reply(201, {"added": len(accounts)})
+
+    def _add_fault(self, body: bytes) -> None:
+        try:
+            payload = json.loads(body)
+            fault, phone = payload["fault"], payload["phone"]
+            times = int(payload.get("times", 1))
+        except (ValueError, KeyError, TypeError):
+            return self._reply(400, {"error": "expected {phone, fault, times}"})
+        if fault not in FAULTS:
+            return self._reply(400, {"error": f"fault must be one of {', '.join(FAULTS)}"})
+        with self.state.lock:
+            if times > 0:
+                self.state.targeted_faults[phone] = [fault, times]
+            else:  # times 0 clears the phone's fault
+                self.state.targeted_faults.pop(phone, None)
+        return self._reply(201, {"phone": phone, "fault": fault, "times": times})
+
+    def _open_account_page(self, phone: str) -> None:
+        options = "".join(
+            f'<option value="{value}">{label}</option>' for value, label in AccountChannel.choices
+        )
+        page = f"""<!doctype html><meta charset="utf-8"><title>Open an account (simulator)</title>
+<h1>Open a brokerage account</h1>
+<p>This page stands in for the brokerage's account-opening system.</p>
+<form method="post"><label>Phone <input name="phone" value="{html.escape(phone)}"></label>
+<label>Channel <select name="channel">{options}</select></label>
+<button type="submit">Open account</button></form>"""
+        return self._reply(200, page.encode(), raw=True)
+
+
+def make_server(host: str, port: int, state: SimulatorState) -> ThreadingHTTPServer:
+    handler = type("BoundSimulatorHandler", (SimulatorHandler,), {"state": state})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

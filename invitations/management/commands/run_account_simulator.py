@@ -1,0 +1,58 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from invitations.account_opening.simulator import (
+    BadAccount,
+    SimulatorState,
+    load_accounts,
+    make_server,
+)
+
+
+class Command(BaseCommand):
+    help = "Run the account-opening simulator: a real HTTP server standing in for the upstream."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port.")
+        parser.add_argument(
+            "--accounts", type=Path, help="CSV (phone,account_id,opened_at,channel) or JSON."
+        )
+        parser.add_argument("--rate", type=float, default=5.0, help="Requests per second allowed.")
+        parser.add_argument("--latency", type=float, default=0.0, help="Mean added latency in ms.")
+        parser.add_argument(
+            "--fault-rate", type=float, default=0.0, help="Share of lookups that fail."
+        )
+        parser.add_argument(
+            "--timeout-seconds", type=float, default=10.0, help="How long a 'timeout' hangs."
+        )
+
+    def handle(self, *args, **options):
+        state = SimulatorState(
+            rate=options["rate"],
+            latency_ms=options["latency"],
+            fault_rate=options["fault_rate"],
+            timeout_seconds=options["timeout_seconds"],
+        )
+        if options["accounts"]:
+            try:
+                accounts = load_accounts(options["accounts"].read_text(encoding="utf-8"))
+            except (OSError, ValueError, BadAccount) as error:
+                raise CommandError(
+                    f"Cannot load accounts from {options['accounts']}: {error}"
+                ) from None
+            state.accounts.update({account["phone"]: account for account in accounts})
+        server = make_server(options["host"], options["port"], state)
+        host, port = server.server_address[:2]
+        # The first line is read by tests and the demo runner to find the port.
+        summary = f"{len(state.accounts)} accounts, {state.rate:g} req/s"
+        sys.stdout.write(f"listening on http://{host}:{port} ({summary})\n")
+        sys.stdout.flush()
+        try:
+            server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,171 @@
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
+
+
+def new_invite_code() -> str:
+    # 10 characters from 32: 50 bits, unguessable by enumeration; unique by constraint.
+    return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(10))
+
+
+class AccountChannel(models.TextChoices):
+    """Where the upstream says an account was opened. The lookup never depends on it."""
+
+    APP = "app"
+    H5 = "h5"
+    WECHAT = "wechat"
+    ONE_CLICK = "one_click", "one-click login"
+    BRANCH = "branch"
+
+
+class Customer(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    phone = models.CharField(max_length=11, unique=True)
+    invite_code = models.CharField(max_length=16, unique=True, default=new_invite_code)
+    is_flagged_for_review = models.BooleanField(
+        default=False, help_text="New grants for this inviter are held for review."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]}"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    qualification_days = models.PositiveIntegerField(
+        default=30, help_text="Days an invitee has to open an account after being invited."
+    )
+    card_kind = models.ForeignKey("cardpool.CardKind", on_delete=models.PROTECT)
+    points = models.PositiveIntegerField(default=0, help_text="Learning points per reward.")
+    max_rewards_per_inviter = models.PositiveIntegerField(default=10)
+    is_paused = models.BooleanField(default=False)
+    is_flagged_for_review = models.BooleanField(
+        default=False, help_text="New grants of this campaign are held for review."
+    )
+    rules = models.TextField(blank=True, help_text="Shown to invitees on the landing page.")
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(qualification_days__gt=0), name="campaign_qualification_days_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        QUALIFIED = "qualified"
+        INELIGIBLE_EXISTING_CUSTOMER = "ineligible_existing_customer"
+        EXPIRED = "expired"
+        REJECTED = "rejected"
+
+    class Channel(models.TextChoices):
+        """Where the invitee came from (how the link was shared)."""
+
+        LINK = "link"
+        WECHAT = "wechat"
+        APP = "app"
+        H5 = "h5"
+        QR = "qr", "QR code"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="invitations")
+    inviter = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
+    invitee_phone = models.CharField(max_length=11)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.LINK)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
+    rejection_reason = models.CharField(max_length=200, blank=True)
+    invited_at = models.DateTimeField(auto_now_add=True)
+    qualify_by = models.DateTimeField(help_text="The account must be opened before this time.")
+    # NULL, not "", until known: the partial unique constraint counts an account once per campaign.
+    external_account_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    account_opened_at = models.DateTimeField(null=True, blank=True)
+    account_channel = models.CharField(max_length=16, choices=AccountChannel.choices, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # polling
+    next_check_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-invited_at", "-id"]
+        indexes = [
+            # The poll claim reads only due pending rows: its cost follows the number due,
+            # not the table's size. A lease pushes next_check_at to the lease's end.
+            models.Index(
+                fields=["next_check_at"], condition=Q(status="pending"), name="invitation_due"
+            ),
+            models.Index(fields=["inviter", "-invited_at"], name="invitation_by_inviter"),
+        ]
+        constraints = [
+            # Invariant 3: an invitee is counted once per campaign, whoever invited them.
+            models.UniqueConstraint(
+                fields=["campaign", "invitee_phone"], name="invitation_once_per_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "external_account_id"],
+                condition=Q(external_account_id__isnull=False),
+                name="invitation_once_per_account",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="qualified")
+                | Q(external_account_id__isnull=False, account_opened_at__isnull=False),
+                name="invitation_qualified_has_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.invitee_phone[:3]}****{self.invitee_phone[-4:]} ({self.status})"
+
+
+class PollCycle(models.Model):
+    """Heartbeat of the poller: one row per cycle, so a stalled poller is visible."""
+
+    worker = models.CharField(max_length=100)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    claimed = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0)
+    not_yet_opened = models.PositiveIntegerField(default=0)
+    ineligible = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    released = models.PositiveIntegerField(default=0, help_text="Leases given back unprocessed.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"poll cycle {self.started_at:%Y-%m-%d %H:%M:%S} on {self.worker}"
+
+
+class UpstreamRateLimit(models.Model):
+    """Shared across every process and machine: the next moment a request may be sent."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    next_free_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_lease_token() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,0 +1,23 @@
+"""Mainland China mobile numbers: the identity an invitee is known by."""
+
+import re
+
+INVALID_PHONE = "Enter a valid 11-digit mainland China mobile number, for example 138 0013 8000."
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class InvalidPhone(ValueError):
+    def __init__(self):
+        super().__init__(INVALID_PHONE)
+
+
+def normalize_phone(raw: str) -> str:
+    """``+86 138-0013-8000`` -> ``13800138000``; raises ``InvalidPhone`` for anything else."""
+    text = re.sub(r"[\s\-()]", "", raw or "")
+    for prefix in ("+86", "0086", "86"):
+        if text.startswith(prefix) and len(text) == len(prefix) + 11:
+            text = text[len(prefix) :]
+            break
+    if not _MOBILE.match(text):
+        raise InvalidPhone()
+    return text

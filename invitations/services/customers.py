@@ -1,0 +1,25 @@
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from ..exceptions import PhoneTaken
+from ..models import Customer
+from ..phones import normalize_phone
+
+
+@transaction.atomic
+def register_customer(phone: str, password: str) -> Customer:
+    """Create a site user and its customer record. Raises ``InvalidPhone`` and ``PhoneTaken``.
+
+    The user name is the normalized phone; the invite code is random (50 bits) and unique by
+    constraint."""
+    normalized = normalize_phone(phone)
+    if Customer.objects.filter(phone=normalized).exists():
+        raise PhoneTaken()
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(username=normalized, password=password)
+            return Customer.objects.create(user=user, phone=normalized)
+    except IntegrityError:
+        if Customer.objects.filter(phone=normalized).exists():
+            raise PhoneTaken() from None
+        raise

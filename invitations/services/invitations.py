@@ -1,0 +1,60 @@
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..exceptions import (
+    AlreadyACustomer,
+    CampaignNotRunning,
+    DuplicateInvitation,
+    NoRunningCampaign,
+    SelfInvitation,
+)
+from ..models import Campaign, Customer, Invitation
+from ..phones import normalize_phone
+from ..selectors import campaign_state, current_campaign
+
+FIRST_CHECK_AFTER = timedelta(minutes=1)
+
+
+def create_invitation(
+    inviter: Customer,
+    phone: str,
+    channel: str = Invitation.Channel.LINK,
+    campaign: Campaign | None = None,
+) -> Invitation:
+    """Record that ``inviter`` invited the owner of ``phone``; the poller checks it from then on.
+
+    Raises ``InvalidPhone``, ``SelfInvitation``, ``NoRunningCampaign``, ``CampaignNotRunning``,
+    ``AlreadyACustomer`` and ``DuplicateInvitation`` (the first valid invitation of a phone in a
+    campaign wins, by a unique constraint, even when two arrive at the same moment).
+    """
+    invitee_phone = normalize_phone(phone)
+    if invitee_phone == inviter.phone:
+        raise SelfInvitation()
+    now = timezone.now()
+    if campaign is None:
+        campaign = current_campaign(now)
+        if campaign is None:
+            raise NoRunningCampaign()
+    state = campaign_state(campaign, now)
+    if state != "running":
+        raise CampaignNotRunning(campaign, state)
+    if Customer.objects.filter(phone=invitee_phone).exists():
+        raise AlreadyACustomer()
+    if channel not in Invitation.Channel.values:
+        channel = Invitation.Channel.LINK
+    try:
+        with transaction.atomic():
+            return Invitation.objects.create(
+                campaign=campaign,
+                inviter=inviter,
+                invitee_phone=invitee_phone,
+                channel=channel,
+                qualify_by=now + timedelta(days=campaign.qualification_days),
+                next_check_at=now + FIRST_CHECK_AFTER,
+            )
+    except IntegrityError:
+        if Invitation.objects.filter(campaign=campaign, invitee_phone=invitee_phone).exists():
+            raise DuplicateInvitation() from None
+        raise

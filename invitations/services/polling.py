@@ -1,0 +1,264 @@
+"""The poll cycle: ask the account-opening service about due invitations and record outcomes.
+
+Why it is shaped like this (the incident: a Quartz job every two minutes, overlapping runs,
+several threads granting for the same invitation):
+
+1. Claim: in a short transaction, lock a batch of due rows with SKIP LOCKED, stamp them with a
+   lease token and push their ``next_check_at`` to the end of the lease, commit. Another worker's
+   claim skips them; a killed worker's rows become due again when the lease ends.
+2. Ask the upstream for each one outside any transaction, at the shared rate limit.
+3. Record: in one transaction, re-lock the row, check it is still pending and still ours (the
+   lease token), record the outcome, and for a qualified invitation call the rewards handler in
+   that same transaction. A stale worker finds another token and records nothing.
+
+Dates compared with "now" use the database's clock, so hosts with skewed clocks agree.
+"""
+
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
+from django.utils.module_loading import import_string
+
+from ..account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
+from ..lock_objects import due_invitations_for_update, invitation_for_update
+from ..models import Invitation, PollCycle
+
+logger = logging.getLogger(__name__)
+
+NOT_OPENED_BACKOFF = (timedelta(minutes=2), timedelta(hours=6))  # first wait, longest wait
+ERROR_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
+ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation #{other}"
+OPENED_TOO_LATE = "account opened after the qualification window closed"
+
+
+class Outcome:
+    QUALIFIED = "qualified"
+    NOT_YET_OPENED = "not_yet_opened"
+    INELIGIBLE = "ineligible"
+    EXPIRED = "expired"
+    ERROR = "error"
+    LOST_LEASE = "lost_lease"  # another worker took the row over; nothing recorded
+    RELEASED = "released"
+
+
+@dataclass(frozen=True)
+class Claim:
+    invitation_id: int
+    phone: str
+    token: uuid.UUID
+
+
+def database_now() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def backoff(attempts: int, first: timedelta, longest: timedelta) -> timedelta:
+    return min(first * 2 ** max(attempts - 1, 0), longest)
+
+
+def claim_due_invitations(limit: int, lease_seconds: int) -> list[Claim]:
+    """Lease up to ``limit`` due invitations to this worker (commits before returning)."""
+    with transaction.atomic():
+        rows = list(due_invitations_for_update(Now(), limit).values_list("pk", "invitee_phone"))
+        if not rows:
+            return []
+        token = uuid.uuid4()
+        lease_end = Now() + timedelta(seconds=lease_seconds)
+        Invitation.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            lease_token=token, leased_until=lease_end, next_check_at=lease_end
+        )
+    return [Claim(pk, phone, token) for pk, phone in rows]
+
+
+def _locked_if_ours(claim: Claim) -> Invitation | None:
+    invitation = invitation_for_update(claim.invitation_id)
+    if invitation.status != Invitation.Status.PENDING or invitation.lease_token != claim.token:
+        return None
+    return invitation
+
+
+def _finish(invitation: Invitation, now: datetime, **changes) -> None:
+    changes.update(lease_token=None, leased_until=None, last_checked_at=now)
+    for name, value in changes.items():
+        setattr(invitation, name, value)
+    invitation.save(update_fields=list(changes))
+
+
+@transaction.atomic
+def record_lookup(claim: Claim, account: AccountStatus) -> str:
+    """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
+
+    A qualified invitation is handed to ``QUALIFIED_INVITATION_HANDLER`` inside this transaction:
+    if the handler fails, the qualification rolls back too and the row stays claimed until its
+    lease ends (the caller records the failure)."""
+    invitation = _locked_if_ours(claim)
+    if invitation is None:
+        return Outcome.LOST_LEASE
+    now = database_now()
+    if not account.is_opened:
+        if now >= invitation.qualify_by:
+            _finish(
+                invitation, now, status=Invitation.Status.EXPIRED, decided_at=now, last_error=""
+            )
+            return Outcome.EXPIRED
+        next_check = min(
+            now + backoff(invitation.attempts + 1, *NOT_OPENED_BACKOFF), invitation.qualify_by
+        )
+        _finish(
+            invitation,
+            now,
+            attempts=invitation.attempts + 1,
+            next_check_at=next_check,
+            last_error="",
+        )
+        return Outcome.NOT_YET_OPENED
+    account_fields = {
+        "external_account_id": account.account_id,
+        "account_opened_at": account.opened_at,
+        "account_channel": account.channel,
+        "decided_at": now,
+        "last_error": "",
+    }
+    if account.opened_at < invitation.invited_at:
+        # Invariant 4: someone who already had an account earns the inviter nothing.
+        _finish(
+            invitation, now, status=Invitation.Status.INELIGIBLE_EXISTING_CUSTOMER, **account_fields
+        )
+        return Outcome.INELIGIBLE
+    if account.opened_at > invitation.qualify_by:
+        _finish(
+            invitation,
+            now,
+            status=Invitation.Status.EXPIRED,
+            rejection_reason=OPENED_TOO_LATE,
+            **account_fields,
+        )
+        return Outcome.EXPIRED
+    other = (
+        Invitation.objects.filter(
+            campaign_id=invitation.campaign_id, external_account_id=account.account_id
+        )
+        .exclude(pk=invitation.pk)
+        .first()
+    )
+    if other is None:
+        try:
+            with transaction.atomic():
+                _finish(invitation, now, status=Invitation.Status.QUALIFIED, **account_fields)
+        except IntegrityError:  # the same account qualified another invitation a moment ago
+            other = Invitation.objects.filter(
+                campaign_id=invitation.campaign_id, external_account_id=account.account_id
+            ).first()
+    if other is not None:
+        # Invariant 3: one account counts once per campaign, whoever invited it and by which phone.
+        reason = ACCOUNT_ALREADY_COUNTED.format(account=account.account_id, other=other.pk)
+        account_fields["external_account_id"] = None
+        _finish(
+            invitation,
+            now,
+            status=Invitation.Status.REJECTED,
+            rejection_reason=reason,
+            **account_fields,
+        )
+        return Outcome.INELIGIBLE
+    import_string(settings.QUALIFIED_INVITATION_HANDLER)(invitation)
+    return Outcome.QUALIFIED
+
+
+@transaction.atomic
+def record_failure(claim: Claim, error: str) -> str:
+    """Keep the invitation pending, note the error and try again later. An error never expires
+    an invitation: it is decided only on a valid answer from the upstream."""
+    invitation = _locked_if_ours(claim)
+    if invitation is None:
+        return Outcome.LOST_LEASE
+    now = database_now()
+    attempts = invitation.attempts + 1
+    _finish(
+        invitation,
+        now,
+        attempts=attempts,
+        last_error=error[:1000],
+        next_check_at=now + backoff(attempts, *ERROR_BACKOFF),
+    )
+    return Outcome.ERROR
+
+
+def release(claims: list[Claim]) -> int:
+    """Give unprocessed claims back at once, due now, with no attempt counted."""
+    released = 0
+    for claim in claims:
+        released += Invitation.objects.filter(
+            pk=claim.invitation_id, lease_token=claim.token, status=Invitation.Status.PENDING
+        ).update(lease_token=None, leased_until=None, next_check_at=Now())
+    return released
+
+
+def _count(cycle: PollCycle, outcome: str) -> None:
+    field = {
+        Outcome.QUALIFIED: "qualified",
+        Outcome.NOT_YET_OPENED: "not_yet_opened",
+        Outcome.INELIGIBLE: "ineligible",
+        Outcome.EXPIRED: "expired",
+        Outcome.ERROR: "errors",
+    }.get(outcome)
+    if field:
+        setattr(cycle, field, getattr(cycle, field) + 1)
+
+
+def _process(claim: Claim, client, deadline: float) -> str:
+    try:
+        account = client.lookup(claim.phone, deadline=deadline)
+    except SlotUnavailable:
+        raise
+    except AccountOpeningError as error:
+        return record_failure(claim, f"{type(error).__name__}: {error}")
+    try:
+        return record_lookup(claim, account)
+    except Exception as error:  # a bug or a database error must not stop the cycle or lose the row
+        logger.exception("recording invitation %s failed", claim.invitation_id)
+        return record_failure(claim, f"recording failed: {type(error).__name__}: {error}")
+
+
+def poll_invitations(
+    *,
+    client=None,
+    batch_size: int | None = None,
+    lease_seconds: int | None = None,
+    max_seconds: float | None = None,
+) -> PollCycle:
+    """Run one poll cycle: claim due invitations batch by batch until none is due or the
+    cycle's time is up (below django-q2's task timeout), and record a heartbeat row."""
+    client = client or get_client()
+    batch_size = batch_size or settings.POLL_BATCH_SIZE
+    lease_seconds = lease_seconds or settings.POLL_LEASE_SECONDS
+    deadline = time.monotonic() + (max_seconds or settings.POLL_MAX_SECONDS)
+    cycle = PollCycle.objects.create(worker=f"{socket.gethostname()}:{os.getpid()}")
+    while time.monotonic() < deadline:
+        claims = claim_due_invitations(batch_size, lease_seconds)
+        if not claims:
+            break
+        cycle.claimed += len(claims)
+        for index, claim in enumerate(claims):
+            try:
+                outcome = _process(claim, client, deadline) if time.monotonic() < deadline else None
+            except SlotUnavailable:
+                outcome = None
+            if outcome is None:
+                cycle.released += release(claims[index:])
+                break
+            _count(cycle, outcome)
+        cycle.save()
+    cycle.finished_at = database_now()
+    cycle.save()
+    return cycle

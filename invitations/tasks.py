@@ -1,0 +1,13 @@
+"""django-q2 entry points."""
+
+from .services import poll_invitations as run_poll_cycle
+
+
+def poll_invitations() -> dict:
+    cycle = run_poll_cycle()
+    return {
+        "cycle": cycle.pk,
+        "claimed": cycle.claimed,
+        "qualified": cycle.qualified,
+        "errors": cycle.errors,
+    }

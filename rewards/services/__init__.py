@@ -1,0 +1,17 @@
+"""Reward use cases. Views, admin, commands and tasks call these, nothing else."""
+
+from .anomalies import raise_anomaly
+from .customer import report_card_problem, reveal_grant_card
+from .granting import fulfil_pending_grants, grant_reward, release_hold
+from .staff import reissue_grant, void_grant
+
+__all__ = [
+    "fulfil_pending_grants",
+    "grant_reward",
+    "raise_anomaly",
+    "reissue_grant",
+    "release_hold",
+    "report_card_problem",
+    "reveal_grant_card",
+    "void_grant",
+]

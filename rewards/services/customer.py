@@ -1,0 +1,54 @@
+"""What a customer does with their own rewards."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from cardpool.services import card_secret_for_owner
+from invitations.models import Customer
+
+from ..events import record_grant_event
+from ..exceptions import GrantNotInStatus, NotYourGrant
+from ..lock_objects import grant_for_update
+from ..models import Anomaly, Grant, GrantEvent
+from .anomalies import raise_anomaly
+
+CARD_REPORTED = "Customer reports card of grant {grant} already activated or unusable: {note}"
+
+
+def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
+    locked = grant_for_update(grant.pk)
+    if locked.inviter_id != customer.pk:
+        raise NotYourGrant()  # invariant 10
+    if locked.status != Grant.Status.ISSUED:
+        raise GrantNotInStatus(locked, Grant.Status.ISSUED)
+    return locked
+
+
+@transaction.atomic
+def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
+    """The card number and password of the customer's own issued grant; every reveal is
+    recorded and the first one timed. Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
+    locked = _own_issued_grant(grant, customer)
+    if locked.first_revealed_at is None:
+        locked.first_revealed_at = timezone.now()
+        locked.save(update_fields=["first_revealed_at"])
+    record_grant_event(locked, GrantEvent.Action.REVEALED, actor=customer.user, card=locked.card)
+    return card_secret_for_owner(locked.card)
+
+
+@transaction.atomic
+def report_card_problem(grant: Grant, customer: Customer, note: str = "") -> Anomaly:
+    """One click for "this card was already activated": a critical anomaly for staff.
+    Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
+    locked = _own_issued_grant(grant, customer)
+    note = note.strip()[:500]
+    record_grant_event(
+        locked, GrantEvent.Action.REPORTED, actor=customer.user, reason=note, card=locked.card
+    )
+    return raise_anomaly(
+        "card_reported",
+        locked.grant_no,
+        CARD_REPORTED.format(grant=locked.grant_no, note=note or "(no note)"),
+        severity=Anomaly.Severity.CRITICAL,
+        grant=locked,
+    )

@@ -1,0 +1,151 @@
+"""Turning a qualified invitation into a grant, and fulfilling grants that wait for stock.
+
+The incident: a job that fired every two minutes overlapped itself, several threads granted for
+the same invitation, and inviters received more cards than they earned. Here every path locks the
+invitation row first, returns the existing grant if there is one, and the database refuses a
+second live grant per invitation and a second grant per card, so overlap cannot pay twice.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from cardpool.exceptions import NoCardAvailable
+from cardpool.models import CardKind
+from cardpool.services import allocate_card
+from invitations.lock_objects import invitation_for_update
+from invitations.models import Invitation
+
+from ..events import record_grant_event
+from ..exceptions import GrantNotInStatus, NotQualified
+from ..lock_objects import grant_for_update, inviter_for_update, oldest_pending_stock_for_update
+from ..models import Grant, GrantEvent, PointsEntry, UnrewardedInvitation
+from ..numbers import next_grant_no
+from .anomalies import raise_anomaly
+
+ACTOR = "rewards"
+
+
+def _hold_reason(invitation: Invitation) -> str:
+    campaign, inviter = invitation.campaign, invitation.inviter
+    if campaign.is_paused:
+        return "campaign paused"
+    if campaign.is_flagged_for_review:
+        return "campaign flagged for review"
+    if inviter.is_flagged_for_review:
+        return "inviter flagged for review"
+    return ""
+
+
+def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
+    """Give a waiting grant its card and points; False (and the grant left pending_stock)
+    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
+    kind = grant.campaign.card_kind
+    try:
+        card = allocate_card(kind)
+    except NoCardAvailable as missing:
+        if grant.status != Grant.Status.PENDING_STOCK:
+            grant.status = Grant.Status.PENDING_STOCK
+            grant.save(update_fields=["status"])
+        raise_anomaly("out_of_stock", kind.code, str(missing))
+        return False
+    grant.card = card
+    grant.status = Grant.Status.ISSUED
+    grant.issued_at = timezone.now()
+    grant.save(update_fields=["card", "status", "issued_at"])
+    if grant.points:
+        PointsEntry.objects.create(
+            customer_id=grant.inviter_id,
+            amount=grant.points,
+            kind=PointsEntry.Kind.REWARD,
+            grant=grant,
+        )
+    record_grant_event(
+        grant, GrantEvent.Action.ISSUED, actor=actor, actor_label=actor_label, card=card
+    )
+    return True
+
+
+@transaction.atomic
+def grant_reward(invitation: Invitation) -> Grant | None:
+    """Create the grant for a qualified invitation: issued with a card and points, or waiting
+    (``pending_stock`` when no card is in stock, ``held`` when the inviter or campaign is flagged
+    or the campaign is paused). Returns None, and records why, when the inviter is over the cap.
+
+    Idempotent: calling it again, from another process at the same moment, or after a crash,
+    returns the one live grant. Called by the poller inside the transaction that marks the
+    invitation qualified. Raises ``NotQualified``.
+    """
+    locked = invitation_for_update(invitation.pk)
+    if locked.status != Invitation.Status.QUALIFIED:
+        raise NotQualified(locked)
+    existing = Grant.objects.filter(invitation=locked).exclude(status=Grant.Status.VOID).first()
+    if existing is not None:
+        return existing
+    if UnrewardedInvitation.objects.filter(invitation=locked).exists():
+        return None
+    # Invariant 5: lock the inviter so two invitations of theirs cannot both pass the cap check.
+    inviter_for_update(locked.inviter_id)
+    campaign = locked.campaign
+    live_grants = (
+        Grant.objects.filter(inviter_id=locked.inviter_id, campaign=campaign)
+        .exclude(status=Grant.Status.VOID)
+        .count()
+    )
+    if live_grants >= campaign.max_rewards_per_inviter:
+        UnrewardedInvitation.objects.create(
+            invitation=locked, reason=UnrewardedInvitation.Reason.OVER_CAP
+        )
+        return None
+    hold_reason = _hold_reason(locked)
+    grant = Grant.objects.create(
+        grant_no=next_grant_no(),
+        invitation=locked,
+        inviter_id=locked.inviter_id,
+        campaign=campaign,
+        points=campaign.points,
+        status=Grant.Status.HELD if hold_reason else Grant.Status.PENDING_STOCK,
+        hold_reason=hold_reason,
+    )
+    record_grant_event(grant, GrantEvent.Action.CREATED, actor_label=ACTOR)
+    if hold_reason:
+        record_grant_event(grant, GrantEvent.Action.HELD, actor_label=ACTOR, reason=hold_reason)
+    else:
+        _issue(grant)
+    return grant
+
+
+def fulfil_pending_grants(kind: CardKind | None = None) -> int:
+    """Issue waiting grants, oldest first, while cards last; returns how many were issued.
+
+    One grant per transaction, each locked with SKIP LOCKED, so several fulfillers (or a
+    fulfiller and the poller) can run at once without issuing a grant twice."""
+    if kind is None:
+        kinds = list(
+            CardKind.objects.filter(campaign__grants__status=Grant.Status.PENDING_STOCK).distinct()
+        )
+    else:
+        kinds = [kind]
+    issued = 0
+    for card_kind in kinds:
+        while True:
+            with transaction.atomic():
+                grant = oldest_pending_stock_for_update(card_kind.pk).first()
+                if grant is None or not _issue(grant):
+                    break
+                issued += 1
+    return issued
+
+
+@transaction.atomic
+def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
+    """A reviewer lets a held grant go on: issued now, or pending_stock. Raises
+    ``GrantNotInStatus``."""
+    locked = grant_for_update(grant.pk)
+    if locked.status != Grant.Status.HELD:
+        raise GrantNotInStatus(locked, Grant.Status.HELD)
+    record_grant_event(locked, GrantEvent.Action.RELEASED, actor=actor, reason=reason)
+    locked.status = Grant.Status.PENDING_STOCK
+    locked.hold_reason = ""
+    locked.save(update_fields=["status", "hold_reason"])
+    _issue(locked, actor=actor, actor_label="")
+    return locked

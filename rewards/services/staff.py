@@ -1,0 +1,91 @@
+"""What staff do to grants, each with a mandatory reason and a recorded event."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from cardpool.exceptions import ReasonRequired
+from cardpool.models import Card
+from cardpool.services import void_card
+
+from ..events import record_grant_event
+from ..exceptions import GrantNotInStatus
+from ..lock_objects import grant_for_update
+from ..models import Grant, GrantEvent, PointsEntry
+from ..numbers import next_grant_no
+from .granting import _issue
+
+
+def _void_locked(grant: Grant, reason: str, actor) -> None:
+    """Void a locked grant: its card is voided and its points reversed, once."""
+    if grant.status == Grant.Status.ISSUED:
+        void_card(
+            grant.card,
+            reason=f"grant {grant.grant_no} voided: {reason}",
+            actor=actor,
+            expected=Card.Status.ASSIGNED,
+        )
+        if grant.points:
+            PointsEntry.objects.create(
+                customer_id=grant.inviter_id,
+                amount=-grant.points,
+                kind=PointsEntry.Kind.REVERSAL,
+                grant=grant,
+                note=reason[:200],
+            )
+    grant.status = Grant.Status.VOID
+    grant.voided_at = timezone.now()
+    grant.void_reason = reason
+    grant.save(update_fields=["status", "voided_at", "void_reason"])
+
+
+@transaction.atomic
+def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
+    """Void a grant (issued, waiting or held). Raises ``ReasonRequired``, ``GrantNotInStatus``."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    locked = grant_for_update(grant.pk)
+    if locked.status == Grant.Status.VOID:
+        raise GrantNotInStatus(locked, "not void")
+    _void_locked(locked, reason, actor)
+    record_grant_event(
+        locked, GrantEvent.Action.VOIDED, actor=actor, reason=reason, card=locked.card
+    )
+    return locked
+
+
+@transaction.atomic
+def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
+    """Replace an issued grant whose card is unusable: the old grant is voided (card voided,
+    points reversed) and a new grant for the same invitation gets a new card and the points again
+    (or waits for stock). The old grant links to the new one. Returns the new grant.
+    Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    old = grant_for_update(grant.pk)
+    if old.status != Grant.Status.ISSUED:
+        raise GrantNotInStatus(old, Grant.Status.ISSUED)
+    _void_locked(old, reason, actor)
+    new = Grant.objects.create(
+        grant_no=next_grant_no(),
+        invitation_id=old.invitation_id,
+        inviter_id=old.inviter_id,
+        campaign=old.campaign,
+        points=old.points,
+        status=Grant.Status.PENDING_STOCK,
+    )
+    old.replaced_by = new
+    old.save(update_fields=["replaced_by"])
+    record_grant_event(
+        old,
+        GrantEvent.Action.REISSUED,
+        actor=actor,
+        reason=f"replaced by {new.grant_no}: {reason}",
+        card=old.card,
+    )
+    record_grant_event(
+        new, GrantEvent.Action.CREATED, actor=actor, reason=f"reissue of {old.grant_no}"
+    )
+    _issue(new, actor=actor, actor_label="")
+    return new

@@ -1,0 +1,127 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from invitations.account_opening.client import HttpAccountOpeningClient
+from invitations.models import AccountChannel, Invitation, PollCycle
+from invitations.services import poll_invitations
+from invitations.services.polling import claim_due_invitations, record_lookup
+from rewards.models import Grant
+from tests.factories import CampaignFactory, InvitationFactory, make_cards
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def opened(phone: str, channel: str, when=None, account_id=None) -> dict:
+    when = when or timezone.now()
+    return {
+        "phone": phone,
+        "account_id": account_id or f"A{phone}",
+        "opened_at": when.isoformat(),
+        "channel": channel,
+    }
+
+
+def test_each_channels_account_is_found_one_click_included(upstream):
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 10)
+    invitations = {
+        channel: InvitationFactory(campaign=campaign, invitee_phone=f"1590000000{index}")
+        for index, channel in enumerate(AccountChannel.values)
+    }
+    upstream.add_accounts(
+        [opened(inv.invitee_phone, channel) for channel, inv in invitations.items()]
+    )
+
+    cycle = poll_invitations()
+
+    assert (cycle.claimed, cycle.qualified, cycle.errors) == (5, 5, 0)
+    for channel, invitation in invitations.items():
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.account_channel) == ("qualified", channel)
+        assert invitation.lease_token is None
+    assert Grant.objects.filter(status="issued").count() == 5
+    assert cycle.finished_at is not None
+
+
+def test_an_account_opened_before_the_invitation_earns_nothing(upstream):
+    invitation = InvitationFactory()
+    upstream.add_accounts(
+        [opened(invitation.invitee_phone, "app", timezone.now() - timedelta(days=400))]
+    )
+    poll_invitations()
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.INELIGIBLE_EXISTING_CUSTOMER
+    assert Grant.objects.count() == 0
+
+
+def test_not_opened_backs_off_then_expires_after_the_window(upstream):
+    invitation = InvitationFactory()
+    poll_invitations()
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts, invitation.last_error) == ("pending", 1, "")
+    assert invitation.next_check_at > timezone.now() + timedelta(minutes=1)
+
+    Invitation.objects.filter(pk=invitation.pk).update(
+        qualify_by=timezone.now() - timedelta(seconds=1),
+        next_check_at=timezone.now() - timedelta(seconds=1),
+    )
+    poll_invitations()
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.EXPIRED
+
+
+def test_one_account_counts_once_per_campaign_whichever_phone_invited_it(upstream):
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 5)
+    first = InvitationFactory(campaign=campaign, invitee_phone="15900000001")
+    second = InvitationFactory(campaign=campaign, invitee_phone="15900000002")
+    upstream.add_accounts(
+        [
+            opened("15900000001", "app", account_id="SAME"),
+            opened("15900000002", "h5", account_id="SAME"),
+        ]
+    )
+    poll_invitations()
+    statuses = sorted(
+        Invitation.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
+    )
+    assert statuses == ["qualified", "rejected"]
+    assert Grant.objects.count() == 1
+
+
+def test_a_stale_worker_whose_lease_was_taken_over_records_nothing(upstream):
+    invitation = InvitationFactory()
+    [stale] = claim_due_invitations(10, lease_seconds=1)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        next_check_at=timezone.now() - timedelta(seconds=1)
+    )
+    [fresh] = claim_due_invitations(
+        10, lease_seconds=60
+    )  # the lease ran out; another worker took it
+    upstream.add_accounts([opened(invitation.invitee_phone, "app")])
+    account = HttpAccountOpeningClient().lookup(invitation.invitee_phone)
+
+    assert record_lookup(stale, account) == "lost_lease"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.lease_token) == ("pending", fresh.token)
+
+
+def test_every_cycle_leaves_a_heartbeat(upstream):
+    poll_invitations()
+    poll_invitations()
+    assert PollCycle.objects.filter(finished_at__isnull=False).count() == 2
+
+
+def test_the_claim_reads_the_due_index():
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM invitations_invitation WHERE status = 'pending' AND next_check_at <= now() "
+            "ORDER BY next_check_at, id LIMIT 50 FOR UPDATE SKIP LOCKED"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+    assert "invitation_due" in plan

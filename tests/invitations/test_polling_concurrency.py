@@ -1,0 +1,92 @@
+"""Overlapping poll runs in separate processes against the simulator as a real HTTP server."""
+
+import os
+import signal
+import time
+
+import pytest
+from django.db import connection
+
+from tests.factories import CampaignFactory, InvitationFactory, make_cards
+from tests.processes import run_workers, start_worker
+from tests.simulator import simulator
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+RATE = (
+    20  # requests per second the simulator allows (5 in production; faster here to keep CI short)
+)
+
+
+def scalar(sql: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def invitations_with_accounts(count: int, sim) -> None:
+    campaign = CampaignFactory(max_rewards_per_inviter=count)
+    make_cards(campaign.card_kind, count)
+    invitations = [
+        InvitationFactory(campaign=campaign, invitee_phone=f"158{index:08d}")
+        for index in range(count)
+    ]
+    sim.add_accounts(
+        [
+            {
+                "phone": inv.invitee_phone,
+                "account_id": f"ACC{inv.pk}",
+                "channel": "one_click",
+                "opened_at": None,
+            }
+            for inv in invitations
+        ]
+    )
+
+
+def test_six_overlapping_pollers_qualify_each_invitation_once_within_the_rate():
+    with simulator("--rate", str(RATE)) as sim:
+        invitations_with_accounts(300, sim)
+        sim.reset()
+        env = {"ACCOUNT_OPENING_URL": sim.url, "ACCOUNT_OPENING_RATE": RATE}
+
+        for _run in range(2):
+            run_workers("tests.invitations.workers.poll_once", [()] * 6, timeout=300, **env)
+
+        stats = sim.stats()
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") == 300
+    assert scalar("SELECT count(*) FROM rewards_grant") == 300
+    assert (
+        scalar(
+            "SELECT count(*) FROM (SELECT invitation_id FROM rewards_grant GROUP BY 1 HAVING count(*) > 1) d"
+        )
+        == 0
+    )
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE lease_token IS NOT NULL") == 0
+    assert stats["rate_limited"] == 0
+    assert stats["max_requests_in_one_second"] <= RATE
+    assert stats["requests_served"] == 300  # each invitee asked about exactly once
+
+
+def test_a_killed_poller_loses_nothing_and_nothing_is_handled_twice():
+    with simulator("--rate", "4") as sim:
+        invitations_with_accounts(20, sim)
+        env = {"ACCOUNT_OPENING_URL": sim.url, "ACCOUNT_OPENING_RATE": 4}
+        # given a poller that has leased everything and is half-way through
+        victim = start_worker("tests.invitations.workers.poll_once", 50, 3, 60, **env)
+        deadline = time.monotonic() + 30
+        while scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") < 3:
+            assert time.monotonic() < deadline, "the victim never started"
+            time.sleep(0.1)
+        # when it is killed mid-cycle
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        leased = scalar("SELECT count(*) FROM invitations_invitation WHERE lease_token IS NOT NULL")
+        time.sleep(3.5)  # its lease runs out
+        run_workers("tests.invitations.workers.poll_once", [()], timeout=120, **env)
+    # then the rest were picked up and finished, each exactly once
+    assert leased > 0
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") == 20
+    assert scalar("SELECT count(*) FROM rewards_grant") == 20
+    assert scalar("SELECT count(DISTINCT invitation_id) FROM rewards_grant") == 20
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE lease_token IS NOT NULL") == 0
