@@ -90,3 +90,15 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     invitee_phone = factory.Sequence(lambda n: f"159{n:08d}")
     qualify_by = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     next_check_at = factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1))
+
+
+def qualified_invitation(**kwargs):
+    """An invitation the poller has just qualified."""
+    from invitations.models import Invitation
+
+    defaults = {
+        "status": Invitation.Status.QUALIFIED,
+        "account_opened_at": timezone.now(),
+        "external_account_id": factory.Sequence(lambda n: f"ACC{n}"),
+    }
+    return InvitationFactory(**{**defaults, **kwargs})

@@ -1,0 +1,30 @@
+"""Run in separate processes by the rewards concurrency tests."""
+
+import random
+
+from invitations.models import Invitation
+from rewards.numbers import next_grant_no
+from rewards.services import grant_reward
+
+
+def grant_numbers(count: int) -> list[str]:
+    return [next_grant_no() for _ in range(count)]
+
+
+def grant_all_qualified(seed: int) -> int:
+    """Grant every qualified invitation that has no live grant yet, in a random order, until none
+    is left. Many of these run at once (and are killed) in the chaos test."""
+    rng = random.Random(seed)
+    done = 0
+    while True:
+        todo = list(
+            Invitation.objects.filter(status=Invitation.Status.QUALIFIED, unrewarded__isnull=True)
+            .exclude(grants__status__in=["issued", "pending_stock", "held"])
+            .values_list("pk", flat=True)[:200]
+        )
+        if not todo:
+            return done
+        rng.shuffle(todo)
+        for invitation_id in todo[:50]:
+            grant_reward(Invitation(pk=invitation_id))
+            done += 1
