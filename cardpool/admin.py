@@ -4,9 +4,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from referral_site.admin_actions import with_reason
+
 from . import secrets, uploads
 from .exceptions import CardImportRejected, CardPoolError
-from .forms import CardImportForm, ReasonForm
+from .forms import CardImportForm
 from .models import Card, CardBatch, CardEvent, CardKind
 from .selectors import card_kinds_with_stock
 from .services import import_cards, preview_cards, reveal_card_secret, void_card
@@ -234,30 +236,14 @@ class CardAdmin(ReadOnlyAdmin):
     def void_selected(self, request, queryset):
         if not request.user.has_perm("cardpool.change_card"):
             raise PermissionDenied
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            voided, refused = 0, []
-            for card in queryset.order_by("pk"):
-                try:
-                    void_card(card, reason=form.cleaned_data["reason"], actor=request.user)
-                    voided += 1
-                except CardPoolError as error:
-                    refused.append(str(error))
-            messages.success(request, f"Voided {voided} card(s).")
-            for message in refused[:20]:
-                messages.warning(request, message)
-            return None
-        return TemplateResponse(
+        return with_reason(
+            self,
             request,
-            "admin/reason_action.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": "Void cards",
-                "objects": queryset,
-                "form": form,
-                "action": "void_selected",
-            },
+            queryset,
+            title="Void cards",
+            action="void_selected",
+            apply=lambda card, reason: void_card(card, reason=reason, actor=request.user),
+            refusals=(CardPoolError,),
         )
 
 

@@ -42,6 +42,7 @@ def embedded_database_url(data_dir: Path, name: str = "referral") -> str:
         import pgserver
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_users(data_dir)
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     # ``name`` is this module's constant, never user input.
@@ -49,6 +50,20 @@ def embedded_database_url(data_dir: Path, name: str = "referral") -> str:
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{name}";')
     return f"postgres://postgres@/{name}?host={quote(str(socket_dir))}"
+
+
+def _forget_dead_users(data_dir: Path) -> None:
+    """pgserver stops the server when its last user exits, counting users in a pid list; a user
+    killed with SIGKILL never leaves it, and the server would then never stop. Drop dead pids."""
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    pids = DiskList(data_dir / ".handle_pids.json")
+    with PostgresServer._lock:
+        alive = [pid for pid in pids.get() if psutil.pid_exists(pid)]
+        if data_dir.exists() and alive != pids.get():
+            pids.put(alive)
 
 
 def database_config(env: environ.Env, data_dir: Path) -> dict:

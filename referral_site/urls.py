@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 
 def health(request):
@@ -16,4 +17,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health, name="health"),
+    path("", include("invitations.urls")),
+    path("", include("rewards.urls")),
+    path("", RedirectView.as_view(pattern_name="rewards:my_rewards"), name="home"),
 ]

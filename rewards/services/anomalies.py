@@ -23,3 +23,16 @@ def raise_anomaly(
         except IntegrityError:
             continue  # another process opened it a moment ago: count on it instead
     raise RuntimeError("could not open or update the anomaly")
+
+
+@transaction.atomic
+def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomaly:
+    """Acknowledge, resolve or dismiss an anomaly; the note is appended with who and when."""
+    from django.utils import timezone
+
+    locked = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+    locked.status = status
+    stamp = f"[{timezone.localtime():%Y-%m-%d %H:%M} {actor} → {status}] {note.strip()}"
+    locked.notes = f"{locked.notes}\n{stamp}".strip()
+    locked.save(update_fields=["status", "notes", "updated_at"])
+    return locked

@@ -1,0 +1,100 @@
+from django.contrib import admin
+
+from .models import Campaign, Customer, Invitation, PollCycle
+from .services.campaigns import set_campaign_paused
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "invite_code", "is_flagged_for_review", "created_at"]
+    list_filter = ["is_flagged_for_review"]
+    search_fields = ["=phone", "=invite_code"]
+    fields = ["user", "phone", "invite_code", "is_flagged_for_review", "created_at"]
+    readonly_fields = ["user", "phone", "invite_code", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # customers sign up themselves (register_customer)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "starts_at",
+        "ends_at",
+        "card_kind",
+        "points",
+        "max_rewards_per_inviter",
+        "is_paused",
+    ]
+    list_filter = ["is_paused", "card_kind"]
+    readonly_fields = ["is_paused"]
+    actions = ["pause", "resume"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Pause selected campaigns (new grants are held)")
+    def pause(self, request, queryset):
+        for campaign in queryset:
+            set_campaign_paused(campaign, is_paused=True)
+            self.log_change(request, campaign, "paused")
+        self.message_user(request, f"Paused {queryset.count()} campaign(s).")
+
+    @admin.action(description="Resume selected campaigns")
+    def resume(self, request, queryset):
+        for campaign in queryset:
+            set_campaign_paused(campaign, is_paused=False)
+            self.log_change(request, campaign, "resumed")
+        self.message_user(request, f"Resumed {queryset.count()} campaign(s).")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "__str__",
+        "inviter",
+        "campaign",
+        "channel",
+        "status",
+        "account_channel",
+        "invited_at",
+        "attempts",
+        "next_check_at",
+    ]
+    list_filter = ["status", "channel", "account_channel", "campaign"]
+    list_select_related = ["inviter", "campaign"]
+    search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
+    show_full_result_count = False
+
+
+@admin.register(PollCycle)
+class PollCycleAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "finished_at",
+        "worker",
+        "claimed",
+        "qualified",
+        "not_yet_opened",
+        "ineligible",
+        "expired",
+        "errors",
+        "released",
+    ]
+    show_full_result_count = False

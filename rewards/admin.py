@@ -1,0 +1,187 @@
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+
+from cardpool.exceptions import CardPoolError
+from referral_site.admin_actions import with_reason
+
+from .exceptions import RewardError
+from .models import Anomaly, Grant, GrantEvent, PointsEntry, UnrewardedInvitation
+from .services import reissue_grant, release_hold, void_grant
+from .services.anomalies import review_anomaly
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class GrantEventInline(admin.TabularInline):
+    model = GrantEvent
+    fields = ["created_at", "action", "actor", "actor_label", "reason", "card"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Grant)
+class GrantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "grant_no",
+        "inviter",
+        "campaign",
+        "status",
+        "card",
+        "points",
+        "created_at",
+        "issued_at",
+        "first_revealed_at",
+    ]
+    list_filter = ["status", "campaign", "created_at"]
+    list_select_related = ["inviter", "campaign", "card__kind"]
+    search_fields = ["=grant_no", "=inviter__phone"]
+    readonly_fields = [
+        "grant_no",
+        "invitation",
+        "inviter",
+        "campaign",
+        "card",
+        "points",
+        "status",
+        "hold_reason",
+        "created_at",
+        "issued_at",
+        "first_revealed_at",
+        "voided_at",
+        "void_reason",
+        "replaced_by",
+    ]
+    fields = readonly_fields
+    inlines = [GrantEventInline]
+    actions = ["void_selected", "reissue_selected", "release_selected"]
+    show_full_result_count = False
+
+    def _staff_action(self, request, queryset, *, title, action, service):
+        if not request.user.has_perm("rewards.change_grant"):
+            raise PermissionDenied
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title=title,
+            action=action,
+            apply=lambda grant, reason: service(grant, reason=reason, actor=request.user),
+            refusals=(RewardError, CardPoolError),
+        )
+
+    @admin.action(description="Void selected grants (reverses points, voids the card)")
+    def void_selected(self, request, queryset):
+        return self._staff_action(
+            request, queryset, title="Void grants", action="void_selected", service=void_grant
+        )
+
+    @admin.action(description="Reissue selected grants with a new card")
+    def reissue_selected(self, request, queryset):
+        return self._staff_action(
+            request,
+            queryset,
+            title="Reissue grants",
+            action="reissue_selected",
+            service=reissue_grant,
+        )
+
+    @admin.action(description="Release selected held grants")
+    def release_selected(self, request, queryset):
+        return self._staff_action(
+            request,
+            queryset,
+            title="Release held grants",
+            action="release_selected",
+            service=release_hold,
+        )
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "amount", "kind", "grant", "note"]
+    list_filter = ["kind"]
+    list_select_related = ["customer", "grant"]
+    search_fields = ["=customer__phone", "=grant__grant_no"]
+    show_full_result_count = False
+
+
+@admin.register(GrantEvent)
+class GrantEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "grant", "action", "actor", "actor_label", "reason"]
+    list_filter = ["action"]
+    list_select_related = ["grant", "actor"]
+    search_fields = ["=grant__grant_no"]
+    show_full_result_count = False
+
+
+@admin.register(UnrewardedInvitation)
+class UnrewardedInvitationAdmin(ReadOnlyAdmin):
+    list_display = ["invitation", "reason", "created_at"]
+    list_filter = ["reason"]
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(ReadOnlyAdmin):
+    list_display = ["updated_at", "severity", "kind", "subject", "status", "occurrences", "message"]
+    list_filter = ["status", "severity", "kind"]
+    search_fields = ["subject", "message"]
+    readonly_fields = [
+        "kind",
+        "subject",
+        "severity",
+        "status",
+        "message",
+        "grant",
+        "occurrences",
+        "notes",
+        "created_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+    actions = ["acknowledge", "resolve", "false_positive"]
+
+    def _review(self, request, queryset, status, title, action):
+        if not request.user.has_perm("rewards.change_anomaly"):
+            raise PermissionDenied
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title=title,
+            action=action,
+            apply=lambda anomaly, note: review_anomaly(
+                anomaly, status=status, note=note, actor=request.user
+            ),
+            refusals=(),
+        )
+
+    @admin.action(description="Acknowledge (with a note)")
+    def acknowledge(self, request, queryset):
+        return self._review(
+            request, queryset, Anomaly.Status.ACKNOWLEDGED, "Acknowledge anomalies", "acknowledge"
+        )
+
+    @admin.action(description="Resolve (with a note)")
+    def resolve(self, request, queryset):
+        return self._review(
+            request, queryset, Anomaly.Status.RESOLVED, "Resolve anomalies", "resolve"
+        )
+
+    @admin.action(description="Mark as false positive (with a note)")
+    def false_positive(self, request, queryset):
+        return self._review(
+            request, queryset, Anomaly.Status.FALSE_POSITIVE, "Dismiss anomalies", "false_positive"
+        )

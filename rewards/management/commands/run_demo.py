@@ -1,0 +1,83 @@
+"""Run the web server, the worker cluster and the account-opening simulator together until
+Ctrl-C. Each is its own process; if one dies, the others are stopped and the exit code says so."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from rewards.management.commands.seed_demo import SIMULATOR_ACCOUNTS
+
+
+class Command(BaseCommand):
+    help = "Run web (gunicorn on :8000), qcluster and the simulator (:8765) together."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--simulator-port", type=int, default=8765)
+
+    def handle(self, *args, port: int, simulator_port: int, **options):
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        accounts = Path(settings.DATA_DIR) / SIMULATOR_ACCOUNTS
+        env = {
+            **os.environ,
+            "ACCOUNT_OPENING_URL": f"http://127.0.0.1:{simulator_port}",
+            "ACCOUNT_OPENING_SIGNUP_URL": f"http://127.0.0.1:{simulator_port}/open-account",
+            # The demo polls every minute so a click shows up quickly (production: 2 minutes).
+            "POLL_INTERVAL_MINUTES": os.environ.get("POLL_INTERVAL_MINUTES", "1"),
+        }
+        subprocess.run([*manage, "collectstatic", "--no-input", "-v", "0"], check=True, env=env)
+        subprocess.run([*manage, "sync_schedules"], check=True, env=env)
+        simulator = [*manage, "run_account_simulator", "--port", str(simulator_port)]
+        if accounts.exists():
+            simulator += ["--accounts", str(accounts)]
+        commands = {
+            "simulator": simulator,
+            "web": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "referral_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+            ],
+            "cluster": [*manage, "qcluster"],
+        }
+        processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+        stop = []
+        # Ctrl-C or a supervisor's SIGTERM (and SIGINT even when a shell started us ignoring it).
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda number, frame: stop.append(number))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo running: http://127.0.0.1:{port}/admin/ (admin / demo-admin-2026), "
+                f"http://127.0.0.1:{port}/me/ (13800138000 / demo-customer-2026), "
+                f"simulator http://127.0.0.1:{simulator_port}/_sim/stats. Ctrl-C stops everything."
+            )
+        )
+        exit_code = 0
+        while exit_code == 0 and not stop:
+            time.sleep(0.5)
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
+                    exit_code = process.returncode or 1
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.stdout.write("Demo stopped.")
+        sys.exit(exit_code)

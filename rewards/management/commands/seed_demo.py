@@ -1,0 +1,118 @@
+"""Demo data: a staff admin, card kinds and cards, a running campaign, customers with
+invitations in every state, and simulator accounts. Idempotent: run it again and nothing doubles."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from cardpool.exceptions import CardImportRejected
+from cardpool.models import CardKind
+from cardpool.services import import_cards
+from invitations.models import Campaign, Customer
+from invitations.services import create_invitation, register_customer
+
+ADMIN_USER, ADMIN_PASSWORD = "admin", "demo-admin-2026"
+CUSTOMER_PHONE, CUSTOMER_PASSWORD = "13800138000", "demo-customer-2026"
+SIMULATOR_ACCOUNTS = "demo-accounts.json"
+
+
+def demo_cards(prefix: str, count: int) -> bytes:
+    valid_until = (timezone.localdate() + timedelta(days=365)).isoformat()
+    lines = ["卡号,卡密,有效期"] + [
+        f"{prefix}{index:012d},{prefix[:2]}-{index:04d}-XK{index * 7919 % 10000:04d},{valid_until}"
+        for index in range(count)
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent) and write the simulator's accounts file."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=ADMIN_USER).exists():
+            user_model.objects.create_superuser(ADMIN_USER, "admin@example.com", ADMIN_PASSWORD)
+        jd20, _ = CardKind.objects.get_or_create(
+            code="JD20",
+            defaults={"name": "JD e-card 20 yuan", "face_value": 20, "low_stock_threshold": 20},
+        )
+        jd50, _ = CardKind.objects.get_or_create(
+            code="JD50",
+            defaults={"name": "JD e-card 50 yuan", "face_value": 50, "low_stock_threshold": 10},
+        )
+        for kind, prefix, count in ((jd20, "JD20", 60), (jd50, "JD50", 5)):
+            try:
+                import_cards(
+                    kind=kind,
+                    file_name=f"demo-{kind.code}.csv",
+                    content=demo_cards(prefix, count),
+                    supplier="Demo supplier",
+                )
+            except CardImportRejected:
+                pass  # already imported on an earlier run
+        now = timezone.now()
+        campaign, _ = Campaign.objects.get_or_create(
+            name="Invite a friend, winter 2026",
+            defaults={
+                "starts_at": now - timedelta(days=3),
+                "ends_at": now + timedelta(days=60),
+                "qualification_days": 30,
+                "card_kind": jd20,
+                "points": 200,
+                "max_rewards_per_inviter": 5,
+                "rules": (
+                    "One reward per friend who opens an account with the invited number. "
+                    "At most 5 rewards per person."
+                ),
+            },
+        )
+        customer = Customer.objects.filter(phone=CUSTOMER_PHONE).first() or register_customer(
+            CUSTOMER_PHONE, CUSTOMER_PASSWORD
+        )
+        friends = [f"1390000{index:04d}" for index in range(1, 9)]
+        for index, phone in enumerate(friends):
+            if not customer.invitations.filter(invitee_phone=phone).exists():
+                invitation = create_invitation(
+                    customer,
+                    phone,
+                    channel=["wechat", "link", "app", "qr"][index % 4],
+                    campaign=campaign,
+                )
+                invitation.next_check_at = now  # check at the first poll
+                invitation.save(update_fields=["next_check_at"])
+        channels = ["app", "h5", "wechat", "one_click", "branch"]
+        accounts = [
+            {
+                "phone": phone,
+                "account_id": f"DEMO{index:04d}",
+                "channel": channels[index % 5],
+                "opened_at": (now + timedelta(minutes=index)).isoformat(),
+            }
+            for index, phone in enumerate(friends[:5])
+        ]
+        # One friend already had an account long before being invited: earns nothing.
+        accounts.append(
+            {
+                "phone": friends[5],
+                "account_id": "DEMO-OLD",
+                "channel": "branch",
+                "opened_at": (now - timedelta(days=700)).isoformat(),
+            }
+        )
+        path = Path(settings.DATA_DIR) / SIMULATOR_ACCOUNTS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(accounts, indent=1), encoding="utf-8")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready. Admin: {ADMIN_USER} / {ADMIN_PASSWORD}; "
+                f"customer: {CUSTOMER_PHONE} / {CUSTOMER_PASSWORD}; "
+                f"invite link /i/{customer.invite_code}; simulator accounts in {path}."
+            )
+        )
