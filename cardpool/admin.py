@@ -159,7 +159,7 @@ class CardBatchAdmin(ReadOnlyAdmin):
 class CardAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "masked_number", "valid_until", "status", "batch", "assigned_at"]
     list_filter = ["kind", "status", "valid_until", "batch"]
-    list_select_related = ["kind", "batch"]
+    list_select_related = ["kind", "batch__kind"]
     search_fields = ["=number_digest"]
     search_help_text = "Exact card number."
     readonly_fields = [

@@ -12,12 +12,17 @@ from django.utils import timezone
 from cardpool.exceptions import NoCardAvailable
 from cardpool.models import CardKind
 from cardpool.services import allocate_card
-from invitations.lock_objects import invitation_for_update
 from invitations.models import Invitation
 
 from ..events import record_grant_event
 from ..exceptions import GrantNotInStatus, NotQualified
-from ..lock_objects import grant_for_update, inviter_for_update, oldest_pending_stock_for_update
+from ..lock_objects import (
+    grant_for_update,
+    invitation_for_reward,
+    lock_inviter,
+    oldest_pending_stock_for_update,
+    reward_state,
+)
 from ..models import Grant, GrantEvent, PointsEntry, UnrewardedInvitation
 from ..numbers import next_grant_no
 from .anomalies import raise_anomaly
@@ -36,22 +41,17 @@ def _hold_reason(invitation: Invitation) -> str:
     return ""
 
 
-def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
-    """Give a waiting grant its card and points; False (and the grant left pending_stock)
-    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
-    kind = grant.campaign.card_kind
+def _card_or_none(kind: CardKind):
+    """A card of ``kind`` allocated in the caller's transaction, or None (and an out-of-stock
+    anomaly) when none is in stock."""
     try:
-        card = allocate_card(kind)
+        return allocate_card(kind)
     except NoCardAvailable as missing:
-        if grant.status != Grant.Status.PENDING_STOCK:
-            grant.status = Grant.Status.PENDING_STOCK
-            grant.save(update_fields=["status"])
         raise_anomaly("out_of_stock", kind.code, str(missing))
-        return False
-    grant.card = card
-    grant.status = Grant.Status.ISSUED
-    grant.issued_at = timezone.now()
-    grant.save(update_fields=["card", "status", "issued_at"])
+        return None
+
+
+def _credit(grant: Grant) -> None:
     if grant.points:
         PointsEntry.objects.create(
             customer_id=grant.inviter_id,
@@ -59,6 +59,22 @@ def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
             kind=PointsEntry.Kind.REWARD,
             grant=grant,
         )
+
+
+def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
+    """Give a waiting grant its card and points; False (and the grant left pending_stock)
+    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
+    card = _card_or_none(grant.campaign.card_kind)
+    if card is None:
+        if grant.status != Grant.Status.PENDING_STOCK:
+            grant.status = Grant.Status.PENDING_STOCK
+            grant.save(update_fields=["status"])
+        return False
+    grant.card = card
+    grant.status = Grant.Status.ISSUED
+    grant.issued_at = timezone.now()
+    grant.save(update_fields=["card", "status", "issued_at"])
+    _credit(grant)
     record_grant_event(
         grant, GrantEvent.Action.ISSUED, actor=actor, actor_label=actor_label, card=card
     )
@@ -75,16 +91,18 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     returns the one live grant. Called by the poller inside the transaction that marks the
     invitation qualified. Raises ``NotQualified``.
     """
-    locked = invitation_for_update(invitation.pk)
+    # Lock order: invitation, inviter, card (see lock_objects). The grant is created once its
+    # card is known, so the common path is one INSERT, not an INSERT then an UPDATE.
+    locked = invitation_for_reward(invitation.pk)
     if locked.status != Invitation.Status.QUALIFIED:
         raise NotQualified(locked)
-    existing = Grant.objects.filter(invitation=locked).exclude(status=Grant.Status.VOID).first()
-    if existing is not None:
-        return existing
-    if UnrewardedInvitation.objects.filter(invitation=locked).exists():
+    state = reward_state(locked.pk)
+    if state["live_grant_id"] is not None:
+        return Grant.objects.get(pk=state["live_grant_id"])
+    if state["is_unrewarded"]:
         return None
     # Invariant 5: lock the inviter so two invitations of theirs cannot both pass the cap check.
-    inviter_for_update(locked.inviter_id)
+    lock_inviter(locked.inviter_id)
     campaign = locked.campaign
     live_grants = (
         Grant.objects.filter(inviter_id=locked.inviter_id, campaign=campaign)
@@ -97,20 +115,35 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         )
         return None
     hold_reason = _hold_reason(locked)
+    card = None if hold_reason else _card_or_none(campaign.card_kind)
+    if hold_reason:
+        status = Grant.Status.HELD
+    else:
+        status = Grant.Status.ISSUED if card else Grant.Status.PENDING_STOCK
     grant = Grant.objects.create(
         grant_no=next_grant_no(),
         invitation=locked,
         inviter_id=locked.inviter_id,
         campaign=campaign,
         points=campaign.points,
-        status=Grant.Status.HELD if hold_reason else Grant.Status.PENDING_STOCK,
+        status=status,
         hold_reason=hold_reason,
+        card=card,
+        issued_at=timezone.now() if card else None,
     )
-    record_grant_event(grant, GrantEvent.Action.CREATED, actor_label=ACTOR)
+    events = [GrantEvent(grant=grant, action=GrantEvent.Action.CREATED, actor_label=ACTOR)]
     if hold_reason:
-        record_grant_event(grant, GrantEvent.Action.HELD, actor_label=ACTOR, reason=hold_reason)
-    else:
-        _issue(grant)
+        events.append(
+            GrantEvent(
+                grant=grant, action=GrantEvent.Action.HELD, actor_label=ACTOR, reason=hold_reason
+            )
+        )
+    if card:
+        _credit(grant)
+        events.append(
+            GrantEvent(grant=grant, action=GrantEvent.Action.ISSUED, actor_label=ACTOR, card=card)
+        )
+    GrantEvent.objects.bulk_create(events)
     return grant
 
 

@@ -129,3 +129,13 @@ def test_no_one_edits_a_card_in_a_form(client, card_manager, card_kind):
         reverse("admin:cardpool_card_change", args=[card.pk]), {"status": "available"}
     )
     assert response.status_code == 403
+
+
+def test_the_card_list_does_not_query_per_row(
+    client, card_manager, card_kind, django_assert_max_num_queries
+):
+    from tests.factories import make_cards
+
+    make_cards(card_kind, 60)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("admin:cardpool_card_changelist")).status_code == 200

@@ -1,0 +1,112 @@
+"""Bulk data made with SQL (generate_series), fast enough for a million rows."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from cardpool import secrets
+from cardpool.models import CardBatch, CardKind
+from invitations.models import Campaign, Customer
+
+from .common import execute, scalar
+
+_counter = {"kind": 0}
+
+
+def card_kind(prefix: str = "BK") -> CardKind:
+    _counter["kind"] += 1
+    code = f"{prefix}{_counter['kind']}"
+    return CardKind.objects.create(code=code, name=code, face_value=20)
+
+
+def cards(kind: CardKind, count: int) -> None:
+    """``count`` available cards. Secrets are one real Fernet token repeated (same size as real
+    ones); the digest is unique per row, as the constraint requires."""
+    batch = CardBatch.objects.create(
+        kind=kind,
+        file_name=f"bench-{kind.code}",
+        content_sha256=f"{kind.code}-{count}-{timezone.now().timestamp()}",
+        row_count=count,
+    )
+    token = secrets.encrypt("BENCH-CARD-0000000000")
+    execute(
+        """
+        INSERT INTO cardpool_card (kind_id, batch_id, number_encrypted, password_encrypted, number_digest,
+                                   number_last4, valid_until, status, created_at, updated_at)
+        SELECT %s, %s, %s, %s, md5(%s || g::text) || md5(g::text), lpad((g %% 10000)::text, 4, '0'),
+               current_date + 365 + (g %% 200), 'available', now(), now()
+        FROM generate_series(1, %s) g
+        """,
+        [kind.pk, batch.pk, token, token, kind.code, count],
+    )
+
+
+def campaign(kind: CardKind, cap: int = 1_000_000) -> Campaign:
+    now = timezone.now()
+    return Campaign.objects.create(
+        name=f"bench {kind.code}",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=60),
+        card_kind=kind,
+        points=10,
+        max_rewards_per_inviter=cap,
+    )
+
+
+def customers(count: int, prefix: str) -> None:
+    """``count`` customers with users, phones ``1{prefix}xxxxxxx``."""
+    execute(
+        """
+        INSERT INTO auth_user (username, password, is_superuser, first_name, last_name, email, is_staff, is_active, date_joined)
+        SELECT %s || g, '!', false, '', '', '', false, true, now() FROM generate_series(1, %s) g
+        """,
+        [f"bench{prefix}-", count],
+    )
+    execute(
+        """
+        INSERT INTO invitations_customer (user_id, phone, invite_code, is_flagged_for_review, created_at)
+        SELECT u.id, '1' || %s || lpad(split_part(u.username, '-', 2), 7, '0'), upper(substr(md5(u.username), 1, 12)), false, now()
+        FROM auth_user u WHERE u.username LIKE %s
+        """,
+        [prefix, f"bench{prefix}-%"],
+    )
+
+
+def invitations(
+    campaign_obj: Campaign,
+    count: int,
+    *,
+    status: str,
+    inviter_prefix: str | None = None,
+    phone_prefix: str = "50",
+    due: bool = True,
+    one_inviter: Customer | None = None,
+) -> None:
+    """``count`` invitations of ``status``; each its own inviter (from ``customers``) unless
+    ``one_inviter`` is given."""
+    opened = "now()" if status == "qualified" else "NULL"
+    account = "'ACC' || g" if status == "qualified" else "NULL"
+    next_check = "now() - interval '1 second'" if due else "now() + interval '1 day'"
+    inviter = (
+        "%s"
+        if one_inviter
+        else "(SELECT id FROM invitations_customer WHERE phone = '1' || %s || lpad(g::text, 7, '0'))"
+    )
+    execute(
+        f"""
+        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
+            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at,
+            attempts, last_error)
+        SELECT %s, {inviter}, '1' || %s || lpad(g::text, 8, '0'), 'link', %s, '', now() - interval '1 hour',
+               now() + interval '30 days', {account}, {opened}, '', {next_check}, 0, ''
+        FROM generate_series(1, %s) g
+        """,
+        [
+            campaign_obj.pk,
+            one_inviter.pk if one_inviter else inviter_prefix,
+            phone_prefix,
+            status,
+            count,
+        ],
+    )
+    scalar("SELECT count(*) FROM invitations_invitation")

@@ -1,0 +1,89 @@
+"""5. Pages with a large database: server time (Django's test client, in process) and queries."""
+
+import time
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from invitations.models import Customer
+
+from . import fixtures
+from .common import execute, median, percentile
+
+PAGES = {
+    "admin card list": "/admin/cardpool/card/",
+    "admin card list, exact search": "/admin/cardpool/card/?q=BENCH-0000000001",
+    "admin card kinds (stock)": "/admin/cardpool/cardkind/",
+    "admin grant list": "/admin/rewards/grant/",
+    "admin invitation list": "/admin/invitations/invitation/",
+    "customer: my rewards": "/me/",
+}
+
+
+def _populate(cards: int, grants: int) -> Customer:
+    kind = fixtures.card_kind("PG")
+    campaign = fixtures.campaign(kind)
+    execute("SET synchronous_commit = off")
+    fixtures.cards(kind, cards)
+    fixtures.customers(1000, "555")
+    execute(
+        """
+        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
+            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at, attempts, last_error)
+        SELECT %s, c.id, '160' || lpad(g::text, 8, '0'), 'link', 'qualified', '', now() - interval '1 day',
+               now() + interval '29 days', 'PGACC' || g, now(), 'app', now(), 1, ''
+        FROM generate_series(1, %s) g
+        JOIN invitations_customer c ON c.phone = '1555' || lpad((1 + g %% 1000)::text, 7, '0')
+        """,
+        [campaign.pk, grants],
+    )
+    execute(
+        """
+        WITH picked AS (
+            SELECT id, row_number() OVER (ORDER BY id) n FROM cardpool_card WHERE kind_id = %s ORDER BY id LIMIT %s
+        ), invs AS (
+            SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation WHERE campaign_id = %s
+        )
+        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
+                                   created_at, issued_at, void_reason)
+        SELECT 'RB' || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, 10, 'issued', '', now(), now(), ''
+        FROM invs i JOIN picked p ON p.n = i.n
+        """,
+        [kind.pk, grants, campaign.pk, campaign.pk],
+    )
+    execute(
+        "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() WHERE id IN (SELECT card_id FROM rewards_grant)"
+    )
+    execute("ANALYZE")
+    return Customer.objects.get(phone="15550000001")
+
+
+def run(quick: bool) -> dict:
+    cards, grants, repeats = (100_000, 10_000, 8) if quick else (1_000_000, 100_000, 20)
+    customer = _populate(cards, grants)
+    staff = get_user_model().objects.create_superuser("bench-admin", "b@example.com", "x")
+    results = {}
+    for name, url in PAGES.items():
+        client = Client()
+        client.force_login(customer.user if url.startswith("/me") else staff)
+        client.get(url)  # warm
+        timings, queries = [], 0
+        for _ in range(repeats):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url)
+                timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+            queries = len(captured.captured_queries)
+        results[name] = {
+            "median_ms": median(timings) * 1000,
+            "p95_ms": percentile(timings, 0.95) * 1000,
+            "queries": queries,
+        }
+        print(
+            f"  page {name:32}: median {results[name]['median_ms']:7.1f} ms, p95 {results[name]['p95_ms']:7.1f} ms, {queries} queries",
+            flush=True,
+        )
+    return {"cards": cards, "grants": grants, "repeats": repeats, "pages": results}

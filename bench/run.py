@@ -1,0 +1,73 @@
+"""``make bench`` / ``make bench-quick``: run every benchmark on a fresh database and write
+docs/benchmarks.md (and the throughput plot). Figures are medians; comparisons are ratios to a
+baseline measured in the same run, because this machine is shared and noisy."""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, one repeat (about 3 minutes)"
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated: grants,claims,upstream,imports,pages"
+    )
+    args = parser.parse_args()
+
+    from bench.database import fresh_database
+
+    url = fresh_database()
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "referral_site.settings.base"
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from bench import claims, grants, imports, pages, report, upstream
+
+    wanted = set(filter(None, args.only.split(","))) or {
+        "grants",
+        "claims",
+        "upstream",
+        "imports",
+        "pages",
+    }
+    results, started = {}, time.monotonic()
+    steps = [
+        ("grants", lambda: grants.run(args.quick, url)),
+        ("claims", lambda: claims.run(args.quick)),
+        ("upstream", lambda: upstream.run(args.quick)),
+        ("imports", lambda: imports.run(args.quick, url)),
+        ("pages", lambda: pages.run(args.quick)),
+    ]
+    for name, step in steps:
+        if name in wanted:
+            print(f"{name}:", flush=True)
+            results[name] = step()
+    results["seconds"] = time.monotonic() - started
+    results["quick"] = args.quick
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / ("quick.json" if args.quick else "full.json")).write_text(
+        json.dumps(results, indent=1, default=str)
+    )
+    report.write(results, ROOT / "docs")
+    print(f"done in {results['seconds']:.0f} s; docs/benchmarks.md written")
+
+
+if __name__ == "__main__":
+    main()
