@@ -100,7 +100,7 @@ def _one_run(variant: str, processes: int, grants: int, url: str) -> tuple[float
 
 
 def run(quick: bool, url: str) -> dict:
-    grants = 400 if quick else 2000
+    grants = 300 if quick else 2000
     repeats = 1 if quick else 3
     table = {}
     for variant in ("service", "raw_skip_locked", "raw_for_update"):

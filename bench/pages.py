@@ -61,7 +61,7 @@ def _populate(cards: int, grants: int) -> Customer:
 
 
 def run(quick: bool) -> dict:
-    cards, grants, repeats = (100_000, 10_000, 8) if quick else (1_000_000, 100_000, 20)
+    cards, grants, repeats = (50_000, 5_000, 5) if quick else (1_000_000, 100_000, 20)
     customer = _populate(cards, grants)
     staff = get_user_model().objects.create_superuser("bench-admin", "b@example.com", "x")
     results = {}

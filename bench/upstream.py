@@ -39,7 +39,7 @@ def _simulator():
 
 
 def run(quick: bool) -> dict:
-    backlog = 60 if quick else 1000
+    backlog = 40 if quick else 1000
     kind = fixtures.card_kind("UP")
     campaign = fixtures.campaign(kind)
     fixtures.cards(kind, 2 * backlog)

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from referral_site.admin_actions import with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
 from . import secrets, uploads
 from .exceptions import CardImportRejected, CardPoolError
@@ -14,19 +14,6 @@ from .selectors import card_kinds_with_stock
 from .services import import_cards, preview_cards, reveal_card_secret, void_card
 
 PREVIEW_ERROR_LIMIT = 200
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """State changes go through services (actions, import); nothing is edited in a form."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CardKind)

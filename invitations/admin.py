@@ -1,18 +1,9 @@
 from django.contrib import admin
 
+from referral_site.admin_tools import ReadOnlyAdmin
+
 from .models import Campaign, Customer, Invitation, PollCycle
 from .services.campaigns import set_campaign_paused
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)

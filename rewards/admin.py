@@ -2,23 +2,12 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_actions import with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
 from .exceptions import RewardError
 from .models import Anomaly, Grant, GrantEvent, PointsEntry, UnrewardedInvitation
 from .services import reissue_grant, release_hold, void_grant
 from .services.anomalies import review_anomaly
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GrantEventInline(admin.TabularInline):

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from invitations.account_opening.simulator import FAULTS
 from invitations.models import Invitation
 from invitations.services import poll_invitations
 from rewards.models import Grant
@@ -12,16 +13,6 @@ from tests.factories import CampaignFactory, InvitationFactory, make_cards
 from tests.invitations.test_polling import opened
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FAULTS = [
-    "timeout",
-    "error500",
-    "rate_limited",
-    "malformed",
-    "wrong_phone",
-    "unknown_channel",
-    "disconnect",
-]
 
 
 def assert_kept_pending_with_error(invitation: Invitation) -> None:

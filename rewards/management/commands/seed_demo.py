@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +37,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        call_command("setup_groups", verbosity=0)
         user_model = get_user_model()
         if not user_model.objects.filter(username=ADMIN_USER).exists():
             user_model.objects.create_superuser(ADMIN_USER, "admin@example.com", ADMIN_PASSWORD)

@@ -1,12 +1,24 @@
-"""Admin actions that need a reason: ask for it on an intermediate page, then apply a service to
-each selected object and report what was done and what was refused."""
+"""Shared admin pieces: read-only model admins, and actions that ask for a reason."""
 
 from collections.abc import Callable
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from cardpool.forms import ReasonForm
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """State changes go through services (actions, import); nothing is edited in a form."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def with_reason(
@@ -19,8 +31,9 @@ def with_reason(
     apply: Callable,
     refusals: tuple[type, ...],
 ):
-    """``apply(obj, reason)`` is called per object in primary-key order; exceptions of the
-    ``refusals`` types are shown as warnings, the rest go on."""
+    """Ask for a reason on an intermediate page, then call ``apply(obj, reason)`` for each
+    object in primary-key order; exceptions of the ``refusals`` types are shown as warnings and
+    the others go on."""
     form = ReasonForm(request.POST if "apply" in request.POST else None)
     if form.is_valid():
         done, refused = 0, []

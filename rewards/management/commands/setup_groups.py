@@ -1,0 +1,52 @@
+"""Staff groups with their permissions (idempotent). The card-password reveal permission is in
+no group on purpose: it is granted to named people, and every use is recorded."""
+
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+
+VIEW_ALL = [
+    f"{app}.view_{model}"
+    for app, models in {
+        "cardpool": ["cardkind", "cardbatch", "card", "cardevent"],
+        "invitations": ["customer", "campaign", "invitation", "pollcycle"],
+        "rewards": ["grant", "pointsentry", "grantevent", "unrewardedinvitation", "anomaly"],
+    }.items()
+    for model in models
+] + ["admin.view_logentry"]
+
+GROUPS = {
+    # import batches, watch stock, void cards
+    "Card managers": [
+        *VIEW_ALL,
+        "cardpool.add_card",
+        "cardpool.change_card",
+        "cardpool.change_cardkind",
+        "cardpool.add_cardkind",
+    ],
+    # review anomalies and holds, void or reissue grants, pause campaigns, flag customers
+    "Reviewers": [
+        *VIEW_ALL,
+        "rewards.change_grant",
+        "rewards.change_anomaly",
+        "invitations.change_campaign",
+        "invitations.change_customer",
+    ],
+    # read everything, change nothing
+    "Auditors": VIEW_ALL,
+}
+
+
+class Command(BaseCommand):
+    help = "Create or update the staff groups: Card managers, Reviewers, Auditors."
+
+    def handle(self, *args, **options):
+        for name, codenames in GROUPS.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            permissions = []
+            for dotted in codenames:
+                app_label, codename = dotted.split(".")
+                permissions.append(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+            group.permissions.set(permissions)
+            self.stdout.write(f"{name}: {len(permissions)} permissions")
