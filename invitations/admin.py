@@ -54,6 +54,22 @@ class CampaignAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed {queryset.count()} campaign(s).")
 
 
+class UpstreamErrorFilter(admin.SimpleListFilter):
+    """Pending invitations the upstream keeps failing on: they are never expired by an error,
+    so staff must be able to find them."""
+
+    title = "upstream error"
+    parameter_name = "upstream_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "last check failed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=Invitation.Status.PENDING).exclude(last_error="")
+        return queryset
+
+
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdmin):
     list_display = [
@@ -68,7 +84,7 @@ class InvitationAdmin(ReadOnlyAdmin):
         "attempts",
         "next_check_at",
     ]
-    list_filter = ["status", "channel", "account_channel", "campaign"]
+    list_filter = ["status", UpstreamErrorFilter, "channel", "account_channel", "campaign"]
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     show_full_result_count = False

@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Campaign, Customer, Invitation
@@ -32,10 +32,3 @@ def customer_by_invite_code(code: str) -> Customer | None:
 def invitations_of(customer: Customer) -> QuerySet[Invitation]:
     """Only this customer's invitations (invariant 10)."""
     return Invitation.objects.filter(inviter=customer).select_related("campaign")
-
-
-def stuck_invitations() -> QuerySet[Invitation]:
-    """Pending invitations past their window that errors keep from being decided."""
-    return Invitation.objects.filter(
-        Q(status=Invitation.Status.PENDING) & Q(qualify_by__lt=timezone.now()) & ~Q(last_error="")
-    )

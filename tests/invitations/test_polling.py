@@ -125,3 +125,15 @@ def test_the_claim_reads_the_due_index():
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     assert "invitation_due" in plan
+
+
+def test_staff_find_invitations_the_upstream_keeps_failing_on(upstream, admin_client):
+    stuck = InvitationFactory()
+    fine = InvitationFactory()
+    upstream.inject(stuck.invitee_phone, "error500", times=5)
+    poll_invitations()
+    page = admin_client.get(
+        "/admin/invitations/invitation/", {"upstream_error": "yes"}
+    ).content.decode()
+    assert f'href="/admin/invitations/invitation/{stuck.pk}/change/' in page
+    assert f'href="/admin/invitations/invitation/{fine.pk}/change/' not in page
