@@ -28,6 +28,7 @@ def _populate(cards: int, grants: int) -> Customer:
     execute("SET synchronous_commit = off")
     fixtures.cards(kind, cards)
     fixtures.customers(1000, "555")
+    execute("ANALYZE")  # fresh millions of rows: without statistics the planner picks nested loops
     execute(
         """
         INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
@@ -39,6 +40,7 @@ def _populate(cards: int, grants: int) -> Customer:
         """,
         [campaign.pk, grants],
     )
+    execute("ANALYZE")
     execute(
         """
         WITH picked AS (

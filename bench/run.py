@@ -46,7 +46,12 @@ def main() -> None:
         "imports",
         "pages",
     }
-    results, started = {}, time.monotonic()
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    saved = out / ("quick.json" if args.quick else "full.json")
+    # With --only, the other sections keep the figures of the last run of the same mode.
+    results = json.loads(saved.read_text()) if args.only and saved.exists() else {}
+    started = time.monotonic()
     steps = [
         ("grants", lambda: grants.run(args.quick, url)),
         ("claims", lambda: claims.run(args.quick)),
@@ -58,13 +63,10 @@ def main() -> None:
         if name in wanted:
             print(f"{name}:", flush=True)
             results[name] = step()
+            saved.write_text(json.dumps(results, indent=1, default=str))  # a later failure keeps it
     results["seconds"] = time.monotonic() - started
     results["quick"] = args.quick
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / ("quick.json" if args.quick else "full.json")).write_text(
-        json.dumps(results, indent=1, default=str)
-    )
+    saved.write_text(json.dumps(results, indent=1, default=str))
     report.write(results, ROOT / "docs")
     print(f"done in {results['seconds']:.0f} s; docs/benchmarks.md written")
 

@@ -112,13 +112,23 @@ def _decode(content: bytes) -> str:
     raise _FileProblem(UNREADABLE_ENCODING)
 
 
-def _raw_rows(file_name: str, content: bytes) -> Iterator[list]:
-    if content.startswith(b"PK\x03\x04"):
-        yield from _xlsx_rows(content)
-        return
-    if content.startswith(b"\xd0\xcf\x11\xe0") or file_name.lower().endswith(".xls"):
-        raise _FileProblem(OLD_EXCEL)
-    yield from csv.reader(io.StringIO(_decode(content), newline=""))
+class _Rows:
+    """A file's raw rows, readable twice (validate, then write). A workbook is parsed once and
+    kept as a list: openpyxl's parsing is most of an XLSX import's time. CSV text is re-read."""
+
+    def __init__(self, file_name: str, content: bytes):
+        self.file_name = file_name
+        self.content = content
+        self._sheet: list[list] | None = None
+
+    def __iter__(self) -> Iterator[list]:
+        if self.content.startswith(b"PK\x03\x04"):
+            if self._sheet is None:
+                self._sheet = list(_xlsx_rows(self.content))
+            return iter(self._sheet)
+        if self.content.startswith(b"\xd0\xcf\x11\xe0") or self.file_name.lower().endswith(".xls"):
+            raise _FileProblem(OLD_EXCEL)
+        return csv.reader(io.StringIO(_decode(self.content), newline=""))
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list]:
@@ -221,9 +231,9 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
     return CardRow(row_number, number, password, valid_until)
 
 
-def _card_rows(kind: CardKind, file_name: str, content: bytes) -> Iterator[CardRow | list]:
+def _card_rows(kind: CardKind, source: _Rows) -> Iterator[CardRow | list]:
     """Yields a ``CardRow`` or a list of ``RowError`` per data row; raises ``_FileProblem``."""
-    rows = _raw_rows(file_name, content)
+    rows = iter(source)
     header = next(rows, None)
     if header is None:
         raise _FileProblem(EMPTY_FILE)
@@ -253,7 +263,11 @@ def preview_cards(
     *, kind: CardKind, file_name: str, content: bytes, sample_size: int = 10
 ) -> ImportPreview:
     """Validate a card file without writing anything. Every problem is reported with its row."""
-    preview = ImportPreview(kind, file_name, hashlib.sha256(content).hexdigest())
+    return _preview(kind, _Rows(file_name, content), sample_size)
+
+
+def _preview(kind: CardKind, source: _Rows, sample_size: int) -> ImportPreview:
+    preview = ImportPreview(kind, source.file_name, hashlib.sha256(source.content).hexdigest())
     previous = CardBatch.objects.filter(content_sha256=preview.content_sha256).first()
     if previous is not None:
         when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
@@ -261,7 +275,7 @@ def preview_cards(
         return preview
     first_row_of: dict[str, int] = {}
     try:
-        for parsed in _card_rows(kind, file_name, content):
+        for parsed in _card_rows(kind, source):
             preview.row_count += 1
             if isinstance(parsed, list):
                 preview.errors.extend(parsed)
@@ -312,7 +326,8 @@ def import_cards(
     overlapping files at the same moment: the loser's transaction rolls back whole.
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and at the end.
     """
-    preview = preview_cards(kind=kind, file_name=file_name, content=content, sample_size=0)
+    source = _Rows(file_name, content)
+    preview = _preview(kind, source, sample_size=0)
     if not preview.is_valid:
         raise CardImportRejected(preview.errors)
     batch = CardBatch.objects.create(
@@ -327,7 +342,7 @@ def import_cards(
     done = 0
     # COPY, not bulk_create: the ORM's per-row SQL compilation was most of the import's time.
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_CARDS) as copy:
-        for parsed in _card_rows(kind, file_name, content):
+        for parsed in _card_rows(kind, source):
             copy.write_row(
                 (
                     kind.pk,
