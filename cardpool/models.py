@@ -45,7 +45,8 @@ class CardBatch(models.Model):
         verbose_name_plural = "card batches"
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.row_count} cards of {self.kind.code})"
+        # No kind here: list filters print every batch, and a lookup per batch adds up.
+        return f"#{self.pk} {self.file_name} ({self.row_count} cards)"
 
 
 class Card(models.Model):

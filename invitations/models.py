@@ -114,16 +114,20 @@ class Invitation(models.Model):
                 fields=["next_check_at"], condition=Q(status="pending"), name="invitation_due"
             ),
             models.Index(fields=["inviter", "-invited_at"], name="invitation_by_inviter"),
+            # the default ordering (admin list): newest first without sorting the table
+            models.Index(fields=["-invited_at", "-id"], name="invitation_newest_first"),
         ]
         constraints = [
             # Invariant 3: an invitee is counted once per campaign, whoever invited them.
             models.UniqueConstraint(
                 fields=["campaign", "invitee_phone"], name="invitation_once_per_phone"
             ),
+            # ... and one opened account qualifies at most one invitation per campaign (other
+            # invitations of the same account keep its id for the record, as rejected/expired).
             models.UniqueConstraint(
                 fields=["campaign", "external_account_id"],
-                condition=Q(external_account_id__isnull=False),
-                name="invitation_once_per_account",
+                condition=Q(status="qualified"),
+                name="invitation_qualifies_once_per_account",
             ),
             models.CheckConstraint(
                 condition=~Q(status="qualified")

@@ -63,6 +63,8 @@ class Grant(models.Model):
                 name="grant_pending_stock",
             ),
             models.Index(fields=["inviter", "campaign", "status"], name="grant_inviter_campaign"),
+            # the default ordering (admin list): newest first without sorting the table
+            models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
         ]
 
     def __str__(self) -> str:

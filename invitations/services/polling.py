@@ -144,25 +144,21 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
             **account_fields,
         )
         return Outcome.EXPIRED
-    other = (
-        Invitation.objects.filter(
-            campaign_id=invitation.campaign_id, external_account_id=account.account_id
-        )
-        .exclude(pk=invitation.pk)
-        .first()
+    qualified_with_account = Invitation.objects.filter(
+        campaign_id=invitation.campaign_id,
+        external_account_id=account.account_id,
+        status=Invitation.Status.QUALIFIED,
     )
+    other = qualified_with_account.exclude(pk=invitation.pk).first()
     if other is None:
         try:
             with transaction.atomic():
                 _finish(invitation, now, status=Invitation.Status.QUALIFIED, **account_fields)
         except IntegrityError:  # the same account qualified another invitation a moment ago
-            other = Invitation.objects.filter(
-                campaign_id=invitation.campaign_id, external_account_id=account.account_id
-            ).first()
+            other = qualified_with_account.first()
     if other is not None:
         # Invariant 3: one account counts once per campaign, whoever invited it and by which phone.
         reason = ACCOUNT_ALREADY_COUNTED.format(account=account.account_id, other=other.pk)
-        account_fields["external_account_id"] = None
         _finish(
             invitation,
             now,

@@ -137,3 +137,31 @@ def test_staff_find_invitations_the_upstream_keeps_failing_on(upstream, admin_cl
     ).content.decode()
     assert f'href="/admin/invitations/invitation/{stuck.pk}/change/' in page
     assert f'href="/admin/invitations/invitation/{fine.pk}/change/' not in page
+
+
+def test_an_account_already_counted_is_recorded_on_a_later_invitation_without_a_retry_loop(
+    upstream,
+):
+    # given an account that qualified one invitation, then shows up on another, opened too late
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 2)
+    counted = InvitationFactory(campaign=campaign, invitee_phone="15900000001")
+    upstream.add_accounts([opened("15900000001", "app", account_id="SAME")])
+    poll_invitations()
+    late = InvitationFactory(
+        campaign=campaign,
+        invitee_phone="15900000002",
+        qualify_by=timezone.now() - timedelta(days=1),
+    )
+    upstream.add_accounts([opened("15900000002", "app", account_id="SAME")])
+    # when it is polled
+    cycle = poll_invitations()
+    # then it is decided once, keeping the account id for the record
+    late.refresh_from_db()
+    counted.refresh_from_db()
+    assert (cycle.errors, counted.status, late.status, late.external_account_id) == (
+        0,
+        "qualified",
+        "expired",
+        "SAME",
+    )
