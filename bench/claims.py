@@ -2,8 +2,9 @@
 
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 
+from invitations.models import Customer
 from invitations.services.polling import claim_due_invitations
 
 from . import fixtures
@@ -37,8 +38,6 @@ def _claim_seconds() -> float:
 def run(quick: bool) -> dict:
     kind = fixtures.card_kind("CL")
     campaign = fixtures.campaign(kind)
-    from invitations.models import Customer
-
     fixtures.customers(1, "777")
     inviter = Customer.objects.get(phone__startswith="1777")
     results, filled, plan = {}, 0, ""
@@ -72,8 +71,6 @@ def run(quick: bool) -> dict:
         _claim_seconds()  # warm the cache
         timings = [_claim_seconds() for _ in range(30)]
         results[size] = {"median_ms": median(timings) * 1000, "p95_ms": sorted(timings)[28] * 1000}
-        from django.db import connection
-
         with connection.cursor() as cursor:
             cursor.execute(PLAN_SQL)
             plan = "\n".join(row[0] for row in cursor.fetchall())

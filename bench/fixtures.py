@@ -8,7 +8,7 @@ from cardpool import secrets
 from cardpool.models import CardBatch, CardKind
 from invitations.models import Campaign, Customer
 
-from .common import execute, scalar
+from .common import execute
 
 _counter = {"kind": 0}
 
@@ -109,4 +109,3 @@ def invitations(
             count,
         ],
     )
-    scalar("SELECT count(*) FROM invitations_invitation")

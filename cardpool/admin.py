@@ -221,8 +221,6 @@ class CardAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Void selected available cards (asks for a reason)")
     def void_selected(self, request, queryset):
-        if not request.user.has_perm("cardpool.change_card"):
-            raise PermissionDenied
         return with_reason(
             self,
             request,
@@ -231,6 +229,7 @@ class CardAdmin(ReadOnlyAdmin):
             action="void_selected",
             apply=lambda card, reason: void_card(card, reason=reason, actor=request.user),
             refusals=(CardPoolError,),
+            permission="cardpool.change_card",
         )
 
 

@@ -29,11 +29,3 @@ def card_kinds_with_stock() -> QuerySet[CardKind]:
             status=Card.Status.AVAILABLE, valid_until__gte=allocation_horizon()
         ),
     )
-
-
-def low_stock_kinds() -> list[CardKind]:
-    return [
-        kind
-        for kind in card_kinds_with_stock().filter(is_active=True)
-        if kind.allocatable_count < kind.low_stock_threshold
-    ]

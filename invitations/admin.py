@@ -39,19 +39,19 @@ class CampaignAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def _set_paused(self, request, queryset, *, is_paused: bool, verb: str) -> None:
+        for campaign in queryset:
+            set_campaign_paused(campaign, is_paused=is_paused)
+            self.log_change(request, campaign, verb)
+        self.message_user(request, f"{verb.capitalize()} {queryset.count()} campaign(s).")
+
     @admin.action(description="Pause selected campaigns (new grants are held)")
     def pause(self, request, queryset):
-        for campaign in queryset:
-            set_campaign_paused(campaign, is_paused=True)
-            self.log_change(request, campaign, "paused")
-        self.message_user(request, f"Paused {queryset.count()} campaign(s).")
+        self._set_paused(request, queryset, is_paused=True, verb="paused")
 
     @admin.action(description="Resume selected campaigns")
     def resume(self, request, queryset):
-        for campaign in queryset:
-            set_campaign_paused(campaign, is_paused=False)
-            self.log_change(request, campaign, "resumed")
-        self.message_user(request, f"Resumed {queryset.count()} campaign(s).")
+        self._set_paused(request, queryset, is_paused=False, verb="resumed")
 
 
 class UpstreamErrorFilter(admin.SimpleListFilter):

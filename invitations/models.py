@@ -1,5 +1,4 @@
 import secrets
-import uuid
 
 from django.conf import settings
 from django.db import models
@@ -169,7 +168,3 @@ class UpstreamRateLimit(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-def new_lease_token() -> uuid.UUID:
-    return uuid.uuid4()

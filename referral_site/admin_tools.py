@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from cardpool.forms import ReasonForm
@@ -30,10 +31,13 @@ def with_reason(
     action: str,
     apply: Callable,
     refusals: tuple[type, ...],
+    permission: str,
 ):
     """Ask for a reason on an intermediate page, then call ``apply(obj, reason)`` for each
     object in primary-key order; exceptions of the ``refusals`` types are shown as warnings and
-    the others go on."""
+    the others go on. Refused outright without ``permission``."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
     form = ReasonForm(request.POST if "apply" in request.POST else None)
     if form.is_valid():
         done, refused = 0, []

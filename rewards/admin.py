@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, with_reason
@@ -59,8 +58,6 @@ class GrantAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def _staff_action(self, request, queryset, *, title, action, service):
-        if not request.user.has_perm("rewards.change_grant"):
-            raise PermissionDenied
         return with_reason(
             self,
             request,
@@ -69,6 +66,7 @@ class GrantAdmin(ReadOnlyAdmin):
             action=action,
             apply=lambda grant, reason: service(grant, reason=reason, actor=request.user),
             refusals=(RewardError, CardPoolError),
+            permission="rewards.change_grant",
         )
 
     @admin.action(description="Void selected grants (reverses points, voids the card)")
@@ -143,8 +141,6 @@ class AnomalyAdmin(ReadOnlyAdmin):
     actions = ["acknowledge", "resolve", "false_positive"]
 
     def _review(self, request, queryset, status, title, action):
-        if not request.user.has_perm("rewards.change_anomaly"):
-            raise PermissionDenied
         return with_reason(
             self,
             request,
@@ -155,6 +151,7 @@ class AnomalyAdmin(ReadOnlyAdmin):
                 anomaly, status=status, note=note, actor=request.user
             ),
             refusals=(),
+            permission="rewards.change_anomaly",
         )
 
     @admin.action(description="Acknowledge (with a note)")

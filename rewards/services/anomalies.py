@@ -1,5 +1,6 @@
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ..models import Anomaly
 
@@ -28,8 +29,6 @@ def raise_anomaly(
 @transaction.atomic
 def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomaly:
     """Acknowledge, resolve or dismiss an anomaly; the note is appended with who and when."""
-    from django.utils import timezone
-
     locked = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
     locked.status = status
     stamp = f"[{timezone.localtime():%Y-%m-%d %H:%M} {actor} → {status}] {note.strip()}"
