@@ -83,11 +83,17 @@ class InvitationAdmin(ReadOnlyAdmin):
         "invited_at",
         "attempts",
         "next_check_at",
+        "last_error_short",
     ]
     list_filter = ["status", UpstreamErrorFilter, "channel", "account_channel", "campaign"]
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     show_full_result_count = False
+
+    @admin.display(description="last upstream error")
+    def last_error_short(self, invitation: Invitation) -> str:
+        error = invitation.last_error
+        return error if len(error) <= 80 else error[:79] + "…"
 
 
 @admin.register(PollCycle)

@@ -24,4 +24,6 @@ def upstream(settings, sim):
     settings.ACCOUNT_OPENING_RATE = 1000
     settings.ACCOUNT_OPENING_READ_TIMEOUT = 0.5
     settings.ACCOUNT_OPENING_RETRIES = 1
+    settings.ACCOUNT_OPENING_TOTAL_TIMEOUT = 2
+    settings.ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS = 1
     return sim

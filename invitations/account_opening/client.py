@@ -7,19 +7,37 @@ never a "not opened". Failures come in two kinds: ``RetryableUpstreamError`` (ne
 Either way the caller keeps the invitation pending and tries again later.
 """
 
+import http.client
+import json
+import socket
+import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 from django.conf import settings
 from django.utils.module_loading import import_string
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..models import AccountChannel
-from .rate_limit import SharedRateLimiter
+from .rate_limit import SharedRateLimiter, clamp_seconds
 
 LOOKUP_PATH = "/v1/accounts"
 LIMITER_NAME = "account-opening"
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 says nothing we can read
+# Everything the transport can raise for a broken reply. requests wraps most of them, but not
+# all (reading a streamed body can surface urllib3's own errors, a socket can raise OSError).
+TRANSPORT_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +64,7 @@ class UpstreamRateLimited(RetryableUpstreamError):
 
 
 class UpstreamRejected(AccountOpeningError):
-    """The upstream refused the request (4xx other than 429)."""
+    """The upstream refused the request (4xx other than 429, or a redirect)."""
 
 
 class InvalidUpstreamReply(AccountOpeningError):
@@ -57,11 +75,24 @@ class SlotUnavailable(AccountOpeningError):
     """No rate-limit slot before the caller's deadline; nothing was sent."""
 
 
-def _retry_after(response: requests.Response) -> float:
+def parse_retry_after(value: str | None, *, cap: float) -> float:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP-date), within
+    [0, cap]. A value that is neither means the default. The header is the upstream's word, not
+    an order: one reply of "86400000" must not stop every worker for 1,000 days."""
+    text = (value or "").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
+        seconds = float(text)
     except ValueError:
-        return 1.0
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            when = None
+        if when is None:
+            return min(DEFAULT_RETRY_AFTER, cap)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return clamp_seconds(seconds, cap)
 
 
 def parse_reply(phone: str, payload) -> AccountStatus:
@@ -78,7 +109,12 @@ def parse_reply(phone: str, payload) -> AccountStatus:
     account_id, opened_at, channel = (
         payload.get(k) for k in ("account_id", "opened_at", "channel")
     )
-    if not isinstance(account_id, str) or not account_id.strip() or len(account_id) > 64:
+    if (
+        not isinstance(account_id, str)
+        or not account_id.strip()
+        or len(account_id) > 64
+        or not account_id.isprintable()
+    ):
         raise InvalidUpstreamReply("'account_id' is missing or invalid")
     try:
         opened_time = datetime.fromisoformat(opened_at)
@@ -91,8 +127,97 @@ def parse_reply(phone: str, payload) -> AccountStatus:
     return AccountStatus(phone, True, account_id.strip(), opened_time, channel)
 
 
+def parse_body(phone: str, body: bytes) -> AccountStatus:
+    """Decode and validate a lookup reply's body; raise ``InvalidUpstreamReply``."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise InvalidUpstreamReply("reply is not JSON") from None
+    except RecursionError:
+        raise InvalidUpstreamReply("reply is not JSON we accept (nested too deeply)") from None
+    return parse_reply(phone, payload)
+
+
+# --- a deadline for the whole request ------------------------------------------------------
+# requests' timeouts apply to each socket operation, so a reply that sends one byte every few
+# seconds never times out. A watchdog timer cuts the socket of the request in flight on its
+# thread when the request's total time is up, whichever phase it is in (headers or body).
+_in_flight = threading.local()
+
+
+class Watchdog:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self.sock = None
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        self.cut()
+
+    def cut(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked in another thread
+            except OSError:
+                pass
+
+    def __enter__(self) -> "Watchdog":
+        _in_flight.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        _in_flight.watchdog = None
+
+
+class _WatchedConnectionMixin:
+    """Hands the socket of this thread's request to its watchdog once the request is sent (the
+    connection may drop its own reference while the response is read: HTTP/1.0 replies)."""
+
+    def getresponse(self, *args, **kwargs):
+        watchdog = getattr(_in_flight, "watchdog", None)
+        if watchdog is not None:
+            watchdog.sock = self.sock
+            if watchdog.fired:  # it fired while we were connecting or sending
+                watchdog.cut()
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
 class HttpAccountOpeningClient:
-    """Looks invitees up by phone over HTTP, at no more than the shared rate limit."""
+    """Looks invitees up by phone over HTTP, at no more than the shared rate limit.
+
+    Whatever the upstream does, a lookup ends within ``total_timeout`` seconds (connect, headers
+    and body together), reads at most ``max_body_bytes``, and fails only with an
+    ``AccountOpeningError``."""
 
     def __init__(
         self,
@@ -101,16 +226,23 @@ class HttpAccountOpeningClient:
         rate: float | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        total_timeout: float | None = None,
         retries: int | None = None,
     ):
         self.base_url = (base_url or settings.ACCOUNT_OPENING_URL).rstrip("/")
         self.limiter = SharedRateLimiter(LIMITER_NAME, rate or settings.ACCOUNT_OPENING_RATE)
+        self.total_timeout = total_timeout or settings.ACCOUNT_OPENING_TOTAL_TIMEOUT
         self.timeout = (
             connect_timeout or settings.ACCOUNT_OPENING_CONNECT_TIMEOUT,
-            read_timeout or settings.ACCOUNT_OPENING_READ_TIMEOUT,
+            min(read_timeout or settings.ACCOUNT_OPENING_READ_TIMEOUT, self.total_timeout),
         )
+        self.max_body_bytes = settings.ACCOUNT_OPENING_MAX_BODY_BYTES
         self.retries = settings.ACCOUNT_OPENING_RETRIES if retries is None else retries
         self.session = requests.Session()  # pooled keep-alive connections
+        self.session.mount("http://", WatchedAdapter())
+        self.session.mount("https://", WatchedAdapter())
+        # Compressed bodies are refused (a small gzip can expand without bound).
+        self.session.headers["Accept-Encoding"] = "identity"
 
     def lookup(self, phone: str, *, deadline: float | None = None) -> AccountStatus:
         """Raises ``RetryableUpstreamError`` (after its own retries), ``UpstreamRateLimited``,
@@ -121,7 +253,7 @@ class HttpAccountOpeningClient:
             try:
                 return self._lookup_once(phone, deadline)
             except UpstreamRateLimited as limited:
-                # Every worker waits: the shared limiter is pushed past Retry-After.
+                # Every worker waits: the shared limiter is pushed past Retry-After (capped).
                 self.limiter.push_back(limited.retry_after)
                 raise
             except RetryableUpstreamError:
@@ -132,25 +264,53 @@ class HttpAccountOpeningClient:
     def _lookup_once(self, phone: str, deadline: float | None) -> AccountStatus:
         if not self.limiter.wait_for_slot(deadline):
             raise SlotUnavailable("no rate-limit slot before the cycle's deadline")
-        try:
-            response = self.session.get(
-                self.base_url + LOOKUP_PATH, params={"phone": phone}, timeout=self.timeout
-            )
-        except requests.Timeout:
-            raise RetryableUpstreamError("timed out") from None
-        except requests.ConnectionError:
-            raise RetryableUpstreamError("connection failed") from None
-        if response.status_code == 429:
-            raise UpstreamRateLimited(_retry_after(response))
-        if response.status_code >= 500:
-            raise RetryableUpstreamError(f"upstream error HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise UpstreamRejected(f"upstream refused the lookup: HTTP {response.status_code}")
-        try:
-            payload = response.json()
-        except ValueError:
-            raise InvalidUpstreamReply("reply is not JSON") from None
-        return parse_reply(phone, payload)
+        with Watchdog(self.total_timeout) as watchdog:
+            try:
+                status, headers, body = self._exchange(phone)
+            except requests.Timeout:
+                raise RetryableUpstreamError("timed out") from None
+            except TRANSPORT_ERRORS as error:
+                if watchdog.fired:
+                    raise RetryableUpstreamError(
+                        f"no complete reply within {self.total_timeout:g}s"
+                    ) from None
+                if isinstance(error, requests.ConnectionError):
+                    raise RetryableUpstreamError("connection failed") from None
+                raise RetryableUpstreamError(f"broken reply: {type(error).__name__}") from None
+        if status == 429:
+            cap = self.limiter.cap
+            raise UpstreamRateLimited(parse_retry_after(headers.get("Retry-After"), cap=cap))
+        if status >= 500:
+            raise RetryableUpstreamError(f"upstream error HTTP {status}")
+        if status != 200:
+            raise UpstreamRejected(f"upstream refused the lookup: HTTP {status}")
+        return parse_body(phone, body)
+
+    def _exchange(self, phone: str) -> tuple[int, dict, bytes]:
+        """One GET, its body read in streaming mode up to the size limit."""
+        response = self.session.get(
+            self.base_url + LOOKUP_PATH,
+            params={"phone": phone},
+            timeout=self.timeout,
+            stream=True,
+            allow_redirects=False,  # a redirect could send the next request anywhere
+        )
+        with response:
+            if response.status_code != 200:
+                return response.status_code, response.headers, b""
+            encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raise InvalidUpstreamReply(f"reply is compressed ({encoding[:20]!r})")
+            too_large = InvalidUpstreamReply(f"reply larger than {self.max_body_bytes} bytes")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise too_large
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=8192):
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise too_large
+            return response.status_code, response.headers, bytes(body)
 
 
 def get_client():

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -31,7 +31,16 @@ FAULTS = (
     "wrong_phone",
     "unknown_channel",
     "disconnect",
+    # Hostile replies a shared upstream has been seen to give (issue: the poller must survive).
+    "retry_after_huge",  # 429 with Retry-After: 86400000 (1,000 days)
+    "truncated",  # Content-Length promises more than is sent, then the connection closes
+    "drip",  # a valid reply, one byte every --drip-seconds
+    "huge_body",  # 100 MB of a valid reply padded with spaces, no Content-Length
+    "future_opened_at",  # opened, three days from now
+    "epoch_opened_at",  # opened at 1970-01-01, a null date in disguise
+    "redirect",  # 302 to another address
 )
+HUGE_BODY_BYTES = 100 * 1024 * 1024
 RANDOM_FAULTS = ("timeout", "error500", "malformed")
 
 
@@ -80,6 +89,7 @@ class SimulatorState:
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     timeout_seconds: float = 10.0
+    drip_seconds: float = 0.2
     accounts: dict = field(default_factory=dict)
     targeted_faults: dict = field(default_factory=dict)  # phone -> [fault, remaining]
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -203,12 +213,30 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._reply(429, {"error": "rate limited"}, {"Retry-After": "2"})
         elif fault == "malformed":
             return self._reply(200, b'{"phone": "' + phone.encode() + b'", "opened": tru', raw=True)
+        elif fault == "retry_after_huge":
+            return self._reply(429, {"error": "rate limited"}, {"Retry-After": "86400000"})
+        elif fault == "redirect":
+            return self._reply(302, {}, {"Location": "http://127.0.0.1:9/v1/accounts"})
+        elif fault in ("truncated", "drip", "huge_body"):
+            return self._hostile_body(fault, phone)
         account = state.accounts.get(phone)
         reply = {"phone": phone, "opened": account is not None}
         if account:
             reply.update({key: account[key] for key in ("account_id", "opened_at", "channel")})
         if fault == "wrong_phone":
             reply["phone"] = "13900000000" if phone != "13900000000" else "13900000001"
+        elif fault in ("future_opened_at", "epoch_opened_at"):
+            when = (
+                timezone.now() + timedelta(days=3)
+                if fault == "future_opened_at"
+                else datetime(1970, 1, 1, tzinfo=UTC)
+            )
+            reply.update(
+                opened=True,
+                account_id=f"F{phone}",
+                opened_at=when.isoformat(),
+                channel="app",
+            )
         elif fault == "unknown_channel":
             reply.update(
                 opened=True,
@@ -217,6 +245,33 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 channel="carrier_pigeon",
             )
         return self._reply(200, reply)
+
+    def _hostile_body(self, fault: str, phone: str) -> None:
+        body = json.dumps({"phone": phone, "opened": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if fault == "truncated":
+            self.send_header("Content-Length", str(len(body) + 100))
+        elif fault == "drip":
+            body += b" " * 200  # 200 more bytes: a long wait at one byte per drip
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()  # huge_body: no length, the body ends when the connection closes
+        try:
+            if fault == "truncated":
+                self.wfile.write(body[: len(body) // 2])
+            elif fault == "drip":
+                for index in range(len(body)):
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(self.state.drip_seconds)
+            else:
+                self.wfile.write(body)
+                padding = b" " * (1024 * 1024)
+                for _ in range(HUGE_BODY_BYTES // len(padding)):
+                    self.wfile.write(padding)
+        except OSError:  # the client hung up, as it should
+            pass
+        self.close_connection = True
 
     def _add_accounts(self, body: bytes, page: bool = False) -> None:
         try:

@@ -94,6 +94,27 @@ def _finish(invitation: Invitation, now: datetime, **changes) -> None:
     invitation.save(update_fields=list(changes))
 
 
+def implausible_opening(account: AccountStatus, now: datetime) -> str | None:
+    """Why an "opened" answer's date cannot be true, or None. Such a reply is an error, never a
+    decision: a date ahead of our clock once qualified an invitation (and paid a card) before
+    the account existed, and a date in 2099 expired one for good."""
+    if not account.is_opened:
+        return None
+    skew = timedelta(seconds=settings.ACCOUNT_OPENING_MAX_CLOCK_SKEW_SECONDS)
+    earliest = settings.ACCOUNT_OPENING_EARLIEST_OPENED_AT
+    if account.opened_at > now + skew:
+        return (
+            f"InvalidUpstreamReply: opened_at {account.opened_at.isoformat()} is in the future "
+            f"(more than {skew.total_seconds():g}s ahead of our clock)"
+        )
+    if account.opened_at < earliest:
+        return (
+            f"InvalidUpstreamReply: opened_at {account.opened_at.isoformat()} is before "
+            f"{earliest:%Y-%m-%d}, not a real opening date"
+        )
+    return None
+
+
 @transaction.atomic
 def record_lookup(claim: Claim, account: AccountStatus) -> str:
     """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
@@ -105,6 +126,9 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     if invitation is None:
         return Outcome.LOST_LEASE
     now = database_now()
+    problem = implausible_opening(account, now)
+    if problem is not None:
+        return _record_error(invitation, now, problem)
     if not account.is_opened:
         if now >= invitation.qualify_by:
             _finish(
@@ -178,7 +202,10 @@ def record_failure(claim: Claim, error: str) -> str:
     invitation = _locked_if_ours(claim)
     if invitation is None:
         return Outcome.LOST_LEASE
-    now = database_now()
+    return _record_error(invitation, database_now(), error)
+
+
+def _record_error(invitation: Invitation, now: datetime, error: str) -> str:
     attempts = invitation.attempts + 1
     _finish(
         invitation,
@@ -219,11 +246,27 @@ def _process(claim: Claim, client, deadline: float) -> str:
         raise
     except AccountOpeningError as error:
         return record_failure(claim, f"{type(error).__name__}: {error}")
+    except Exception as error:  # a client (they plug in by setting) failing in an unforeseen way
+        logger.exception("looking up invitation %s failed unexpectedly", claim.invitation_id)
+        return record_failure(claim, f"unexpected {type(error).__name__}: {error}")
     try:
         return record_lookup(claim, account)
     except Exception as error:  # a bug or a database error must not stop the cycle or lose the row
         logger.exception("recording invitation %s failed", claim.invitation_id)
         return record_failure(claim, f"recording failed: {type(error).__name__}: {error}")
+
+
+def _process_batch(claims: list[Claim], client, deadline: float, cycle: PollCycle) -> int:
+    """Process claims in order until the deadline; returns how many were processed."""
+    for index, claim in enumerate(claims):
+        if time.monotonic() >= deadline:
+            return index
+        try:
+            outcome = _process(claim, client, deadline)
+        except SlotUnavailable:
+            return index
+        _count(cycle, outcome)
+    return len(claims)
 
 
 def poll_invitations(
@@ -245,15 +288,13 @@ def poll_invitations(
         if not claims:
             break
         cycle.claimed += len(claims)
-        for index, claim in enumerate(claims):
-            try:
-                outcome = _process(claim, client, deadline) if time.monotonic() < deadline else None
-            except SlotUnavailable:
-                outcome = None
-            if outcome is None:
-                cycle.released += release(claims[index:])
-                break
-            _count(cycle, outcome)
+        done = _process_batch(claims, client, deadline, cycle)
+        if done < len(claims):
+            # Out of time, or no upstream slot before the deadline: give the rest back, due
+            # now, and end the cycle (claiming again would only release again).
+            cycle.released += release(claims[done:])
+            cycle.save()
+            break
         cycle.save()
     cycle.finished_at = database_now()
     cycle.save()

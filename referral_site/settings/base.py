@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything a deployer changes comes from the environment
 (or a ``.env`` file at the project root); see the configuration table in README.md."""
 
+from datetime import datetime
 from pathlib import Path
 
 import environ
@@ -109,6 +110,25 @@ ACCOUNT_OPENING_RATE = env.float("ACCOUNT_OPENING_RATE", default=5.0)
 ACCOUNT_OPENING_CONNECT_TIMEOUT = env.float("ACCOUNT_OPENING_CONNECT_TIMEOUT", default=2.0)
 ACCOUNT_OPENING_READ_TIMEOUT = env.float("ACCOUNT_OPENING_READ_TIMEOUT", default=5.0)
 ACCOUNT_OPENING_RETRIES = env.int("ACCOUNT_OPENING_RETRIES", default=2)
+# The upstream is shared and not ours: whatever it answers, one lookup ends within the total
+# timeout (connect + headers + body; the two above apply to each socket operation only), reads
+# at most the body limit, and a Retry-After never stops polling longer than its cap.
+ACCOUNT_OPENING_TOTAL_TIMEOUT = env.float("ACCOUNT_OPENING_TOTAL_TIMEOUT", default=8.0)
+ACCOUNT_OPENING_MAX_BODY_BYTES = env.int("ACCOUNT_OPENING_MAX_BODY_BYTES", default=64 * 1024)
+ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS = env.float(
+    "ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS", default=300.0
+)
+# Opening dates are checked, not trusted: later than our clock plus this skew, or earlier than
+# the earliest plausible date (null dates such as 1970-01-01 in disguise), a reply is invalid:
+# an error kept on the pending invitation, never a decision.
+ACCOUNT_OPENING_MAX_CLOCK_SKEW_SECONDS = env.int(
+    "ACCOUNT_OPENING_MAX_CLOCK_SKEW_SECONDS", default=300
+)
+ACCOUNT_OPENING_EARLIEST_OPENED_AT = datetime.fromisoformat(
+    env.str("ACCOUNT_OPENING_EARLIEST_OPENED_AT", default="1990-01-01T00:00:00+08:00")
+)
+if ACCOUNT_OPENING_EARLIEST_OPENED_AT.tzinfo is None:
+    raise ValueError("ACCOUNT_OPENING_EARLIEST_OPENED_AT needs a time zone, e.g. +08:00")
 # Where an invitee goes to open an account after leaving their phone number.
 ACCOUNT_OPENING_SIGNUP_URL = env.str(
     "ACCOUNT_OPENING_SIGNUP_URL", default="http://127.0.0.1:8765/open-account"

@@ -136,6 +136,7 @@ def test_staff_find_invitations_the_upstream_keeps_failing_on(upstream, admin_cl
         "/admin/invitations/invitation/", {"upstream_error": "yes"}
     ).content.decode()
     assert f'href="/admin/invitations/invitation/{stuck.pk}/change/' in page
+    assert "upstream error HTTP 500" in page  # the reason, on the list itself
     assert f'href="/admin/invitations/invitation/{fine.pk}/change/' not in page
 
 

@@ -31,19 +31,52 @@ def make_due(invitation: Invitation) -> None:
     )
 
 
+# What each fault must leave in ``last_error``: the reason staff read in the admin.
+EXPECTED_ERROR = {
+    "timeout": "timed out",
+    "error500": "HTTP 500",
+    "rate_limited": "rate limited",
+    "malformed": "not JSON",
+    "wrong_phone": "another phone",
+    "unknown_channel": "unknown channel",
+    "disconnect": "connection",
+    "retry_after_huge": "Retry-After 1s",  # 86,400,000 s asked, the cap (1 s here) kept
+    "truncated": "broken reply",
+    "drip": "no complete reply within 2s",
+    "huge_body": "larger than 65536 bytes",
+    "future_opened_at": "in the future",
+    "epoch_opened_at": "before 1990",
+    "redirect": "HTTP 302",
+}
+
+
+def test_every_fault_has_an_expected_error():
+    assert set(EXPECTED_ERROR) == set(FAULTS)
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_faulty_reply_keeps_the_invitation_and_a_good_one_later_qualifies_it(upstream, fault):
     campaign = CampaignFactory()
-    make_cards(campaign.card_kind, 2)
-    invitation = InvitationFactory(campaign=campaign)
+    make_cards(campaign.card_kind, 3)
+    # claimed first, so a crash on it would leave the two others undecided
+    invitation = InvitationFactory(campaign=campaign, invitee_phone="15900000001")
+    neighbour_opened = InvitationFactory(campaign=campaign, invitee_phone="15900000002")
+    neighbour_waiting = InvitationFactory(campaign=campaign, invitee_phone="15900000003")
     # The invitee did open an account, so a wrong "qualified" or a lost invitation would show.
-    upstream.add_accounts([opened(invitation.invitee_phone, "one_click")])
+    upstream.add_accounts(
+        [opened(invitation.invitee_phone, "one_click"), opened("15900000002", "app")]
+    )
     upstream.inject(invitation.invitee_phone, fault, times=2)  # more than the client's retries
 
     cycle = poll_invitations()
 
-    assert (cycle.claimed, cycle.errors, cycle.qualified) == (1, 1, 0)
+    assert (cycle.claimed, cycle.errors, cycle.qualified, cycle.not_yet_opened) == (3, 1, 1, 1)
     assert_kept_pending_with_error(invitation)
+    assert EXPECTED_ERROR[fault] in Invitation.objects.get(pk=invitation.pk).last_error
+    neighbour_opened.refresh_from_db()
+    neighbour_waiting.refresh_from_db()
+    assert (neighbour_opened.status, neighbour_waiting.status) == ("qualified", "pending")
+    assert neighbour_waiting.attempts == 1 and neighbour_waiting.last_error == ""
     upstream.inject(invitation.invitee_phone, fault, times=0)  # the upstream recovers
     make_due(invitation)
     poll_invitations()

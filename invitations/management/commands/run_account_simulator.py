@@ -28,6 +28,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout-seconds", type=float, default=10.0, help="How long a 'timeout' hangs."
         )
+        parser.add_argument(
+            "--drip-seconds", type=float, default=0.2, help="Pause between bytes of a 'drip'."
+        )
 
     def handle(self, *args, **options):
         state = SimulatorState(
@@ -35,6 +38,7 @@ class Command(BaseCommand):
             latency_ms=options["latency"],
             fault_rate=options["fault_rate"],
             timeout_seconds=options["timeout_seconds"],
+            drip_seconds=options["drip_seconds"],
         )
         if options["accounts"]:
             try:
