@@ -19,7 +19,9 @@ def main() -> None:
         "--quick", action="store_true", help="small sizes, one repeat (about 3 minutes)"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated: grants,claims,upstream,imports,pages"
+        "--only",
+        default="",
+        help="comma-separated: grants,claims,upstream,imports,pages,detection",
     )
     args = parser.parse_args()
 
@@ -37,7 +39,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import claims, grants, imports, pages, report, upstream
+    from bench import claims, detection, grants, imports, pages, report, upstream
 
     wanted = set(filter(None, args.only.split(","))) or {
         "grants",
@@ -45,6 +47,7 @@ def main() -> None:
         "upstream",
         "imports",
         "pages",
+        "detection",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -58,6 +61,7 @@ def main() -> None:
         ("upstream", lambda: upstream.run(args.quick)),
         ("imports", lambda: imports.run(args.quick, url)),
         ("pages", lambda: pages.run(args.quick)),
+        ("detection", lambda: detection.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

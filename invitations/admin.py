@@ -1,8 +1,9 @@
 from django.contrib import admin
 
-from referral_site.admin_tools import ReadOnlyAdmin
+from cardpool.exceptions import CardPoolError
+from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
-from .models import Campaign, Customer, Invitation, PollCycle
+from .models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 from .services.campaigns import set_campaign_paused
 
 
@@ -39,19 +40,38 @@ class CampaignAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _set_paused(self, request, queryset, *, is_paused: bool, verb: str) -> None:
-        for campaign in queryset:
-            set_campaign_paused(campaign, is_paused=is_paused)
-            self.log_change(request, campaign, verb)
-        self.message_user(request, f"{verb.capitalize()} {queryset.count()} campaign(s).")
+    def _set_paused(self, request, queryset, *, is_paused: bool, action: str, title: str):
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title=title,
+            action=action,
+            apply=lambda campaign, reason: set_campaign_paused(
+                campaign, is_paused=is_paused, reason=reason, actor=request.user
+            ),
+            refusals=(CardPoolError,),
+            permission="invitations.change_campaign",
+        )
 
-    @admin.action(description="Pause selected campaigns (new grants are held)")
+    @admin.action(description="Pause selected campaigns (new grants are held; asks for a reason)")
     def pause(self, request, queryset):
-        self._set_paused(request, queryset, is_paused=True, verb="paused")
+        return self._set_paused(
+            request, queryset, is_paused=True, action="pause", title="Pause campaigns"
+        )
 
-    @admin.action(description="Resume selected campaigns")
+    @admin.action(description="Resume selected campaigns (asks for a reason)")
     def resume(self, request, queryset):
-        self._set_paused(request, queryset, is_paused=False, verb="resumed")
+        return self._set_paused(
+            request, queryset, is_paused=False, action="resume", title="Resume campaigns"
+        )
+
+
+@admin.register(CampaignEvent)
+class CampaignEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "campaign", "action", "actor", "actor_label", "reason"]
+    list_filter = ["action", "campaign"]
+    list_select_related = ["campaign", "actor"]
 
 
 class UpstreamErrorFilter(admin.SimpleListFilter):

@@ -66,6 +66,30 @@ class Campaign(models.Model):
         return self.name
 
 
+class CampaignEvent(models.Model):
+    """Every pause, resume, flag and unflag of a campaign, with who (a person or a process)
+    and why."""
+
+    class Action(models.TextChoices):
+        PAUSED = "paused"
+        RESUMED = "resumed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.action}"
+
+
 class Invitation(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -115,6 +139,15 @@ class Invitation(models.Model):
             models.Index(fields=["inviter", "-invited_at"], name="invitation_by_inviter"),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-invited_at", "-id"], name="invitation_newest_first"),
+            # anomaly rules: recent qualifications, and pending invitations past their window
+            models.Index(
+                fields=["decided_at"],
+                condition=Q(status="qualified"),
+                name="invitation_qualified_at",
+            ),
+            models.Index(
+                fields=["qualify_by"], condition=Q(status="pending"), name="invitation_pending_by"
+            ),
         ]
         constraints = [
             # Invariant 3: an invitee is counted once per campaign, whoever invited them.

@@ -1,10 +1,20 @@
 from django.contrib import admin
+from django.db.models import Case, Value, When
+from django.urls import reverse
+from django.utils.html import format_html
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
 from .exceptions import RewardError
-from .models import Anomaly, Grant, GrantEvent, PointsEntry, UnrewardedInvitation
+from .models import (
+    Anomaly,
+    Grant,
+    GrantEvent,
+    PointsEntry,
+    ReconciliationRun,
+    UnrewardedInvitation,
+)
 from .services import reissue_grant, release_hold, void_grant
 from .services.anomalies import review_anomaly
 
@@ -120,24 +130,89 @@ class UnrewardedInvitationAdmin(ReadOnlyAdmin):
     list_filter = ["reason"]
 
 
+class AnomalyQueueFilter(admin.SimpleListFilter):
+    """The review queue by default: open and acknowledged anomalies."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("active", "open or acknowledged (default)"), ("closed", "closed"), ("all", "all")]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "active") == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "active"
+        if value == "active":
+            return queryset.filter(status__in=Anomaly.ACTIVE)
+        if value == "closed":
+            return queryset.exclude(status__in=Anomaly.ACTIVE)
+        return queryset
+
+
+SEVERITY_RANK = Case(
+    When(severity=Anomaly.Severity.CRITICAL, then=Value(0)),
+    When(severity=Anomaly.Severity.WARNING, then=Value(1)),
+    default=Value(2),
+)
+
+
 @admin.register(Anomaly)
 class AnomalyAdmin(ReadOnlyAdmin):
-    list_display = ["updated_at", "severity", "kind", "subject", "status", "occurrences", "message"]
-    list_filter = ["status", "severity", "kind"]
+    list_display = [
+        "severity",
+        "kind",
+        "about",
+        "status",
+        "occurrences",
+        "created_at",
+        "last_seen_at",
+        "message",
+    ]
+    list_filter = [AnomalyQueueFilter, "severity", "kind", "status", "campaign"]
+    list_select_related = ["subject_type"]
     search_fields = ["subject", "message"]
     readonly_fields = [
         "kind",
-        "subject",
         "severity",
         "status",
+        "about",
         "message",
+        "details",
+        "campaign",
         "grant",
         "occurrences",
-        "notes",
         "created_at",
-        "updated_at",
+        "last_seen_at",
+        "closed_at",
+        "notified_at",
+        "notes",
     ]
     fields = readonly_fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        # most severe first, then most recent
+        return super().get_queryset(request).order_by(SEVERITY_RANK, "-last_seen_at", "-pk")
+
+    @admin.display(description="about")
+    def about(self, anomaly: Anomaly):
+        """A link to the object the anomaly is about, when there is one."""
+        if anomaly.subject_type_id is None or anomaly.subject_id is None:
+            return anomaly.subject
+        model = anomaly.subject_type.model_class()
+        url = reverse(
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_change",
+            args=[anomaly.subject_id],
+        )
+        return format_html('<a href="{}">{}</a>', url, anomaly.subject)
+
     actions = ["acknowledge", "resolve", "false_positive"]
 
     def _review(self, request, queryset, status, title, action):
@@ -171,3 +246,11 @@ class AnomalyAdmin(ReadOnlyAdmin):
         return self._review(
             request, queryset, Anomaly.Status.FALSE_POSITIVE, "Dismiss anomalies", "false_positive"
         )
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "is_ok", "breaches", "actor_label"]
+    list_filter = ["is_ok"]
+    readonly_fields = ["started_at", "finished_at", "is_ok", "breaches", "actor_label", "report"]
+    fields = readonly_fields

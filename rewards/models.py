@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Grant(models.Model):
@@ -161,10 +163,42 @@ class UnrewardedInvitation(models.Model):
         return f"{self.invitation} {self.reason}"
 
 
+class AnomalyRule(models.TextChoices):
+    """What an anomaly is about. The detection rules are in ``rewards/anomalies/rules.py``;
+    ``card_reported`` is raised by the customer's one-click report."""
+
+    # invariants that cannot happen (a database constraint or a lock stands behind each)
+    CARD_IN_TWO_GRANTS = "card_in_two_grants", "card in two grants"
+    INVITATION_TWO_LIVE_GRANTS = "invitation_two_live_grants", "invitation with two live grants"
+    INVITER_OVER_CAP = "inviter_over_cap", "inviter over the campaign's cap"
+    LEDGER_MISMATCH = "ledger_mismatch", "points ledger differs from issued grants"
+    ASSIGNED_CARD_WITHOUT_GRANT = "assigned_card_without_grant", "assigned card without a grant"
+    GRANT_CARD_NOT_ASSIGNED = "grant_card_not_assigned", "issued grant whose card is not assigned"
+    ACCOUNT_COUNTED_TWICE = "account_counted_twice", "account counted twice in a campaign"
+    # stock
+    LOW_STOCK = "low_stock", "stock under its threshold"
+    OUT_OF_STOCK = "out_of_stock", "out of stock with grants waiting"
+    CARDS_EXPIRING = "cards_expiring", "available cards expiring soon"
+    STOCK_DAYS_LEFT = "stock_days_left", "few days of stock left"
+    # fraud signals
+    INVITER_QUALIFICATIONS_PER_DAY = "inviter_daily_qualifications", "inviter qualifying fast"
+    GRANT_RATE_SPIKE = "grant_rate_spike", "grants per hour spiking"
+    CHANNEL_BURST = "channel_burst", "invitees opening together through one channel"
+    # pipeline health
+    POLLER_STALLED = "poller_stalled", "poller stalled"
+    UPSTREAM_ERROR_RATE = "upstream_error_rate", "upstream failing"
+    PENDING_PAST_WINDOW = "pending_past_window", "invitations pending past their window"
+    GRANTS_WAITING = "grants_waiting", "grants waiting too long"
+    # customers
+    CARD_REPORTED = "card_reported", "card reported by its customer"
+
+
 class Anomaly(models.Model):
-    """Something staff must look at. Open anomalies of one kind and subject are deduplicated."""
+    """Something staff must look at. An active (open or acknowledged) anomaly is unique per rule
+    and subject: a rule that finds it again counts one more occurrence."""
 
     class Severity(models.TextChoices):
+        INFO = "info"
         WARNING = "warning"
         CRITICAL = "critical"
 
@@ -174,18 +208,39 @@ class Anomaly(models.Model):
         RESOLVED = "resolved"
         FALSE_POSITIVE = "false_positive", "false positive"
 
-    kind = models.CharField(max_length=50)
+    ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
+
+    kind = models.CharField("rule", max_length=50, choices=AnomalyRule.choices)
     subject = models.CharField(max_length=100, help_text="What it is about, for deduplication.")
     severity = models.CharField(max_length=16, choices=Severity.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    # the object it is about (card, grant, invitation, customer, campaign or card kind)
+    subject_type = models.ForeignKey(
+        "contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT
+    )
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject_object = GenericForeignKey("subject_type", "subject_id")
+    campaign = models.ForeignKey(
+        "invitations.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="anomalies",
+    )
     grant = models.ForeignKey(
         Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="anomalies"
     )
     occurrences = models.PositiveIntegerField(default=1)
     notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("first seen", auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reviewers were sent an email about it."
+    )
 
     class Meta:
         ordering = ["-updated_at"]
@@ -193,10 +248,35 @@ class Anomaly(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "subject"],
-                condition=Q(status="open"),
-                name="anomaly_one_open_per_subject",
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="anomaly_one_active_per_subject",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="anomaly_active",
             )
         ]
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.kind}: {self.subject}"
+
+
+class ReconciliationRun(models.Model):
+    """One run of ``reconcile``: the counts an operator compares with the books, and every
+    breach of an invariant with the ids involved."""
+
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    is_ok = models.BooleanField(default=False, help_text="No invariant broken.")
+    breaches = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict)
+    actor_label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.is_ok else 'BREACH'}"

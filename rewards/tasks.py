@@ -1,7 +1,17 @@
 """django-q2 entry points."""
 
 from .services import fulfil_pending_grants as fulfil
+from .services.detection import detect_anomalies as detect
+from .services.reconciliation import reconcile as reconcile_all
 
 
 def fulfil_pending_grants() -> int:
     return fulfil()
+
+
+def detect_anomalies() -> int:
+    return len(detect().opened)
+
+
+def reconcile() -> bool:
+    return reconcile_all(actor_label="schedule").is_ok

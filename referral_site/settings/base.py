@@ -145,6 +145,40 @@ QUALIFIED_INVITATION_HANDLER = env.str(
     "QUALIFIED_INVITATION_HANDLER", default="rewards.services.grant_reward"
 )
 
+# --- anomaly detection (rewards/anomalies/rules.py) and reconciliation --------------------------
+ANOMALY_INTERVAL_MINUTES = env.int("ANOMALY_INTERVAL_MINUTES", default=5)
+# Who is emailed about each new anomaly, besides active users of the "Reviewers" group.
+ANOMALY_EMAIL_RECIPIENTS = env.list("ANOMALY_EMAIL_RECIPIENTS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # links in those emails
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="referral-rewards@localhost")
+# Rules whose findings about a campaign pause its granting at once (new grants are held).
+ANOMALY_PAUSING_RULES = env.list(
+    "ANOMALY_PAUSING_RULES",
+    default=[
+        "card_in_two_grants",
+        "invitation_two_live_grants",
+        "inviter_over_cap",
+        "ledger_mismatch",
+        "grant_card_not_assigned",
+        "account_counted_twice",
+    ],
+)
+ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)
+ANOMALY_STOCK_MIN_DAYS_LEFT = env.float("ANOMALY_STOCK_MIN_DAYS_LEFT", default=7.0)
+ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY = env.int(
+    "ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY", default=20
+)
+ANOMALY_GRANT_SPIKE_FACTOR = env.float("ANOMALY_GRANT_SPIKE_FACTOR", default=3.0)
+ANOMALY_GRANT_SPIKE_MIN = env.int("ANOMALY_GRANT_SPIKE_MIN", default=20)
+ANOMALY_CHANNEL_BURST_COUNT = env.int("ANOMALY_CHANNEL_BURST_COUNT", default=5)
+ANOMALY_CHANNEL_BURST_MINUTES = env.int("ANOMALY_CHANNEL_BURST_MINUTES", default=10)
+ANOMALY_POLL_STALLED_INTERVALS = env.int("ANOMALY_POLL_STALLED_INTERVALS", default=3)
+ANOMALY_UPSTREAM_ERROR_RATE = env.float("ANOMALY_UPSTREAM_ERROR_RATE", default=0.2)
+ANOMALY_UPSTREAM_MIN_LOOKUPS = env.int("ANOMALY_UPSTREAM_MIN_LOOKUPS", default=10)
+ANOMALY_PENDING_PAST_WINDOW_HOURS = env.int("ANOMALY_PENDING_PAST_WINDOW_HOURS", default=24)
+ANOMALY_GRANT_WAIT_HOURS = env.int("ANOMALY_GRANT_WAIT_HOURS", default=24)
+
 # --- django-q2 ------------------------------------------------------------------------------
 # Read the django-q2 section of DESIGN.md: timeout well below retry or a slow task is delivered
 # twice; max_attempts is not relied on for correctness; catch_up off so a stopped cluster does

@@ -1,29 +1,79 @@
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..anomalies.rules import Finding
 from ..models import Anomaly
+
+
+def _subject_type(model: str | None) -> ContentType | None:
+    if model is None:
+        return None
+    app_label, model_name = model.split(".")
+    return ContentType.objects.get_by_natural_key(app_label, model_name)  # cached
+
+
+def record_finding(finding: Finding, *, grant=None) -> tuple[Anomaly, bool]:
+    """Open an anomaly for ``finding``, or count one more occurrence of the active one with the
+    same rule and subject (unique by a partial constraint, so concurrent raisers do not
+    duplicate it). Returns the anomaly and whether it is new."""
+    now = timezone.now()
+    for _ in range(2):
+        updated = Anomaly.objects.filter(
+            kind=finding.rule, subject=finding.subject, status__in=Anomaly.ACTIVE
+        ).update(
+            occurrences=F("occurrences") + 1,
+            message=finding.message,
+            details=finding.details,
+            last_seen_at=now,
+            updated_at=now,
+        )
+        if updated:
+            active = Anomaly.objects.get(
+                kind=finding.rule, subject=finding.subject, status__in=Anomaly.ACTIVE
+            )
+            return active, False
+        try:
+            with transaction.atomic():
+                created = Anomaly.objects.create(
+                    kind=finding.rule,
+                    subject=finding.subject,
+                    severity=finding.severity,
+                    message=finding.message,
+                    details=finding.details,
+                    subject_type=_subject_type(finding.subject_model),
+                    subject_id=finding.subject_id,
+                    campaign_id=finding.campaign_id,
+                    grant=grant,
+                    last_seen_at=now,
+                )
+                return created, True
+        except IntegrityError:
+            continue  # another process opened it a moment ago: count on it instead
+    raise RuntimeError("could not open or update the anomaly")
 
 
 def raise_anomaly(
     kind: str, subject: str, message: str, *, severity=Anomaly.Severity.WARNING, grant=None
 ) -> Anomaly:
-    """Open an anomaly, or count one more occurrence of the open one with the same kind and
-    subject (unique by a partial constraint, so concurrent raisers do not duplicate it)."""
-    for _ in range(2):
-        updated = Anomaly.objects.filter(
-            kind=kind, subject=subject, status=Anomaly.Status.OPEN
-        ).update(occurrences=F("occurrences") + 1, message=message)
-        if updated:
-            return Anomaly.objects.get(kind=kind, subject=subject, status=Anomaly.Status.OPEN)
-        try:
-            with transaction.atomic():
-                return Anomaly.objects.create(
-                    kind=kind, subject=subject, message=message, severity=severity, grant=grant
-                )
-        except IntegrityError:
-            continue  # another process opened it a moment ago: count on it instead
-    raise RuntimeError("could not open or update the anomaly")
+    """Open an anomaly from an event (a customer's report), or count one more occurrence."""
+    about_grant = grant is not None
+    finding = Finding(
+        kind,
+        severity,
+        subject,
+        message,
+        subject_model="rewards.grant" if about_grant else None,
+        subject_id=grant.pk if about_grant else None,
+        campaign_id=grant.campaign_id if about_grant else None,
+    )
+    return record_finding(finding, grant=grant)[0]
+
+
+def _append_note(anomaly: Anomaly, who: str, status: str, note: str) -> None:
+    stamp = f"[{timezone.localtime():%Y-%m-%d %H:%M} {who} → {status}] {note.strip()}"
+    anomaly.notes = f"{anomaly.notes}\n{stamp}".strip()
 
 
 @transaction.atomic
@@ -31,7 +81,17 @@ def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomal
     """Acknowledge, resolve or dismiss an anomaly; the note is appended with who and when."""
     locked = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
     locked.status = status
-    stamp = f"[{timezone.localtime():%Y-%m-%d %H:%M} {actor} → {status}] {note.strip()}"
-    locked.notes = f"{locked.notes}\n{stamp}".strip()
-    locked.save(update_fields=["status", "notes", "updated_at"])
+    _append_note(locked, str(actor), status, note)
+    if status in (Anomaly.Status.RESOLVED, Anomaly.Status.FALSE_POSITIVE):
+        locked.closed_at = timezone.now()
+    locked.save(update_fields=["status", "notes", "closed_at", "updated_at"])
     return locked
+
+
+def close_anomaly_automatically(anomaly: Anomaly, note: str) -> None:
+    """Resolve an anomaly whose condition is gone (warnings only: a critical one waits for a
+    person). Runs inside the caller's transaction."""
+    anomaly.status = Anomaly.Status.RESOLVED
+    anomaly.closed_at = timezone.now()
+    _append_note(anomaly, "anomaly detection", anomaly.status, note)
+    anomaly.save(update_fields=["status", "notes", "closed_at", "updated_at"])

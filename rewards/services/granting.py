@@ -14,6 +14,7 @@ from cardpool.models import CardKind
 from cardpool.services import allocate_card
 from invitations.models import Invitation
 
+from ..anomalies.rules import out_of_stock_finding
 from ..events import record_grant_event
 from ..exceptions import GrantNotInStatus, NotQualified
 from ..lock_objects import (
@@ -25,7 +26,7 @@ from ..lock_objects import (
 )
 from ..models import Grant, GrantEvent, PointsEntry, UnrewardedInvitation
 from ..numbers import next_grant_no
-from .anomalies import raise_anomaly
+from .anomalies import record_finding
 
 ACTOR = "rewards"
 
@@ -46,8 +47,8 @@ def _card_or_none(kind: CardKind):
     anomaly) when none is in stock."""
     try:
         return allocate_card(kind)
-    except NoCardAvailable as missing:
-        raise_anomaly("out_of_stock", kind.code, str(missing))
+    except NoCardAvailable:
+        record_finding(out_of_stock_finding(kind.pk, kind.code))
         return None
 
 

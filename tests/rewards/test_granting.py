@@ -71,11 +71,12 @@ def test_without_stock_the_grant_waits_then_is_fulfilled_oldest_first():
     assert {grant.status for grant in waiting} == {"pending_stock"}
     assert PointsEntry.objects.count() == 0  # points wait with the card
     anomaly = Anomaly.objects.get(kind="out_of_stock")
-    assert (anomaly.subject, anomaly.occurrences, anomaly.status) == (
-        campaign.card_kind.code,
+    assert (anomaly.subject_object, anomaly.occurrences, anomaly.status) == (
+        campaign.card_kind,
         3,
         "open",
     )
+    assert anomaly.severity == "critical"  # grants wait: somebody must import cards
 
     make_cards(campaign.card_kind, 2)
     assert fulfil_pending_grants() == 2

@@ -8,8 +8,15 @@ VIEW_ALL = [
     f"{app}.view_{model}"
     for app, models in {
         "cardpool": ["cardkind", "cardbatch", "card", "cardevent"],
-        "invitations": ["customer", "campaign", "invitation", "pollcycle"],
-        "rewards": ["grant", "pointsentry", "grantevent", "unrewardedinvitation", "anomaly"],
+        "invitations": ["customer", "campaign", "campaignevent", "invitation", "pollcycle"],
+        "rewards": [
+            "grant",
+            "pointsentry",
+            "grantevent",
+            "unrewardedinvitation",
+            "anomaly",
+            "reconciliationrun",
+        ],
     }.items()
     for model in models
 ] + ["admin.view_logentry"]

@@ -1,0 +1,527 @@
+"""Anomaly rules: each a small function running one SQL query and returning findings.
+
+Money-like flows fail quietly: in the incident this system replaces, every failure was found by
+customers days later. The "cannot happen" rules check what constraints and locks already
+guarantee, because a superuser's hand-written SQL (the incident's "fix" re-marked used cards as
+free) bypasses both. Thresholds are settings, documented in README.md.
+
+A rule takes the database's "now" and returns ``Finding``s; it changes nothing. Applying them
+(deduplicating, closing, pausing, emailing) is ``rewards.services.detection``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+
+from ..models import Anomaly, AnomalyRule
+
+CRITICAL, WARNING = Anomaly.Severity.CRITICAL, Anomaly.Severity.WARNING
+SAMPLE = 20  # ids listed in a finding's details, at most
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    subject: str  # deduplication key, e.g. "customer:12@campaign:3"
+    message: str
+    details: dict = field(default_factory=dict)
+    subject_model: str | None = None  # "app_label.model" of the object it is about
+    subject_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    find: Callable[[datetime], list[Finding]]
+
+
+def _rows(sql: str, params: dict | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.fetchall()
+
+
+def _setting(name: str):
+    return getattr(settings, f"ANOMALY_{name}")
+
+
+# --- invariants that cannot happen (critical) ----------------------------------------------
+
+
+def card_in_two_grants(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT card_id, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
+           WHERE card_id IS NOT NULL GROUP BY card_id HAVING count(*) > 1"""
+    )
+    return [
+        Finding(
+            AnomalyRule.CARD_IN_TWO_GRANTS,
+            CRITICAL,
+            f"card:{card_id}",
+            f"Card #{card_id} is in {len(grants)} grants: {grants[:SAMPLE]}.",
+            {"grant_ids": grants[:SAMPLE]},
+            "cardpool.card",
+            card_id,
+            campaign_id,
+        )
+        for card_id, grants, campaign_id in rows
+    ]
+
+
+def invitation_two_live_grants(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT invitation_id, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
+           WHERE status <> 'void' GROUP BY invitation_id HAVING count(*) > 1"""
+    )
+    return [
+        Finding(
+            AnomalyRule.INVITATION_TWO_LIVE_GRANTS,
+            CRITICAL,
+            f"invitation:{invitation_id}",
+            f"Invitation #{invitation_id} has {len(grants)} live grants: {grants[:SAMPLE]}.",
+            {"grant_ids": grants[:SAMPLE]},
+            "invitations.invitation",
+            invitation_id,
+            campaign_id,
+        )
+        for invitation_id, grants, campaign_id in rows
+    ]
+
+
+def inviter_over_cap(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT g.inviter_id, g.campaign_id, count(*), c.max_rewards_per_inviter
+           FROM rewards_grant g JOIN invitations_campaign c ON c.id = g.campaign_id
+           WHERE g.status <> 'void'
+           GROUP BY g.inviter_id, g.campaign_id, c.max_rewards_per_inviter
+           HAVING count(*) > c.max_rewards_per_inviter"""
+    )
+    return [
+        Finding(
+            AnomalyRule.INVITER_OVER_CAP,
+            CRITICAL,
+            f"customer:{customer_id}@campaign:{campaign_id}",
+            f"Customer #{customer_id} has {count} live grants in campaign #{campaign_id}; "
+            f"the cap is {cap}.",
+            {"live_grants": count, "cap": cap},
+            "invitations.customer",
+            customer_id,
+            campaign_id,
+        )
+        for customer_id, campaign_id, count, cap in rows
+    ]
+
+
+def ledger_mismatch(now: datetime) -> list[Finding]:
+    """Per customer and campaign: reward and reversal entries must add up to the points of the
+    issued grants (a void grant was credited and reversed: zero)."""
+    rows = _rows(
+        """WITH expected AS (
+               SELECT inviter_id AS customer_id, campaign_id, sum(points) AS points
+               FROM rewards_grant WHERE status = 'issued' GROUP BY 1, 2),
+           booked AS (
+               SELECT e.customer_id, g.campaign_id, sum(e.amount) AS points
+               FROM rewards_pointsentry e JOIN rewards_grant g ON g.id = e.grant_id
+               WHERE e.kind IN ('reward', 'reversal') GROUP BY 1, 2)
+           SELECT coalesce(x.customer_id, b.customer_id), coalesce(x.campaign_id, b.campaign_id),
+                  coalesce(x.points, 0), coalesce(b.points, 0)
+           FROM expected x FULL JOIN booked b
+             ON b.customer_id = x.customer_id AND b.campaign_id = x.campaign_id
+           WHERE coalesce(x.points, 0) <> coalesce(b.points, 0)"""
+    )
+    return [
+        Finding(
+            AnomalyRule.LEDGER_MISMATCH,
+            CRITICAL,
+            f"customer:{customer_id}@campaign:{campaign_id}",
+            f"Customer #{customer_id}'s points ledger for campaign #{campaign_id} books "
+            f"{booked} points; their issued grants are worth {expected}.",
+            {"expected": int(expected), "booked": int(booked)},
+            "invitations.customer",
+            customer_id,
+            campaign_id,
+        )
+        for customer_id, campaign_id, expected, booked in rows
+    ]
+
+
+def assigned_card_without_grant(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT c.id, c.kind_id FROM cardpool_card c
+           WHERE c.status = 'assigned'
+             AND NOT EXISTS (SELECT 1 FROM rewards_grant g WHERE g.card_id = c.id)"""
+    )
+    return [
+        Finding(
+            AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT,
+            CRITICAL,
+            f"card:{card_id}",
+            f"Card #{card_id} is assigned but belongs to no grant.",
+            {"kind_id": kind_id},
+            "cardpool.card",
+            card_id,
+        )
+        for card_id, kind_id in rows
+    ]
+
+
+def grant_card_not_assigned(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT g.id, g.grant_no, g.campaign_id, c.id, c.status
+           FROM rewards_grant g JOIN cardpool_card c ON c.id = g.card_id
+           WHERE g.status = 'issued' AND c.status <> 'assigned'"""
+    )
+    return [
+        Finding(
+            AnomalyRule.GRANT_CARD_NOT_ASSIGNED,
+            CRITICAL,
+            f"grant:{grant_id}",
+            f"Grant {grant_no} is issued but its card #{card_id} is {card_status}: "
+            f"it could be handed out again.",
+            {"card_id": card_id, "card_status": card_status},
+            "rewards.grant",
+            grant_id,
+            campaign_id,
+        )
+        for grant_id, grant_no, campaign_id, card_id, card_status in rows
+    ]
+
+
+def account_counted_twice(now: datetime) -> list[Finding]:
+    rows = _rows(
+        """SELECT campaign_id, external_account_id, array_agg(id ORDER BY id)
+           FROM invitations_invitation
+           WHERE status = 'qualified' AND external_account_id IS NOT NULL
+           GROUP BY campaign_id, external_account_id HAVING count(*) > 1"""
+    )
+    return [
+        Finding(
+            AnomalyRule.ACCOUNT_COUNTED_TWICE,
+            CRITICAL,
+            f"campaign:{campaign_id}@account:{account_id}",
+            f"Account {account_id} qualified {len(invitations)} invitations in campaign "
+            f"#{campaign_id}: {invitations[:SAMPLE]}.",
+            {"invitation_ids": invitations[:SAMPLE], "account_id": account_id},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, account_id, invitations in rows
+    ]
+
+
+# --- stock ------------------------------------------------------------------------------------
+
+# Allocatable stock per active card kind, with grants waiting and the last 7 days' issue rate.
+STOCK_SQL = """
+SELECT k.id, k.code, k.low_stock_threshold,
+       (SELECT count(*) FROM cardpool_card c
+         WHERE c.kind_id = k.id AND c.status = 'available' AND c.valid_until >= %(horizon)s),
+       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
+         WHERE m.card_kind_id = k.id AND g.status = 'pending_stock'),
+       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
+         WHERE m.card_kind_id = k.id AND g.status = 'issued'
+           AND g.created_at >= %(now)s - interval '7 days'),
+       (SELECT count(*) FROM cardpool_card c
+         WHERE c.kind_id = k.id AND c.status = 'available'
+           AND c.valid_until < %(expiring_before)s)
+FROM cardpool_cardkind k WHERE k.is_active
+"""
+
+
+def _stock(now: datetime) -> list[tuple]:
+    today = now.date()
+    return _rows(
+        STOCK_SQL,
+        {
+            "now": now,
+            "horizon": today + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS),
+            "expiring_before": today + timedelta(days=_setting("CARDS_EXPIRING_DAYS")),
+        },
+    )
+
+
+def _kind_finding(rule, severity, kind_id, message, details) -> Finding:
+    return Finding(
+        rule, severity, f"cardkind:{kind_id}", message, details, "cardpool.cardkind", kind_id
+    )
+
+
+def low_stock(now: datetime) -> list[Finding]:
+    return [
+        _kind_finding(
+            AnomalyRule.LOW_STOCK,
+            WARNING,
+            kind_id,
+            f"{code}: {stock} cards can be handed out; the threshold is {threshold}.",
+            {"allocatable": stock, "threshold": threshold},
+        )
+        for kind_id, code, threshold, stock, _, _, _ in _stock(now)
+        if stock < threshold
+    ]
+
+
+def out_of_stock(now: datetime) -> list[Finding]:
+    return [
+        out_of_stock_finding(kind_id, code, waiting)
+        for kind_id, code, _, stock, waiting, _, _ in _stock(now)
+        if stock == 0 and waiting
+    ]
+
+
+def out_of_stock_finding(kind_id: int, code: str, waiting: int | None = None) -> Finding:
+    """Also raised at once by granting when a grant finds no card."""
+    waiting_text = f"{waiting} grants are waiting" if waiting else "grants are waiting"
+    return _kind_finding(
+        AnomalyRule.OUT_OF_STOCK,
+        CRITICAL,
+        kind_id,
+        f"{code} is out of stock and {waiting_text}: import a batch.",
+        {"waiting": waiting},
+    )
+
+
+def cards_expiring(now: datetime) -> list[Finding]:
+    days = _setting("CARDS_EXPIRING_DAYS")
+    return [
+        _kind_finding(
+            AnomalyRule.CARDS_EXPIRING,
+            WARNING,
+            kind_id,
+            f"{code}: {expiring} available cards expire within {days} days.",
+            {"expiring": expiring, "days": days},
+        )
+        for kind_id, code, _, _, _, _, expiring in _stock(now)
+        if expiring
+    ]
+
+
+def stock_days_left(now: datetime) -> list[Finding]:
+    minimum = _setting("STOCK_MIN_DAYS_LEFT")
+    findings = []
+    for kind_id, code, _, stock, _, issued_7d, _ in _stock(now):
+        if not issued_7d:
+            continue
+        days_left = stock / (issued_7d / 7)
+        if days_left < minimum:
+            findings.append(
+                _kind_finding(
+                    AnomalyRule.STOCK_DAYS_LEFT,
+                    WARNING,
+                    kind_id,
+                    f"{code}: {stock} cards last {days_left:.1f} days at the last 7 days' rate "
+                    f"({issued_7d / 7:.1f} a day); the minimum is {minimum} days.",
+                    {"allocatable": stock, "per_day": issued_7d / 7, "days_left": days_left},
+                )
+            )
+    return findings
+
+
+# --- fraud signals -----------------------------------------------------------------------------
+
+
+def inviter_daily_qualifications(now: datetime) -> list[Finding]:
+    limit = _setting("MAX_QUALIFICATIONS_PER_INVITER_PER_DAY")
+    rows = _rows(
+        """SELECT inviter_id, campaign_id, count(*) FROM invitations_invitation
+           WHERE status = 'qualified' AND decided_at >= %(now)s - interval '1 day'
+           GROUP BY inviter_id, campaign_id HAVING count(*) > %(limit)s""",
+        {"now": now, "limit": limit},
+    )
+    return [
+        Finding(
+            AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY,
+            WARNING,
+            f"customer:{customer_id}@campaign:{campaign_id}",
+            f"Customer #{customer_id} had {count} invitees qualify in 24 hours "
+            f"(threshold {limit}).",
+            {"qualified_24h": count, "threshold": limit},
+            "invitations.customer",
+            customer_id,
+            campaign_id,
+        )
+        for customer_id, campaign_id, count in rows
+    ]
+
+
+def grant_rate_spike(now: datetime) -> list[Finding]:
+    factor, minimum = _setting("GRANT_SPIKE_FACTOR"), _setting("GRANT_SPIKE_MIN")
+    rows = _rows(
+        """SELECT campaign_id,
+                  count(*) FILTER (WHERE created_at >= %(now)s - interval '1 hour'),
+                  count(*) FILTER (WHERE created_at < %(now)s - interval '1 hour') / 167.0
+           FROM rewards_grant WHERE created_at >= %(now)s - interval '7 days'
+           GROUP BY campaign_id""",
+        {"now": now},
+    )
+    return [
+        Finding(
+            AnomalyRule.GRANT_RATE_SPIKE,
+            WARNING,
+            f"campaign:{campaign_id}",
+            f"Campaign #{campaign_id} made {last_hour} grants in the last hour; the trailing "
+            f"average is {float(average):.1f} an hour.",
+            {"last_hour": last_hour, "hourly_average": float(average)},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, last_hour, average in rows
+        if last_hour >= minimum and last_hour > factor * float(average)
+    ]
+
+
+def channel_burst(now: datetime) -> list[Finding]:
+    count, minutes = _setting("CHANNEL_BURST_COUNT"), _setting("CHANNEL_BURST_MINUTES")
+    rows = _rows(
+        """SELECT inviter_id, campaign_id, account_channel, max(together) FROM (
+               SELECT inviter_id, campaign_id, account_channel,
+                      count(*) OVER (PARTITION BY inviter_id, campaign_id, account_channel
+                                     ORDER BY account_opened_at
+                                     RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW)
+                          AS together
+               FROM invitations_invitation
+               WHERE status = 'qualified' AND decided_at >= %(now)s - interval '1 day') opened
+           GROUP BY inviter_id, campaign_id, account_channel HAVING max(together) >= %(count)s""",
+        {"now": now, "window": timedelta(minutes=minutes), "count": count},
+    )
+    return [
+        Finding(
+            AnomalyRule.CHANNEL_BURST,
+            WARNING,
+            f"customer:{customer_id}@campaign:{campaign_id}@{channel}",
+            f"{together} of customer #{customer_id}'s invitees opened accounts through "
+            f"{channel} within {minutes} minutes.",
+            {"channel": channel, "together": together, "minutes": minutes},
+            "invitations.customer",
+            customer_id,
+            campaign_id,
+        )
+        for customer_id, campaign_id, channel, together in rows
+    ]
+
+
+# --- pipeline health ---------------------------------------------------------------------------
+
+
+def poller_stalled(now: datetime) -> list[Finding]:
+    limit = timedelta(minutes=settings.POLL_INTERVAL_MINUTES * _setting("POLL_STALLED_INTERVALS"))
+    [(last_cycle, pending)] = _rows(
+        """SELECT (SELECT max(started_at) FROM invitations_pollcycle),
+                  EXISTS (SELECT 1 FROM invitations_invitation WHERE status = 'pending')"""
+    )
+    if not pending or (last_cycle is not None and now - last_cycle <= limit):
+        return []
+    since = "never" if last_cycle is None else f"not since {last_cycle:%Y-%m-%d %H:%M:%S %Z}"
+    return [
+        Finding(
+            AnomalyRule.POLLER_STALLED,
+            WARNING,
+            "poller",
+            f"The poller has run {since}; invitations are waiting. Is the worker cluster up?",
+            {"last_cycle": last_cycle.isoformat() if last_cycle else None},
+        )
+    ]
+
+
+def upstream_error_rate(now: datetime) -> list[Finding]:
+    limit, minimum = _setting("UPSTREAM_ERROR_RATE"), _setting("UPSTREAM_MIN_LOOKUPS")
+    [(errors, lookups)] = _rows(
+        """SELECT coalesce(sum(errors), 0), coalesce(sum(claimed - released), 0)
+           FROM invitations_pollcycle WHERE started_at >= %(now)s - interval '15 minutes'""",
+        {"now": now},
+    )
+    if lookups < minimum or errors / lookups <= limit:
+        return []
+    return [
+        Finding(
+            AnomalyRule.UPSTREAM_ERROR_RATE,
+            WARNING,
+            "upstream",
+            f"{errors} of {lookups} upstream lookups failed in the last 15 minutes "
+            f"({errors / lookups:.0%}; threshold {limit:.0%}).",
+            {"errors": errors, "lookups": lookups},
+        )
+    ]
+
+
+def pending_past_window(now: datetime) -> list[Finding]:
+    grace = timedelta(hours=_setting("PENDING_PAST_WINDOW_HOURS"))
+    rows = _rows(
+        """SELECT campaign_id, count(*), (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
+                  count(*) FILTER (WHERE last_error <> '')
+           FROM invitations_invitation
+           WHERE status = 'pending' AND qualify_by < %(before)s GROUP BY campaign_id""",
+        {"before": now - grace, "sample": SAMPLE},
+    )
+    return [
+        Finding(
+            AnomalyRule.PENDING_PAST_WINDOW,
+            WARNING,
+            f"campaign:{campaign_id}",
+            f"{count} invitations of campaign #{campaign_id} are still pending more than "
+            f"{grace.total_seconds() / 3600:g} hours after their window closed ({with_errors} "
+            f"with an upstream error): is polling or expiry running?",
+            {"count": count, "with_errors": with_errors, "invitation_ids": sample},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, count, sample, with_errors in rows
+    ]
+
+
+def grants_waiting(now: datetime) -> list[Finding]:
+    hours = _setting("GRANT_WAIT_HOURS")
+    rows = _rows(
+        """SELECT campaign_id, status, count(*), min(created_at) FROM rewards_grant
+           WHERE status IN ('pending_stock', 'held') AND created_at < %(before)s
+           GROUP BY campaign_id, status""",
+        {"before": now - timedelta(hours=hours)},
+    )
+    return [
+        Finding(
+            AnomalyRule.GRANTS_WAITING,
+            WARNING,
+            f"campaign:{campaign_id}@{status}",
+            f"{count} grants of campaign #{campaign_id} have been {status.replace('_', ' ')} "
+            f"for more than {hours} hours (oldest since {oldest:%Y-%m-%d %H:%M %Z}).",
+            {"count": count, "status": status, "oldest": oldest.isoformat()},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, status, count, oldest in rows
+    ]
+
+
+# Checked by ``reconcile`` too; a breach fails it.
+INVARIANTS: tuple[Rule, ...] = (
+    Rule(AnomalyRule.CARD_IN_TWO_GRANTS, CRITICAL, card_in_two_grants),
+    Rule(AnomalyRule.INVITATION_TWO_LIVE_GRANTS, CRITICAL, invitation_two_live_grants),
+    Rule(AnomalyRule.INVITER_OVER_CAP, CRITICAL, inviter_over_cap),
+    Rule(AnomalyRule.LEDGER_MISMATCH, CRITICAL, ledger_mismatch),
+    Rule(AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT, CRITICAL, assigned_card_without_grant),
+    Rule(AnomalyRule.GRANT_CARD_NOT_ASSIGNED, CRITICAL, grant_card_not_assigned),
+    Rule(AnomalyRule.ACCOUNT_COUNTED_TWICE, CRITICAL, account_counted_twice),
+)
+RULES: tuple[Rule, ...] = (
+    *INVARIANTS,
+    Rule(AnomalyRule.LOW_STOCK, WARNING, low_stock),
+    Rule(AnomalyRule.OUT_OF_STOCK, CRITICAL, out_of_stock),
+    Rule(AnomalyRule.CARDS_EXPIRING, WARNING, cards_expiring),
+    Rule(AnomalyRule.STOCK_DAYS_LEFT, WARNING, stock_days_left),
+    Rule(AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY, WARNING, inviter_daily_qualifications),
+    Rule(AnomalyRule.GRANT_RATE_SPIKE, WARNING, grant_rate_spike),
+    Rule(AnomalyRule.CHANNEL_BURST, WARNING, channel_burst),
+    Rule(AnomalyRule.POLLER_STALLED, WARNING, poller_stalled),
+    Rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, upstream_error_rate),
+    Rule(AnomalyRule.PENDING_PAST_WINDOW, WARNING, pending_past_window),
+    Rule(AnomalyRule.GRANTS_WAITING, WARNING, grants_waiting),
+)

@@ -1,0 +1,135 @@
+"""Run the anomaly rules and act on what they find: record, close, pause, tell the reviewers.
+
+Scheduled every ``ANOMALY_INTERVAL_MINUTES`` and run on demand by ``manage.py
+detect_anomalies``. Overlapping runs are harmless: anomalies are unique per rule and subject in
+the database, a pause is idempotent, and an email is claimed with a row lock before it is sent.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from invitations.models import Campaign
+from invitations.services.campaigns import set_campaign_paused
+from invitations.services.polling import database_now
+
+from ..anomalies.rules import RULES, Finding, Rule
+from ..models import Anomaly
+from .anomalies import close_anomaly_automatically, record_finding
+
+logger = logging.getLogger(__name__)
+ACTOR = "anomaly detection"
+CONDITION_GONE = "closed automatically: the condition was not found on a later run"
+
+
+@dataclass
+class DetectionRun:
+    opened: list[int] = field(default_factory=list)
+    seen_again: int = 0
+    closed: int = 0
+    paused_campaigns: list[int] = field(default_factory=list)
+    emailed: int = 0
+    failed_rules: list[str] = field(default_factory=list)
+
+    @property
+    def critical_active(self) -> int:
+        return Anomaly.objects.filter(
+            status__in=Anomaly.ACTIVE, severity=Anomaly.Severity.CRITICAL
+        ).count()
+
+
+def detect_anomalies() -> DetectionRun:
+    """Run every rule once. A rule that fails (a bug, a timeout) is logged and skipped; the
+    others still run, and its open anomalies are not closed on a run that could not look."""
+    run = DetectionRun()
+    now = database_now()
+    for rule in RULES:
+        try:
+            findings = rule.find(now)
+        except Exception:
+            logger.exception("anomaly rule %s failed", rule.code)
+            run.failed_rules.append(rule.code)
+            continue
+        _apply(rule, findings, run)
+    run.emailed = notify_reviewers()
+    return run
+
+
+@transaction.atomic
+def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
+    seen = set()
+    for finding in findings:
+        anomaly, is_new = record_finding(finding)
+        seen.add(finding.subject)
+        if is_new:
+            run.opened.append(anomaly.pk)
+        else:
+            run.seen_again += 1
+        if finding.campaign_id and rule.code in settings.ANOMALY_PAUSING_RULES:
+            if _pause(finding.campaign_id, anomaly):
+                run.paused_campaigns.append(finding.campaign_id)
+    stale = (
+        Anomaly.objects.select_for_update()
+        .filter(kind=rule.code, status__in=Anomaly.ACTIVE)
+        .exclude(severity=Anomaly.Severity.CRITICAL)
+    )
+    for anomaly in stale:
+        if anomaly.subject not in seen:
+            close_anomaly_automatically(anomaly, CONDITION_GONE)
+            run.closed += 1
+
+
+def _pause(campaign_id: int, anomaly: Anomaly) -> bool:
+    """Pause the campaign's granting (new grants are held) with the anomaly as the reason."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.is_paused:
+        return False
+    set_campaign_paused(
+        campaign,
+        is_paused=True,
+        reason=f"anomaly #{anomaly.pk} ({anomaly.kind}): {anomaly.message}",
+        actor_label=ACTOR,
+    )
+    return True
+
+
+def reviewer_emails() -> list[str]:
+    reviewers = (
+        get_user_model().objects.filter(is_active=True, groups__name="Reviewers").exclude(email="")
+    )
+    return sorted(
+        set(settings.ANOMALY_EMAIL_RECIPIENTS) | set(reviewers.values_list("email", flat=True))
+    )
+
+
+@transaction.atomic
+def notify_reviewers() -> int:
+    """Email each active anomaly to the reviewers once (not once per occurrence). Rows are
+    claimed with SKIP LOCKED, so two runs never send the same one; a crash before the commit
+    sends it again on the next run (an alert is better twice than never)."""
+    recipients = reviewer_emails()
+    if not recipients:
+        return 0  # kept unnotified: sent once somebody is there to read it
+    pending = list(
+        Anomaly.objects.select_for_update(skip_locked=True)
+        .filter(status__in=Anomaly.ACTIVE, notified_at__isnull=True)
+        .order_by("pk")
+    )
+    for anomaly in pending:
+        send_mail(
+            subject=f"[referral rewards] {anomaly.severity}: {anomaly.get_kind_display()}",
+            message=(
+                f"{anomaly.message}\n\nReview it: {settings.SITE_URL}/admin/rewards/anomaly/"
+                f"{anomaly.pk}/change/\n"
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+        anomaly.notified_at = timezone.now()
+        anomaly.save(update_fields=["notified_at"])
+    return len(pending)

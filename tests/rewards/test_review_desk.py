@@ -1,0 +1,87 @@
+"""The review desk in the admin: campaign pause/resume with a reason and a permission, and the
+anomaly queue."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.urls import reverse
+
+from invitations.models import Campaign, CampaignEvent
+from rewards.models import Anomaly
+from rewards.services.detection import detect_anomalies
+from tests.factories import CampaignFactory, make_cards
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    """Log in as a member of a staff group."""
+    call_command("setup_groups")
+
+    def login(group: str) -> User:
+        user = User.objects.create_user(
+            group.lower().replace(" ", "_"), password="x", is_staff=True
+        )
+        user.groups.add(Group.objects.get(name=group))
+        client.force_login(user)
+        return user
+
+    return login
+
+
+def pause(client, campaign: Campaign, **form):
+    return client.post(
+        reverse("admin:invitations_campaign_changelist"),
+        {"action": "pause", "_selected_action": [campaign.pk], **form},
+    )
+
+
+def test_a_reviewer_pauses_a_campaign_with_a_reason_and_the_event_is_recorded(client, staff):
+    reviewer = staff("Reviewers")
+    campaign = CampaignFactory()
+
+    asked = pause(client, campaign)
+    assert asked.status_code == 200 and 'name="reason"' in asked.content.decode()
+    refused = pause(client, campaign, apply="1", reason="  ")
+    assert refused.status_code == 200  # asked again: a reason is required
+    campaign.refresh_from_db()
+    assert not campaign.is_paused
+
+    pause(client, campaign, apply="1", reason="spike of grants from one inviter")
+    campaign.refresh_from_db()
+    [event] = CampaignEvent.objects.all()
+    assert campaign.is_paused
+    assert (event.action, event.actor, event.reason) == (
+        "paused",
+        reviewer,
+        "spike of grants from one inviter",
+    )
+
+
+@pytest.mark.parametrize("group", ["Auditors", "Card managers"])
+def test_auditors_and_card_managers_cannot_pause_a_campaign(client, staff, group):
+    staff(group)
+    campaign = CampaignFactory()
+    response = pause(client, campaign, apply="1", reason="because")
+    campaign.refresh_from_db()
+    assert response.status_code == 403 and not campaign.is_paused
+    assert not CampaignEvent.objects.exists()
+
+
+def test_the_anomaly_queue_shows_active_ones_most_severe_first_linked_to_their_subject(
+    client, staff
+):
+    staff("Auditors")
+    campaign = CampaignFactory(card_kind__low_stock_threshold=10)
+    make_cards(campaign.card_kind, 1)
+    detect_anomalies()
+    closed = Anomaly.objects.create(
+        kind="low_stock", subject="cardkind:0", severity="warning", status="resolved", message="old"
+    )
+
+    page = client.get(reverse("admin:rewards_anomaly_changelist")).content.decode()
+
+    kind_url = reverse("admin:cardpool_cardkind_change", args=[campaign.card_kind.pk])
+    assert f'href="{kind_url}"' in page
+    assert f"/admin/rewards/anomaly/{closed.pk}/change/" not in page
