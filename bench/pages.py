@@ -18,6 +18,8 @@ PAGES = {
     "admin card kinds (stock)": "/admin/cardpool/cardkind/",
     "admin grant list": "/admin/rewards/grant/",
     "admin invitation list": "/admin/invitations/invitation/",
+    "admin index (review desk)": "/admin/",
+    "admin anomaly queue": "/admin/rewards/anomaly/",
     "customer: my rewards": "/me/",
 }
 

@@ -199,19 +199,22 @@ class AnomalyAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         # most severe first, then most recent
-        return super().get_queryset(request).order_by(SEVERITY_RANK, "-last_seen_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("subject_object")  # one query per kind of subject, not per row
+            .order_by(SEVERITY_RANK, "-last_seen_at", "-pk")
+        )
 
     @admin.display(description="about")
     def about(self, anomaly: Anomaly):
         """A link to the object the anomaly is about, when there is one."""
-        if anomaly.subject_type_id is None or anomaly.subject_id is None:
+        subject = anomaly.subject_object
+        if subject is None:
             return anomaly.subject
-        model = anomaly.subject_type.model_class()
-        url = reverse(
-            f"admin:{model._meta.app_label}_{model._meta.model_name}_change",
-            args=[anomaly.subject_id],
-        )
-        return format_html('<a href="{}">{}</a>', url, anomaly.subject)
+        opts = subject._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[subject.pk])
+        return format_html('<a href="{}">{}: {}</a>', url, opts.verbose_name, subject)
 
     actions = ["acknowledge", "resolve", "false_positive"]
 

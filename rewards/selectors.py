@@ -1,8 +1,14 @@
-from django.db.models import QuerySet, Sum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from invitations.models import Customer
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
-from .models import Grant
+from invitations.models import Customer, Invitation, PollCycle
+
+from .models import Anomaly, Grant, ReconciliationRun
 
 
 def points_balance(customer: Customer) -> int:
@@ -14,3 +20,95 @@ def grants_of(customer: Customer) -> QuerySet[Grant]:
     return Grant.objects.filter(inviter=customer).select_related(
         "campaign__card_kind", "card", "invitation"
     )
+
+
+# Allocatable stock per active card kind, with grants waiting and the last 7 days' issue rate;
+# each count is served by an index on cards or grants.
+STOCK_SQL = """
+SELECT k.id, k.code, k.low_stock_threshold,
+       (SELECT count(*) FROM cardpool_card c
+         WHERE c.kind_id = k.id AND c.status = 'available' AND c.valid_until >= %(horizon)s),
+       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
+         WHERE m.card_kind_id = k.id AND g.status = 'pending_stock'),
+       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
+         WHERE m.card_kind_id = k.id AND g.status = 'issued'
+           AND g.created_at >= %(now)s - interval '7 days'),
+       (SELECT count(*) FROM cardpool_card c
+         WHERE c.kind_id = k.id AND c.status = 'available'
+           AND c.valid_until < %(expiring_before)s)
+FROM cardpool_cardkind k WHERE k.is_active ORDER BY k.code
+"""
+
+
+@dataclass(frozen=True)
+class KindStock:
+    kind_id: int
+    code: str
+    threshold: int
+    allocatable: int
+    waiting: int
+    issued_7d: int
+    expiring: int
+
+    @property
+    def days_left(self) -> float | None:
+        """Days the allocatable stock lasts at the last 7 days' rate; None without issues."""
+        return self.allocatable / (self.issued_7d / 7) if self.issued_7d else None
+
+
+def stock_by_kind(now: datetime, *, expiring_days: int = 7) -> list[KindStock]:
+    today = now.date()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            STOCK_SQL,
+            {
+                "now": now,
+                "horizon": today + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS),
+                "expiring_before": today + timedelta(days=expiring_days),
+            },
+        )
+        return [KindStock(*row) for row in cursor.fetchall()]
+
+
+def bounded_count(queryset, limit: int = 10_000) -> int:
+    """How many rows, counting at most ``limit + 1``: a figure for a dashboard that stays cheap
+    on a table of millions (shown as "10,000+" past the limit)."""
+    return queryset.order_by().values("pk")[: limit + 1].count()
+
+
+def review_desk(now: datetime) -> dict:
+    """What the admin index shows staff: what needs a person now, and whether the pipeline runs.
+    Every figure is an indexed lookup or a bounded count."""
+    active = Anomaly.objects.filter(status__in=Anomaly.ACTIVE)
+    by_severity = dict(
+        active.order_by().values("severity").annotate(n=Count("pk")).values_list("severity", "n")
+    )
+    last_cycle = PollCycle.objects.order_by("-started_at").first()
+    recent = PollCycle.objects.filter(started_at__gte=now - timedelta(minutes=15)).aggregate(
+        errors=Sum("errors"), claimed=Sum("claimed"), released=Sum("released")
+    )
+    lookups = (recent["claimed"] or 0) - (recent["released"] or 0)
+    stalled_after = timedelta(
+        minutes=settings.POLL_INTERVAL_MINUTES * settings.ANOMALY_POLL_STALLED_INTERVALS
+    )
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    pending = Invitation.objects.filter(status=Invitation.Status.PENDING)
+    return {
+        "anomalies": [
+            (severity, by_severity.get(severity, 0)) for severity in ("critical", "warning", "info")
+        ],
+        "stock": stock_by_kind(now),
+        "grants_today": bounded_count(Grant.objects.filter(created_at__gte=today)),
+        "grants_7d": bounded_count(Grant.objects.filter(created_at__gte=now - timedelta(days=7))),
+        "held": bounded_count(Grant.objects.filter(status=Grant.Status.HELD)),
+        "pending_stock": bounded_count(Grant.objects.filter(status=Grant.Status.PENDING_STOCK)),
+        "invitations_pending": bounded_count(pending),
+        "invitations_due": bounded_count(pending.filter(next_check_at__lte=now)),
+        "last_cycle": last_cycle,
+        "last_cycle_age": now - last_cycle.started_at if last_cycle else None,
+        "poller_stalled": last_cycle is None or now - last_cycle.started_at > stalled_after,
+        "upstream_lookups": lookups,
+        "upstream_error_rate": (recent["errors"] or 0) / lookups if lookups else None,
+        "last_reconciliation": ReconciliationRun.objects.order_by("-started_at").first(),
+        "count_limit": 10_000,
+    }

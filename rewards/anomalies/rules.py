@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from ..models import Anomaly, AnomalyRule
+from ..selectors import KindStock, stock_by_kind
 
 CRITICAL, WARNING = Anomaly.Severity.CRITICAL, Anomaly.Severity.WARNING
 SAMPLE = 20  # ids listed in a finding's details, at most
@@ -218,33 +219,9 @@ def account_counted_twice(now: datetime) -> list[Finding]:
 
 # --- stock ------------------------------------------------------------------------------------
 
-# Allocatable stock per active card kind, with grants waiting and the last 7 days' issue rate.
-STOCK_SQL = """
-SELECT k.id, k.code, k.low_stock_threshold,
-       (SELECT count(*) FROM cardpool_card c
-         WHERE c.kind_id = k.id AND c.status = 'available' AND c.valid_until >= %(horizon)s),
-       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
-         WHERE m.card_kind_id = k.id AND g.status = 'pending_stock'),
-       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
-         WHERE m.card_kind_id = k.id AND g.status = 'issued'
-           AND g.created_at >= %(now)s - interval '7 days'),
-       (SELECT count(*) FROM cardpool_card c
-         WHERE c.kind_id = k.id AND c.status = 'available'
-           AND c.valid_until < %(expiring_before)s)
-FROM cardpool_cardkind k WHERE k.is_active
-"""
 
-
-def _stock(now: datetime) -> list[tuple]:
-    today = now.date()
-    return _rows(
-        STOCK_SQL,
-        {
-            "now": now,
-            "horizon": today + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS),
-            "expiring_before": today + timedelta(days=_setting("CARDS_EXPIRING_DAYS")),
-        },
-    )
+def _stock(now: datetime) -> list[KindStock]:
+    return stock_by_kind(now, expiring_days=_setting("CARDS_EXPIRING_DAYS"))
 
 
 def _kind_finding(rule, severity, kind_id, message, details) -> Finding:
@@ -258,20 +235,21 @@ def low_stock(now: datetime) -> list[Finding]:
         _kind_finding(
             AnomalyRule.LOW_STOCK,
             WARNING,
-            kind_id,
-            f"{code}: {stock} cards can be handed out; the threshold is {threshold}.",
-            {"allocatable": stock, "threshold": threshold},
+            kind.kind_id,
+            f"{kind.code}: {kind.allocatable} cards can be handed out; "
+            f"the threshold is {kind.threshold}.",
+            {"allocatable": kind.allocatable, "threshold": kind.threshold},
         )
-        for kind_id, code, threshold, stock, _, _, _ in _stock(now)
-        if stock < threshold
+        for kind in _stock(now)
+        if kind.allocatable < kind.threshold
     ]
 
 
 def out_of_stock(now: datetime) -> list[Finding]:
     return [
-        out_of_stock_finding(kind_id, code, waiting)
-        for kind_id, code, _, stock, waiting, _, _ in _stock(now)
-        if stock == 0 and waiting
+        out_of_stock_finding(kind.kind_id, kind.code, kind.waiting)
+        for kind in _stock(now)
+        if kind.allocatable == 0 and kind.waiting
     ]
 
 
@@ -293,34 +271,29 @@ def cards_expiring(now: datetime) -> list[Finding]:
         _kind_finding(
             AnomalyRule.CARDS_EXPIRING,
             WARNING,
-            kind_id,
-            f"{code}: {expiring} available cards expire within {days} days.",
-            {"expiring": expiring, "days": days},
+            kind.kind_id,
+            f"{kind.code}: {kind.expiring} available cards expire within {days} days.",
+            {"expiring": kind.expiring, "days": days},
         )
-        for kind_id, code, _, _, _, _, expiring in _stock(now)
-        if expiring
+        for kind in _stock(now)
+        if kind.expiring
     ]
 
 
 def stock_days_left(now: datetime) -> list[Finding]:
     minimum = _setting("STOCK_MIN_DAYS_LEFT")
-    findings = []
-    for kind_id, code, _, stock, _, issued_7d, _ in _stock(now):
-        if not issued_7d:
-            continue
-        days_left = stock / (issued_7d / 7)
-        if days_left < minimum:
-            findings.append(
-                _kind_finding(
-                    AnomalyRule.STOCK_DAYS_LEFT,
-                    WARNING,
-                    kind_id,
-                    f"{code}: {stock} cards last {days_left:.1f} days at the last 7 days' rate "
-                    f"({issued_7d / 7:.1f} a day); the minimum is {minimum} days.",
-                    {"allocatable": stock, "per_day": issued_7d / 7, "days_left": days_left},
-                )
-            )
-    return findings
+    return [
+        _kind_finding(
+            AnomalyRule.STOCK_DAYS_LEFT,
+            WARNING,
+            kind.kind_id,
+            f"{kind.code}: {kind.allocatable} cards last {kind.days_left:.1f} days at the last "
+            f"7 days' rate ({kind.issued_7d / 7:.1f} a day); the minimum is {minimum} days.",
+            {"allocatable": kind.allocatable, "days_left": kind.days_left},
+        )
+        for kind in _stock(now)
+        if kind.days_left is not None and kind.days_left < minimum
+    ]
 
 
 # --- fraud signals -----------------------------------------------------------------------------

@@ -85,3 +85,48 @@ def test_the_anomaly_queue_shows_active_ones_most_severe_first_linked_to_their_s
     kind_url = reverse("admin:cardpool_cardkind_change", args=[campaign.card_kind.pk])
     assert f'href="{kind_url}"' in page
     assert f"/admin/rewards/anomaly/{closed.pk}/change/" not in page
+
+
+def test_the_admin_index_is_a_dashboard_of_what_needs_a_person(client, staff):
+    from invitations.models import PollCycle
+    from rewards.services import grant_reward
+    from tests.factories import qualified_invitation
+
+    staff("Auditors")
+    campaign = CampaignFactory(is_flagged_for_review=True, card_kind__low_stock_threshold=10)
+    make_cards(campaign.card_kind, 1)
+    grant_reward(qualified_invitation(campaign=campaign))  # held for review
+    detect_anomalies()  # low stock: a warning; no poll cycle yet, nothing pending
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert 'id="review-desk"' in page
+    assert '?status__exact=held">1</a>' in page
+    assert "1 warning</a>" in page and "0 critical</a>" in page
+    assert "never run" in page  # no reconciliation yet
+    assert campaign.card_kind.code in page
+    PollCycle.objects.create(worker="w")
+    assert "stalled" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_staff_without_a_view_permission_see_no_figures(client):
+    user = User.objects.create_user("nobody", password="x", is_staff=True)
+    client.force_login(user)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert 'id="review-desk"' not in page
+
+
+def test_the_anomaly_queue_reads_its_subjects_without_a_query_per_row(
+    client, staff, django_assert_max_num_queries
+):
+    staff("Reviewers")
+    for threshold in range(5):  # five kinds, each under its threshold: five anomalies
+        kind_campaign = CampaignFactory(
+            card_kind__code=f"K{threshold}", card_kind__low_stock_threshold=10
+        )
+        make_cards(kind_campaign.card_kind, 1)
+    detect_anomalies()
+    assert Anomaly.objects.count() >= 5
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("admin:rewards_anomaly_changelist")).content.decode()
+    assert page.count("card kind: K") == 5

@@ -1,0 +1,42 @@
+"""Invariant 11: the points ledger and every event table refuse UPDATE and DELETE in the
+database, whoever sends the statement."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from invitations.services.campaigns import set_campaign_paused
+from rewards.services import grant_reward
+from tests.factories import CampaignFactory, make_cards, qualified_invitation
+
+pytestmark = pytest.mark.django_db
+
+TABLES = (
+    "rewards_pointsentry",
+    "rewards_grantevent",
+    "cardpool_cardevent",
+    "invitations_campaignevent",
+)
+
+
+@pytest.fixture
+def history():
+    """A rewarded invitation (ledger entry, grant and card events) and a paused campaign."""
+    campaign = CampaignFactory(points=10)
+    make_cards(campaign.card_kind, 1)
+    grant_reward(qualified_invitation(campaign=campaign))
+    set_campaign_paused(campaign, is_paused=True, reason="review")
+
+
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize(
+    "statement", ["UPDATE {table} SET created_at = created_at", "DELETE FROM {table}"]
+)
+def test_history_cannot_be_rewritten_even_by_hand_written_sql(history, table, statement):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        [(before,)] = cursor.fetchall()
+        assert before >= 1
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            cursor.execute(statement.format(table=table))
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        assert cursor.fetchall() == [(before,)]
