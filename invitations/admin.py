@@ -3,8 +3,29 @@ from django.contrib import admin
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
-from .models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
-from .services.campaigns import set_campaign_paused
+from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation, PollCycle
+from .services.campaigns import set_campaign_flagged, set_campaign_paused, set_customer_flagged
+
+
+def switch_action(code: str, description: str, service, **switch):
+    """An admin action that asks for a reason and turns a switch through ``service``
+    (``set_campaign_paused`` and the like), declaring the change permission it needs."""
+
+    def action(modeladmin, request, queryset):
+        opts = modeladmin.model._meta
+        return with_reason(
+            modeladmin,
+            request,
+            queryset,
+            title=description,
+            action=code,
+            apply=lambda obj, reason: service(obj, reason=reason, actor=request.user, **switch),
+            refusals=(CardPoolError,),
+            permission=f"{opts.app_label}.change_{opts.model_name}",
+        )
+
+    action.__name__ = code
+    return admin.action(description=f"{description} (asks for a reason)")(action)
 
 
 @admin.register(Customer)
@@ -13,7 +34,13 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["is_flagged_for_review"]
     search_fields = ["=phone", "=invite_code"]
     fields = ["user", "phone", "invite_code", "is_flagged_for_review", "created_at"]
-    readonly_fields = ["user", "phone", "invite_code", "created_at"]
+    readonly_fields = fields  # the flag changes through the actions, with a reason
+    actions = [
+        switch_action(
+            "flag", "Flag for review (new grants held)", set_customer_flagged, is_flagged=True
+        ),
+        switch_action("unflag", "Remove the review flag", set_customer_flagged, is_flagged=False),
+    ]
 
     def has_add_permission(self, request):
         return False  # customers sign up themselves (register_customer)
@@ -32,46 +59,45 @@ class CampaignAdmin(admin.ModelAdmin):
         "points",
         "max_rewards_per_inviter",
         "is_paused",
+        "is_flagged_for_review",
     ]
-    list_filter = ["is_paused", "card_kind"]
-    readonly_fields = ["is_paused"]
-    actions = ["pause", "resume"]
+    list_filter = ["is_paused", "is_flagged_for_review", "card_kind"]
+    readonly_fields = ["is_paused", "is_flagged_for_review"]  # through the actions
+    actions = [
+        switch_action(
+            "pause", "Pause campaigns (new grants held)", set_campaign_paused, is_paused=True
+        ),
+        switch_action("resume", "Resume campaigns", set_campaign_paused, is_paused=False),
+        switch_action(
+            "flag",
+            "Flag campaigns for review (new grants held)",
+            set_campaign_flagged,
+            is_flagged=True,
+        ),
+        switch_action(
+            "unflag", "Remove the campaigns' review flag", set_campaign_flagged, is_flagged=False
+        ),
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _set_paused(self, request, queryset, *, is_paused: bool, action: str, title: str):
-        return with_reason(
-            self,
-            request,
-            queryset,
-            title=title,
-            action=action,
-            apply=lambda campaign, reason: set_campaign_paused(
-                campaign, is_paused=is_paused, reason=reason, actor=request.user
-            ),
-            refusals=(CardPoolError,),
-            permission="invitations.change_campaign",
-        )
 
-    @admin.action(description="Pause selected campaigns (new grants are held; asks for a reason)")
-    def pause(self, request, queryset):
-        return self._set_paused(
-            request, queryset, is_paused=True, action="pause", title="Pause campaigns"
-        )
-
-    @admin.action(description="Resume selected campaigns (asks for a reason)")
-    def resume(self, request, queryset):
-        return self._set_paused(
-            request, queryset, is_paused=False, action="resume", title="Resume campaigns"
-        )
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "actor", "actor_label", "reason"]
+    list_filter = ["action"]
 
 
 @admin.register(CampaignEvent)
-class CampaignEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "campaign", "action", "actor", "actor_label", "reason"]
-    list_filter = ["action", "campaign"]
+class CampaignEventAdmin(EventAdmin):
+    list_display = ["created_at", "campaign", *EventAdmin.list_display[1:]]
     list_select_related = ["campaign", "actor"]
+
+
+@admin.register(CustomerEvent)
+class CustomerEventAdmin(EventAdmin):
+    list_display = ["created_at", "customer", *EventAdmin.list_display[1:]]
+    list_select_related = ["customer", "actor"]
 
 
 class UpstreamErrorFilter(admin.SimpleListFilter):

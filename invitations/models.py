@@ -73,6 +73,8 @@ class CampaignEvent(models.Model):
     class Action(models.TextChoices):
         PAUSED = "paused"
         RESUMED = "resumed"
+        FLAGGED = "flagged", "flagged for review"
+        UNFLAGGED = "unflagged", "review flag removed"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -88,6 +90,29 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} {self.action}"
+
+
+class CustomerEvent(models.Model):
+    """Every flag and unflag of a customer (their new grants are held while flagged)."""
+
+    class Action(models.TextChoices):
+        FLAGGED = "flagged", "flagged for review"
+        UNFLAGGED = "unflagged", "review flag removed"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.action}"
 
 
 class Invitation(models.Model):

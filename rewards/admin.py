@@ -15,7 +15,7 @@ from .models import (
     ReconciliationRun,
     UnrewardedInvitation,
 )
-from .services import reissue_grant, release_hold, void_grant
+from .services import reissue_grant, reject_hold, release_hold, void_grant
 from .services.anomalies import review_anomaly
 
 
@@ -64,7 +64,7 @@ class GrantAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
     inlines = [GrantEventInline]
-    actions = ["void_selected", "reissue_selected", "release_selected"]
+    actions = ["void_selected", "reissue_selected", "release_selected", "reject_selected"]
     show_full_result_count = False
 
     def _staff_action(self, request, queryset, *, title, action, service):
@@ -103,6 +103,16 @@ class GrantAdmin(ReadOnlyAdmin):
             title="Release held grants",
             action="release_selected",
             service=release_hold,
+        )
+
+    @admin.action(description="Reject selected held grants (voids them)")
+    def reject_selected(self, request, queryset):
+        return self._staff_action(
+            request,
+            queryset,
+            title="Reject held grants",
+            action="reject_selected",
+            service=reject_hold,
         )
 
 

@@ -3,13 +3,14 @@
 from .anomalies import raise_anomaly
 from .customer import report_card_problem, reveal_grant_card
 from .granting import fulfil_pending_grants, grant_reward, release_hold
-from .staff import reissue_grant, void_grant
+from .staff import reissue_grant, reject_hold, void_grant
 
 __all__ = [
     "fulfil_pending_grants",
     "grant_reward",
     "raise_anomaly",
     "reissue_grant",
+    "reject_hold",
     "release_hold",
     "report_card_problem",
     "reveal_grant_card",

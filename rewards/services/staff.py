@@ -89,3 +89,18 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     )
     _issue(new, actor=actor, actor_label="")
     return new
+
+
+@transaction.atomic
+def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
+    """A reviewer refuses a grant held for review: it is voided (it had no card and credited no
+    points, so nothing is reversed). Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    locked = grant_for_update(grant.pk)
+    if locked.status != Grant.Status.HELD:
+        raise GrantNotInStatus(locked, Grant.Status.HELD)
+    _void_locked(locked, f"rejected after review: {reason}", actor)
+    record_grant_event(locked, GrantEvent.Action.VOIDED, actor=actor, reason=locked.void_reason)
+    return locked

@@ -60,3 +60,28 @@ def test_reissue_replaces_the_card_and_keeps_the_ledger_and_history(issued, admi
     assert Grant.objects.exclude(status="void").count() == 1
     with pytest.raises(GrantNotInStatus):
         reissue_grant(issued, reason="twice", actor=admin_user)
+
+
+def test_a_reviewer_rejects_a_held_grant_which_is_voided_with_nothing_to_reverse(admin_user):
+    from rewards.services import reject_hold
+
+    campaign = CampaignFactory(points=30, is_flagged_for_review=True)
+    make_cards(campaign.card_kind, 1)
+    held = grant_reward(qualified_invitation(campaign=campaign))
+    assert held.status == "held"
+    with pytest.raises(ReasonRequired):
+        reject_hold(held, reason=" ", actor=admin_user)
+
+    reject_hold(held, reason="self-referral through a relative", actor=admin_user)
+
+    held.refresh_from_db()
+    assert (held.status, held.card) == ("void", None)
+    assert held.void_reason == "rejected after review: self-referral through a relative"
+    assert PointsEntry.objects.count() == 0 and points_balance(held.inviter) == 0
+    assert list(GrantEvent.objects.filter(grant=held).values_list("action", flat=True)) == [
+        "created",
+        "held",
+        "voided",
+    ]
+    with pytest.raises(GrantNotInStatus):
+        reject_hold(held, reason="again", actor=admin_user)

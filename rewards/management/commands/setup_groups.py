@@ -8,7 +8,14 @@ VIEW_ALL = [
     f"{app}.view_{model}"
     for app, models in {
         "cardpool": ["cardkind", "cardbatch", "card", "cardevent"],
-        "invitations": ["customer", "campaign", "campaignevent", "invitation", "pollcycle"],
+        "invitations": [
+            "customer",
+            "customerevent",
+            "campaign",
+            "campaignevent",
+            "invitation",
+            "pollcycle",
+        ],
         "rewards": [
             "grant",
             "pointsentry",
