@@ -1,10 +1,25 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
-from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation, PollCycle
+from .exceptions import InvitationRefused, UnknownInviter
+from .forms import AttributionForm
+from .models import (
+    Campaign,
+    CampaignEvent,
+    Customer,
+    CustomerEvent,
+    Invitation,
+    InvitationEvent,
+    PollCycle,
+)
 from .services.campaigns import set_campaign_flagged, set_campaign_paused, set_customer_flagged
+from .services.invitations import attribute_invitation
 
 
 def switch_action(code: str, description: str, service, **switch):
@@ -94,6 +109,12 @@ class CampaignEventAdmin(EventAdmin):
     list_select_related = ["campaign", "actor"]
 
 
+@admin.register(InvitationEvent)
+class InvitationEventAdmin(EventAdmin):
+    list_display = ["created_at", "invitation", *EventAdmin.list_display[1:]]
+    list_select_related = ["invitation", "actor"]
+
+
 @admin.register(CustomerEvent)
 class CustomerEventAdmin(EventAdmin):
     list_display = ["created_at", "customer", *EventAdmin.list_display[1:]]
@@ -116,6 +137,20 @@ class UpstreamErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InvitationEventInline(admin.TabularInline):
+    model = InvitationEvent
+    fields = ["created_at", "action", "actor", "actor_label", "reason", "details"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdmin):
     list_display = [
@@ -135,6 +170,49 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     show_full_result_count = False
+    inlines = [InvitationEventInline]
+
+    def get_urls(self):
+        custom = [
+            path(
+                "attribute/",
+                self.admin_site.admin_view(self.attribute_view),
+                name="invitations_invitation_attribute",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def attribute_view(self, request):
+        """Attach a sign-up whose link to its inviter was lost (then the normal checks)."""
+        if not request.user.has_perm("invitations.add_invitation"):
+            raise PermissionDenied
+        form = AttributionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                inviter = Customer.objects.filter(phone=data["inviter_phone"]).first()
+                if inviter is None:
+                    raise UnknownInviter(data["inviter_phone"])
+                invitation = attribute_invitation(
+                    inviter,
+                    data["invitee_phone"],
+                    campaign=data["campaign"],
+                    signed_up_at=data["signed_up_at"],
+                    reason=data["reason"],
+                    actor=request.user,
+                )
+            except (InvitationRefused, CardPoolError) as refused:
+                form.add_error(None, str(refused))  # the input stays in the form
+            else:
+                messages.success(request, f"{invitation} attributed; the next poll checks it.")
+                return redirect("admin:invitations_invitation_change", invitation.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Attribute a lost sign-up to its inviter",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/invitations/attribute.html", context)
 
     @admin.display(description="last upstream error")
     def last_error_short(self, invitation: Invitation) -> str:

@@ -7,6 +7,10 @@ ALREADY_A_CUSTOMER = "This phone number already belongs to a customer of ours."
 DUPLICATE_INVITATION = "This phone number has already been invited in this campaign."
 PHONE_TAKEN = "A customer with this phone number already exists."
 UNKNOWN_INVITE_CODE = "This invitation link is not valid."
+SIGNUP_TIME_OUTSIDE_CAMPAIGN = (
+    "The sign-up time must fall within the campaign ({starts} to {ends}) and not in the future."
+)
+UNKNOWN_INVITER = "No customer has the phone number {phone}."
 
 
 class InvitationRefused(Exception):
@@ -41,3 +45,18 @@ class DuplicateInvitation(InvitationRefused):
 class PhoneTaken(Exception):
     def __init__(self):
         super().__init__(PHONE_TAKEN)
+
+
+class SignupTimeOutsideCampaign(InvitationRefused):
+    def __init__(self, campaign):
+        super().__init__(
+            SIGNUP_TIME_OUTSIDE_CAMPAIGN.format(
+                starts=f"{campaign.starts_at:%Y-%m-%d %H:%M}",
+                ends=f"{campaign.ends_at:%Y-%m-%d %H:%M}",
+            )
+        )
+
+
+class UnknownInviter(InvitationRefused):
+    def __init__(self, phone: str):
+        super().__init__(UNKNOWN_INVITER.format(phone=phone))

@@ -1,5 +1,6 @@
 from django import forms
 
+from .models import Campaign
 from .phones import InvalidPhone, normalize_phone
 
 
@@ -33,3 +34,18 @@ class SignupForm(forms.Form):
         if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         return cleaned
+
+
+class AttributionForm(forms.Form):
+    """Staff attach a sign-up whose link to its inviter was lost."""
+
+    inviter_phone = PhoneField(label="Inviter's mobile number")
+    invitee_phone = PhoneField(label="Invitee's mobile number")
+    campaign = forms.ModelChoiceField(queryset=Campaign.objects.order_by("-starts_at"))
+    signed_up_at = forms.DateTimeField(
+        label="When the invitee signed up",
+        help_text="From the evidence (a screenshot, the app's log): YYYY-MM-DD HH:MM.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Why, and what proves it."
+    )

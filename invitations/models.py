@@ -131,6 +131,7 @@ class Invitation(models.Model):
         APP = "app"
         H5 = "h5"
         QR = "qr", "QR code"
+        STAFF = "staff", "attributed by staff"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="invitations")
     inviter = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
@@ -195,6 +196,34 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.invitee_phone[:3]}****{self.invitee_phone[-4:]} ({self.status})"
+
+
+class InvitationEvent(models.Model):
+    """Every decision on an invitation (qualified, existing customer, expired, rejected) with the
+    upstream's answer summarized, and every attribution by staff."""
+
+    class Action(models.TextChoices):
+        ATTRIBUTED = "attributed", "attributed by staff"
+        QUALIFIED = "qualified"
+        INELIGIBLE_EXISTING_CUSTOMER = "ineligible_existing_customer", "existing customer"
+        EXPIRED = "expired"
+        REJECTED = "rejected"
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.invitation} {self.action}"
 
 
 class PollCycle(models.Model):

@@ -3,14 +3,17 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cardpool.exceptions import ReasonRequired
+
 from ..exceptions import (
     AlreadyACustomer,
     CampaignNotRunning,
     DuplicateInvitation,
     NoRunningCampaign,
     SelfInvitation,
+    SignupTimeOutsideCampaign,
 )
-from ..models import Campaign, Customer, Invitation
+from ..models import Campaign, Customer, Invitation, InvitationEvent
 from ..phones import normalize_phone
 from ..selectors import campaign_state, current_campaign
 
@@ -58,3 +61,38 @@ def create_invitation(
         if Invitation.objects.filter(campaign=campaign, invitee_phone=invitee_phone).exists():
             raise DuplicateInvitation() from None
         raise
+
+
+@transaction.atomic
+def attribute_invitation(
+    inviter: Customer,
+    phone: str,
+    *,
+    campaign: Campaign,
+    signed_up_at,
+    reason: str,
+    actor,
+) -> Invitation:
+    """A reviewer attaches a sign-up whose link to its inviter was lost: the invitation is made
+    as if the invitee had followed the link at ``signed_up_at`` (so an account opened since then
+    counts), then goes through the normal refusals of ``create_invitation`` and the poller's
+    checks. Never a direct grant. Raises ``ReasonRequired``, ``SignupTimeOutsideCampaign`` and
+    the refusals of ``create_invitation``."""
+    reason = reason.strip()
+    if not reason:
+        raise ReasonRequired()
+    if not campaign.starts_at <= signed_up_at <= min(timezone.now(), campaign.ends_at):
+        raise SignupTimeOutsideCampaign(campaign)
+    invitation = create_invitation(inviter, phone, Invitation.Channel.STAFF, campaign=campaign)
+    invitation.invited_at = signed_up_at
+    invitation.qualify_by = signed_up_at + timedelta(days=campaign.qualification_days)
+    invitation.next_check_at = timezone.now()  # look it up at the next poll
+    invitation.save(update_fields=["invited_at", "qualify_by", "next_check_at"])
+    InvitationEvent.objects.create(
+        invitation=invitation,
+        action=InvitationEvent.Action.ATTRIBUTED,
+        actor=actor,
+        reason=reason,
+        details={"signed_up_at": signed_up_at.isoformat()},
+    )
+    return invitation

@@ -29,7 +29,7 @@ from django.utils.module_loading import import_string
 
 from ..account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
 from ..lock_objects import due_invitations_for_update, invitation_for_update
-from ..models import Invitation, PollCycle
+from ..models import Invitation, InvitationEvent, PollCycle
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ NOT_OPENED_BACKOFF = (timedelta(minutes=2), timedelta(hours=6))  # first wait, l
 ERROR_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation #{other}"
 OPENED_TOO_LATE = "account opened after the qualification window closed"
+ACTOR = "poller"
 
 
 class Outcome:
@@ -88,10 +89,26 @@ def _locked_if_ours(claim: Claim) -> Invitation | None:
 
 
 def _finish(invitation: Invitation, now: datetime, **changes) -> None:
+    """Save what this check changed and give the lease back; a decision (a new status) is
+    recorded as an event with the upstream's answer summarized."""
     changes.update(lease_token=None, leased_until=None, last_checked_at=now)
     for name, value in changes.items():
         setattr(invitation, name, value)
     invitation.save(update_fields=list(changes))
+    if "status" in changes:
+        opened_at = changes.get("account_opened_at")
+        InvitationEvent.objects.create(
+            invitation=invitation,
+            action=changes["status"],
+            actor_label=ACTOR,
+            reason=changes.get("rejection_reason", ""),
+            details={
+                "opened": opened_at is not None,
+                "account_id": changes.get("external_account_id"),
+                "opened_at": opened_at.isoformat() if opened_at else None,
+                "channel": changes.get("account_channel"),
+            },
+        )
 
 
 def implausible_opening(account: AccountStatus, now: datetime) -> str | None:

@@ -4,6 +4,7 @@ database, whoever sends the statement."""
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from invitations.models import InvitationEvent
 from invitations.services.campaigns import set_campaign_paused, set_customer_flagged
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, make_cards, qualified_invitation
@@ -16,18 +17,20 @@ TABLES = (
     "cardpool_cardevent",
     "invitations_campaignevent",
     "invitations_customerevent",
+    "invitations_invitationevent",
 )
 
 
 @pytest.fixture
 def history():
-    """A rewarded invitation (ledger entry, grant and card events), a paused campaign and a
-    flagged inviter."""
+    """A rewarded invitation (ledger entry, grant, card and invitation events), a paused
+    campaign and a flagged inviter."""
     campaign = CampaignFactory(points=10)
     make_cards(campaign.card_kind, 1)
     grant = grant_reward(qualified_invitation(campaign=campaign))
     set_campaign_paused(campaign, is_paused=True, reason="review")
     set_customer_flagged(grant.inviter, is_flagged=True, reason="review")
+    InvitationEvent.objects.create(invitation=grant.invitation, action="qualified")
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -14,6 +14,7 @@ VIEW_ALL = [
             "campaign",
             "campaignevent",
             "invitation",
+            "invitationevent",
             "pollcycle",
         ],
         "rewards": [
@@ -44,6 +45,7 @@ GROUPS = {
         "rewards.change_anomaly",
         "invitations.change_campaign",
         "invitations.change_customer",
+        "invitations.add_invitation",  # attribute a lost sign-up (then the normal checks)
     ],
     # read everything, change nothing
     "Auditors": VIEW_ALL,
