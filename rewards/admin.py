@@ -9,6 +9,7 @@ from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 from .exceptions import RewardError
 from .models import (
     Anomaly,
+    AnomalyRule,
     Grant,
     GrantEvent,
     PointsEntry,
@@ -193,6 +194,7 @@ class AnomalyAdmin(ReadOnlyAdmin):
         "severity",
         "status",
         "about",
+        "next_step",
         "message",
         "details",
         "campaign",
@@ -215,6 +217,43 @@ class AnomalyAdmin(ReadOnlyAdmin):
             .prefetch_related("subject_object")  # one query per kind of subject, not per row
             .order_by(SEVERITY_RANK, "-last_seen_at", "-pk")
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        review_actions = [
+            ("acknowledge", "Acknowledge"),
+            ("resolve", "Resolve"),
+            ("false_positive", "False positive"),
+        ]
+        return super().change_view(
+            request,
+            object_id,
+            form_url,
+            {**(extra_context or {}), "review_actions": review_actions},
+        )
+
+    @admin.display(description="next step")
+    def next_step(self, anomaly: Anomaly):
+        """What a reviewer usually does about it, with a link to where it is done."""
+        if anomaly.kind == AnomalyRule.CARD_REPORTED and anomaly.grant_id:
+            url = reverse("admin:rewards_grant_changelist") + f"?q={anomaly.grant.grant_no}"
+            return format_html(
+                'If the card is unusable, <a href="{}">open grant {}</a>, select it and choose '
+                "“Reissue selected grants with a new card” (the old card is voided, the points "
+                "stay balanced).",
+                url,
+                anomaly.grant.grant_no,
+            )
+        if anomaly.kind in (AnomalyRule.OUT_OF_STOCK, AnomalyRule.LOW_STOCK):
+            url = reverse("admin:cardpool_cardbatch_import")
+            return format_html('<a href="{}">Import a card batch</a> of this kind.', url)
+        if anomaly.campaign_id and anomaly.campaign.is_paused:
+            url = reverse("admin:rewards_grant_changelist") + "?status__exact=held"
+            return format_html(
+                "Granting is paused for this campaign. Check the finding, then resume the campaign "
+                'and <a href="{}">release or reject the held grants</a>.',
+                url,
+            )
+        return "Check the finding; resolve it with a note, or mark it a false positive."
 
     @admin.display(description="about")
     def about(self, anomaly: Anomaly):

@@ -179,3 +179,24 @@ def test_every_admin_action_is_refused_to_a_group_without_its_permission(
         assert (response.status_code != 403) == allowed, (group, opts.model_name, action)
         checked += 1
     assert checked >= 13  # cards 1, grants 4, anomalies 3, campaigns 4, customers 2
+
+
+def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(client, staff):
+    from rewards.services import grant_reward, report_card_problem
+    from tests.factories import qualified_invitation
+
+    staff("Reviewers")
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 2)
+    grant = grant_reward(qualified_invitation(campaign=campaign))
+    anomaly = report_card_problem(grant, grant.inviter, "already activated")
+
+    page = client.get(reverse("admin:rewards_anomaly_change", args=[anomaly.pk])).content.decode()
+
+    assert f"?q={grant.grant_no}" in page and "Reissue selected grants" in page
+    assert 'name="action" value="acknowledge"' in page
+    asked = client.post(
+        reverse("admin:rewards_anomaly_changelist"),
+        {"action": "acknowledge", "_selected_action": [anomaly.pk]},
+    )
+    assert asked.status_code == 200 and 'name="reason"' in asked.content.decode()
