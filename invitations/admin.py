@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
 
 from .exceptions import InvitationRefused, UnknownInviter
 from .forms import AttributionForm
@@ -137,18 +137,10 @@ class UpstreamErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InvitationEventInline(admin.TabularInline):
+class InvitationEventInline(ReadOnlyInline):
     model = InvitationEvent
     fields = ["created_at", "action", "actor", "actor_label", "reason", "details"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)

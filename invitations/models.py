@@ -66,7 +66,23 @@ class Campaign(models.Model):
         return self.name
 
 
-class CampaignEvent(models.Model):
+class RecordedEvent(models.Model):
+    """Who (a person, or a process named by ``actor_label``), when and why. Append-only in the
+    database (invariant 11)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class CampaignEvent(RecordedEvent):
     """Every pause, resume, flag and unflag of a campaign, with who (a person or a process)
     and why."""
 
@@ -78,21 +94,12 @@ class CampaignEvent(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
-    )
-    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
-    reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.campaign} {self.action}"
 
 
-class CustomerEvent(models.Model):
+class CustomerEvent(RecordedEvent):
     """Every flag and unflag of a customer (their new grants are held while flagged)."""
 
     class Action(models.TextChoices):
@@ -101,15 +108,6 @@ class CustomerEvent(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
-    )
-    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
-    reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.customer} {self.action}"
@@ -198,7 +196,7 @@ class Invitation(models.Model):
         return f"#{self.pk} {self.invitee_phone[:3]}****{self.invitee_phone[-4:]} ({self.status})"
 
 
-class InvitationEvent(models.Model):
+class InvitationEvent(RecordedEvent):
     """Every decision on an invitation (qualified, existing customer, expired, rejected) with the
     upstream's answer summarized, and every attribution by staff."""
 
@@ -211,16 +209,7 @@ class InvitationEvent(models.Model):
 
     invitation = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=32, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
-    )
-    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
-    reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.invitation} {self.action}"

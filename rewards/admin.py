@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
 
 from .exceptions import RewardError
 from .models import (
@@ -20,15 +20,10 @@ from .services import reissue_grant, reject_hold, release_hold, void_grant
 from .services.anomalies import review_anomaly
 
 
-class GrantEventInline(admin.TabularInline):
+class GrantEventInline(ReadOnlyInline):
     model = GrantEvent
     fields = ["created_at", "action", "actor", "actor_label", "reason", "card"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Grant)

@@ -42,6 +42,29 @@ class Rule:
     find: Callable[[datetime], list[Finding]]
 
 
+# The statements of the slowest rules, named so the benchmark explains exactly these.
+LEDGER_MISMATCH_SQL = """WITH expected AS (
+               SELECT inviter_id AS customer_id, campaign_id, sum(points) AS points
+               FROM rewards_grant WHERE status = 'issued' GROUP BY 1, 2),
+           booked AS (
+               SELECT e.customer_id, g.campaign_id, sum(e.amount) AS points
+               FROM rewards_pointsentry e JOIN rewards_grant g ON g.id = e.grant_id
+               WHERE e.kind IN ('reward', 'reversal') GROUP BY 1, 2)
+           SELECT coalesce(x.customer_id, b.customer_id), coalesce(x.campaign_id, b.campaign_id),
+                  coalesce(x.points, 0), coalesce(b.points, 0)
+           FROM expected x FULL JOIN booked b
+             ON b.customer_id = x.customer_id AND b.campaign_id = x.campaign_id
+           WHERE coalesce(x.points, 0) <> coalesce(b.points, 0)"""
+ASSIGNED_CARD_WITHOUT_GRANT_SQL = """SELECT c.id, c.kind_id FROM cardpool_card c
+           WHERE c.status = 'assigned'
+             AND NOT EXISTS (SELECT 1 FROM rewards_grant g WHERE g.card_id = c.id)"""
+PENDING_PAST_WINDOW_SQL = """SELECT campaign_id, count(*),
+                  (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
+                  count(*) FILTER (WHERE last_error <> '')
+           FROM invitations_invitation
+           WHERE status = 'pending' AND qualify_by < %(before)s GROUP BY campaign_id"""
+
+
 def _rows(sql: str, params: dict | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or {})
@@ -122,20 +145,7 @@ def inviter_over_cap(now: datetime) -> list[Finding]:
 def ledger_mismatch(now: datetime) -> list[Finding]:
     """Per customer and campaign: reward and reversal entries must add up to the points of the
     issued grants (a void grant was credited and reversed: zero)."""
-    rows = _rows(
-        """WITH expected AS (
-               SELECT inviter_id AS customer_id, campaign_id, sum(points) AS points
-               FROM rewards_grant WHERE status = 'issued' GROUP BY 1, 2),
-           booked AS (
-               SELECT e.customer_id, g.campaign_id, sum(e.amount) AS points
-               FROM rewards_pointsentry e JOIN rewards_grant g ON g.id = e.grant_id
-               WHERE e.kind IN ('reward', 'reversal') GROUP BY 1, 2)
-           SELECT coalesce(x.customer_id, b.customer_id), coalesce(x.campaign_id, b.campaign_id),
-                  coalesce(x.points, 0), coalesce(b.points, 0)
-           FROM expected x FULL JOIN booked b
-             ON b.customer_id = x.customer_id AND b.campaign_id = x.campaign_id
-           WHERE coalesce(x.points, 0) <> coalesce(b.points, 0)"""
-    )
+    rows = _rows(LEDGER_MISMATCH_SQL)
     return [
         Finding(
             AnomalyRule.LEDGER_MISMATCH,
@@ -153,11 +163,7 @@ def ledger_mismatch(now: datetime) -> list[Finding]:
 
 
 def assigned_card_without_grant(now: datetime) -> list[Finding]:
-    rows = _rows(
-        """SELECT c.id, c.kind_id FROM cardpool_card c
-           WHERE c.status = 'assigned'
-             AND NOT EXISTS (SELECT 1 FROM rewards_grant g WHERE g.card_id = c.id)"""
-    )
+    rows = _rows(ASSIGNED_CARD_WITHOUT_GRANT_SQL)
     return [
         Finding(
             AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT,
@@ -427,10 +433,7 @@ def upstream_error_rate(now: datetime) -> list[Finding]:
 def pending_past_window(now: datetime) -> list[Finding]:
     grace = timedelta(hours=_setting("PENDING_PAST_WINDOW_HOURS"))
     rows = _rows(
-        """SELECT campaign_id, count(*), (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
-                  count(*) FILTER (WHERE last_error <> '')
-           FROM invitations_invitation
-           WHERE status = 'pending' AND qualify_by < %(before)s GROUP BY campaign_id""",
+        PENDING_PAST_WINDOW_SQL,
         {"before": now - grace, "sample": SAMPLE},
     )
     return [

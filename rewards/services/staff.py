@@ -38,15 +38,23 @@ def _void_locked(grant: Grant, reason: str, actor) -> None:
     grant.save(update_fields=["status", "voided_at", "void_reason"])
 
 
-@transaction.atomic
-def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
-    """Void a grant (issued, waiting or held). Raises ``ReasonRequired``, ``GrantNotInStatus``."""
+def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[Grant, str]:
+    """The stripped reason (required) and the grant locked, in one of the ``allowed`` statuses.
+    Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     reason = reason.strip()
     if not reason:
         raise ReasonRequired()
     locked = grant_for_update(grant.pk)
-    if locked.status == Grant.Status.VOID:
-        raise GrantNotInStatus(locked, "not void")
+    if locked.status not in allowed:
+        raise GrantNotInStatus(locked, " or ".join(sorted(allowed)))
+    return locked, reason
+
+
+@transaction.atomic
+def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
+    """Void a grant (issued, waiting or held). Raises ``ReasonRequired``, ``GrantNotInStatus``."""
+    live = set(Grant.Status.values) - {Grant.Status.VOID}
+    locked, reason = _locked_for_staff(grant, reason, allowed=live)
     _void_locked(locked, reason, actor)
     record_grant_event(
         locked, GrantEvent.Action.VOIDED, actor=actor, reason=reason, card=locked.card
@@ -60,12 +68,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     points reversed) and a new grant for the same invitation gets a new card and the points again
     (or waits for stock). The old grant links to the new one. Returns the new grant.
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
-    old = grant_for_update(grant.pk)
-    if old.status != Grant.Status.ISSUED:
-        raise GrantNotInStatus(old, Grant.Status.ISSUED)
+    old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
     _void_locked(old, reason, actor)
     new = Grant.objects.create(
         grant_no=next_grant_no(),
@@ -95,12 +98,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
 def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
     """A reviewer refuses a grant held for review: it is voided (it had no card and credited no
     points, so nothing is reversed). Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
-    locked = grant_for_update(grant.pk)
-    if locked.status != Grant.Status.HELD:
-        raise GrantNotInStatus(locked, Grant.Status.HELD)
+    locked, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.HELD})
     _void_locked(locked, f"rejected after review: {reason}", actor)
     record_grant_event(locked, GrantEvent.Action.VOIDED, actor=actor, reason=locked.void_reason)
     return locked
