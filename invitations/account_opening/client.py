@@ -264,6 +264,7 @@ class HttpAccountOpeningClient:
     def _lookup_once(self, phone: str, deadline: float | None) -> AccountStatus:
         if not self.limiter.wait_for_slot(deadline):
             raise SlotUnavailable("no rate-limit slot before the cycle's deadline")
+        too_slow = RetryableUpstreamError(f"no complete reply within {self.total_timeout:g}s")
         with Watchdog(self.total_timeout) as watchdog:
             try:
                 status, headers, body = self._exchange(phone)
@@ -271,12 +272,14 @@ class HttpAccountOpeningClient:
                 raise RetryableUpstreamError("timed out") from None
             except TRANSPORT_ERRORS as error:
                 if watchdog.fired:
-                    raise RetryableUpstreamError(
-                        f"no complete reply within {self.total_timeout:g}s"
-                    ) from None
+                    raise too_slow from None
                 if isinstance(error, requests.ConnectionError):
                     raise RetryableUpstreamError("connection failed") from None
                 raise RetryableUpstreamError(f"broken reply: {type(error).__name__}") from None
+            if watchdog.fired:
+                # A cut socket reads as the end of the message: headers cut short parse as a
+                # complete (empty) reply, and so does a body without a Content-Length.
+                raise too_slow
         if status == 429:
             cap = self.limiter.cap
             raise UpstreamRateLimited(parse_retry_after(headers.get("Retry-After"), cap=cap))

@@ -35,6 +35,7 @@ FAULTS = (
     "retry_after_huge",  # 429 with Retry-After: 86400000 (1,000 days)
     "truncated",  # Content-Length promises more than is sent, then the connection closes
     "drip",  # a valid reply, one byte every --drip-seconds
+    "drip_headers",  # the status line, then the headers one byte every --drip-seconds
     "huge_body",  # 100 MB of a valid reply padded with spaces, no Content-Length
     "future_opened_at",  # opened, three days from now
     "epoch_opened_at",  # opened at 1970-01-01, a null date in disguise
@@ -219,6 +220,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._reply(302, {}, {"Location": "http://127.0.0.1:9/v1/accounts"})
         elif fault in ("truncated", "drip", "huge_body"):
             return self._hostile_body(fault, phone)
+        elif fault == "drip_headers":
+            return self._drip_headers()
         account = state.accounts.get(phone)
         reply = {"phone": phone, "opened": account is not None}
         if account:
@@ -272,6 +275,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         except OSError:  # the client hung up, as it should
             pass
         self.close_connection = True
+
+    def _drip_headers(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+            for byte in b"X-Slow: " + b"a" * 200:
+                self.wfile.write(bytes([byte]))
+                time.sleep(self.state.drip_seconds)
+        except OSError:  # the client hung up, as it should
+            pass
 
     def _add_accounts(self, body: bytes, page: bool = False) -> None:
         try:

@@ -43,6 +43,7 @@ EXPECTED_ERROR = {
     "retry_after_huge": "Retry-After 1s",  # 86,400,000 s asked, the cap (1 s here) kept
     "truncated": "broken reply",
     "drip": "no complete reply within 2s",
+    "drip_headers": "no complete reply within 2s",
     "huge_body": "larger than 65536 bytes",
     "future_opened_at": "in the future",
     "epoch_opened_at": "before 1990",
