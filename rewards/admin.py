@@ -9,6 +9,7 @@ from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
 from .exceptions import RewardError
 from .models import (
     Anomaly,
+    AnomalyEvent,
     AnomalyRule,
     Grant,
     GrantEvent,
@@ -18,6 +19,12 @@ from .models import (
 )
 from .services import reissue_grant, reject_hold, release_hold, void_grant
 from .services.anomalies import review_anomaly
+
+
+class AnomalyEventInline(ReadOnlyInline):
+    model = AnomalyEvent
+    fields = ["created_at", "action", "actor", "actor_label", "reason"]
+    readonly_fields = fields
 
 
 class GrantEventInline(ReadOnlyInline):
@@ -202,6 +209,7 @@ class AnomalyAdmin(ReadOnlyAdmin):
         "notes",
     ]
     fields = readonly_fields
+    inlines = [AnomalyEventInline]
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -301,3 +309,11 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     list_filter = ["is_ok"]
     readonly_fields = ["started_at", "finished_at", "is_ok", "breaches", "actor_label", "report"]
     fields = readonly_fields
+
+
+@admin.register(AnomalyEvent)
+class AnomalyEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "anomaly", "action", "actor", "actor_label", "reason"]
+    list_filter = ["action"]
+    list_select_related = ["anomaly", "actor"]
+    show_full_result_count = False

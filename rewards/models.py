@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from invitations.models import RecordedEvent
+
 
 class Grant(models.Model):
     """A reward order: one card and some points for one qualified invitation."""
@@ -233,7 +235,7 @@ class Anomaly(models.Model):
         Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="anomalies"
     )
     occurrences = models.PositiveIntegerField(default=1)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="Reviews before events were kept; see events.")
     created_at = models.DateTimeField("first seen", auto_now_add=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -262,6 +264,21 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.kind}: {self.subject}"
+
+
+class AnomalyEvent(RecordedEvent):
+    """Every review of an anomaly (with the reviewer's note) and every change the detection makes
+    to it (closed when its condition is gone, its campaign paused)."""
+
+    class Action(models.TextChoices):
+        ACKNOWLEDGED = "acknowledged"
+        RESOLVED = "resolved"
+        FALSE_POSITIVE = "false_positive", "false positive"
+        CLOSED_AUTOMATICALLY = "closed_automatically", "closed automatically"
+        CAMPAIGN_PAUSED = "campaign_paused", "campaign paused"
+
+    anomaly = models.ForeignKey(Anomaly, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=32, choices=Action.choices)
 
 
 class ReconciliationRun(models.Model):

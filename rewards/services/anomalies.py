@@ -4,7 +4,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..anomalies.rules import Finding
-from ..models import Anomaly
+from ..models import Anomaly, AnomalyEvent
+
+DETECTION = "anomaly detection"
 
 
 def _subject_type(model: str | None) -> ContentType | None:
@@ -71,20 +73,15 @@ def raise_anomaly(
     return record_finding(finding, grant=grant)[0]
 
 
-def _append_note(anomaly: Anomaly, who: str, status: str, note: str) -> None:
-    stamp = f"[{timezone.localtime():%Y-%m-%d %H:%M} {who} → {status}] {note.strip()}"
-    anomaly.notes = f"{anomaly.notes}\n{stamp}".strip()
-
-
 @transaction.atomic
 def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomaly:
-    """Acknowledge, resolve or dismiss an anomaly; the note is appended with who and when."""
+    """Acknowledge, resolve or dismiss an anomaly, recording who, when and the note."""
     locked = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
     locked.status = status
-    _append_note(locked, str(actor), status, note)
     if status in (Anomaly.Status.RESOLVED, Anomaly.Status.FALSE_POSITIVE):
         locked.closed_at = timezone.now()
-    locked.save(update_fields=["status", "notes", "closed_at", "updated_at"])
+    locked.save(update_fields=["status", "closed_at", "updated_at"])
+    AnomalyEvent.objects.create(anomaly=locked, action=status, actor=actor, reason=note.strip())
     return locked
 
 
@@ -93,5 +90,10 @@ def close_anomaly_automatically(anomaly: Anomaly, note: str) -> None:
     person). Runs inside the caller's transaction."""
     anomaly.status = Anomaly.Status.RESOLVED
     anomaly.closed_at = timezone.now()
-    _append_note(anomaly, "anomaly detection", anomaly.status, note)
-    anomaly.save(update_fields=["status", "notes", "closed_at", "updated_at"])
+    anomaly.save(update_fields=["status", "closed_at", "updated_at"])
+    AnomalyEvent.objects.create(
+        anomaly=anomaly,
+        action=AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
+        actor_label=DETECTION,
+        reason=note,
+    )

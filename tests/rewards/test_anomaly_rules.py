@@ -253,7 +253,10 @@ def test_a_warning_closes_itself_when_its_condition_is_gone_a_critical_one_waits
     warning.refresh_from_db()
     critical.refresh_from_db()
     assert (warning.status, critical.status) == ("resolved", "open")
-    assert "closed automatically" in warning.notes and warning.closed_at is not None
+    assert warning.closed_at is not None
+    [closed] = warning.events.all()
+    assert (closed.action, closed.actor_label) == ("closed_automatically", "anomaly detection")
+    assert not critical.events.exists()
     assert run.closed >= 1
 
 
@@ -267,7 +270,12 @@ def test_an_acknowledged_anomaly_is_not_opened_twice(admin_user):
     detect_anomalies()
     [again] = active(AnomalyRule.LOW_STOCK)
     assert (again.pk, again.status, again.occurrences) == (anomaly.pk, "acknowledged", 2)
-    assert "ordering cards" in again.notes
+    [event] = again.events.all()
+    assert (event.action, event.actor, event.reason) == (
+        "acknowledged",
+        admin_user,
+        "ordering cards",
+    )
 
 
 def test_a_critical_finding_about_a_campaign_pauses_it_with_the_anomaly_as_reason():
@@ -279,6 +287,7 @@ def test_a_critical_finding_about_a_campaign_pauses_it_with_the_anomaly_as_reaso
     [event] = campaign.events.all()
     assert (event.action, event.actor_label) == ("paused", "anomaly detection")
     assert f"anomaly #{anomaly.pk}" in event.reason
+    assert anomaly.events.get().action == "campaign_paused"
     # a grant attempt afterwards is held, not paid
     make_cards(campaign.card_kind, 1)
     assert grant_reward(qualified_invitation(campaign=campaign)).status == "held"

@@ -6,7 +6,9 @@ from django.db import IntegrityError, connection, transaction
 
 from invitations.models import InvitationEvent
 from invitations.services.campaigns import set_campaign_paused, set_customer_flagged
+from rewards.models import Anomaly
 from rewards.services import grant_reward
+from rewards.services.anomalies import review_anomaly
 from tests.factories import CampaignFactory, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +20,7 @@ TABLES = (
     "invitations_campaignevent",
     "invitations_customerevent",
     "invitations_invitationevent",
+    "rewards_anomalyevent",
 )
 
 
@@ -31,6 +34,8 @@ def history():
     set_campaign_paused(campaign, is_paused=True, reason="review")
     set_customer_flagged(grant.inviter, is_flagged=True, reason="review")
     InvitationEvent.objects.create(invitation=grant.invitation, action="qualified")
+    anomaly = Anomaly.objects.create(kind="low_stock", subject="s", severity="warning", message="m")
+    review_anomaly(anomaly, status="acknowledged", note="looking", actor=None)
 
 
 @pytest.mark.parametrize("table", TABLES)

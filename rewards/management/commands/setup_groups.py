@@ -23,6 +23,7 @@ VIEW_ALL = [
             "grantevent",
             "unrewardedinvitation",
             "anomaly",
+            "anomalyevent",
             "reconciliationrun",
         ],
     }.items()
