@@ -31,3 +31,22 @@ def test_a_due_schedule_runs_its_task(card_kind):
     assert card.status == Card.Status.EXPIRED
     schedule = Schedule.objects.get(name="cardpool.expire_cards")
     assert schedule.next_run > timezone.now()
+
+
+@pytest.mark.django_db
+def test_sync_schedules_applies_changed_intervals(settings, capsys):
+    from django.core.management import call_command
+
+    settings.SCHEDULE_INTERVALS = {
+        "invitations.poll_invitations": 7,
+        "rewards.detect_anomalies": 11,
+    }
+    settings.POLL_INTERVAL_MINUTES = 7
+    call_command("sync_schedules")
+    call_command("sync_schedules")
+    minutes = dict(
+        Schedule.objects.filter(name__in=settings.SCHEDULE_INTERVALS).values_list("name", "minutes")
+    )
+    assert minutes == {"invitations.poll_invitations": 7, "rewards.detect_anomalies": 11}
+    assert Schedule.objects.filter(name="rewards.detect_anomalies").count() == 1
+    assert "rewards.detect_anomalies: every 11 minute(s)" in capsys.readouterr().out

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
@@ -5,9 +6,14 @@ from invitations.schedules import ensure_poll_schedule
 
 
 class Command(BaseCommand):
-    help = "Bring the poll schedule's interval in line with POLL_INTERVAL_MINUTES (idempotent)."
+    help = (
+        "Bring interval schedules in line with their settings (POLL_INTERVAL_MINUTES, "
+        "ANOMALY_INTERVAL_MINUTES); idempotent."
+    )
 
     def handle(self, *args, **options):
         ensure_poll_schedule(Schedule)
-        schedule = Schedule.objects.get(name="invitations.poll_invitations")
-        self.stdout.write(f"poll schedule: every {schedule.minutes} minute(s)")
+        for name, minutes in settings.SCHEDULE_INTERVALS.items():
+            updated = Schedule.objects.filter(name=name).update(minutes=minutes)
+            state = f"every {minutes} minute(s)" if updated else "missing: run migrate first"
+            self.stdout.write(f"{name}: {state}")
