@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -40,7 +41,11 @@ class Command(BaseCommand):
         call_command("setup_groups", verbosity=0)
         user_model = get_user_model()
         if not user_model.objects.filter(username=ADMIN_USER).exists():
-            user_model.objects.create_superuser(ADMIN_USER, "admin@example.com", ADMIN_PASSWORD)
+            admin = user_model.objects.create_superuser(
+                ADMIN_USER, "admin@example.com", ADMIN_PASSWORD
+            )
+            # a reviewer: anomaly emails reach it (printed by the worker: console backend)
+            admin.groups.add(Group.objects.get(name="Reviewers"))
         jd20, _ = CardKind.objects.get_or_create(
             code="JD20",
             defaults={"name": "JD e-card 20 yuan", "face_value": 20, "low_stock_threshold": 20},
