@@ -1,9 +1,94 @@
-from .models import Grant, GrantEvent
+"""Every event of a grant or an anomaly, one function per kind (``GrantEvent.Action``,
+``AnomalyEvent.Action``). Called inside the service's transaction; never from a view, an admin
+class or a signal. ``save=False`` returns the event unsaved, for the grant path, which writes its
+first events in one statement."""
+
+from .models import AnomalyEvent, Grant, GrantEvent
+
+DETECTION = "anomaly detection"
 
 
-def record_grant_event(
-    grant: Grant, action: str, *, actor=None, actor_label="", reason="", card=None
+def _grant_event(grant: Grant, action: str, *, save: bool = True, **fields) -> GrantEvent:
+    event = GrantEvent(grant=grant, action=action, **fields)
+    if save:
+        event.save()
+    return event
+
+
+def grant_created_event(
+    grant: Grant, *, actor=None, actor_label: str = "", reason: str = "", save: bool = True
 ) -> GrantEvent:
-    return GrantEvent.objects.create(
-        grant=grant, action=action, actor=actor, actor_label=actor_label, reason=reason, card=card
+    return _grant_event(
+        grant,
+        GrantEvent.Action.CREATED,
+        actor=actor,
+        actor_label=actor_label,
+        reason=reason,
+        save=save,
+    )
+
+
+def grant_held_event(grant: Grant, *, reason: str, actor_label: str, save: bool = True):
+    return _grant_event(
+        grant, GrantEvent.Action.HELD, reason=reason, actor_label=actor_label, save=save
+    )
+
+
+def grant_issued_event(
+    grant: Grant, *, card, actor=None, actor_label: str = "", save: bool = True
+) -> GrantEvent:
+    return _grant_event(
+        grant, GrantEvent.Action.ISSUED, card=card, actor=actor, actor_label=actor_label, save=save
+    )
+
+
+def grant_released_event(grant: Grant, *, actor, reason: str) -> GrantEvent:
+    return _grant_event(grant, GrantEvent.Action.RELEASED, actor=actor, reason=reason)
+
+
+def grant_revealed_event(grant: Grant, *, customer_user) -> GrantEvent:
+    return _grant_event(grant, GrantEvent.Action.REVEALED, actor=customer_user, card=grant.card)
+
+
+def grant_reported_event(grant: Grant, *, customer_user, note: str) -> GrantEvent:
+    return _grant_event(
+        grant, GrantEvent.Action.REPORTED, actor=customer_user, reason=note, card=grant.card
+    )
+
+
+def grant_voided_event(grant: Grant, *, actor, reason: str) -> GrantEvent:
+    return _grant_event(
+        grant, GrantEvent.Action.VOIDED, actor=actor, reason=reason, card=grant.card
+    )
+
+
+def grant_reissued_event(grant: Grant, *, actor, reason: str, replacement: Grant) -> GrantEvent:
+    return _grant_event(
+        grant,
+        GrantEvent.Action.REISSUED,
+        actor=actor,
+        reason=f"replaced by {replacement.grant_no}: {reason}",
+        card=grant.card,
+    )
+
+
+def anomaly_reviewed_event(anomaly, *, status: str, actor, note: str) -> AnomalyEvent:
+    return AnomalyEvent.objects.create(anomaly=anomaly, action=status, actor=actor, reason=note)
+
+
+def anomaly_closed_automatically_event(anomaly, *, note: str) -> AnomalyEvent:
+    return AnomalyEvent.objects.create(
+        anomaly=anomaly,
+        action=AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
+        actor_label=DETECTION,
+        reason=note,
+    )
+
+
+def anomaly_paused_campaign_event(anomaly, *, campaign) -> AnomalyEvent:
+    return AnomalyEvent.objects.create(
+        anomaly=anomaly,
+        action=AnomalyEvent.Action.CAMPAIGN_PAUSED,
+        actor_label=DETECTION,
+        reason=f"campaign #{campaign.pk} {campaign.name} paused: new grants are held",
     )

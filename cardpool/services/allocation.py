@@ -14,7 +14,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import secrets
-from ..events import record_card_event
+from ..events import (
+    card_assigned_event,
+    card_expired_event,
+    card_revealed_event,
+    card_voided_event,
+)
 from ..exceptions import CardNotInStatus, NoCardAvailable, ReasonRequired
 from ..lock_objects import card_for_update, next_available_cards
 from ..models import Card, CardEvent, CardKind
@@ -42,13 +47,7 @@ def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
     card.status = Card.Status.ASSIGNED
     card.assigned_at = timezone.now()
     card.save(update_fields=["status", "assigned_at", "updated_at"])
-    record_card_event(
-        card,
-        CardEvent.Action.ASSIGNED,
-        from_status=Card.Status.AVAILABLE,
-        to_status=Card.Status.ASSIGNED,
-        actor_label=actor_label,
-    )
+    card_assigned_event(card, actor_label=actor_label)
     return card
 
 
@@ -69,14 +68,8 @@ def void_card(
         raise CardNotInStatus(locked, expected)
     locked.status = Card.Status.VOID
     locked.save(update_fields=["status", "updated_at"])
-    record_card_event(
-        locked,
-        CardEvent.Action.VOIDED,
-        from_status=expected,
-        to_status=Card.Status.VOID,
-        reason=reason.strip(),
-        actor=actor,
-        actor_label=actor_label,
+    card_voided_event(
+        locked, from_status=expected, reason=reason.strip(), actor=actor, actor_label=actor_label
     )
     return locked
 
@@ -101,16 +94,7 @@ def expire_cards() -> int:
             Card.objects.filter(pk__in=[card.pk for card in cards]).update(
                 status=Card.Status.EXPIRED, updated_at=timezone.now()
             )
-            CardEvent.objects.bulk_create(
-                CardEvent(
-                    card=card,
-                    action=CardEvent.Action.EXPIRED,
-                    from_status=Card.Status.AVAILABLE,
-                    to_status=Card.Status.EXPIRED,
-                    actor_label="scheduler",
-                )
-                for card in cards
-            )
+            CardEvent.objects.bulk_create(card_expired_event(card, save=False) for card in cards)
             total += len(cards)
 
 
@@ -125,7 +109,7 @@ def reveal_card_secret(card: Card, *, actor, reason: str = "") -> tuple[str, str
         raise PermissionError(
             "Revealing a card's password needs the reveal_card_secret permission."
         )
-    record_card_event(card, CardEvent.Action.REVEALED, reason=reason, actor=actor)
+    card_revealed_event(card, actor=actor, reason=reason)
     return secrets.decrypt(card.number_encrypted), secrets.decrypt(card.password_encrypted)
 
 

@@ -7,7 +7,15 @@ from django.db import transaction
 
 from cardpool.exceptions import ReasonRequired
 
-from ..models import Campaign, CampaignEvent, Customer, CustomerEvent
+from ..events import (
+    campaign_flagged_event,
+    campaign_paused_event,
+    campaign_resumed_event,
+    campaign_unflagged_event,
+    customer_flagged_event,
+    customer_unflagged_event,
+)
+from ..models import Campaign, Customer
 
 
 def _switch(queryset, pk: int, field: str, value: bool, reason: str, record) -> object:
@@ -29,16 +37,14 @@ def set_campaign_paused(
 ) -> Campaign:
     """Pause or resume a campaign. While paused, no invitation is accepted and new grants are
     held. Raises ``ReasonRequired``."""
-    action = CampaignEvent.Action.PAUSED if is_paused else CampaignEvent.Action.RESUMED
+    event = campaign_paused_event if is_paused else campaign_resumed_event
     return _switch(
         Campaign.objects,
         campaign.pk,
         "is_paused",
         is_paused,
         reason,
-        lambda locked, why: CampaignEvent.objects.create(
-            campaign=locked, action=action, actor=actor, actor_label=actor_label, reason=why
-        ),
+        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
     )
 
 
@@ -47,16 +53,14 @@ def set_campaign_flagged(
     campaign: Campaign, *, is_flagged: bool, reason: str, actor=None, actor_label: str = ""
 ) -> Campaign:
     """Flag a campaign for review (its new grants are held) or remove the flag."""
-    action = CampaignEvent.Action.FLAGGED if is_flagged else CampaignEvent.Action.UNFLAGGED
+    event = campaign_flagged_event if is_flagged else campaign_unflagged_event
     return _switch(
         Campaign.objects,
         campaign.pk,
         "is_flagged_for_review",
         is_flagged,
         reason,
-        lambda locked, why: CampaignEvent.objects.create(
-            campaign=locked, action=action, actor=actor, actor_label=actor_label, reason=why
-        ),
+        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
     )
 
 
@@ -65,14 +69,12 @@ def set_customer_flagged(
     customer: Customer, *, is_flagged: bool, reason: str, actor=None, actor_label: str = ""
 ) -> Customer:
     """Flag an inviter for review (their new grants are held) or remove the flag."""
-    action = CustomerEvent.Action.FLAGGED if is_flagged else CustomerEvent.Action.UNFLAGGED
+    event = customer_flagged_event if is_flagged else customer_unflagged_event
     return _switch(
         Customer.objects,
         customer.pk,
         "is_flagged_for_review",
         is_flagged,
         reason,
-        lambda locked, why: CustomerEvent.objects.create(
-            customer=locked, action=action, actor=actor, actor_label=actor_label, reason=why
-        ),
+        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
     )

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from cardpool.exceptions import ReasonRequired
 
+from ..events import invitation_attributed_event
 from ..exceptions import (
     AlreadyACustomer,
     CampaignNotRunning,
@@ -13,7 +14,7 @@ from ..exceptions import (
     SelfInvitation,
     SignupTimeOutsideCampaign,
 )
-from ..models import Campaign, Customer, Invitation, InvitationEvent
+from ..models import Campaign, Customer, Invitation
 from ..phones import normalize_phone
 from ..selectors import campaign_state, current_campaign
 
@@ -88,11 +89,5 @@ def attribute_invitation(
     invitation.qualify_by = signed_up_at + timedelta(days=campaign.qualification_days)
     invitation.next_check_at = timezone.now()  # look it up at the next poll
     invitation.save(update_fields=["invited_at", "qualify_by", "next_check_at"])
-    InvitationEvent.objects.create(
-        invitation=invitation,
-        action=InvitationEvent.Action.ATTRIBUTED,
-        actor=actor,
-        reason=reason,
-        details={"signed_up_at": signed_up_at.isoformat()},
-    )
+    invitation_attributed_event(invitation, signed_up_at=signed_up_at, reason=reason, actor=actor)
     return invitation

@@ -28,8 +28,9 @@ from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from ..account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
+from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitation_for_update
-from ..models import Invitation, InvitationEvent, PollCycle
+from ..models import Invitation, PollCycle
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ NOT_OPENED_BACKOFF = (timedelta(minutes=2), timedelta(hours=6))  # first wait, l
 ERROR_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation #{other}"
 OPENED_TOO_LATE = "account opened after the qualification window closed"
-ACTOR = "poller"
 
 
 class Outcome:
@@ -96,19 +96,7 @@ def _finish(invitation: Invitation, now: datetime, **changes) -> None:
         setattr(invitation, name, value)
     invitation.save(update_fields=list(changes))
     if "status" in changes:
-        opened_at = changes.get("account_opened_at")
-        InvitationEvent.objects.create(
-            invitation=invitation,
-            action=changes["status"],
-            actor_label=ACTOR,
-            reason=changes.get("rejection_reason", ""),
-            details={
-                "opened": opened_at is not None,
-                "account_id": changes.get("external_account_id"),
-                "opened_at": opened_at.isoformat() if opened_at else None,
-                "channel": changes.get("account_channel"),
-            },
-        )
+        invitation_decided_event(invitation, reason=changes.get("rejection_reason", ""))
 
 
 def implausible_opening(account: AccountStatus, now: datetime) -> str | None:

@@ -4,9 +4,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..anomalies.rules import Finding
-from ..models import Anomaly, AnomalyEvent
-
-DETECTION = "anomaly detection"
+from ..events import anomaly_closed_automatically_event, anomaly_reviewed_event
+from ..models import Anomaly
 
 
 def _subject_type(model: str | None) -> ContentType | None:
@@ -81,7 +80,7 @@ def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomal
     if status in (Anomaly.Status.RESOLVED, Anomaly.Status.FALSE_POSITIVE):
         locked.closed_at = timezone.now()
     locked.save(update_fields=["status", "closed_at", "updated_at"])
-    AnomalyEvent.objects.create(anomaly=locked, action=status, actor=actor, reason=note.strip())
+    anomaly_reviewed_event(locked, status=status, actor=actor, note=note.strip())
     return locked
 
 
@@ -91,9 +90,4 @@ def close_anomaly_automatically(anomaly: Anomaly, note: str) -> None:
     anomaly.status = Anomaly.Status.RESOLVED
     anomaly.closed_at = timezone.now()
     anomaly.save(update_fields=["status", "closed_at", "updated_at"])
-    AnomalyEvent.objects.create(
-        anomaly=anomaly,
-        action=AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
-        actor_label=DETECTION,
-        reason=note,
-    )
+    anomaly_closed_automatically_event(anomaly, note=note)

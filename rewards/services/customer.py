@@ -6,10 +6,10 @@ from django.utils import timezone
 from cardpool.services import card_secret_for_owner
 from invitations.models import Customer
 
-from ..events import record_grant_event
+from ..events import grant_reported_event, grant_revealed_event
 from ..exceptions import GrantNotInStatus, NotYourGrant
 from ..lock_objects import grant_for_update
-from ..models import Anomaly, Grant, GrantEvent
+from ..models import Anomaly, Grant
 from .anomalies import raise_anomaly
 
 CARD_REPORTED = "Customer reports card of grant {grant} already activated or unusable: {note}"
@@ -32,7 +32,7 @@ def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
     if locked.first_revealed_at is None:
         locked.first_revealed_at = timezone.now()
         locked.save(update_fields=["first_revealed_at"])
-    record_grant_event(locked, GrantEvent.Action.REVEALED, actor=customer.user, card=locked.card)
+    grant_revealed_event(locked, customer_user=customer.user)
     return card_secret_for_owner(locked.card)
 
 
@@ -42,9 +42,7 @@ def report_card_problem(grant: Grant, customer: Customer, note: str = "") -> Ano
     Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
     locked = _own_issued_grant(grant, customer)
     note = note.strip()[:500]
-    record_grant_event(
-        locked, GrantEvent.Action.REPORTED, actor=customer.user, reason=note, card=locked.card
-    )
+    grant_reported_event(locked, customer_user=customer.user, note=note)
     return raise_anomaly(
         "card_reported",
         locked.grant_no,

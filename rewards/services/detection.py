@@ -19,8 +19,9 @@ from invitations.services.campaigns import set_campaign_paused
 from invitations.services.polling import database_now
 
 from ..anomalies.rules import RULES, Finding, Rule
-from ..models import Anomaly, AnomalyEvent
-from .anomalies import DETECTION, close_anomaly_automatically, record_finding
+from ..events import DETECTION, anomaly_paused_campaign_event
+from ..models import Anomaly
+from .anomalies import close_anomaly_automatically, record_finding
 
 logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
@@ -90,12 +91,7 @@ def _pause(campaign_id: int, anomaly: Anomaly) -> bool:
         return False
     reason = f"anomaly #{anomaly.pk} ({anomaly.kind}): {anomaly.message}"
     set_campaign_paused(campaign, is_paused=True, reason=reason, actor_label=DETECTION)
-    AnomalyEvent.objects.create(
-        anomaly=anomaly,
-        action=AnomalyEvent.Action.CAMPAIGN_PAUSED,
-        actor_label=DETECTION,
-        reason=f"campaign #{campaign.pk} {campaign.name} paused: new grants are held",
-    )
+    anomaly_paused_campaign_event(anomaly, campaign=campaign)
     return True
 
 

@@ -15,7 +15,12 @@ from cardpool.services import allocate_card
 from invitations.models import Invitation
 
 from ..anomalies.rules import out_of_stock_finding
-from ..events import record_grant_event
+from ..events import (
+    grant_created_event,
+    grant_held_event,
+    grant_issued_event,
+    grant_released_event,
+)
 from ..exceptions import GrantNotInStatus, NotQualified
 from ..lock_objects import (
     grant_for_update,
@@ -76,9 +81,7 @@ def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
     grant.issued_at = timezone.now()
     grant.save(update_fields=["card", "status", "issued_at"])
     _credit(grant)
-    record_grant_event(
-        grant, GrantEvent.Action.ISSUED, actor=actor, actor_label=actor_label, card=card
-    )
+    grant_issued_event(grant, card=card, actor=actor, actor_label=actor_label)
     return True
 
 
@@ -132,18 +135,12 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         card=card,
         issued_at=timezone.now() if card else None,
     )
-    events = [GrantEvent(grant=grant, action=GrantEvent.Action.CREATED, actor_label=ACTOR)]
+    events = [grant_created_event(grant, actor_label=ACTOR, save=False)]
     if hold_reason:
-        events.append(
-            GrantEvent(
-                grant=grant, action=GrantEvent.Action.HELD, actor_label=ACTOR, reason=hold_reason
-            )
-        )
+        events.append(grant_held_event(grant, reason=hold_reason, actor_label=ACTOR, save=False))
     if card:
         _credit(grant)
-        events.append(
-            GrantEvent(grant=grant, action=GrantEvent.Action.ISSUED, actor_label=ACTOR, card=card)
-        )
+        events.append(grant_issued_event(grant, card=card, actor_label=ACTOR, save=False))
     GrantEvent.objects.bulk_create(events)
     return grant
 
@@ -177,7 +174,7 @@ def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     locked = grant_for_update(grant.pk)
     if locked.status != Grant.Status.HELD:
         raise GrantNotInStatus(locked, Grant.Status.HELD)
-    record_grant_event(locked, GrantEvent.Action.RELEASED, actor=actor, reason=reason)
+    grant_released_event(locked, actor=actor, reason=reason)
     locked.status = Grant.Status.PENDING_STOCK
     locked.hold_reason = ""
     locked.save(update_fields=["status", "hold_reason"])

@@ -7,10 +7,10 @@ from cardpool.exceptions import ReasonRequired
 from cardpool.models import Card
 from cardpool.services import void_card
 
-from ..events import record_grant_event
+from ..events import grant_created_event, grant_reissued_event, grant_voided_event
 from ..exceptions import GrantNotInStatus
 from ..lock_objects import grant_for_update
-from ..models import Grant, GrantEvent, PointsEntry
+from ..models import Grant, PointsEntry
 from ..numbers import next_grant_no
 from .granting import _issue
 
@@ -56,9 +56,7 @@ def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
     live = set(Grant.Status.values) - {Grant.Status.VOID}
     locked, reason = _locked_for_staff(grant, reason, allowed=live)
     _void_locked(locked, reason, actor)
-    record_grant_event(
-        locked, GrantEvent.Action.VOIDED, actor=actor, reason=reason, card=locked.card
-    )
+    grant_voided_event(locked, actor=actor, reason=reason)
     return locked
 
 
@@ -80,16 +78,8 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     )
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
-    record_grant_event(
-        old,
-        GrantEvent.Action.REISSUED,
-        actor=actor,
-        reason=f"replaced by {new.grant_no}: {reason}",
-        card=old.card,
-    )
-    record_grant_event(
-        new, GrantEvent.Action.CREATED, actor=actor, reason=f"reissue of {old.grant_no}"
-    )
+    grant_reissued_event(old, actor=actor, reason=reason, replacement=new)
+    grant_created_event(new, actor=actor, reason=f"reissue of {old.grant_no}")
     _issue(new, actor=actor, actor_label="")
     return new
 
@@ -100,5 +90,5 @@ def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
     points, so nothing is reversed). Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     locked, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.HELD})
     _void_locked(locked, f"rejected after review: {reason}", actor)
-    record_grant_event(locked, GrantEvent.Action.VOIDED, actor=actor, reason=locked.void_reason)
+    grant_voided_event(locked, actor=actor, reason=locked.void_reason)
     return locked

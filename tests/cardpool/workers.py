@@ -5,9 +5,9 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.events import record_card_event
+from cardpool.events import card_assigned_event
 from cardpool.exceptions import NoCardAvailable
-from cardpool.models import Card, CardEvent, CardKind
+from cardpool.models import Card, CardKind
 from cardpool.services import allocate_card
 
 
@@ -22,7 +22,7 @@ def _broken_allocate(kind: CardKind) -> Card:
         raise NoCardAvailable(kind.code, 0)
     time.sleep(0.002)  # the window in which another worker reads the same row
     Card.objects.filter(pk=card.pk).update(status=Card.Status.ASSIGNED, assigned_at=timezone.now())
-    record_card_event(card, CardEvent.Action.ASSIGNED, to_status="assigned", actor_label="broken")
+    card_assigned_event(card, actor_label="broken")
     return card
 
 

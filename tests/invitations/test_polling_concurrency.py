@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import connection
 
+from invitations.models import Invitation
 from tests.factories import CampaignFactory, InvitationFactory, make_cards
 from tests.processes import run_workers, start_worker
 from tests.simulator import simulator
@@ -48,13 +49,25 @@ def test_six_overlapping_pollers_qualify_each_invitation_once_within_the_rate():
     with simulator("--rate", str(RATE)) as sim:
         invitations_with_accounts(300, sim)
         sim.reset()
-        env = {"ACCOUNT_OPENING_URL": sim.url, "ACCOUNT_OPENING_RATE": RATE}
+        # This test is about overlap, not slowness: on a saturated machine (CI runs heavy tests
+        # around it) a lookup can pass the 8 s total deadline, which is then an error retried a
+        # minute later, after this test's two runs. A generous deadline keeps it about overlap.
+        env = {
+            "ACCOUNT_OPENING_URL": sim.url,
+            "ACCOUNT_OPENING_RATE": RATE,
+            "ACCOUNT_OPENING_TOTAL_TIMEOUT": 60,
+        }
 
         for _run in range(2):
             run_workers("tests.invitations.workers.poll_once", [()] * 6, timeout=300, **env)
 
         stats = sim.stats()
-    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") == 300
+    undecided = list(
+        Invitation.objects.exclude(status="qualified").values_list(
+            "status", "attempts", "last_error"
+        )
+    )
+    assert undecided == []
     assert scalar("SELECT count(*) FROM rewards_grant") == 300
     assert (
         scalar(

@@ -1,0 +1,87 @@
+"""Every event of a campaign, a customer or an invitation, one function per kind
+(``CampaignEvent.Action``, ``CustomerEvent.Action``, ``InvitationEvent.Action``). Called inside
+the service's transaction; never from a view, an admin class or a signal."""
+
+from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation, InvitationEvent
+
+POLLER = "poller"
+
+
+def _campaign_event(campaign: Campaign, action: str, **fields) -> CampaignEvent:
+    return CampaignEvent.objects.create(campaign=campaign, action=action, **fields)
+
+
+def campaign_paused_event(campaign, *, reason, actor=None, actor_label="") -> CampaignEvent:
+    return _campaign_event(
+        campaign, CampaignEvent.Action.PAUSED, reason=reason, actor=actor, actor_label=actor_label
+    )
+
+
+def campaign_resumed_event(campaign, *, reason, actor=None, actor_label="") -> CampaignEvent:
+    return _campaign_event(
+        campaign, CampaignEvent.Action.RESUMED, reason=reason, actor=actor, actor_label=actor_label
+    )
+
+
+def campaign_flagged_event(campaign, *, reason, actor=None, actor_label="") -> CampaignEvent:
+    return _campaign_event(
+        campaign, CampaignEvent.Action.FLAGGED, reason=reason, actor=actor, actor_label=actor_label
+    )
+
+
+def campaign_unflagged_event(campaign, *, reason, actor=None, actor_label="") -> CampaignEvent:
+    return _campaign_event(
+        campaign,
+        CampaignEvent.Action.UNFLAGGED,
+        reason=reason,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def customer_flagged_event(customer: Customer, *, reason, actor=None, actor_label=""):
+    return CustomerEvent.objects.create(
+        customer=customer,
+        action=CustomerEvent.Action.FLAGGED,
+        reason=reason,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def customer_unflagged_event(customer: Customer, *, reason, actor=None, actor_label=""):
+    return CustomerEvent.objects.create(
+        customer=customer,
+        action=CustomerEvent.Action.UNFLAGGED,
+        reason=reason,
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def invitation_decided_event(invitation: Invitation, *, reason: str = "") -> InvitationEvent:
+    """The poller decided (the invitation's new status), with the upstream's answer summarized:
+    whether an account was opened, its id, when and through which channel; no phone."""
+    opened_at = invitation.account_opened_at
+    return InvitationEvent.objects.create(
+        invitation=invitation,
+        action=invitation.status,
+        actor_label=POLLER,
+        reason=reason,
+        details={
+            "opened": opened_at is not None,
+            "account_id": invitation.external_account_id,
+            "opened_at": opened_at.isoformat() if opened_at else None,
+            "channel": invitation.account_channel or None,
+        },
+    )
+
+
+def invitation_attributed_event(invitation: Invitation, *, signed_up_at, reason, actor):
+    return InvitationEvent.objects.create(
+        invitation=invitation,
+        action=InvitationEvent.Action.ATTRIBUTED,
+        actor=actor,
+        reason=reason,
+        details={"signed_up_at": signed_up_at.isoformat()},
+    )
