@@ -200,3 +200,67 @@ def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(clien
         {"action": "acknowledge", "_selected_action": [anomaly.pk]},
     )
     assert asked.status_code == 200 and 'name="reason"' in asked.content.decode()
+
+
+def _count_events() -> int:
+    from cardpool.models import CardEvent
+    from invitations.models import CustomerEvent
+    from rewards.models import AnomalyEvent, GrantEvent
+
+    return sum(
+        model.objects.count()
+        for model in (CardEvent, CampaignEvent, CustomerEvent, GrantEvent, AnomalyEvent)
+    )
+
+
+def _states():
+    """For each admin action, an object in a state the action applies to."""
+    from cardpool.models import Card
+    from invitations.services.campaigns import set_campaign_flagged, set_customer_flagged
+    from rewards.services import grant_reward
+    from tests.factories import qualified_invitation
+
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 5)
+    issued = grant_reward(qualified_invitation(campaign=campaign))
+    flagged = CampaignFactory(is_flagged_for_review=True)
+    held = grant_reward(qualified_invitation(campaign=flagged))
+    anomaly = Anomaly.objects.create(kind="low_stock", subject="s", severity="warning", message="m")
+    paused = CampaignFactory(is_paused=True)
+    set_campaign_flagged(paused, is_flagged=True, reason="setup")
+    set_customer_flagged(held.inviter, is_flagged=True, reason="setup")
+    available = Card.objects.filter(status="available").first()
+    return {
+        ("card", "void_selected"): available,
+        ("grant", "void_selected"): issued,
+        ("grant", "reissue_selected"): issued,
+        ("grant", "release_selected"): held,
+        ("grant", "reject_selected"): held,
+        ("anomaly", "acknowledge"): anomaly,
+        ("anomaly", "resolve"): anomaly,
+        ("anomaly", "false_positive"): anomaly,
+        ("campaign", "pause"): campaign,
+        ("campaign", "resume"): paused,
+        ("campaign", "flag"): campaign,
+        ("campaign", "unflag"): paused,
+        ("customer", "flag"): issued.inviter,
+        ("customer", "unflag"): held.inviter,
+    }
+
+
+def test_every_admin_action_writes_an_event(admin_client):
+    from django.db import transaction
+
+    states = _states()
+    assert set(states) == {(model._meta.model_name, action) for model, action in admin_actions()}
+    for (model_name, action), obj in states.items():
+        opts = obj._meta
+        before = _count_events()
+        with transaction.atomic():  # each action on its own, undone after, so states stay valid
+            response = admin_client.post(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+                {"action": action, "_selected_action": [obj.pk], "apply": "1", "reason": "why"},
+            )
+            assert response.status_code == 302, (model_name, action)
+            assert _count_events() > before, (model_name, action)
+            transaction.set_rollback(True)
