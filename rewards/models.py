@@ -177,6 +177,14 @@ class AnomalyRule(models.TextChoices):
     ASSIGNED_CARD_WITHOUT_GRANT = "assigned_card_without_grant", "assigned card without a grant"
     GRANT_CARD_NOT_ASSIGNED = "grant_card_not_assigned", "issued grant whose card is not assigned"
     ACCOUNT_COUNTED_TWICE = "account_counted_twice", "account counted twice in a campaign"
+    EXISTING_CUSTOMER_REWARDED = "existing_customer_rewarded", "existing customer rewarded"
+    CARD_SECRET_IN_CLEAR = "card_secret_in_clear", "card secret not encrypted"
+    GRANT_NUMBER_REUSED = "grant_number_reused", "grant number used twice"
+    CARD_CHANGED_WITHOUT_EVENT = (
+        "card_changed_without_event",
+        "card status changed without an event",
+    )
+    HISTORY_UNPROTECTED = "history_unprotected", "history tables not protected"
     # stock
     LOW_STOCK = "low_stock", "stock under its threshold"
     OUT_OF_STOCK = "out_of_stock", "out of stock with grants waiting"

@@ -98,7 +98,9 @@ def qualified_invitation(**kwargs):
 
     defaults = {
         "status": Invitation.Status.QUALIFIED,
-        "account_opened_at": timezone.now(),
+        # after the invitation (whose invited_at is stamped when it is saved, a moment later):
+        # an account opened before it would be an existing customer's (invariant 4)
+        "account_opened_at": timezone.now() + timedelta(seconds=1),
         "external_account_id": factory.Sequence(lambda n: f"ACC{n}"),
     }
     return InvitationFactory(**{**defaults, **kwargs})

@@ -162,6 +162,7 @@ ANOMALY_PAUSING_RULES = env.list(
         "ledger_mismatch",
         "grant_card_not_assigned",
         "account_counted_twice",
+        "existing_customer_rewarded",
     ],
 )
 ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)

@@ -223,6 +223,129 @@ def account_counted_twice(now: datetime) -> list[Finding]:
     ]
 
 
+def existing_customer_rewarded(now: datetime) -> list[Finding]:
+    """Invariant 4: an account opened before the invitation earns nothing."""
+    rows = _rows(
+        """SELECT g.id, g.grant_no, g.campaign_id, i.id FROM rewards_grant g
+           JOIN invitations_invitation i ON i.id = g.invitation_id
+           WHERE g.status <> 'void' AND i.account_opened_at < i.invited_at"""
+    )
+    return [
+        Finding(
+            AnomalyRule.EXISTING_CUSTOMER_REWARDED,
+            CRITICAL,
+            f"grant:{grant_id}",
+            f"Grant {grant_no} rewards invitation #{invitation_id}, whose account was opened "
+            "before the invitation.",
+            {"invitation_id": invitation_id},
+            "rewards.grant",
+            grant_id,
+            campaign_id,
+        )
+        for grant_id, grant_no, campaign_id, invitation_id in rows
+    ]
+
+
+# A Fernet token is URL-safe base64 of version byte 0x80 and a 64-bit timestamp: "gAAAAA...".
+UNENCRYPTED_CARDS_SQL = """SELECT id, kind_id FROM cardpool_card
+    WHERE number_encrypted NOT LIKE 'gAAAAA%%' OR password_encrypted NOT LIKE 'gAAAAA%%'"""
+
+
+def card_secret_in_clear(now: datetime) -> list[Finding]:
+    """Invariant 7: what is stored is a Fernet token, never the number or password itself."""
+    return [
+        Finding(
+            AnomalyRule.CARD_SECRET_IN_CLEAR,
+            CRITICAL,
+            f"card:{card_id}",
+            f"Card #{card_id}'s number or password is stored in a form that is not a Fernet "
+            "token (written around the import?).",
+            {"kind_id": kind_id},
+            "cardpool.card",
+            card_id,
+        )
+        for card_id, kind_id in _rows(UNENCRYPTED_CARDS_SQL)
+    ]
+
+
+def grant_number_reused(now: datetime) -> list[Finding]:
+    """Invariant 8 (the unique constraint, checked in case it was dropped)."""
+    rows = _rows(
+        """SELECT grant_no, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
+           GROUP BY grant_no HAVING count(*) > 1"""
+    )
+    return [
+        Finding(
+            AnomalyRule.GRANT_NUMBER_REUSED,
+            CRITICAL,
+            f"grant_no:{grant_no}",
+            f"Grant number {grant_no} is used by grants {grants[:SAMPLE]}.",
+            {"grant_ids": grants[:SAMPLE]},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for grant_no, grants, campaign_id in rows
+    ]
+
+
+def card_changed_without_event(now: datetime) -> list[Finding]:
+    """Invariant 9: a card leaves "available" only through a service, which records an event."""
+    rows = _rows(
+        """SELECT c.id, c.status FROM cardpool_card c
+           WHERE c.status <> 'available'
+             AND NOT EXISTS (SELECT 1 FROM cardpool_cardevent e
+                             WHERE e.card_id = c.id AND e.to_status = c.status)"""
+    )
+    return [
+        Finding(
+            AnomalyRule.CARD_CHANGED_WITHOUT_EVENT,
+            CRITICAL,
+            f"card:{card_id}",
+            f"Card #{card_id} is {status} but no event records the change: it was changed by "
+            "hand, outside the services.",
+            {"status": status},
+            "cardpool.card",
+            card_id,
+        )
+        for card_id, status in rows
+    ]
+
+
+# Invariant 11: the triggers that make history append-only (migrations rewards 0006-0008).
+PROTECTED_TABLES = (
+    "rewards_pointsentry",
+    "rewards_grantevent",
+    "rewards_anomalyevent",
+    "cardpool_cardevent",
+    "invitations_campaignevent",
+    "invitations_customerevent",
+    "invitations_invitationevent",
+)
+
+
+def history_unprotected(now: datetime) -> list[Finding]:
+    """A superuser can drop or disable a trigger; this notices."""
+    rows = _rows(
+        """SELECT t.name FROM unnest(%(tables)s::text[]) AS t(name)
+           WHERE NOT EXISTS (
+               SELECT 1 FROM pg_trigger g
+               WHERE g.tgrelid = t.name::regclass AND g.tgname = t.name || '_append_only'
+                 AND g.tgenabled <> 'D')""",
+        {"tables": list(PROTECTED_TABLES)},
+    )
+    return [
+        Finding(
+            AnomalyRule.HISTORY_UNPROTECTED,
+            CRITICAL,
+            f"table:{table}",
+            f"{table} can be rewritten: its append-only trigger is missing or disabled.",
+            {"table": table},
+        )
+        for (table,) in rows
+    ]
+
+
 # --- stock ------------------------------------------------------------------------------------
 
 
@@ -486,6 +609,11 @@ INVARIANTS: tuple[Rule, ...] = (
     Rule(AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT, CRITICAL, assigned_card_without_grant),
     Rule(AnomalyRule.GRANT_CARD_NOT_ASSIGNED, CRITICAL, grant_card_not_assigned),
     Rule(AnomalyRule.ACCOUNT_COUNTED_TWICE, CRITICAL, account_counted_twice),
+    Rule(AnomalyRule.EXISTING_CUSTOMER_REWARDED, CRITICAL, existing_customer_rewarded),
+    Rule(AnomalyRule.CARD_SECRET_IN_CLEAR, CRITICAL, card_secret_in_clear),
+    Rule(AnomalyRule.GRANT_NUMBER_REUSED, CRITICAL, grant_number_reused),
+    Rule(AnomalyRule.CARD_CHANGED_WITHOUT_EVENT, CRITICAL, card_changed_without_event),
+    Rule(AnomalyRule.HISTORY_UNPROTECTED, CRITICAL, history_unprotected),
 )
 RULES: tuple[Rule, ...] = (
     *INVARIANTS,

@@ -122,6 +122,37 @@ def account_counted_twice():
     assert first.pk != second.pk
 
 
+def existing_customer_rewarded():
+    [grant] = issued_grants(1)
+    sql(
+        "UPDATE invitations_invitation SET account_opened_at = invited_at - interval '1 day' "
+        "WHERE id = %s",
+        [grant.invitation_id],
+    )
+
+
+def card_secret_in_clear():
+    campaign = CampaignFactory()
+    [card] = make_cards(campaign.card_kind, 1)
+    sql("UPDATE cardpool_card SET password_encrypted = 'PW-1234-XK0001' WHERE id = %s", [card.pk])
+
+
+def grant_number_reused():
+    first, second = issued_grants(2)
+    drop_unique("rewards_grant", "grant_no")
+    sql("UPDATE rewards_grant SET grant_no = %s WHERE id = %s", [first.grant_no, second.pk])
+
+
+def card_changed_without_event():
+    campaign = CampaignFactory()
+    [card] = make_cards(campaign.card_kind, 1)
+    sql("UPDATE cardpool_card SET status = 'void' WHERE id = %s", [card.pk])
+
+
+def history_unprotected():
+    bypass_append_only("rewards_grantevent")
+
+
 def low_stock():
     campaign = CampaignFactory(card_kind__low_stock_threshold=10)
     make_cards(campaign.card_kind, 3)
@@ -195,6 +226,11 @@ SETUPS = {
     AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT: assigned_card_without_grant,
     AnomalyRule.GRANT_CARD_NOT_ASSIGNED: grant_card_not_assigned,
     AnomalyRule.ACCOUNT_COUNTED_TWICE: account_counted_twice,
+    AnomalyRule.EXISTING_CUSTOMER_REWARDED: existing_customer_rewarded,
+    AnomalyRule.CARD_SECRET_IN_CLEAR: card_secret_in_clear,
+    AnomalyRule.GRANT_NUMBER_REUSED: grant_number_reused,
+    AnomalyRule.CARD_CHANGED_WITHOUT_EVENT: card_changed_without_event,
+    AnomalyRule.HISTORY_UNPROTECTED: history_unprotected,
     AnomalyRule.LOW_STOCK: low_stock,
     AnomalyRule.OUT_OF_STOCK: out_of_stock,
     AnomalyRule.CARDS_EXPIRING: cards_expiring,
@@ -342,6 +378,7 @@ def test_end_to_end_a_deleted_points_entry_is_caught_paused_emailed_and_reconcil
 def ledger_mismatch_on(grant: Grant) -> None:
     bypass_append_only("rewards_pointsentry")
     sql("DELETE FROM rewards_pointsentry WHERE grant_id = %s", [grant.pk])
+    sql("ALTER TABLE rewards_pointsentry ENABLE TRIGGER rewards_pointsentry_append_only")
 
 
 def test_reconcile_passes_on_healthy_books_and_reports_the_counts(capsys):
