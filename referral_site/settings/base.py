@@ -165,6 +165,8 @@ ANOMALY_PAUSING_RULES = env.list(
         "existing_customer_rewarded",
     ],
 )
+# Findings recorded per rule and run, at most (the rest are counted in the log).
+ANOMALY_MAX_FINDINGS_PER_RULE = env.int("ANOMALY_MAX_FINDINGS_PER_RULE", default=200)
 ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)
 ANOMALY_STOCK_MIN_DAYS_LEFT = env.float("ANOMALY_STOCK_MIN_DAYS_LEFT", default=7.0)
 ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY = env.int(

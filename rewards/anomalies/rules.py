@@ -10,6 +10,8 @@ A rule takes the database's "now" and returns ``Finding``s; it changes nothing. 
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -349,8 +351,27 @@ def history_unprotected(now: datetime) -> list[Finding]:
 # --- stock ------------------------------------------------------------------------------------
 
 
+_run_cache: ContextVar[dict | None] = ContextVar("anomaly_run_cache", default=None)
+
+
+@contextmanager
+def one_run():
+    """Rules run inside it share what several of them read (the stock per kind), once."""
+    token = _run_cache.set({})
+    try:
+        yield
+    finally:
+        _run_cache.reset(token)
+
+
 def _stock(now: datetime) -> list[KindStock]:
-    return stock_by_kind(now, expiring_days=_setting("CARDS_EXPIRING_DAYS"))
+    cache = _run_cache.get()
+    if cache is None or "stock" not in cache:
+        stock = stock_by_kind(now, expiring_days=_setting("CARDS_EXPIRING_DAYS"))
+        if cache is None:
+            return stock
+        cache["stock"] = stock
+    return cache["stock"]
 
 
 def _kind_finding(rule, severity, kind_id, message, details) -> Finding:

@@ -18,7 +18,7 @@ from invitations.models import Campaign
 from invitations.services.campaigns import set_campaign_paused
 from invitations.services.polling import database_now
 
-from ..anomalies.rules import RULES, Finding, Rule
+from ..anomalies.rules import RULES, Finding, Rule, one_run
 from ..events import DETECTION, anomaly_paused_campaign_event
 from ..models import Anomaly
 from .anomalies import close_anomaly_automatically, record_finding
@@ -35,6 +35,7 @@ class DetectionRun:
     paused_campaigns: list[int] = field(default_factory=list)
     emailed: int = 0
     failed_rules: list[str] = field(default_factory=list)
+    truncated_rules: list[str] = field(default_factory=list)
 
     @property
     def critical_active(self) -> int:
@@ -48,20 +49,31 @@ def detect_anomalies() -> DetectionRun:
     others still run, and its open anomalies are not closed on a run that could not look."""
     run = DetectionRun()
     now = database_now()
-    for rule in RULES:
-        try:
-            findings = rule.find(now)
-        except Exception:
-            logger.exception("anomaly rule %s failed", rule.code)
-            run.failed_rules.append(rule.code)
-            continue
-        _apply(rule, findings, run)
+    with one_run():
+        for rule in RULES:
+            try:
+                findings = rule.find(now)
+            except Exception:
+                logger.exception("anomaly rule %s failed", rule.code)
+                run.failed_rules.append(rule.code)
+                continue
+            _apply(rule, findings, run)
     run.emailed = notify_reviewers()
     return run
 
 
 @transaction.atomic
 def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
+    limit = settings.ANOMALY_MAX_FINDINGS_PER_RULE
+    truncated = len(findings) > limit
+    if truncated:
+        # A mass breach (a hand-written UPDATE over a whole table) must not stall detection for
+        # hours: the first findings are recorded, the count is in the log and the run's result.
+        logger.warning(
+            "anomaly rule %s found %d; recording the first %d", rule.code, len(findings), limit
+        )
+        run.truncated_rules.append(rule.code)
+        findings = findings[:limit]
     seen = set()
     for finding in findings:
         anomaly, is_new = record_finding(finding)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from invitations.services.polling import database_now
 
-from ..anomalies.rules import INVARIANTS, RULES
+from ..anomalies.rules import INVARIANTS, RULES, one_run
 from ..models import ReconciliationRun
 
 COUNTS = {
@@ -66,15 +66,17 @@ def reconcile(*, campaign_id: int | None = None, actor_label: str = "") -> Recon
     ids involved; warnings (low stock and the like) are reported but do not fail the run."""
     run = ReconciliationRun.objects.create(actor_label=actor_label)
     now = database_now()
-    breaches = _findings(INVARIANTS, now, campaign_id)
     invariant_codes = {rule.code for rule in INVARIANTS}
     others = [rule for rule in RULES if rule.code not in invariant_codes]
+    with one_run():
+        breaches = _findings(INVARIANTS, now, campaign_id)
+        warnings = _findings(others, now, campaign_id)
     run.report = {
         "campaign_id": campaign_id,
         "checked_at": now.isoformat(),
         "invariants_checked": sorted(invariant_codes),
         "breaches": breaches,
-        "warnings": _findings(others, now, campaign_id),
+        "warnings": warnings,
         "counts": _counts(campaign_id),
     }
     run.breaches = len(breaches)

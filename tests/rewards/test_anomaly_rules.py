@@ -409,3 +409,16 @@ def test_detect_anomalies_exits_0_without_a_critical_anomaly(capsys):
     low_stock()
     call_command("detect_anomalies")  # no SystemExit: exit status 0
     assert "low_stock" in capsys.readouterr().out
+
+
+def test_a_mass_breach_records_the_first_findings_and_closes_nothing(settings):
+    settings.ANOMALY_MAX_FINDINGS_PER_RULE = 2
+    campaign = CampaignFactory()
+    cards = make_cards(campaign.card_kind, 5)
+    sql(
+        "UPDATE cardpool_card SET status = 'void' WHERE id = ANY(%s)",
+        [[card.pk for card in cards]],
+    )
+    run = detect_anomalies()
+    assert len(active(AnomalyRule.CARD_CHANGED_WITHOUT_EVENT)) == 2
+    assert AnomalyRule.CARD_CHANGED_WITHOUT_EVENT in run.truncated_rules

@@ -18,6 +18,11 @@ class Command(BaseCommand):
             f"opened {len(run.opened)}, seen again {run.seen_again}, closed {run.closed}, "
             f"campaigns paused {run.paused_campaigns or 'none'}, emails sent {run.emailed}"
         )
+        if run.truncated_rules:
+            self.stderr.write(
+                "rules with more findings than ANOMALY_MAX_FINDINGS_PER_RULE (the first were "
+                f"recorded): {', '.join(run.truncated_rules)}"
+            )
         if run.failed_rules:
             self.stderr.write(f"rules that failed (see the log): {', '.join(run.failed_rules)}")
         active = Anomaly.objects.filter(status__in=Anomaly.ACTIVE).order_by("-severity", "kind")
