@@ -9,10 +9,33 @@ from django_q.scheduler import scheduler
 from cardpool.models import Card
 from tests.factories import make_cards
 
+SCHEDULE_MIGRATIONS = {
+    "cardpool.migrations.0002_schedule_expire_cards": "create_schedule",
+    "invitations.migrations.0002_schedule_poll": "create_schedule",
+    "rewards.migrations.0002_grant_number_sequence_and_schedule": "create_schedule",
+    "rewards.migrations.0005_schedule_detection_and_reconciliation": "create_schedules",
+}
+SCHEDULES = {
+    "cardpool.expire_cards",
+    "invitations.poll_invitations",
+    "rewards.fulfil_pending_grants",
+    "rewards.detect_anomalies",
+    "rewards.reconcile",
+}
+
 
 @pytest.mark.django_db
-def test_schedules_are_created_by_migrations_once():
-    assert Schedule.objects.filter(name="cardpool.expire_cards").count() == 1
+def test_every_schedule_is_created_by_migrations_once_even_if_they_run_again():
+    import importlib
+
+    from django.apps import apps
+
+    # when the data migrations run a second time (a squash, a --fake-initial, a re-run by hand)
+    for module, function in SCHEDULE_MIGRATIONS.items():
+        getattr(importlib.import_module(module), function)(apps, None)
+    # then each schedule still exists exactly once
+    names = list(Schedule.objects.values_list("name", flat=True))
+    assert sorted(names) == sorted(SCHEDULES)
 
 
 @pytest.mark.django_db

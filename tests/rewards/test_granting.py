@@ -85,8 +85,17 @@ def test_without_stock_the_grant_waits_then_is_fulfilled_oldest_first():
     assert PointsEntry.objects.aggregate(total=Sum("amount"))["total"] == 100
 
 
-@pytest.mark.parametrize("flag", ["inviter", "campaign", "paused"])
-def test_flagged_grants_are_held_without_card_or_points_until_released(flag, admin_user):
+@pytest.mark.parametrize(
+    ("flag", "hold_reason"),
+    [
+        ("inviter", "inviter flagged for review"),
+        ("campaign", "campaign flagged for review"),
+        ("paused", "campaign paused"),
+    ],
+)
+def test_flagged_grants_are_held_without_card_or_points_until_released(
+    flag, hold_reason, admin_user
+):
     campaign = CampaignFactory(is_flagged_for_review=flag == "campaign")
     make_cards(campaign.card_kind, 1)
     inviter = CustomerFactory(is_flagged_for_review=flag == "inviter")
@@ -98,7 +107,7 @@ def test_flagged_grants_are_held_without_card_or_points_until_released(flag, adm
     grant = grant_reward(invitation)
 
     assert (grant.status, grant.card, PointsEntry.objects.count()) == ("held", None, 0)
-    assert grant.hold_reason
+    assert grant.hold_reason == hold_reason
     released = release_hold(grant, actor=admin_user, reason="checked")
     assert released.status == "issued" and released.card is not None
     assert points_balance(inviter) == campaign.points
