@@ -76,6 +76,37 @@ def bounded_count(queryset, limit: int = 10_000) -> int:
     return queryset.order_by().values("pk")[: limit + 1].count()
 
 
+@dataclass(frozen=True)
+class PollerHealth:
+    last_cycle_at: datetime | None
+    is_stalled: bool  # no cycle for ANOMALY_POLL_STALLED_INTERVALS poll intervals
+    lookups: int  # in the last 15 minutes
+    errors: int
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.lookups if self.lookups else None
+
+
+def poller_health(now: datetime) -> PollerHealth:
+    """The poller's heartbeat and the upstream's recent failures, from the poll cycles (read by
+    the anomaly rules and the review desk alike)."""
+    last_cycle_at = PollCycle.objects.order_by("-started_at").values_list("started_at").first()
+    last_cycle_at = last_cycle_at[0] if last_cycle_at else None
+    recent = PollCycle.objects.filter(started_at__gte=now - timedelta(minutes=15)).aggregate(
+        errors=Sum("errors"), claimed=Sum("claimed"), released=Sum("released")
+    )
+    stalled_after = timedelta(
+        minutes=settings.POLL_INTERVAL_MINUTES * settings.ANOMALY_POLL_STALLED_INTERVALS
+    )
+    return PollerHealth(
+        last_cycle_at=last_cycle_at,
+        is_stalled=last_cycle_at is None or now - last_cycle_at > stalled_after,
+        lookups=(recent["claimed"] or 0) - (recent["released"] or 0),
+        errors=recent["errors"] or 0,
+    )
+
+
 def review_desk(now: datetime) -> dict:
     """What the admin index shows staff: what needs a person now, and whether the pipeline runs.
     Every figure is an indexed lookup or a bounded count."""
@@ -83,14 +114,7 @@ def review_desk(now: datetime) -> dict:
     by_severity = dict(
         active.order_by().values("severity").annotate(n=Count("pk")).values_list("severity", "n")
     )
-    last_cycle = PollCycle.objects.order_by("-started_at").first()
-    recent = PollCycle.objects.filter(started_at__gte=now - timedelta(minutes=15)).aggregate(
-        errors=Sum("errors"), claimed=Sum("claimed"), released=Sum("released")
-    )
-    lookups = (recent["claimed"] or 0) - (recent["released"] or 0)
-    stalled_after = timedelta(
-        minutes=settings.POLL_INTERVAL_MINUTES * settings.ANOMALY_POLL_STALLED_INTERVALS
-    )
+    health = poller_health(now)
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     pending = Invitation.objects.filter(status=Invitation.Status.PENDING)
     return {
@@ -104,11 +128,11 @@ def review_desk(now: datetime) -> dict:
         "pending_stock": bounded_count(Grant.objects.filter(status=Grant.Status.PENDING_STOCK)),
         "invitations_pending": bounded_count(pending),
         "invitations_due": bounded_count(pending.filter(next_check_at__lte=now)),
-        "last_cycle": last_cycle,
-        "last_cycle_age": now - last_cycle.started_at if last_cycle else None,
-        "poller_stalled": last_cycle is None or now - last_cycle.started_at > stalled_after,
-        "upstream_lookups": lookups,
-        "upstream_error_rate": (recent["errors"] or 0) / lookups if lookups else None,
+        "last_cycle": health.last_cycle_at,
+        "last_cycle_age": now - health.last_cycle_at if health.last_cycle_at else None,
+        "poller_stalled": health.is_stalled,
+        "upstream_lookups": health.lookups,
+        "upstream_error_rate": health.error_rate,
         "last_reconciliation": ReconciliationRun.objects.order_by("-started_at").first(),
         "count_limit": 10_000,
     }

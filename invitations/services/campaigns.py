@@ -18,8 +18,9 @@ from ..events import (
 from ..models import Campaign, Customer
 
 
-def _switch(queryset, pk: int, field: str, value: bool, reason: str, record) -> object:
-    """Lock the row, change ``field`` if it differs and call ``record(locked, reason)``."""
+def _switch(queryset, pk: int, field: str, value: bool, reason: str, event, **who) -> object:
+    """Lock the row; if ``field`` differs, change it and record ``event`` with the reason and
+    ``who`` (actor, actor_label)."""
     reason = reason.strip()
     if not reason:
         raise ReasonRequired()
@@ -27,7 +28,7 @@ def _switch(queryset, pk: int, field: str, value: bool, reason: str, record) -> 
     if getattr(locked, field) != value:
         setattr(locked, field, value)
         locked.save(update_fields=[field])
-        record(locked, reason)
+        event(locked, reason=reason, **who)
     return locked
 
 
@@ -44,7 +45,9 @@ def set_campaign_paused(
         "is_paused",
         is_paused,
         reason,
-        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
+        event,
+        actor=actor,
+        actor_label=actor_label,
     )
 
 
@@ -60,7 +63,9 @@ def set_campaign_flagged(
         "is_flagged_for_review",
         is_flagged,
         reason,
-        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
+        event,
+        actor=actor,
+        actor_label=actor_label,
     )
 
 
@@ -76,5 +81,7 @@ def set_customer_flagged(
         "is_flagged_for_review",
         is_flagged,
         reason,
-        lambda locked, why: event(locked, reason=why, actor=actor, actor_label=actor_label),
+        event,
+        actor=actor,
+        actor_label=actor_label,
     )

@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
+from invitations.models import Invitation
+
 from ..models import Anomaly, AnomalyRule
-from ..selectors import KindStock, stock_by_kind
+from ..selectors import KindStock, poller_health, stock_by_kind
 
 CRITICAL, WARNING = Anomaly.Severity.CRITICAL, Anomaly.Severity.WARNING
 SAMPLE = 20  # ids listed in a finding's details, at most
@@ -534,42 +536,35 @@ def channel_burst(now: datetime) -> list[Finding]:
 
 
 def poller_stalled(now: datetime) -> list[Finding]:
-    limit = timedelta(minutes=settings.POLL_INTERVAL_MINUTES * _setting("POLL_STALLED_INTERVALS"))
-    [(last_cycle, pending)] = _rows(
-        """SELECT (SELECT max(started_at) FROM invitations_pollcycle),
-                  EXISTS (SELECT 1 FROM invitations_invitation WHERE status = 'pending')"""
-    )
-    if not pending or (last_cycle is not None and now - last_cycle <= limit):
+    health = poller_health(now)
+    if not health.is_stalled or not Invitation.objects.filter(status="pending").exists():
         return []
-    since = "never" if last_cycle is None else f"not since {last_cycle:%Y-%m-%d %H:%M:%S %Z}"
+    last = health.last_cycle_at
+    since = "never run" if last is None else f"not run since {last:%Y-%m-%d %H:%M:%S %Z}"
     return [
         Finding(
             AnomalyRule.POLLER_STALLED,
             WARNING,
             "poller",
-            f"The poller has run {since}; invitations are waiting. Is the worker cluster up?",
-            {"last_cycle": last_cycle.isoformat() if last_cycle else None},
+            f"The poller has {since}; invitations are waiting. Is the worker cluster up?",
+            {"last_cycle": last.isoformat() if last else None},
         )
     ]
 
 
 def upstream_error_rate(now: datetime) -> list[Finding]:
     limit, minimum = _setting("UPSTREAM_ERROR_RATE"), _setting("UPSTREAM_MIN_LOOKUPS")
-    [(errors, lookups)] = _rows(
-        """SELECT coalesce(sum(errors), 0), coalesce(sum(claimed - released), 0)
-           FROM invitations_pollcycle WHERE started_at >= %(now)s - interval '15 minutes'""",
-        {"now": now},
-    )
-    if lookups < minimum or errors / lookups <= limit:
+    health = poller_health(now)
+    if health.lookups < minimum or health.error_rate <= limit:
         return []
     return [
         Finding(
             AnomalyRule.UPSTREAM_ERROR_RATE,
             WARNING,
             "upstream",
-            f"{errors} of {lookups} upstream lookups failed in the last 15 minutes "
-            f"({errors / lookups:.0%}; threshold {limit:.0%}).",
-            {"errors": errors, "lookups": lookups},
+            f"{health.errors} of {health.lookups} upstream lookups failed in the last 15 minutes "
+            f"({health.error_rate:.0%}; threshold {limit:.0%}).",
+            {"errors": health.errors, "lookups": health.lookups},
         )
     ]
 
