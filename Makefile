@@ -24,6 +24,9 @@ browser:
 	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium not found and cannot be installed here: page tests will be skipped"; fi; }
+	@# a Chinese font, so that the screenshots the page tests keep can be read (optional)
+	@fc-list 2>/dev/null | grep -qi "wqy\|cjk" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || true; }
 
 demo: install
 	$(BIN)/python manage.py migrate --no-input

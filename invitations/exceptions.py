@@ -1,16 +1,31 @@
-"""Why an invitation or a customer was refused. Messages are constants tests import."""
+"""Why an invitation or a customer was refused. Messages are constants tests import, translated
+when shown (lazy: ``str(error)`` speaks the language of the request)."""
 
-SELF_INVITATION = "You cannot invite yourself."
-NO_RUNNING_CAMPAIGN = "There is no campaign running right now."
-CAMPAIGN_NOT_RUNNING = "The campaign “{campaign}” is not running (it is {state})."
-ALREADY_A_CUSTOMER = "This phone number already belongs to a customer of ours."
-DUPLICATE_INVITATION = "This phone number has already been invited in this campaign."
-PHONE_TAKEN = "A customer with this phone number already exists."
-UNKNOWN_INVITE_CODE = "This invitation link is not valid."
-SIGNUP_TIME_OUTSIDE_CAMPAIGN = (
+from django.utils.translation import gettext_lazy as _
+
+SELF_INVITATION = _("You cannot invite yourself.")
+NO_RUNNING_CAMPAIGN = _("There is no campaign running right now.")
+CAMPAIGN_NOT_RUNNING = _("The campaign “{campaign}” is not running (it is {state}).")
+ALREADY_A_CUSTOMER = _("This phone number already belongs to a customer of ours.")
+DUPLICATE_INVITATION = _("This phone number has already been invited in this campaign.")
+PHONE_TAKEN = _("A customer with this phone number already exists.")
+UNKNOWN_INVITE_CODE = _("This invitation link is not valid.")
+SIGNUP_TIME_OUTSIDE_CAMPAIGN = _(
     "The sign-up time must fall within the campaign ({starts} to {ends}) and not in the future."
 )
-UNKNOWN_INVITER = "No customer has the phone number {phone}."
+UNKNOWN_INVITER = _("No customer has the phone number {phone}.")
+# The public landing page gives one answer for every number it cannot take, so that nobody learns
+# from it whether a number belongs to a customer, to the inviter, or was invited by someone else.
+NOT_INVITABLE = _(
+    "This number cannot take part through this link. If you already have an account with us "
+    "or a friend invited you before, there is nothing more to do."
+)
+CODE_SENT_RECENTLY = _("A code was sent less than a minute ago. Please wait {seconds} s.")
+TOO_MANY_CODES = _("Too many codes were asked for. Please try again in an hour.")
+CODE_NOT_SENT = _("We could not send the text message just now. Please try again in a minute.")
+WRONG_CODE = _("This code is not right. {left} tries left.")
+CODE_EXPIRED = _("This code has expired. Ask for a new one.")
+CODE_USED_UP = _("Too many wrong codes. Ask for a new one.")
 
 
 class InvitationRefused(Exception):
@@ -60,3 +75,37 @@ class SignupTimeOutsideCampaign(InvitationRefused):
 class UnknownInviter(InvitationRefused):
     def __init__(self, phone: str):
         super().__init__(UNKNOWN_INVITER.format(phone=phone))
+
+
+class VerificationRefused(InvitationRefused):
+    """The one-time code step refused; ``str(error)`` says why and what to do."""
+
+
+class CodeSentRecently(VerificationRefused):
+    def __init__(self, seconds: int):
+        super().__init__(CODE_SENT_RECENTLY.format(seconds=seconds))
+
+
+class TooManyCodes(VerificationRefused):
+    def __init__(self):
+        super().__init__(TOO_MANY_CODES)
+
+
+class CodeNotSent(VerificationRefused):
+    def __init__(self):
+        super().__init__(CODE_NOT_SENT)
+
+
+class WrongCode(VerificationRefused):
+    def __init__(self, left: int):
+        super().__init__(WRONG_CODE.format(left=left))
+
+
+class CodeExpired(VerificationRefused):
+    def __init__(self):
+        super().__init__(CODE_EXPIRED)
+
+
+class CodeUsedUp(VerificationRefused):
+    def __init__(self):
+        super().__init__(CODE_USED_UP)

@@ -1,4 +1,6 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from .models import Campaign
 from .phones import InvalidPhone, normalize_phone
@@ -21,18 +23,49 @@ class PhoneField(forms.CharField):
 
 
 class InviteeForm(forms.Form):
-    phone = PhoneField(label="Your mobile number")
+    phone = PhoneField(label=_("Your mobile number"))
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code we sent you"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+    )
+
+
+class PhoneLoginForm(AuthenticationForm):
+    """Customers log in with their mobile number, typed any common way (``+86 138-0013-8000``);
+    the numeric keypad opens on phones."""
+
+    username = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "username", "autofocus": True}
+        ),
+    )
+
+    def clean_username(self):
+        raw = self.cleaned_data["username"]
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone:
+            return raw  # staff log in by name here too; a wrong one fails as any bad login
 
 
 class SignupForm(forms.Form):
-    phone = PhoneField(label="Mobile number")
-    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
-    password_again = forms.CharField(widget=forms.PasswordInput, label="Password again")
+    phone = PhoneField(label=_("Mobile number"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=8)
+    password_again = forms.CharField(widget=forms.PasswordInput, label=_("Password again"))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
+            self.add_error("password_again", _("The two passwords differ."))
         return cleaned
 
 

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from .phones import mask_phone
+
 INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
 
 
@@ -32,7 +34,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]}"
+        return mask_phone(self.phone)
 
 
 class Campaign(models.Model):
@@ -193,7 +195,7 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.invitee_phone[:3]}****{self.invitee_phone[-4:]} ({self.status})"
+        return f"#{self.pk} {mask_phone(self.invitee_phone)} ({self.status})"
 
 
 class InvitationEvent(RecordedEvent):
@@ -244,3 +246,29 @@ class UpstreamRateLimit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PhoneVerification(models.Model):
+    """A one-time code sent by SMS to a number typed on an inviter's landing page. The invitation
+    exists only once the code is entered: a stranger's number typed on someone's link proves
+    nothing and blocks no other inviter. The code is kept as a keyed digest, never in clear."""
+
+    inviter = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    phone = models.CharField(max_length=11)
+    channel = models.CharField(max_length=16, default="link")
+    code_digest = models.CharField(max_length=64)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the throttles count recent codes per number and per address
+            models.Index(fields=["phone", "created_at"], name="verification_by_phone"),
+            models.Index(fields=["address", "created_at"], name="verification_by_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} for {self.inviter}"

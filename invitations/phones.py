@@ -2,7 +2,9 @@
 
 import re
 
-INVALID_PHONE = "Enter a valid 11-digit mainland China mobile number, for example 138 0013 8000."
+from django.utils.translation import gettext_lazy as _
+
+INVALID_PHONE = _("Enter a valid 11-digit mainland China mobile number, for example 138 0013 8000.")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -21,3 +23,11 @@ def normalize_phone(raw: str) -> str:
     if not _MOBILE.match(text):
         raise InvalidPhone()
     return text
+
+
+def mask_phone(phone: str) -> str:
+    """``13800138000`` -> ``138****8000``: what anyone but its owner (and staff allowed to see
+    phones) is shown of a number. Anything that is not 11 characters is masked whole."""
+    if len(phone) != 11:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"

@@ -6,35 +6,106 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
 
-from .exceptions import UNKNOWN_INVITE_CODE, InvitationRefused, PhoneTaken
-from .forms import InviteeForm, SignupForm
-from .models import Invitation
+from .exceptions import (
+    NOT_INVITABLE,
+    UNKNOWN_INVITE_CODE,
+    AlreadyACustomer,
+    DuplicateInvitation,
+    InvitationRefused,
+    PhoneTaken,
+    SelfInvitation,
+)
+from .forms import InviteeForm, PhoneCodeForm, SignupForm
+from .models import Invitation, PhoneVerification
+from .phones import mask_phone
 from .selectors import current_campaign, customer_by_invite_code
-from .services import create_invitation, register_customer
+from .services import confirm_phone_code, register_customer, send_phone_code
+
+# Refusals that would tell a visitor something about a number that is not theirs to know.
+PRIVATE_REFUSALS = (AlreadyACustomer, DuplicateInvitation, SelfInvitation)
 
 
-def landing(request, code: str):
-    """The invitee's page: the campaign's rules, a phone form, then on to open an account."""
+def _inviter(code: str):
     inviter = customer_by_invite_code(code)
     if inviter is None:
         raise Http404(UNKNOWN_INVITE_CODE)
+    return inviter
+
+
+def _refusal_text(refusal: InvitationRefused) -> str:
+    return str(NOT_INVITABLE if isinstance(refusal, PRIVATE_REFUSALS) else refusal)
+
+
+@require_http_methods(["GET", "POST"])
+def landing(request, code: str):
+    """The invitee's page: who invites, the campaign's rules, the phone form. A code is texted
+    to the number; the invitation exists once it is entered (``verify``)."""
+    inviter = _inviter(code)
     campaign = current_campaign()
     form = InviteeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and campaign is not None and form.is_valid():
         try:
-            invitation = create_invitation(
-                inviter, form.cleaned_data["phone"], channel=request.GET.get("ch", "link")
+            verification = send_phone_code(
+                inviter,
+                form.cleaned_data["phone"],
+                address=request.META.get("REMOTE_ADDR"),
+                channel=request.GET.get("ch", "link")[:16],
             )
         except InvitationRefused as refusal:
-            form.add_error("phone", str(refusal))
+            form.add_error("phone", _refusal_text(refusal))
         else:
-            request.session["invitation_id"] = invitation.pk
-            return redirect("invitations:invited", code=inviter.invite_code)
+            request.session["phone_verification_id"] = verification.pk
+            return redirect("invitations:verify", code=inviter.invite_code)
     return render(
         request,
         "invitations/landing.html",
         {"inviter": inviter, "campaign": campaign, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request, code: str):
+    inviter = _inviter(code)
+    verification = PhoneVerification.objects.filter(
+        pk=request.session.get("phone_verification_id"), inviter=inviter
+    ).first()
+    if verification is None:
+        return redirect("invitations:landing", code=inviter.invite_code)
+    form = PhoneCodeForm(request.POST or None)
+    resend_refused = ""
+    if request.method == "POST" and "resend" in request.POST:
+        form = PhoneCodeForm()
+        try:
+            verification = send_phone_code(
+                inviter,
+                verification.phone,
+                address=request.META.get("REMOTE_ADDR"),
+                channel=verification.channel,
+            )
+        except InvitationRefused as refusal:
+            resend_refused = _refusal_text(refusal)
+        else:
+            request.session["phone_verification_id"] = verification.pk
+    elif request.method == "POST" and form.is_valid():
+        try:
+            invitation = confirm_phone_code(verification, form.cleaned_data["code"])
+        except InvitationRefused as refusal:
+            form.add_error("code", _refusal_text(refusal))
+        else:
+            del request.session["phone_verification_id"]
+            request.session["invitation_id"] = invitation.pk
+            return redirect("invitations:invited", code=inviter.invite_code)
+    return render(
+        request,
+        "invitations/verify.html",
+        {
+            "inviter": inviter,
+            "form": form,
+            "resend_refused": resend_refused,
+            "masked_phone": mask_phone(verification.phone),
+        },
     )
 
 
@@ -52,6 +123,7 @@ def invited(request, code: str):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -64,5 +136,5 @@ def signup(request):
             form.add_error("phone", str(taken))
         else:
             login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(reverse("rewards:my_rewards"))
+            return redirect(reverse("rewards:home"))
     return render(request, "invitations/signup.html", {"form": form})

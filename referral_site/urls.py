@@ -4,6 +4,8 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from invitations.forms import PhoneLoginForm
+
 
 def health(request):
     return HttpResponse("ok", content_type="text/plain")
@@ -14,10 +16,15 @@ admin.site.site_title = "Referral rewards admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=PhoneLoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invitations.urls")),
     path("", include("rewards.urls")),
-    path("", RedirectView.as_view(pattern_name="rewards:my_rewards"), name="home"),
+    path("", RedirectView.as_view(pattern_name="rewards:home"), name="home"),
 ]

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from invitations.models import RecordedEvent
 
@@ -163,6 +164,14 @@ class UnrewardedInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation} {self.reason}"
+
+
+class CardProblem(models.TextChoices):
+    """What a customer can report about a card (the words they choose from)."""
+
+    ACTIVATED = "activated", _("The card was already activated")
+    DECLINED = "declined", _("The card is not accepted")
+    OTHER = "other", _("Something else")
 
 
 class AnomalyRule(models.TextChoices):

@@ -3,12 +3,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from invitations.models import Customer, Invitation, PollCycle
+from invitations.models import Campaign, Customer, Invitation, PollCycle
+from invitations.selectors import invitations_of
 
-from .models import Anomaly, Grant, ReconciliationRun
+from .models import Anomaly, AnomalyEvent, Grant, PointsEntry, ReconciliationRun
+
+LIVE_GRANT = ~Q(status=Grant.Status.VOID)
 
 
 def points_balance(customer: Customer) -> int:
@@ -20,6 +23,70 @@ def grants_of(customer: Customer) -> QuerySet[Grant]:
     return Grant.objects.filter(inviter=customer).select_related(
         "campaign__card_kind", "card", "invitation"
     )
+
+
+def grants_for_page(customer: Customer) -> QuerySet[Grant]:
+    """The customer's grants with what their page says of each, in one query whatever their
+    number: the replacement's number, the grant it replaces, and the card report's state (being
+    checked, or the reviewer's answer once closed)."""
+    reports = Anomaly.objects.filter(grant=OuterRef("pk"), kind="card_reported")
+    answers = AnomalyEvent.objects.filter(
+        anomaly__grant=OuterRef("pk"),
+        anomaly__kind="card_reported",
+        action__in=[AnomalyEvent.Action.RESOLVED, AnomalyEvent.Action.FALSE_POSITIVE],
+    ).order_by("-created_at", "-id")
+    return grants_of(customer).annotate(
+        replacement_no=Subquery(
+            Grant.objects.filter(pk=OuterRef("replaced_by_id")).values("grant_no")[:1]
+        ),
+        replaces_no=Subquery(
+            Grant.objects.filter(replaced_by=OuterRef("pk")).values("grant_no")[:1]
+        ),
+        report_open=Exists(reports.filter(status__in=Anomaly.ACTIVE)),
+        report_answer=Subquery(answers.values("reason")[:1]),
+    )
+
+
+def invitations_for_page(customer: Customer) -> QuerySet[Invitation]:
+    """The customer's invitations, newest first, each with whether it earned a live grant and
+    whether it went over the cap; one query whatever their number."""
+    return (
+        invitations_of(customer)
+        .select_related("unrewarded")
+        .annotate(rewarded=Exists(Grant.objects.filter(LIVE_GRANT, invitation=OuterRef("pk"))))
+    )
+
+
+@dataclass(frozen=True)
+class InvitationCounts:
+    invited: int
+    opened: int
+    waiting: int
+    rewarded: int
+    cap_left: int | None
+
+
+def invitation_counts(customer: Customer, campaign: Campaign | None) -> InvitationCounts:
+    """The customer's counts in ``campaign`` (all campaigns when there is none): two queries."""
+    invitations = invitations_of(customer)
+    grants = Grant.objects.filter(LIVE_GRANT, inviter=customer)
+    if campaign is not None:
+        invitations = invitations.filter(campaign=campaign)
+        grants = grants.filter(campaign=campaign)
+    counts = invitations.aggregate(
+        invited=Count("id"),
+        opened=Count("id", filter=Q(status=Invitation.Status.QUALIFIED)),
+        waiting=Count("id", filter=Q(status=Invitation.Status.PENDING)),
+    )
+    rewarded = grants.count()
+    cap_left = None
+    if campaign is not None:
+        cap_left = max(0, campaign.max_rewards_per_inviter - rewarded)
+    return InvitationCounts(rewarded=rewarded, cap_left=cap_left, **counts)
+
+
+def points_history(customer: Customer) -> QuerySet[PointsEntry]:
+    return customer.points_entries.select_related("grant").order_by("-created_at", "-id")
 
 
 # Allocatable stock per active card kind, with grants waiting and the last 7 days' issue rate;

@@ -1,10 +1,28 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
 
+
+class GrantNoConverter:
+    """Grant numbers are letters, digits and dashes: anything else names no page."""
+
+    regex = "[0-9A-Za-z-]{1,20}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(GrantNoConverter, "grant_no")
+
 app_name = "rewards"
 urlpatterns = [
-    path("me/", views.my_rewards, name="my_rewards"),
-    path("me/grants/<str:grant_no>/card", views.reveal_card, name="reveal_card"),
-    path("me/grants/<str:grant_no>/report", views.report_card, name="report_card"),
+    path("me/", views.home, name="home"),
+    path("me/poster.svg", views.poster, name="poster"),
+    path("me/rewards/", views.my_rewards, name="my_rewards"),
+    path("me/points/", views.my_points, name="my_points"),
+    path("me/grants/<grant_no:grant_no>/card", views.reveal_card, name="reveal_card"),
+    path("me/grants/<grant_no:grant_no>/report", views.report_card, name="report_card"),
 ]

@@ -1,43 +1,129 @@
+"""The customer's pages: my invitations (home), my rewards, my points. Every read goes through
+a selector scoped to the logged-in customer (invariant 10); the rest is presentation."""
+
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from invitations.models import Customer
-from invitations.selectors import current_campaign, invitations_of
+from invitations.selectors import current_campaign
 
 from .exceptions import RewardError
-from .selectors import grants_of, points_balance
+from .forms import CardReportForm, PasswordAgainForm
+from .reauth import mark_authenticated, needs_password_again
+from .selectors import (
+    grants_for_page,
+    grants_of,
+    invitation_counts,
+    invitations_for_page,
+    points_balance,
+    points_history,
+)
 from .services import report_card_problem, reveal_grant_card
+from .sharing import poster_svg, qr_svg
+
+PAGE_SIZE = 20
 
 
 def _customer(request) -> Customer:
     customer = Customer.objects.filter(user=request.user).first()
     if customer is None:
-        raise Http404("This page is for customers.")
+        raise Http404(_("This page is for customers."))
     return customer
 
 
+def _invite_url(request, customer: Customer) -> str:
+    return request.build_absolute_uri(
+        reverse("invitations:landing", kwargs={"code": customer.invite_code})
+    )
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 @login_required
+@require_GET
+def home(request):
+    """My invitations: the link to share (copy, QR code, poster), the rules, my counts and
+    every invitation with what happens next."""
+    customer = _customer(request)
+    campaign = current_campaign()
+    invite_url = _invite_url(request, customer)
+    context = {
+        "customer": customer,
+        "campaign": campaign,
+        "invite_url": invite_url,
+        "qr": mark_safe(qr_svg(invite_url)),  # noqa: S308  (segno's own markup, no user text)
+        "counts": invitation_counts(customer, campaign),
+        "page": _page(request, invitations_for_page(customer)),
+    }
+    return render(request, "rewards/home.html", context)
+
+
+@login_required
+@require_GET
+def poster(request):
+    customer = _customer(request)
+    campaign = current_campaign()
+    svg = poster_svg(
+        url=_invite_url(request, customer),
+        title=campaign.name if campaign else _("Invite a friend"),
+        subtitle=_("%(name)s invites you to open an account") % {"name": str(customer)},
+        hint=_("Scan to accept the invitation"),
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Content-Disposition"] = 'attachment; filename="invite-poster.svg"'
+    return response
+
+
+@login_required
+@require_GET
 def my_rewards(request):
     customer = _customer(request)
     context = {
-        "customer": customer,
-        "invite_url": request.build_absolute_uri(f"/i/{customer.invite_code}"),
-        "campaign": current_campaign(),
-        "balance": points_balance(customer),
-        "grants": grants_of(customer)[:100],
-        "invitations": invitations_of(customer).select_related("unrewarded")[:100],
+        "page": _page(request, grants_for_page(customer)),
+        "report_form": CardReportForm(),
     }
     return render(request, "rewards/my_rewards.html", context)
 
 
 @login_required
+@require_GET
+def my_points(request):
+    customer = _customer(request)
+    context = {
+        "balance": points_balance(customer),
+        "page": _page(request, points_history(customer)),
+    }
+    return render(request, "rewards/my_points.html", context)
+
+
+@login_required
 @require_POST
 def reveal_card(request, grant_no: str):
+    """Show the card of the customer's own issued grant (a POST: never from a link or a
+    prefetch). A login older than ``REVEAL_REAUTH_MINUTES`` must give its password first."""
     customer = _customer(request)
     grant = get_object_or_404(grants_of(customer), grant_no=grant_no)  # invariant 10: own only
+    if needs_password_again(request):
+        form = PasswordAgainForm(request.POST if "password" in request.POST else None)
+        if not form.is_bound or not form.is_valid():
+            return render(request, "rewards/password_again.html", {"grant": grant, "form": form})
+        user = authenticate(
+            request, username=request.user.get_username(), password=form.cleaned_data["password"]
+        )
+        if user is None or user.pk != request.user.pk:
+            form.add_error("password", _("This password is not right."))
+            return render(request, "rewards/password_again.html", {"grant": grant, "form": form})
+        mark_authenticated(request)
     try:
         number, password = reveal_grant_card(grant, customer)
     except RewardError as error:
@@ -55,12 +141,22 @@ def reveal_card(request, grant_no: str):
 def report_card(request, grant_no: str):
     customer = _customer(request)
     grant = get_object_or_404(grants_of(customer), grant_no=grant_no)
+    form = CardReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "rewards/report.html", {"grant": grant, "form": form})
     try:
-        report_card_problem(grant, customer, request.POST.get("note", ""))
+        report_card_problem(
+            grant, customer, form.cleaned_data["note"], problem=form.cleaned_data["problem"]
+        )
     except RewardError as error:
         messages.error(request, str(error))
     else:
         messages.success(
-            request, f"Thank you: we are looking into card {grant.grant_no}. A replacement follows."
+            request,
+            _(
+                "Thank you. We are checking the card of reward %(grant)s and will replace it "
+                "if it does not work; this page shows the outcome."
+            )
+            % {"grant": grant.grant_no},
         )
     return redirect("rewards:my_rewards")

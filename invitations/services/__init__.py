@@ -3,5 +3,12 @@
 from .customers import register_customer
 from .invitations import create_invitation
 from .polling import poll_invitations
+from .verification import confirm_phone_code, send_phone_code
 
-__all__ = ["create_invitation", "poll_invitations", "register_customer"]
+__all__ = [
+    "confirm_phone_code",
+    "create_invitation",
+    "poll_invitations",
+    "register_customer",
+    "send_phone_code",
+]

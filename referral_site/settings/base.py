@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "cardpool",
     "invitations",
     "rewards",
@@ -35,12 +36,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "referral_site.middleware.refuse_garbage_paths",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "referral_site.middleware.friendly_method_not_allowed",
+    # last, so that it sees the outcome of every login attempt
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "referral_site.urls"
@@ -56,6 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -75,16 +82,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "rewards:my_rewards"
+LOGIN_REDIRECT_URL = "rewards:home"
 LOGOUT_REDIRECT_URL = "login"
+# Failed logins (customer pages and admin alike) are counted per account and, separately, per
+# address: either reaching the limit locks that account or address out for the cool-off time.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Showing a card's password asks for the password again when the login is older than this.
+REVEAL_REAUTH_MINUTES = env.int("REVEAL_REAUTH_MINUTES", default=15)
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
+# Customers are Chinese retail investors: Chinese first, English second.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -133,6 +158,19 @@ if ACCOUNT_OPENING_EARLIEST_OPENED_AT.tzinfo is None:
 ACCOUNT_OPENING_SIGNUP_URL = env.str(
     "ACCOUNT_OPENING_SIGNUP_URL", default="http://127.0.0.1:8765/open-account"
 )
+
+# --- invitee phone verification (the landing page) -------------------------------------------
+# An invitation from the public page counts only once the invitee proved they hold the number
+# with a one-time code sent by SMS. The sender is named by a setting: the console sender logs
+# the message (development, demo), the HTTP one posts to a gateway, the test one keeps an outbox.
+SMS_SENDER = env.str("SMS_SENDER", default="invitations.sms.ConsoleSender")
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+PHONE_CODE_TTL_MINUTES = env.int("PHONE_CODE_TTL_MINUTES", default=10)
+PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
+PHONE_CODE_RESEND_SECONDS = env.int("PHONE_CODE_RESEND_SECONDS", default=60)
+PHONE_CODES_PER_NUMBER_PER_HOUR = env.int("PHONE_CODES_PER_NUMBER_PER_HOUR", default=5)
+PHONE_CODES_PER_ADDRESS_PER_HOUR = env.int("PHONE_CODES_PER_ADDRESS_PER_HOUR", default=20)
 
 # --- polling --------------------------------------------------------------------------------
 POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)

@@ -6,3 +6,4 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+SMS_SENDER = "invitations.sms.OutboxSender"  # tests read codes from invitations.sms.outbox

@@ -9,10 +9,10 @@ from invitations.models import Customer
 from ..events import grant_reported_event, grant_revealed_event
 from ..exceptions import GrantNotInStatus, NotYourGrant
 from ..lock_objects import grant_for_update
-from ..models import Anomaly, Grant
+from ..models import Anomaly, CardProblem, Grant
 from .anomalies import raise_anomaly
 
-CARD_REPORTED = "Customer reports card of grant {grant} already activated or unusable: {note}"
+CARD_REPORTED = "Customer reports a problem with the card of grant {grant}: {problem}. {note}"
 
 
 def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
@@ -37,16 +37,21 @@ def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
 
 
 @transaction.atomic
-def report_card_problem(grant: Grant, customer: Customer, note: str = "") -> Anomaly:
-    """One click for "this card was already activated": a critical anomaly for staff.
-    Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
+def report_card_problem(
+    grant: Grant, customer: Customer, note: str = "", problem: str = CardProblem.ACTIVATED
+) -> Anomaly:
+    """The customer says the card does not work: a critical anomaly for staff. A second report
+    of the same grant while the first is being checked adds to it (one more occurrence and
+    event), it does not raise a second alarm. Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
     locked = _own_issued_grant(grant, customer)
+    if problem not in CardProblem.values:
+        problem = CardProblem.OTHER
     note = note.strip()[:500]
-    grant_reported_event(locked, customer_user=customer.user, note=note)
+    grant_reported_event(locked, customer_user=customer.user, note=f"{problem}: {note}")
     return raise_anomaly(
         "card_reported",
         locked.grant_no,
-        CARD_REPORTED.format(grant=locked.grant_no, note=note or "(no note)"),
+        CARD_REPORTED.format(grant=locked.grant_no, problem=problem, note=note or "(no note)"),
         severity=Anomaly.Severity.CRITICAL,
         grant=locked,
     )

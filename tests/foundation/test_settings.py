@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "rewards.example.com",
     "CARD_ENCRYPTION_KEYS": "Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
     "CARD_NUMBER_DIGEST_KEY": "a-real-digest-key",
+    "SMS_GATEWAY_URL": "https://sms.example.com/send",
 }
 
 

@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from cardpool.exceptions import ReasonRequired
 from invitations.account_opening.client import AccountStatus
-from invitations.exceptions import AlreadyACustomer, DuplicateInvitation, SignupTimeOutsideCampaign
+from invitations.exceptions import (
+    UNKNOWN_INVITER,
+    AlreadyACustomer,
+    DuplicateInvitation,
+    SignupTimeOutsideCampaign,
+)
 from invitations.models import Invitation, InvitationEvent
 from invitations.services.invitations import attribute_invitation
 from invitations.services.polling import claim_due_invitations, record_lookup
@@ -101,7 +106,7 @@ def test_a_reviewer_attributes_through_the_admin_and_a_refusal_keeps_the_input(c
     )
 
     refused = client.post(url, form).content.decode()
-    assert "No customer has the phone number 13000000000." in refused
+    assert str(UNKNOWN_INVITER).format(phone="13000000000") in refused
     assert "customer service ticket 4411" in refused and not Invitation.objects.exists()
 
     response = client.post(url, {**form, "inviter_phone": inviter.phone})

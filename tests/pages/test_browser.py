@@ -1,10 +1,13 @@
 """Pages in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser)."""
 
 import os
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
+from invitations import sms
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 
@@ -46,31 +49,75 @@ def browser():
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    yield context.new_page()
+# Screenshots are kept (CI can publish the folder) and looked at by people, not thrown away.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR", Path(__file__).parents[2] / "artifacts/screenshots")
+)
+WIDTHS = [360, 1280]
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def page(browser, request):
+    context = browser.new_context(
+        viewport={"width": request.param, "height": 800},
+        locale="zh-CN",
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    page = context.new_page()
+    page.width = request.param
+    yield page
     context.close()
 
 
-def test_an_invitee_corrects_a_typo_and_is_sent_on(page, live_server, tmp_path):
+def look(page, name: str) -> None:
+    """Save a full-page screenshot and check the page fits the screen: nothing wider than the
+    viewport (a phone would scroll sideways)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.width}.png"
+    page.screenshot(path=str(path), full_page=True)
+    with path.open("rb") as png:
+        header = png.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(header[16:20], "big") == page.width
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= page.width, f"{name} is {scroll_width}px wide at {page.width}px"
+
+
+@pytest.fixture
+def outbox():
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_server, outbox):
     CampaignFactory()
-    inviter = CustomerFactory()
+    inviter = CustomerFactory(phone="13700000000")
     page.goto(f"{live_server.url}/i/{inviter.invite_code}")
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    assert "137****0000" in page.inner_text("h1")
+    look(page, "landing")
     page.fill("#id_phone", "159 0000 000")
     page.click("button[type=submit]")
     assert page.input_value("#id_phone") == "159 0000 000"
-    assert "valid 11-digit" in page.inner_text(".errorlist")
+    assert "11 位" in page.inner_text(".errorlist")
+    look(page, "landing-error")
     page.fill("#id_phone", "159 0000 0001")
     page.click("button[type=submit]")
-    assert "open your account" in page.inner_text("h1")
+    assert "159****0001" in page.inner_text("main")
+    assert page.get_attribute("#id_code", "inputmode") == "numeric"
+    look(page, "verify")
+    code = re.search(r"\d{6}", outbox[-1][1]).group(0)
+    page.fill("#id_code", code)
+    page.click("button.primary")
+    assert "去开户" in page.inner_text("h1")
     assert "phone=15900000001" in page.get_attribute("#open-account", "href")
-    page.screenshot(path=str(tmp_path / "invited.png"))
+    look(page, "invited")
 
 
-def test_a_customer_logs_in_and_reveals_their_card(page, live_server):
-    campaign = CampaignFactory(points=200)
-    make_cards(campaign.card_kind, 1)
+def test_a_customer_shares_reveals_reports_and_switches_language(page, live_server):
+    campaign = CampaignFactory(points=200, name="邀请好友开户有礼")
+    make_cards(campaign.card_kind, 2)
     customer = CustomerFactory(phone="13800138000")
     customer.user.username = "13800138000"
     customer.user.set_password("Winter-Sky-2026")
@@ -78,15 +125,58 @@ def test_a_customer_logs_in_and_reveals_their_card(page, live_server):
     grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
 
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "13800138000")
+    assert page.get_attribute("#id_username", "inputmode") == "numeric"
+    look(page, "login")
+    page.fill("#id_username", "138 0013 8000")
     page.fill("#id_password", "Winter-Sky-2026")
-    page.click("button[type=submit]")
-    assert page.inner_text("#points-balance") == "200"
+    page.click("button.primary")
+
+    # home: copy the link, open the QR code
+    invite_url = page.inner_text("#invite-url")
+    assert invite_url.endswith(f"/i/{customer.invite_code}")
+    page.click("[data-copy='#invite-url']")
+    assert page.evaluate("navigator.clipboard.readText()") == invite_url
+    page.click("#qr-code summary")
+    assert page.locator("#qr-code svg.segno").is_visible()
+    look(page, "home")
+
+    # rewards: show the card, then report a problem and see its state
+    page.click("nav.site >> text=我的奖励")
     assert grant.grant_no in page.inner_text("#grants")
-    page.click("text=Show card")
+    look(page, "rewards")
+    page.click(f"#grant-{grant.grant_no} button.primary")
     assert page.inner_text("#card-password").startswith("PW")
+    look(page, "card")
+    page.click("text=返回我的奖励")
+    assert "PW" not in page.inner_text("#grants")
+    page.click(f"#grant-{grant.grant_no} details.report summary")
+    page.check(f"#grant-{grant.grant_no} input[value=activated]")
+    page.fill(f"#note-{grant.grant_no}", "提示已被使用")
+    page.click(f"#grant-{grant.grant_no} details.report button")
+    assert "已反馈，核查中" in page.inner_text(f"#grant-{grant.grant_no}")
+    look(page, "reported")
+
+    page.click("nav.site >> text=我的积分")
+    assert page.inner_text("#points-balance") == "200"
+    look(page, "points")
+
+    # English on request, kept from page to page
+    page.select_option("#language", "en")
+    page.click("#language-switch button")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "My learning points" in page.inner_text("h1")
+    page.click("nav.site >> text=My invitations")
+    assert "Your invite link" in page.inner_text("main")
+    look(page, "home-en")
 
 
+def test_errors_are_pages_of_the_site(page, live_server):
+    page.goto(f"{live_server.url}/i/AB%00CD")
+    assert "页面不存在" in page.inner_text("h1")
+    look(page, "not-found")
+
+
+@pytest.mark.parametrize("page", [1280], indirect=True, ids=["1280px"])
 def test_staff_log_into_the_admin_and_see_stock(page, live_server, admin_user):
     campaign = CampaignFactory()
     make_cards(campaign.card_kind, 3)

@@ -1,11 +1,18 @@
-import pytest
-from django.urls import reverse
+"""The customer's pages through Django's test client: every boundary, in Chinese by default."""
 
-from invitations.exceptions import DUPLICATE_INVITATION
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
 from invitations.models import Customer, Invitation
-from invitations.phones import INVALID_PHONE
-from rewards.models import Anomaly, GrantEvent
-from rewards.services import grant_reward
+from rewards.models import Anomaly, GrantEvent, PointsEntry
+from rewards.reauth import SESSION_KEY
+from rewards.services import grant_reward, reissue_grant
+from rewards.services.anomalies import review_anomaly
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
@@ -18,42 +25,72 @@ def campaign():
     return campaign
 
 
-def test_the_landing_page_keeps_bad_input_and_says_why(client, campaign):
-    inviter = CustomerFactory()
-    url = reverse("invitations:landing", args=[inviter.invite_code])
-    page = client.post(url, {"phone": "138 0013 800"}).content.decode()
-    assert INVALID_PHONE in page
-    assert 'value="138 0013 800"' in page
-    assert Invitation.objects.count() == 0
+@pytest.fixture
+def customer():
+    customer = CustomerFactory(phone="13800138000")
+    customer.user.username = "13800138000"
+    customer.user.set_password("Winter-Sky-2026")
+    customer.user.save()
+    return customer
 
 
-def test_the_landing_page_records_the_invitation_and_sends_the_invitee_on(
-    client, campaign, settings
-):
-    settings.ACCOUNT_OPENING_SIGNUP_URL = "https://open.example/start"
-    inviter = CustomerFactory()
+def text(response) -> str:
+    return response.content.decode()
+
+
+def test_pages_are_in_chinese_by_default_and_english_on_request(client, campaign, customer):
+    client.force_login(customer.user)
+    page = text(client.get(reverse("rewards:home")))
+    assert '<html lang="zh-hans">' in page and "我的邀请" in page
+    switched = client.post(reverse("set_language"), {"language": "en", "next": "/me/"})
+    assert switched.status_code == 302
+    page = text(client.get(reverse("rewards:home")))
+    assert '<html lang="en">' in page and "My invitations" in page
+
+
+def test_login_takes_the_number_typed_any_way_on_the_numeric_keypad(client, customer):
+    page = text(client.get(reverse("login")))
+    assert 'inputmode="numeric"' in page
     response = client.post(
-        reverse("invitations:landing", args=[inviter.invite_code]) + "?ch=wechat",
-        {"phone": "+86 159 0000 0001"},
+        reverse("login"), {"username": "+86 138-0013-8000", "password": "Winter-Sky-2026"}
     )
-    assert response.status_code == 302
-    invitation = Invitation.objects.get()
-    assert (invitation.inviter, invitation.invitee_phone, invitation.channel) == (
-        inviter,
-        "15900000001",
-        "wechat",
-    )
-    page = client.get(response.url).content.decode()
-    assert "https://open.example/start?phone=15900000001" in page
-
-    again = client.post(
-        reverse("invitations:landing", args=[inviter.invite_code]), {"phone": "15900000001"}
-    )
-    assert DUPLICATE_INVITATION in again.content.decode()
+    assert response.status_code == 302 and response.url == reverse("rewards:home")
 
 
-def test_an_unknown_invite_code_is_not_found(client, campaign):
-    assert client.get(reverse("invitations:landing", args=["NOSUCHCODE"])).status_code == 404
+def test_failed_logins_lock_the_account_out_with_a_clear_message(client, customer, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        page = client.post(reverse("login"), {"username": "13800138000", "password": "wrong"})
+        assert page.status_code == 200
+    locked = client.post(reverse("login"), {"username": "13800138000", "password": "wrong"})
+    assert locked.status_code == 429 and 'id="locked-out"' in text(locked)
+    # the right password does not get through during the cool-off, from anywhere
+    other_address = Client(REMOTE_ADDR="10.0.0.9")
+    again = other_address.post(
+        reverse("login"), {"username": "13800138000", "password": "Winter-Sky-2026"}
+    )
+    assert again.status_code == 429
+
+
+def test_failed_logins_from_one_address_lock_that_address_out(client, customer, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": f"1390000{n:04d}", "password": "guess"})
+    response = client.post(
+        reverse("login"), {"username": "13800138000", "password": "Winter-Sky-2026"}
+    )
+    assert response.status_code == 429
+    elsewhere = Client(REMOTE_ADDR="10.0.0.9")
+    ok = elsewhere.post(
+        reverse("login"), {"username": "13800138000", "password": "Winter-Sky-2026"}
+    )
+    assert ok.status_code == 302
+
+
+def test_customer_pages_need_a_login_and_a_customer(client, admin_user):
+    for name in ("rewards:home", "rewards:my_rewards", "rewards:my_points", "rewards:poster"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    client.force_login(admin_user)
+    assert client.get(reverse("rewards:home")).status_code == 404
 
 
 def test_signup_logs_the_customer_in(client):
@@ -65,40 +102,172 @@ def test_signup_logs_the_customer_in(client):
             "password_again": "Winter-Sky-2026",
         },
     )
-    assert response.status_code == 302 and response.url == reverse("rewards:my_rewards")
+    assert response.status_code == 302 and response.url == reverse("rewards:home")
     assert Customer.objects.get().phone == "13800138000"
-    assert client.get(reverse("rewards:my_rewards")).status_code == 200
+    assert client.get(reverse("rewards:home")).status_code == 200
 
 
-def test_a_customer_sees_reveals_and_reports_only_their_own_rewards(client, campaign):
-    mine = grant_reward(qualified_invitation(campaign=campaign))
+def test_home_shows_the_link_its_qr_code_counts_and_masked_invitations(client, campaign, customer):
+    Invitation.objects.create(
+        campaign=campaign,
+        inviter=customer,
+        invitee_phone="15900000001",
+        qualify_by=timezone.now() + timedelta(days=30),
+        next_check_at=timezone.now(),
+    )
+    grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    client.force_login(customer.user)
+    page = text(client.get(reverse("rewards:home")))
+    assert f"/i/{customer.invite_code}" in page
+    assert 'class="segno"' in page  # the QR code, drawn on the server
+    assert "159****0001" in page and "15900000001" not in page
+    counts = re.search(r'<dl class="counts" id="counts">(.*?)</dl>', page, re.S).group(1)
+    assert re.findall(r"<dd>(\d+)</dd>", counts) == ["2", "1", "1", "1", "9"]
+    assert "我们会每隔几小时查询一次" in page  # what happens next to a waiting invitation
+
+
+def test_the_poster_is_an_svg_with_the_masked_inviter_and_the_link(client, campaign, customer):
+    client.force_login(customer.user)
+    response = client.get(reverse("rewards:poster"))
+    assert response["Content-Type"] == "image/svg+xml"
+    assert "attachment" in response["Content-Disposition"]
+    svg = text(response)
+    assert svg.startswith("<svg") and "138****8000" in svg and "13800138000" not in svg
+    assert campaign.name in svg and f"/i/{customer.invite_code}" in svg
+
+
+def test_a_customer_sees_reveals_and_reports_only_their_own_rewards(client, campaign, customer):
+    mine = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
     theirs = grant_reward(qualified_invitation(campaign=campaign))
-    client.force_login(mine.inviter.user)
+    client.force_login(customer.user)
 
-    page = client.get(reverse("rewards:my_rewards")).content.decode()
+    page = text(client.get(reverse("rewards:my_rewards")))
     assert mine.grant_no in page and theirs.grant_no not in page
-    assert '<p class="big" id="points-balance">200</p>' in page
+    assert "PW0000" not in page  # the list never shows a password
+    points = text(client.get(reverse("rewards:my_points")))
+    assert '<p class="big" id="points-balance">200</p>' in points and mine.grant_no in points
 
     assert client.post(reverse("rewards:reveal_card", args=[theirs.grant_no])).status_code == 404
-    assert client.post(reverse("rewards:report_card", args=[theirs.grant_no])).status_code == 404
+    report = {"problem": "activated"}
+    assert (
+        client.post(reverse("rewards:report_card", args=[theirs.grant_no]), report).status_code
+        == 404
+    )
     assert not GrantEvent.objects.filter(grant=theirs, action__in=["revealed", "reported"]).exists()
 
     card = client.post(reverse("rewards:reveal_card", args=[mine.grant_no]))
     assert "no-store" in card["Cache-Control"]
-    assert "PW0000" in card.content.decode()
+    assert "PW0000" in text(card)
     mine.refresh_from_db()
     assert mine.first_revealed_at is not None
     assert (
-        GrantEvent.objects.filter(grant=mine, action="revealed", actor=mine.inviter.user).count()
-        == 1
+        GrantEvent.objects.filter(grant=mine, action="revealed", actor=customer.user).count() == 1
     )
+    assert "PW0000" not in text(client.get(reverse("rewards:my_rewards")))  # masked again
 
-    client.post(reverse("rewards:report_card", args=[mine.grant_no]), {"note": "already activated"})
+
+def test_reveal_and_report_refuse_get_with_a_page_and_a_post_without_csrf(campaign, customer):
+    grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer.user)
+    for name in ("rewards:reveal_card", "rewards:report_card"):
+        url = reverse(name, args=[grant.grant_no])
+        got = client.get(url)
+        assert got.status_code == 405 and got["Allow"] == "POST"
+        assert 'id="error-page"' in text(got)
+        assert client.post(url, {"problem": "other"}).status_code == 403
+    assert not GrantEvent.objects.filter(grant=grant, action__in=["revealed", "reported"]).exists()
+
+
+def test_an_old_login_gives_its_password_again_before_a_card_is_shown(
+    client, campaign, customer, settings
+):
+    grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    client.force_login(customer.user)
+    session = client.session
+    old = timezone.now() - timedelta(minutes=settings.REVEAL_REAUTH_MINUTES + 1)
+    session[SESSION_KEY] = old.isoformat()
+    session.save()
+    url = reverse("rewards:reveal_card", args=[grant.grant_no])
+
+    asked = text(client.post(url))
+    assert 'type="password"' in asked and "PW0000" not in asked
+    wrong = text(client.post(url, {"password": "not-it"}))
+    assert "PW0000" not in wrong and "errorlist" in wrong
+    assert not GrantEvent.objects.filter(grant=grant, action="revealed").exists()
+    right = text(client.post(url, {"password": "Winter-Sky-2026"}))
+    assert "PW0000" in right
+    assert "PW0000" in text(client.post(url))  # fresh again for the next quarter of an hour
+
+
+def test_a_report_is_recorded_once_then_shows_its_state_and_outcome(
+    client, campaign, customer, admin_user
+):
+    grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    client.force_login(customer.user)
+    url = reverse("rewards:report_card", args=[grant.grant_no])
+
+    bad = client.post(url, {"note": "x" * 600})
+    assert bad.status_code == 200 and "x" * 500 in text(bad)  # the form keeps what was typed
+    assert not Anomaly.objects.exists()
+
+    client.post(url, {"problem": "activated", "note": "says used"})
+    client.post(url, {"problem": "declined", "note": "shop refused it too"})
     anomaly = Anomaly.objects.get(kind="card_reported")
-    assert (anomaly.severity, anomaly.subject, anomaly.grant) == ("critical", mine.grant_no, mine)
+    assert (anomaly.severity, anomaly.grant, anomaly.occurrences) == ("critical", grant, 2)
+    assert GrantEvent.objects.filter(grant=grant, action="reported").count() == 2
+    page = text(client.get(reverse("rewards:my_rewards")))
+    assert "已反馈，核查中" in page
+
+    review_anomaly(
+        anomaly, status="resolved", note="该卡已验证可用，请在京东使用", actor=admin_user
+    )
+    assert "该卡已验证可用" in text(client.get(reverse("rewards:my_rewards")))
+
+    new = reissue_grant(grant, reason="supplier confirmed activated", actor=admin_user)
+    page = text(client.get(reverse("rewards:my_rewards")))
+    assert f'href="#grant-{new.grant_no}"' in page  # the void one links to its replacement
+    assert "supplier confirmed" not in page  # staff's reason stays with staff
 
 
-def test_customer_pages_need_a_login_and_a_customer(client, admin_user):
-    assert client.get(reverse("rewards:my_rewards")).status_code == 302
-    client.force_login(admin_user)
-    assert client.get(reverse("rewards:my_rewards")).status_code == 404
+def test_points_history_lists_credits_and_reversals(client, campaign, customer, admin_user):
+    grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    reissue_grant(grant, reason="card did not work", actor=admin_user)
+    client.force_login(customer.user)
+    page = text(client.get(reverse("rewards:my_points")))
+    history = re.search(r'id="points-history">(.*?)</ul>', page, re.S).group(1)
+    assert history.count("<li") == PointsEntry.objects.filter(customer=customer).count() == 3
+    assert "+200" in history and "-200" in history
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/i/AB%00CD", "/i/AB%00CD/verify", "/me/grants/RG1%00/card", "/%00", "/i/%01abc"],
+)
+def test_garbage_in_a_url_is_a_friendly_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert 'id="error-page"' in text(response)
+
+
+def test_no_customer_page_grows_its_query_count_with_the_data(
+    client, campaign, customer, django_assert_max_num_queries
+):
+    def queries(name: str) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(name)).status_code == 200
+        return len(captured)
+
+    client.force_login(customer.user)
+    grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    few = {
+        name: queries(name) for name in ("rewards:home", "rewards:my_rewards", "rewards:my_points")
+    }
+    make_cards(campaign.card_kind, 30)
+    for _ in range(30):
+        grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    many = {name: queries(name) for name in few}
+    assert many == few

@@ -1,0 +1,115 @@
+"""The landing page's proof that an invitee holds the number they typed: a one-time code by SMS.
+
+Only a verified number becomes an invitation (``create_invitation``, unchanged for trusted
+callers). Every number that can be texted gets the same answer, "we sent a code", so the page
+tells nobody whether a number is a customer's or was invited already."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..exceptions import (
+    CodeExpired,
+    CodeNotSent,
+    CodeSentRecently,
+    CodeUsedUp,
+    TooManyCodes,
+    WrongCode,
+)
+from ..models import Customer, Invitation, PhoneVerification
+from ..phones import normalize_phone
+from ..sms import SmsNotSent, send_sms
+from .invitations import create_invitation
+
+HOUR = timedelta(hours=1)
+
+
+def _digest(verification_phone: str, code: str) -> str:
+    key = f"phone-code:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, f"{verification_phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_phone_code(
+    inviter: Customer, phone: str, *, address: str | None, channel: str = "link"
+) -> PhoneVerification:
+    """Text a fresh six-digit code to ``phone``. Raises ``InvalidPhone``, ``CodeSentRecently``,
+    ``TooManyCodes`` (per number and per address, each per hour) and ``CodeNotSent``.
+
+    The throttles count recent rows without a lock: two requests at the same instant may both
+    pass the last free slot, which bounds the overshoot to the concurrency of one client."""
+    phone = normalize_phone(phone)
+    now = timezone.now()
+    recent = PhoneVerification.objects.filter(created_at__gt=now - HOUR)
+    last = recent.filter(phone=phone).order_by("-created_at").first()
+    if last is not None:
+        wait = settings.PHONE_CODE_RESEND_SECONDS - (now - last.created_at).total_seconds()
+        if wait > 0:
+            raise CodeSentRecently(int(wait) + 1)
+    if recent.filter(phone=phone).count() >= settings.PHONE_CODES_PER_NUMBER_PER_HOUR:
+        raise TooManyCodes()
+    if address and recent.filter(address=address).count() >= (
+        settings.PHONE_CODES_PER_ADDRESS_PER_HOUR
+    ):
+        raise TooManyCodes()
+
+    code = f"{secrets.randbelow(10**6):06d}"
+    verification = PhoneVerification.objects.create(
+        inviter=inviter,
+        phone=phone,
+        channel=channel,
+        code_digest=_digest(phone, code),
+        address=address,
+        expires_at=now + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES),
+    )
+    text = _("Your verification code is %(code)s, valid for %(minutes)d minutes.") % {
+        "code": code,
+        "minutes": settings.PHONE_CODE_TTL_MINUTES,
+    }
+    try:
+        send_sms(phone, text)
+    except SmsNotSent:
+        # still counted by the throttles: a failing gateway is not a way around them
+        PhoneVerification.objects.filter(pk=verification.pk).update(expires_at=now)
+        raise CodeNotSent() from None
+    return verification
+
+
+def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation:
+    """Check ``code`` and, when right, record the invitation. Raises ``WrongCode`` (counted),
+    ``CodeExpired``, ``CodeUsedUp`` and the refusals of ``create_invitation``.
+
+    Entering the right code twice (a double tap) returns the invitation the first one made."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = PhoneVerification.objects.select_for_update().get(pk=verification.pk)
+        refusal = None
+        if locked.verified_at is None:
+            if now >= locked.expires_at:
+                refusal = CodeExpired()
+            elif locked.attempts >= settings.PHONE_CODE_MAX_ATTEMPTS:
+                refusal = CodeUsedUp()
+            elif not hmac.compare_digest(
+                locked.code_digest, _digest(locked.phone, (code or "").strip())
+            ):
+                locked.attempts += 1
+                locked.save(update_fields=["attempts"])
+                left = settings.PHONE_CODE_MAX_ATTEMPTS - locked.attempts
+                refusal = WrongCode(left) if left > 0 else CodeUsedUp()
+            else:
+                locked.verified_at = now
+                locked.save(update_fields=["verified_at"])
+        else:
+            earlier = Invitation.objects.filter(
+                inviter_id=locked.inviter_id, invitee_phone=locked.phone
+            ).first()
+            if earlier is not None:
+                return earlier
+    if refusal is not None:
+        raise refusal  # after the commit: a wrong code stays counted
+    return create_invitation(locked.inviter, locked.phone, channel=locked.channel)

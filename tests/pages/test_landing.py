@@ -1,0 +1,181 @@
+"""The invitee's landing page: a number counts only once its holder proves it with a code, and
+the page tells nobody anything about a number that is not theirs."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations import sms
+from invitations.exceptions import NOT_INVITABLE, TOO_MANY_CODES
+from invitations.models import Invitation, PhoneVerification
+from invitations.phones import INVALID_PHONE
+from invitations.services import create_invitation
+from tests.factories import CampaignFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def outbox():
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def campaign():
+    return CampaignFactory(points=200)
+
+
+@pytest.fixture
+def inviter(campaign):
+    return CustomerFactory(phone="13700000000")
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def landing(inviter, suffix: str = "") -> str:
+    return reverse("invitations:landing", args=[inviter.invite_code]) + suffix
+
+
+def verify(inviter) -> str:
+    return reverse("invitations:verify", args=[inviter.invite_code])
+
+
+def last_code(phone: str) -> str:
+    to, message = sms.outbox[-1]
+    assert to == phone
+    return re.search(r"\d{6}", message).group(0)
+
+
+def accept(client, inviter, phone: str, suffix: str = ""):
+    """The invitee's whole path: number, code from the text message, code back."""
+    client.post(landing(inviter, suffix), {"phone": phone})
+    return client.post(verify(inviter), {"code": last_code(phone)})
+
+
+def test_the_landing_page_keeps_bad_input_and_says_why(client, inviter):
+    page = text(client.post(landing(inviter), {"phone": "138 0013 800"}))
+    assert str(INVALID_PHONE) in page
+    assert 'value="138 0013 800"' in page
+    assert not sms.outbox and not Invitation.objects.exists()
+
+
+def test_the_page_shows_who_invites_masked_and_a_privacy_notice(client, inviter):
+    page = text(client.get(landing(inviter)))
+    assert "137****0000" in page and "13700000000" not in page
+    assert 'id="privacy"' in page
+
+
+def test_a_verified_number_becomes_an_invitation_and_the_invitee_is_sent_on(
+    client, inviter, settings
+):
+    settings.ACCOUNT_OPENING_SIGNUP_URL = "https://open.example/start"
+    sent = client.post(landing(inviter, "?ch=wechat"), {"phone": "+86 159 0000 0001"})
+    assert sent.status_code == 302 and sent.url == verify(inviter)
+    assert not Invitation.objects.exists()  # nothing counts before the code
+    assert "159****0001" in text(client.get(verify(inviter)))
+
+    done = client.post(verify(inviter), {"code": last_code("15900000001")})
+    assert done.status_code == 302
+    invitation = Invitation.objects.get()
+    assert (invitation.inviter, invitation.invitee_phone, invitation.channel) == (
+        inviter,
+        "15900000001",
+        "wechat",
+    )
+    assert "https://open.example/start?phone=15900000001" in text(client.get(done.url))
+    code_digest = PhoneVerification.objects.get().code_digest
+    assert last_code("15900000001") not in code_digest  # kept as a digest, never in clear
+
+
+def test_a_stranger_number_without_its_code_blocks_nobody(inviter, campaign, settings):
+    settings.PHONE_CODE_RESEND_SECONDS = 0
+    squatter = Client()
+    squatter.post(landing(inviter), {"phone": "15900000001"})
+    squatter.post(verify(inviter), {"code": "000000"})
+    assert not Invitation.objects.exists()
+
+    friend = CustomerFactory(phone="13600000000")
+    owner = Client(REMOTE_ADDR="10.1.1.1")
+    accept(owner, friend, "15900000001")
+    assert Invitation.objects.get().inviter == friend
+
+
+def test_one_answer_for_a_customer_an_invited_number_and_the_inviter_himself(inviter, campaign):
+    CustomerFactory(phone="15900000002")
+    create_invitation(CustomerFactory(), "15900000003")
+    answers = set()
+    for n, phone in enumerate(["15900000002", "15900000003", "13700000000"]):
+        client = Client(REMOTE_ADDR=f"10.0.0.{n}")
+        first = client.post(landing(inviter), {"phone": phone})
+        assert first.status_code == 302 and first.url == verify(inviter)  # the same for all
+        refused = text(client.post(verify(inviter), {"code": last_code(phone)}))
+        answers.add(re.search(r'<ul class="errorlist"[^>]*>(.*?)</ul>', refused, re.S).group(1))
+    assert len(answers) == 1 and str(NOT_INVITABLE) in answers.pop()
+    assert Invitation.objects.count() == 1  # only the earlier invitation of 15900000003
+
+
+def test_wrong_codes_are_counted_and_run_out(client, inviter, settings):
+    client.post(landing(inviter), {"phone": "15900000001"})
+    right = last_code("15900000001")
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(settings.PHONE_CODE_MAX_ATTEMPTS):
+        assert client.post(verify(inviter), {"code": wrong}).status_code == 200
+    page = text(client.post(verify(inviter), {"code": right}))
+    assert "errorlist" in page and not Invitation.objects.exists()
+
+
+def test_an_expired_code_is_refused(client, inviter):
+    client.post(landing(inviter), {"phone": "15900000001"})
+    PhoneVerification.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    client.post(verify(inviter), {"code": last_code("15900000001")})
+    assert not Invitation.objects.exists()
+
+
+def test_codes_are_throttled_per_number_and_per_address(client, inviter, settings):
+    settings.PHONE_CODE_RESEND_SECONDS = 0
+    for _ in range(settings.PHONE_CODES_PER_NUMBER_PER_HOUR):
+        assert client.post(landing(inviter), {"phone": "15900000001"}).status_code == 302
+    flooded = client.post(landing(inviter), {"phone": "15900000001"})
+    assert str(TOO_MANY_CODES) in text(flooded)
+    # another address cannot get more codes to that number either
+    other = Client(REMOTE_ADDR="10.9.9.9")
+    assert str(TOO_MANY_CODES) in text(other.post(landing(inviter), {"phone": "15900000001"}))
+
+    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = 7
+    sent_before = len(sms.outbox)
+    for n in range(10):
+        client.post(landing(inviter), {"phone": f"158000000{n:02d}"})
+    assert len(sms.outbox) - sent_before == 7 - settings.PHONE_CODES_PER_NUMBER_PER_HOUR
+
+
+def test_a_second_code_needs_a_minute(client, inviter):
+    client.post(landing(inviter), {"phone": "15900000001"})
+    again = client.post(verify(inviter), {"resend": "1"})
+    assert again.status_code == 200 and len(sms.outbox) == 1
+    assert "errorlist" in text(again)
+
+
+def test_a_double_tap_on_the_right_code_gives_the_same_invitation(client, inviter):
+    client.post(landing(inviter), {"phone": "15900000001"})
+    code = last_code("15900000001")
+    first = client.post(verify(inviter), {"code": code})
+    # the second tap arrives with the session the first one had
+    session = client.session
+    session["phone_verification_id"] = PhoneVerification.objects.get().pk
+    session.save()
+    second = client.post(verify(inviter), {"code": code})
+    assert first.status_code == second.status_code == 302
+    assert Invitation.objects.count() == 1
+
+
+def test_an_unknown_invite_code_is_not_found(client, campaign):
+    response = client.get(reverse("invitations:landing", args=["NOSUCHCODE"]))
+    assert response.status_code == 404 and 'id="error-page"' in text(response)
