@@ -20,7 +20,10 @@ PAGES = {
     "admin invitation list": "/admin/invitations/invitation/",
     "admin index (review desk)": "/admin/",
     "admin anomaly queue": "/admin/rewards/anomaly/",
-    "customer: my rewards": "/me/",
+    # one customer with 1,000 invitations, ~100 grants and their points (target: 100 ms each)
+    "customer: my invitations": "/me/",
+    "customer: my rewards": "/me/rewards/",
+    "customer: my points": "/me/points/",
 }
 
 
@@ -60,8 +63,26 @@ def _populate(cards: int, grants: int) -> Customer:
     execute(
         "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() WHERE id IN (SELECT card_id FROM rewards_grant)"
     )
+    customer = Customer.objects.get(phone="15550000001")
+    execute(
+        """
+        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
+            invited_at, qualify_by, next_check_at, attempts, last_error, account_channel)
+        SELECT %s, %s, '161' || lpad(g::text, 8, '0'), 'link', 'pending', '', now() - g * interval '1 minute',
+               now() + interval '29 days', now() + interval '1 hour', 1, '', ''
+        FROM generate_series(1, 1000 - (SELECT count(*) FROM invitations_invitation WHERE inviter_id = %s)) g
+        """,
+        [campaign.pk, customer.pk, customer.pk],
+    )
+    execute(
+        """
+        INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
+        SELECT inviter_id, points, 'reward', id, '', created_at FROM rewards_grant WHERE inviter_id = %s
+        """,
+        [customer.pk],
+    )
     execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load in production
-    return Customer.objects.get(phone="15550000001")
+    return customer
 
 
 def run(quick: bool) -> dict:

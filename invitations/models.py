@@ -249,11 +249,14 @@ class UpstreamRateLimit(models.Model):
 
 
 class PhoneVerification(models.Model):
-    """A one-time code sent by SMS to a number typed on an inviter's landing page. The invitation
-    exists only once the code is entered: a stranger's number typed on someone's link proves
-    nothing and blocks no other inviter. The code is kept as a keyed digest, never in clear."""
+    """A one-time code sent by SMS to a number typed on a public form: an inviter's landing page
+    (``inviter`` set) or the sign-up page. The invitation or the account exists only once the
+    code is entered: a stranger's number proves nothing and blocks nobody. The code is kept as a
+    keyed digest, never in clear."""
 
-    inviter = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    inviter = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     phone = models.CharField(max_length=11)
     channel = models.CharField(max_length=16, default="link")
     code_digest = models.CharField(max_length=64)
@@ -271,4 +274,4 @@ class PhoneVerification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{mask_phone(self.phone)} for {self.inviter}"
+        return f"{mask_phone(self.phone)} for {self.inviter or 'sign-up'}"

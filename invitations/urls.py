@@ -24,4 +24,5 @@ urlpatterns = [
     path("i/<invite_code:code>/verify", views.verify, name="verify"),
     path("i/<invite_code:code>/invited", views.invited, name="invited"),
     path("signup/", views.signup, name="signup"),
+    path("signup/verify", views.signup_verify, name="signup_verify"),
 ]

@@ -1,11 +1,14 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from .exceptions import (
@@ -21,7 +24,7 @@ from .forms import InviteeForm, PhoneCodeForm, SignupForm
 from .models import Invitation, PhoneVerification
 from .phones import mask_phone
 from .selectors import current_campaign, customer_by_invite_code
-from .services import confirm_phone_code, register_customer, send_phone_code
+from .services import check_phone_code, confirm_phone_code, register_customer, send_phone_code
 
 # Refusals that would tell a visitor something about a number that is not theirs to know.
 PRIVATE_REFUSALS = (AlreadyACustomer, DuplicateInvitation, SelfInvitation)
@@ -105,6 +108,7 @@ def verify(request, code: str):
             "form": form,
             "resend_refused": resend_refused,
             "masked_phone": mask_phone(verification.phone),
+            "restart_url": reverse("invitations:landing", kwargs={"code": inviter.invite_code}),
         },
     )
 
@@ -125,16 +129,59 @@ def invited(request, code: str):
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """A new customer: number and password, then the code texted to the number (``signup_verify``);
+    the account exists once the code is entered, so nobody registers a stranger's number."""
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             validate_password(form.cleaned_data["password"])
-            customer = register_customer(form.cleaned_data["phone"], form.cleaned_data["password"])
+            verification = send_phone_code(
+                None, form.cleaned_data["phone"], address=request.META.get("REMOTE_ADDR")
+            )
         except ValidationError as error:
             form.add_error("password", error)
-        except PhoneTaken as taken:
-            form.add_error("phone", str(taken))
+        except InvitationRefused as refusal:
+            form.add_error("phone", str(refusal))
         else:
+            request.session["signup"] = {
+                "verification_id": verification.pk,
+                "password_hash": make_password(form.cleaned_data["password"]),
+            }
+            return redirect("invitations:signup_verify")
+    return render(request, "invitations/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def signup_verify(request):
+    pending = request.session.get("signup") or {}
+    verification = PhoneVerification.objects.filter(
+        pk=pending.get("verification_id"), inviter=None
+    ).first()
+    if verification is None:
+        return redirect("invitations:signup")
+    form = PhoneCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verified = check_phone_code(verification, form.cleaned_data["code"])
+            customer = register_customer(
+                verified.phone, None, password_hash=pending["password_hash"]
+            )
+        except InvitationRefused as refusal:
+            form.add_error("code", str(refusal))
+        except PhoneTaken:
+            del request.session["signup"]
+            messages.info(request, _("This number already has an account. Please log in."))
+            return redirect("login")
+        else:
+            del request.session["signup"]
             login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(reverse("rewards:home"))
-    return render(request, "invitations/signup.html", {"form": form})
+    return render(
+        request,
+        "invitations/verify.html",
+        {
+            "form": form,
+            "masked_phone": mask_phone(verification.phone),
+            "restart_url": reverse("invitations:signup"),
+        },
+    )

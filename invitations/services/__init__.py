@@ -3,9 +3,10 @@
 from .customers import register_customer
 from .invitations import create_invitation
 from .polling import poll_invitations
-from .verification import confirm_phone_code, send_phone_code
+from .verification import check_phone_code, confirm_phone_code, send_phone_code
 
 __all__ = [
+    "check_phone_code",
     "confirm_phone_code",
     "create_invitation",
     "poll_invitations",

@@ -7,8 +7,10 @@ from ..phones import normalize_phone
 
 
 @transaction.atomic
-def register_customer(phone: str, password: str) -> Customer:
+def register_customer(phone: str, password: str | None, *, password_hash: str = "") -> Customer:
     """Create a site user and its customer record. Raises ``InvalidPhone`` and ``PhoneTaken``.
+    The sign-up page passes the password already hashed (``password_hash``): it waited in the
+    session while the number was being proved.
 
     The user name is the normalized phone; the invite code is random (50 bits) and unique by
     constraint."""
@@ -18,6 +20,9 @@ def register_customer(phone: str, password: str) -> Customer:
     try:
         with transaction.atomic():
             user = get_user_model().objects.create_user(username=normalized, password=password)
+            if password_hash:
+                user.password = password_hash
+                user.save(update_fields=["password"])
             return Customer.objects.create(user=user, phone=normalized)
     except IntegrityError:
         if Customer.objects.filter(phone=normalized).exists():

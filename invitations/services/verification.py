@@ -1,8 +1,9 @@
-"""The landing page's proof that an invitee holds the number they typed: a one-time code by SMS.
+"""Proof that whoever types a number on a public form holds it: a one-time code by SMS.
 
 Only a verified number becomes an invitation (``create_invitation``, unchanged for trusted
-callers). Every number that can be texted gets the same answer, "we sent a code", so the page
-tells nobody whether a number is a customer's or was invited already."""
+callers) or a customer account (``register_customer``). Every number that can be texted gets
+the same answer, "we sent a code", so the pages tell nobody whether a number is a customer's or
+was invited already."""
 
 import hashlib
 import hmac
@@ -36,9 +37,10 @@ def _digest(verification_phone: str, code: str) -> str:
 
 
 def send_phone_code(
-    inviter: Customer, phone: str, *, address: str | None, channel: str = "link"
+    inviter: Customer | None, phone: str, *, address: str | None, channel: str = "link"
 ) -> PhoneVerification:
-    """Text a fresh six-digit code to ``phone``. Raises ``InvalidPhone``, ``CodeSentRecently``,
+    """Text a fresh six-digit code to ``phone``, for an invitation by ``inviter`` or, without
+    one, for a sign-up. Raises ``InvalidPhone``, ``CodeSentRecently``,
     ``TooManyCodes`` (per number and per address, each per hour) and ``CodeNotSent``.
 
     The throttles count recent rows without a lock: two requests at the same instant may both
@@ -80,11 +82,10 @@ def send_phone_code(
     return verification
 
 
-def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation:
-    """Check ``code`` and, when right, record the invitation. Raises ``WrongCode`` (counted),
-    ``CodeExpired``, ``CodeUsedUp`` and the refusals of ``create_invitation``.
-
-    Entering the right code twice (a double tap) returns the invitation the first one made."""
+def check_phone_code(verification: PhoneVerification, code: str) -> PhoneVerification:
+    """Check ``code``; returns the verification, verified. Raises ``WrongCode`` (counted, even
+    though it raises), ``CodeExpired`` and ``CodeUsedUp``. A verified one stays verified: the
+    right code entered twice (a double tap) passes twice."""
     now = timezone.now()
     with transaction.atomic():
         locked = PhoneVerification.objects.select_for_update().get(pk=verification.pk)
@@ -104,12 +105,20 @@ def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation
             else:
                 locked.verified_at = now
                 locked.save(update_fields=["verified_at"])
-        else:
-            earlier = Invitation.objects.filter(
-                inviter_id=locked.inviter_id, invitee_phone=locked.phone
-            ).first()
-            if earlier is not None:
-                return earlier
     if refusal is not None:
         raise refusal  # after the commit: a wrong code stays counted
-    return create_invitation(locked.inviter, locked.phone, channel=locked.channel)
+    return locked
+
+
+def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation:
+    """Check ``code`` and, when right, record the invitation. Raises what ``check_phone_code``
+    and ``create_invitation`` raise. A double tap returns the invitation the first one made."""
+    verified = check_phone_code(verification, code)
+    earlier = Invitation.objects.filter(
+        inviter_id=verified.inviter_id,
+        invitee_phone=verified.phone,
+        invited_at__gte=verified.verified_at,
+    ).first()
+    if earlier is not None:
+        return earlier
+    return create_invitation(verified.inviter, verified.phone, channel=verified.channel)

@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from invitations import sms
+from invitations.exceptions import TOO_MANY_CODES
 from invitations.models import Customer, Invitation
 from rewards.models import Anomaly, GrantEvent, PointsEntry
 from rewards.reauth import SESSION_KEY
@@ -93,8 +95,24 @@ def test_customer_pages_need_a_login_and_a_customer(client, admin_user):
     assert client.get(reverse("rewards:home")).status_code == 404
 
 
-def test_signup_logs_the_customer_in(client):
-    response = client.post(
+PASSWORD = "Winter-Sky-2026"
+
+
+def signup(client, phone: str, password: str = PASSWORD):
+    sms.outbox.clear()
+    first = client.post(
+        reverse("invitations:signup"),
+        {"phone": phone, "password": password, "password_again": password},
+    )
+    if first.status_code != 302:
+        return first
+    code = re.search(r"\d{6}", sms.outbox[-1][1]).group(0)
+    return client.post(reverse("invitations:signup_verify"), {"code": code})
+
+
+def test_signup_proves_the_number_then_logs_the_customer_in(client, settings):
+    settings.PHONE_CODE_RESEND_SECONDS = 0
+    started = client.post(
         reverse("invitations:signup"),
         {
             "phone": "138-0013-8000",
@@ -102,9 +120,39 @@ def test_signup_logs_the_customer_in(client):
             "password_again": "Winter-Sky-2026",
         },
     )
-    assert response.status_code == 302 and response.url == reverse("rewards:home")
-    assert Customer.objects.get().phone == "13800138000"
+    assert started.status_code == 302 and not Customer.objects.exists()  # not before the code
+    assert client.post(reverse("invitations:signup_verify"), {"code": "abcdef"}).status_code == 200
+    assert not Customer.objects.exists()
+
+    done = signup(client, "138-0013-8000")
+    assert done.status_code == 302 and done.url == reverse("rewards:home")
+    customer = Customer.objects.get()
+    assert customer.phone == "13800138000" and customer.user.check_password("Winter-Sky-2026")
     assert client.get(reverse("rewards:home")).status_code == 200
+
+
+def test_signup_with_a_taken_number_answers_like_any_other_until_the_code(customer, settings):
+    settings.PHONE_CODE_RESEND_SECONDS = 0
+    client = Client()
+    first = client.post(
+        reverse("invitations:signup"),
+        {"phone": "13800138000", "password": "Other-Sky-2027", "password_again": "Other-Sky-2027"},
+    )
+    assert first.status_code == 302 and first.url == reverse("invitations:signup_verify")
+    done = signup(Client(REMOTE_ADDR="10.0.0.2"), "13800138000", "Other-Sky-2027")
+    assert done.status_code == 302 and done.url == reverse("login")
+    assert Customer.objects.count() == 1
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Winter-Sky-2026")  # untouched
+
+
+def test_signups_are_throttled_per_address(client, settings):
+    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = 3
+    for n in range(3):
+        assert signup(client, f"1390000000{n}").status_code == 302
+    refused = signup(client, "13900000009")
+    assert str(TOO_MANY_CODES) in text(refused)
+    assert Customer.objects.count() == 3
 
 
 def test_home_shows_the_link_its_qr_code_counts_and_masked_invitations(client, campaign, customer):
