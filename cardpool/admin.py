@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from referral_site.admin_tools import ReadOnlyAdmin, with_reason
 
@@ -35,24 +36,28 @@ class CardKindAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return card_kinds_with_stock()
 
-    @admin.display(description="allocatable", ordering="allocatable_count")
+    @admin.display(description=_("allocatable"), ordering="allocatable_count")
     def allocatable(self, kind):
         low = kind.allocatable_count < kind.low_stock_threshold
-        return f"{kind.allocatable_count} ⚠ low" if low else kind.allocatable_count
+        return (
+            _("%(count)s ⚠ low") % {"count": kind.allocatable_count}
+            if low
+            else kind.allocatable_count
+        )
 
-    @admin.display(ordering="available_count")
+    @admin.display(description=_("available"), ordering="available_count")
     def available(self, kind):
         return kind.available_count
 
-    @admin.display(ordering="assigned_count")
+    @admin.display(description=_("assigned"), ordering="assigned_count")
     def assigned(self, kind):
         return kind.assigned_count
 
-    @admin.display(ordering="void_count")
+    @admin.display(description=_("void"), ordering="void_count")
     def void(self, kind):
         return kind.void_count
 
-    @admin.display(ordering="expired_count")
+    @admin.display(description=_("expired"), ordering="expired_count")
     def expired(self, kind):
         return kind.expired_count
 
@@ -95,7 +100,7 @@ class CardBatchAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import cards",
+            "title": _("Import cards"),
             "error_limit": PREVIEW_ERROR_LIMIT,
         }
         if request.method == "POST" and request.POST.get("step") == "confirm":
@@ -120,7 +125,9 @@ class CardBatchAdmin(ReadOnlyAdmin):
         content = uploads.take(token)
         kind = CardKind.objects.filter(pk=request.POST.get("kind")).first()
         if content is None or kind is None:
-            messages.error(request, "The upload expired or was already imported; upload it again.")
+            messages.error(
+                request, _("The upload expired or was already imported; upload it again.")
+            )
             return redirect("admin:cardpool_cardbatch_import")
         try:
             batch = import_cards(
@@ -137,7 +144,9 @@ class CardBatchAdmin(ReadOnlyAdmin):
             return TemplateResponse(request, "admin/cardpool/import.html", context)
         uploads.discard(token)
         messages.success(
-            request, f"Imported {batch.row_count} {kind.code} cards as batch #{batch.pk}."
+            request,
+            _("Imported %(count)s %(kind)s cards as batch #%(batch)s.")
+            % {"count": batch.row_count, "kind": kind.code, "batch": batch.pk},
         )
         return redirect("admin:cardpool_cardbatch_change", batch.pk)
 
@@ -148,7 +157,7 @@ class CardAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status", "valid_until", "batch"]
     list_select_related = ["kind", "batch__kind"]
     search_fields = ["=number_digest"]
-    search_help_text = "Exact card number."
+    search_help_text = _("Exact card number.")
     readonly_fields = [
         "kind",
         "batch",
@@ -166,7 +175,7 @@ class CardAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("cardpool.view_card")
 
-    @admin.display(description="card number")
+    @admin.display(description=_("card number"))
     def masked_number(self, card):
         return f"••••{card.number_last4}"
 
@@ -210,7 +219,7 @@ class CardAdmin(ReadOnlyAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": f"Card {card}",
+                "title": _("Card %(card)s") % {"card": card},
                 "card": card,
                 "number": number,
                 "password": password,
@@ -219,13 +228,13 @@ class CardAdmin(ReadOnlyAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Void selected available cards (asks for a reason)")
+    @admin.action(description=_("Void selected available cards (asks for a reason)"))
     def void_selected(self, request, queryset):
         return with_reason(
             self,
             request,
             queryset,
-            title="Void cards",
+            title=_("Void cards"),
             action="void_selected",
             apply=lambda card, reason: void_card(card, reason=reason, actor=request.user),
             refusals=(CardPoolError,),

@@ -4,18 +4,28 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class CardKind(models.Model):
-    code = models.CharField(max_length=32, unique=True, help_text="For example JD20.")
-    name = models.CharField(max_length=100)
-    face_value = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    code = models.CharField(
+        max_length=32, unique=True, help_text=_("For example JD20."), verbose_name=_("code")
     )
-    low_stock_threshold = models.PositiveIntegerField(default=50)
-    is_active = models.BooleanField(default=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    face_value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        verbose_name=_("face value"),
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        default=50, verbose_name=_("low stock threshold")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("card kind")
+        verbose_name_plural = _("card kinds")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -30,19 +40,26 @@ class CardKind(models.Model):
 class CardBatch(models.Model):
     """One imported file. The content hash is unique: the same file cannot be imported twice."""
 
-    kind = models.ForeignKey(CardKind, on_delete=models.PROTECT, related_name="batches")
-    supplier = models.CharField(max_length=100, blank=True)
-    file_name = models.CharField(max_length=255)
-    content_sha256 = models.CharField(max_length=64, unique=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    kind = models.ForeignKey(
+        CardKind, on_delete=models.PROTECT, related_name="batches", verbose_name=_("kind")
     )
-    imported_at = models.DateTimeField(auto_now_add=True)
-    row_count = models.PositiveIntegerField()
+    supplier = models.CharField(max_length=100, blank=True, verbose_name=_("supplier"))
+    file_name = models.CharField(max_length=255, verbose_name=_("file name"))
+    content_sha256 = models.CharField(max_length=64, unique=True, verbose_name=_("content sha256"))
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("imported by"),
+    )
+    imported_at = models.DateTimeField(auto_now_add=True, verbose_name=_("imported at"))
+    row_count = models.PositiveIntegerField(verbose_name=_("row count"))
 
     class Meta:
+        verbose_name = _("card batch")
         ordering = ["-imported_at"]
-        verbose_name_plural = "card batches"
+        verbose_name_plural = _("card batches")
 
     def __str__(self) -> str:
         # No kind here: list filters print every batch, and a lookup per batch adds up.
@@ -54,24 +71,34 @@ class Card(models.Model):
     ``number_digest`` (keyed HMAC) makes the number unique and searchable without decrypting."""
 
     class Status(models.TextChoices):
-        AVAILABLE = "available"
-        ASSIGNED = "assigned"
-        VOID = "void"
-        EXPIRED = "expired"
+        AVAILABLE = "available", _("Available")
+        ASSIGNED = "assigned", _("Assigned")
+        VOID = "void", _("Void")
+        EXPIRED = "expired", _("Expired")
 
-    kind = models.ForeignKey(CardKind, on_delete=models.PROTECT, related_name="cards")
-    batch = models.ForeignKey(CardBatch, on_delete=models.PROTECT, related_name="cards")
-    number_encrypted = models.TextField(editable=False)
-    password_encrypted = models.TextField(editable=False)
-    number_digest = models.CharField(max_length=64, unique=True, editable=False)
-    number_last4 = models.CharField(max_length=4, editable=False)
-    valid_until = models.DateField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.AVAILABLE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    assigned_at = models.DateTimeField(null=True, blank=True)
+    kind = models.ForeignKey(
+        CardKind, on_delete=models.PROTECT, related_name="cards", verbose_name=_("kind")
+    )
+    batch = models.ForeignKey(
+        CardBatch, on_delete=models.PROTECT, related_name="cards", verbose_name=_("batch")
+    )
+    number_encrypted = models.TextField(editable=False, verbose_name=_("number encrypted"))
+    password_encrypted = models.TextField(editable=False, verbose_name=_("password encrypted"))
+    number_digest = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("number digest")
+    )
+    number_last4 = models.CharField(max_length=4, editable=False, verbose_name=_("number last4"))
+    valid_until = models.DateField(verbose_name=_("valid until"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.AVAILABLE, verbose_name=_("status")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    assigned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("assigned at"))
 
     class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
         ordering = ["id"]
         permissions = [("reveal_card_secret", "Can reveal a card's number and password")]
         indexes = [
@@ -102,23 +129,38 @@ class CardEvent(models.Model):
     """Every status change of a card and every reveal of its secret, with who and why."""
 
     class Action(models.TextChoices):
-        ASSIGNED = "assigned"
-        VOIDED = "voided"
-        EXPIRED = "expired"
-        REVEALED = "revealed"
+        ASSIGNED = "assigned", _("Assigned")
+        VOIDED = "voided", _("Voided")
+        EXPIRED = "expired", _("Expired")
+        REVEALED = "revealed", _("Revealed")
 
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=16, choices=Action.choices)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, blank=True)
-    reason = models.TextField(blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, related_name="events", verbose_name=_("card")
     )
-    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+    from_status = models.CharField(max_length=16, blank=True, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=16, blank=True, verbose_name=_("to status"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("actor"),
+    )
+    actor_label = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("System actor, if any."),
+        verbose_name=_("actor label"),
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("card event")
+        verbose_name_plural = _("card events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -3,6 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
@@ -40,7 +42,9 @@ def switch_action(code: str, description: str, service, **switch):
         )
 
     action.__name__ = code
-    return admin.action(description=f"{description} (asks for a reason)")(action)
+    return admin.action(description=format_lazy("{} {}", description, _("(asks for a reason)")))(
+        action
+    )
 
 
 @admin.register(Customer)
@@ -52,9 +56,11 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = fields  # the flag changes through the actions, with a reason
     actions = [
         switch_action(
-            "flag", "Flag for review (new grants held)", set_customer_flagged, is_flagged=True
+            "flag", _("Flag for review (new grants held)"), set_customer_flagged, is_flagged=True
         ),
-        switch_action("unflag", "Remove the review flag", set_customer_flagged, is_flagged=False),
+        switch_action(
+            "unflag", _("Remove the review flag"), set_customer_flagged, is_flagged=False
+        ),
     ]
 
     def has_add_permission(self, request):
@@ -80,17 +86,17 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["is_paused", "is_flagged_for_review"]  # through the actions
     actions = [
         switch_action(
-            "pause", "Pause campaigns (new grants held)", set_campaign_paused, is_paused=True
+            "pause", _("Pause campaigns (new grants held)"), set_campaign_paused, is_paused=True
         ),
-        switch_action("resume", "Resume campaigns", set_campaign_paused, is_paused=False),
+        switch_action("resume", _("Resume campaigns"), set_campaign_paused, is_paused=False),
         switch_action(
             "flag",
-            "Flag campaigns for review (new grants held)",
+            _("Flag campaigns for review (new grants held)"),
             set_campaign_flagged,
             is_flagged=True,
         ),
         switch_action(
-            "unflag", "Remove the campaigns' review flag", set_campaign_flagged, is_flagged=False
+            "unflag", _("Remove the campaigns' review flag"), set_campaign_flagged, is_flagged=False
         ),
     ]
 
@@ -196,17 +202,21 @@ class InvitationAdmin(ReadOnlyAdmin):
             except (InvitationRefused, CardPoolError) as refused:
                 form.add_error(None, str(refused))  # the input stays in the form
             else:
-                messages.success(request, f"{invitation} attributed; the next poll checks it.")
+                messages.success(
+                    request,
+                    _("%(invitation)s attributed; the next poll checks it.")
+                    % {"invitation": invitation},
+                )
                 return redirect("admin:invitations_invitation_change", invitation.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Attribute a lost sign-up to its inviter",
+            "title": _("Attribute a lost sign-up to its inviter"),
             "form": form,
         }
         return TemplateResponse(request, "admin/invitations/attribute.html", context)
 
-    @admin.display(description="last upstream error")
+    @admin.display(description=_("last upstream error"))
     def last_error_short(self, invitation: Invitation) -> str:
         error = invitation.last_error
         return error if len(error) <= 80 else error[:79] + "…"

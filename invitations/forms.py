@@ -72,13 +72,17 @@ class SignupForm(forms.Form):
 class AttributionForm(forms.Form):
     """Staff attach a sign-up whose link to its inviter was lost."""
 
-    inviter_phone = PhoneField(label="Inviter's mobile number")
-    invitee_phone = PhoneField(label="Invitee's mobile number")
-    campaign = forms.ModelChoiceField(queryset=Campaign.objects.order_by("-starts_at"))
+    inviter_phone = PhoneField(label=_("Inviter's mobile number"))
+    invitee_phone = PhoneField(label=_("Invitee's mobile number"))
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"), queryset=Campaign.objects.order_by("-starts_at")
+    )
     signed_up_at = forms.DateTimeField(
-        label="When the invitee signed up",
-        help_text="From the evidence (a screenshot, the app's log): YYYY-MM-DD HH:MM.",
+        label=_("When the invitee signed up"),
+        help_text=_("From the evidence (a screenshot, the app's log): YYYY-MM-DD HH:MM."),
     )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="Why, and what proves it."
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why, and what proves it."),
     )

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from .phones import mask_phone
 
@@ -17,43 +18,67 @@ def new_invite_code() -> str:
 class AccountChannel(models.TextChoices):
     """Where the upstream says an account was opened. The lookup never depends on it."""
 
-    APP = "app"
-    H5 = "h5"
-    WECHAT = "wechat"
-    ONE_CLICK = "one_click", "one-click login"
-    BRANCH = "branch"
+    APP = "app", _("App")
+    H5 = "h5", _("H5")
+    WECHAT = "wechat", _("Wechat")
+    ONE_CLICK = "one_click", _("one-click login")
+    BRANCH = "branch", _("Branch")
 
 
 class Customer(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    phone = models.CharField(max_length=11, unique=True)
-    invite_code = models.CharField(max_length=16, unique=True, default=new_invite_code)
-    is_flagged_for_review = models.BooleanField(
-        default=False, help_text="New grants for this inviter are held for review."
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    phone = models.CharField(max_length=11, unique=True, verbose_name=_("phone"))
+    invite_code = models.CharField(
+        max_length=16, unique=True, default=new_invite_code, verbose_name=_("invite code")
+    )
+    is_flagged_for_review = models.BooleanField(
+        default=False,
+        help_text=_("New grants for this inviter are held for review."),
+        verbose_name=_("is flagged for review"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
 
     def __str__(self) -> str:
         return mask_phone(self.phone)
 
 
 class Campaign(models.Model):
-    name = models.CharField(max_length=200)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
     qualification_days = models.PositiveIntegerField(
-        default=30, help_text="Days an invitee has to open an account after being invited."
+        default=30,
+        help_text=_("Days an invitee has to open an account after being invited."),
+        verbose_name=_("qualification days"),
     )
-    card_kind = models.ForeignKey("cardpool.CardKind", on_delete=models.PROTECT)
-    points = models.PositiveIntegerField(default=0, help_text="Learning points per reward.")
-    max_rewards_per_inviter = models.PositiveIntegerField(default=10)
-    is_paused = models.BooleanField(default=False)
+    card_kind = models.ForeignKey(
+        "cardpool.CardKind", on_delete=models.PROTECT, verbose_name=_("card kind")
+    )
+    points = models.PositiveIntegerField(
+        default=0, help_text=_("Learning points per reward."), verbose_name=_("points")
+    )
+    max_rewards_per_inviter = models.PositiveIntegerField(
+        default=10, verbose_name=_("max rewards per inviter")
+    )
+    is_paused = models.BooleanField(default=False, verbose_name=_("is paused"))
     is_flagged_for_review = models.BooleanField(
-        default=False, help_text="New grants of this campaign are held for review."
+        default=False,
+        help_text=_("New grants of this campaign are held for review."),
+        verbose_name=_("is flagged for review"),
     )
-    rules = models.TextField(blank=True, help_text="Shown to invitees on the landing page.")
+    rules = models.TextField(
+        blank=True, help_text=_("Shown to invitees on the landing page."), verbose_name=_("rules")
+    )
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(
@@ -73,11 +98,22 @@ class RecordedEvent(models.Model):
     database (invariant 11)."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("actor"),
     )
-    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, if any.")
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_label = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("System actor, if any."),
+        verbose_name=_("actor label"),
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         abstract = True
@@ -89,13 +125,19 @@ class CampaignEvent(RecordedEvent):
     and why."""
 
     class Action(models.TextChoices):
-        PAUSED = "paused"
-        RESUMED = "resumed"
-        FLAGGED = "flagged", "flagged for review"
-        UNFLAGGED = "unflagged", "review flag removed"
+        PAUSED = "paused", _("Paused")
+        RESUMED = "resumed", _("Resumed")
+        FLAGGED = "flagged", _("flagged for review")
+        UNFLAGGED = "unflagged", _("review flag removed")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=16, choices=Action.choices)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="events", verbose_name=_("campaign")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+
+    class Meta(RecordedEvent.Meta):
+        verbose_name = _("campaign event")
+        verbose_name_plural = _("campaign events")
 
     def __str__(self) -> str:
         return f"{self.campaign} {self.action}"
@@ -105,11 +147,17 @@ class CustomerEvent(RecordedEvent):
     """Every flag and unflag of a customer (their new grants are held while flagged)."""
 
     class Action(models.TextChoices):
-        FLAGGED = "flagged", "flagged for review"
-        UNFLAGGED = "unflagged", "review flag removed"
+        FLAGGED = "flagged", _("flagged for review")
+        UNFLAGGED = "unflagged", _("review flag removed")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=16, choices=Action.choices)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="events", verbose_name=_("customer")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+
+    class Meta(RecordedEvent.Meta):
+        verbose_name = _("customer event")
+        verbose_name_plural = _("customer events")
 
     def __str__(self) -> str:
         return f"{self.customer} {self.action}"
@@ -117,44 +165,67 @@ class CustomerEvent(RecordedEvent):
 
 class Invitation(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"
-        QUALIFIED = "qualified"
-        INELIGIBLE_EXISTING_CUSTOMER = "ineligible_existing_customer"
-        EXPIRED = "expired"
-        REJECTED = "rejected"
+        PENDING = "pending", _("Pending")
+        QUALIFIED = "qualified", _("Qualified")
+        INELIGIBLE_EXISTING_CUSTOMER = (
+            "ineligible_existing_customer",
+            _("Ineligible Existing Customer"),
+        )
+        EXPIRED = "expired", _("Expired")
+        REJECTED = "rejected", _("Rejected")
 
     class Channel(models.TextChoices):
         """Where the invitee came from (how the link was shared)."""
 
-        LINK = "link"
-        WECHAT = "wechat"
-        APP = "app"
-        H5 = "h5"
-        QR = "qr", "QR code"
-        STAFF = "staff", "attributed by staff"
+        LINK = "link", _("Link")
+        WECHAT = "wechat", _("Wechat")
+        APP = "app", _("App")
+        H5 = "h5", _("H5")
+        QR = "qr", _("QR code")
+        STAFF = "staff", _("attributed by staff")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="invitations")
-    inviter = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
-    invitee_phone = models.CharField(max_length=11)
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.LINK)
-    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
-    rejection_reason = models.CharField(max_length=200, blank=True)
-    invited_at = models.DateTimeField(auto_now_add=True)
-    qualify_by = models.DateTimeField(help_text="The account must be opened before this time.")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("campaign")
+    )
+    inviter = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("inviter")
+    )
+    invitee_phone = models.CharField(max_length=11, verbose_name=_("invitee phone"))
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, default=Channel.LINK, verbose_name=_("channel")
+    )
+    status = models.CharField(
+        max_length=32, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    rejection_reason = models.CharField(
+        max_length=200, blank=True, verbose_name=_("rejection reason")
+    )
+    invited_at = models.DateTimeField(auto_now_add=True, verbose_name=_("invited at"))
+    qualify_by = models.DateTimeField(
+        help_text=_("The account must be opened before this time."), verbose_name=_("qualify by")
+    )
     # NULL, not "", until known: the partial unique constraint counts an account once per campaign.
-    external_account_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    account_opened_at = models.DateTimeField(null=True, blank=True)
-    account_channel = models.CharField(max_length=16, choices=AccountChannel.choices, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    external_account_id = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, verbose_name=_("external account id")
+    )
+    account_opened_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("account opened at")
+    )
+    account_channel = models.CharField(
+        max_length=16, choices=AccountChannel.choices, blank=True, verbose_name=_("account channel")
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     # polling
-    next_check_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    lease_token = models.UUIDField(null=True, blank=True)
-    leased_until = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(verbose_name=_("next check at"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
+    lease_token = models.UUIDField(null=True, blank=True, verbose_name=_("lease token"))
+    leased_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-invited_at", "-id"]
         indexes = [
             # The poll claim reads only due pending rows: its cost follows the number due,
@@ -203,15 +274,21 @@ class InvitationEvent(RecordedEvent):
     upstream's answer summarized, and every attribution by staff."""
 
     class Action(models.TextChoices):
-        ATTRIBUTED = "attributed", "attributed by staff"
-        QUALIFIED = "qualified"
-        INELIGIBLE_EXISTING_CUSTOMER = "ineligible_existing_customer", "existing customer"
-        EXPIRED = "expired"
-        REJECTED = "rejected"
+        ATTRIBUTED = "attributed", _("attributed by staff")
+        QUALIFIED = "qualified", _("Qualified")
+        INELIGIBLE_EXISTING_CUSTOMER = "ineligible_existing_customer", _("existing customer")
+        EXPIRED = "expired", _("Expired")
+        REJECTED = "rejected", _("Rejected")
 
-    invitation = models.ForeignKey(Invitation, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=32, choices=Action.choices)
-    details = models.JSONField(default=dict, blank=True)
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.PROTECT, related_name="events", verbose_name=_("invitation")
+    )
+    action = models.CharField(max_length=32, choices=Action.choices, verbose_name=_("action"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+
+    class Meta(RecordedEvent.Meta):
+        verbose_name = _("invitation event")
+        verbose_name_plural = _("invitation events")
 
     def __str__(self) -> str:
         return f"{self.invitation} {self.action}"
@@ -220,18 +297,24 @@ class InvitationEvent(RecordedEvent):
 class PollCycle(models.Model):
     """Heartbeat of the poller: one row per cycle, so a stalled poller is visible."""
 
-    worker = models.CharField(max_length=100)
-    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    claimed = models.PositiveIntegerField(default=0)
-    qualified = models.PositiveIntegerField(default=0)
-    not_yet_opened = models.PositiveIntegerField(default=0)
-    ineligible = models.PositiveIntegerField(default=0)
-    expired = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
-    released = models.PositiveIntegerField(default=0, help_text="Leases given back unprocessed.")
+    worker = models.CharField(max_length=100, verbose_name=_("worker"))
+    started_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("started at")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    claimed = models.PositiveIntegerField(default=0, verbose_name=_("claimed"))
+    qualified = models.PositiveIntegerField(default=0, verbose_name=_("qualified"))
+    not_yet_opened = models.PositiveIntegerField(default=0, verbose_name=_("not yet opened"))
+    ineligible = models.PositiveIntegerField(default=0, verbose_name=_("ineligible"))
+    expired = models.PositiveIntegerField(default=0, verbose_name=_("expired"))
+    errors = models.PositiveIntegerField(default=0, verbose_name=_("errors"))
+    released = models.PositiveIntegerField(
+        default=0, help_text=_("Leases given back unprocessed."), verbose_name=_("released")
+    )
 
     class Meta:
+        verbose_name = _("poll cycle")
+        verbose_name_plural = _("poll cycles")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
@@ -241,8 +324,12 @@ class PollCycle(models.Model):
 class UpstreamRateLimit(models.Model):
     """Shared across every process and machine: the next moment a request may be sent."""
 
-    name = models.CharField(max_length=50, primary_key=True)
-    next_free_at = models.DateTimeField()
+    name = models.CharField(max_length=50, primary_key=True, verbose_name=_("name"))
+    next_free_at = models.DateTimeField(verbose_name=_("next free at"))
+
+    class Meta:
+        verbose_name = _("upstream rate limit")
+        verbose_name_plural = _("upstream rate limits")
 
     def __str__(self) -> str:
         return self.name
@@ -255,18 +342,25 @@ class PhoneVerification(models.Model):
     keyed digest, never in clear."""
 
     inviter = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("inviter"),
     )
-    phone = models.CharField(max_length=11)
-    channel = models.CharField(max_length=16, default="link")
-    code_digest = models.CharField(max_length=64)
-    address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(max_length=11, verbose_name=_("phone"))
+    channel = models.CharField(max_length=16, default="link", verbose_name=_("channel"))
+    code_digest = models.CharField(max_length=64, verbose_name=_("code digest"))
+    address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("address"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    verified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verified at"))
 
     class Meta:
+        verbose_name = _("phone verification")
+        verbose_name_plural = _("phone verifications")
         indexes = [
             # the throttles count recent codes per number and per address
             models.Index(fields=["phone", "created_at"], name="verification_by_phone"),

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from cardpool.forms import ReasonForm
 
@@ -60,7 +61,11 @@ def with_reason(
                 done += 1
             except refusals as error:
                 refused.append(f"{obj}: {error}")
-        modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            _("%(title)s: %(done)s done.") % {"title": title, "done": done},
+            messages.SUCCESS,
+        )
         for message in refused[:20]:
             modeladmin.message_user(request, message, messages.WARNING)
         return None

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from invitations.forms import PhoneLoginForm
@@ -11,8 +12,9 @@ def health(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-admin.site.site_header = "Referral rewards"
-admin.site.site_title = "Referral rewards admin"
+admin.site.site_header = _("Referral rewards")
+admin.site.site_title = _("Referral rewards admin")
+admin.site.index_title = _("Review desk")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Case, Value, When
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
@@ -82,38 +83,38 @@ class GrantAdmin(ReadOnlyAdmin):
             permission="rewards.change_grant",
         )
 
-    @admin.action(description="Void selected grants (reverses points, voids the card)")
+    @admin.action(description=_("Void selected grants (reverses points, voids the card)"))
     def void_selected(self, request, queryset):
         return self._staff_action(
-            request, queryset, title="Void grants", action="void_selected", service=void_grant
+            request, queryset, title=_("Void grants"), action="void_selected", service=void_grant
         )
 
-    @admin.action(description="Reissue selected grants with a new card")
+    @admin.action(description=_("Reissue selected grants with a new card"))
     def reissue_selected(self, request, queryset):
         return self._staff_action(
             request,
             queryset,
-            title="Reissue grants",
+            title=_("Reissue grants"),
             action="reissue_selected",
             service=reissue_grant,
         )
 
-    @admin.action(description="Release selected held grants")
+    @admin.action(description=_("Release selected held grants"))
     def release_selected(self, request, queryset):
         return self._staff_action(
             request,
             queryset,
-            title="Release held grants",
+            title=_("Release held grants"),
             action="release_selected",
             service=release_hold,
         )
 
-    @admin.action(description="Reject selected held grants (voids them)")
+    @admin.action(description=_("Reject selected held grants (voids them)"))
     def reject_selected(self, request, queryset):
         return self._staff_action(
             request,
             queryset,
-            title="Reject held grants",
+            title=_("Reject held grants"),
             action="reject_selected",
             service=reject_hold,
         )
@@ -146,11 +147,15 @@ class UnrewardedInvitationAdmin(ReadOnlyAdmin):
 class AnomalyQueueFilter(admin.SimpleListFilter):
     """The review queue by default: open and acknowledged anomalies."""
 
-    title = "queue"
+    title = _("queue")
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return [("active", "open or acknowledged (default)"), ("closed", "closed"), ("all", "all")]
+        return [
+            ("active", _("open or acknowledged (default)")),
+            ("closed", _("closed")),
+            ("all", _("all")),
+        ]
 
     def choices(self, changelist):
         for lookup, title in self.lookup_choices:
@@ -223,9 +228,9 @@ class AnomalyAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         review_actions = [
-            ("acknowledge", "Acknowledge"),
-            ("resolve", "Resolve"),
-            ("false_positive", "False positive"),
+            ("acknowledge", _("Acknowledge")),
+            ("resolve", _("Resolve")),
+            ("false_positive", _("False positive")),
         ]
         return super().change_view(
             request,
@@ -234,31 +239,35 @@ class AnomalyAdmin(ReadOnlyAdmin):
             {**(extra_context or {}), "review_actions": review_actions},
         )
 
-    @admin.display(description="next step")
+    @admin.display(description=_("next step"))
     def next_step(self, anomaly: Anomaly):
         """What a reviewer usually does about it, with a link to where it is done."""
         if anomaly.kind == AnomalyRule.CARD_REPORTED and anomaly.grant_id:
             url = reverse("admin:rewards_grant_changelist") + f"?q={anomaly.grant.grant_no}"
             return format_html(
-                'If the card is unusable, <a href="{}">open grant {}</a>, select it and choose '
-                "“Reissue selected grants with a new card” (the old card is voided, the points "
-                "stay balanced).",
+                _(
+                    'If the card is unusable, <a href="{}">open grant {}</a>, select it and '
+                    "choose “Reissue selected grants with a new card” (the old card is voided, "
+                    "the points stay balanced)."
+                ),
                 url,
                 anomaly.grant.grant_no,
             )
         if anomaly.kind in (AnomalyRule.OUT_OF_STOCK, AnomalyRule.LOW_STOCK):
             url = reverse("admin:cardpool_cardbatch_import")
-            return format_html('<a href="{}">Import a card batch</a> of this kind.', url)
+            return format_html(_('<a href="{}">Import a card batch</a> of this kind.'), url)
         if anomaly.campaign_id and anomaly.campaign.is_paused:
             url = reverse("admin:rewards_grant_changelist") + "?status__exact=held"
             return format_html(
-                "Granting is paused for this campaign. Check the finding, then resume the campaign "
-                'and <a href="{}">release or reject the held grants</a>.',
+                _(
+                    "Granting is paused for this campaign. Check the finding, then resume the "
+                    'campaign and <a href="{}">release or reject the held grants</a>.'
+                ),
                 url,
             )
-        return "Check the finding; resolve it with a note, or mark it a false positive."
+        return _("Check the finding; resolve it with a note, or mark it a false positive.")
 
-    @admin.display(description="about")
+    @admin.display(description=_("about"))
     def about(self, anomaly: Anomaly):
         """A link to the object the anomaly is about, when there is one."""
         subject = anomaly.subject_object
@@ -284,22 +293,30 @@ class AnomalyAdmin(ReadOnlyAdmin):
             permission="rewards.change_anomaly",
         )
 
-    @admin.action(description="Acknowledge (with a note)")
+    @admin.action(description=_("Acknowledge (with a note)"))
     def acknowledge(self, request, queryset):
         return self._review(
-            request, queryset, Anomaly.Status.ACKNOWLEDGED, "Acknowledge anomalies", "acknowledge"
+            request,
+            queryset,
+            Anomaly.Status.ACKNOWLEDGED,
+            _("Acknowledge anomalies"),
+            "acknowledge",
         )
 
-    @admin.action(description="Resolve (with a note)")
+    @admin.action(description=_("Resolve (with a note)"))
     def resolve(self, request, queryset):
         return self._review(
-            request, queryset, Anomaly.Status.RESOLVED, "Resolve anomalies", "resolve"
+            request, queryset, Anomaly.Status.RESOLVED, _("Resolve anomalies"), "resolve"
         )
 
-    @admin.action(description="Mark as false positive (with a note)")
+    @admin.action(description=_("Mark as false positive (with a note)"))
     def false_positive(self, request, queryset):
         return self._review(
-            request, queryset, Anomaly.Status.FALSE_POSITIVE, "Dismiss anomalies", "false_positive"
+            request,
+            queryset,
+            Anomaly.Status.FALSE_POSITIVE,
+            _("Dismiss anomalies"),
+            "false_positive",
         )
 
 

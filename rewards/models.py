@@ -12,37 +12,64 @@ class Grant(models.Model):
     """A reward order: one card and some points for one qualified invitation."""
 
     class Status(models.TextChoices):
-        PENDING_STOCK = "pending_stock", "waiting for stock"
-        HELD = "held", "held for review"
-        ISSUED = "issued"
-        VOID = "void"
+        PENDING_STOCK = "pending_stock", _("waiting for stock")
+        HELD = "held", _("held for review")
+        ISSUED = "issued", _("Issued")
+        VOID = "void", _("Void")
 
-    grant_no = models.CharField(max_length=20, unique=True, editable=False)
+    grant_no = models.CharField(
+        max_length=20, unique=True, editable=False, verbose_name=_("grant no")
+    )
     invitation = models.ForeignKey(
-        "invitations.Invitation", on_delete=models.PROTECT, related_name="grants"
+        "invitations.Invitation",
+        on_delete=models.PROTECT,
+        related_name="grants",
+        verbose_name=_("invitation"),
     )
     inviter = models.ForeignKey(
-        "invitations.Customer", on_delete=models.PROTECT, related_name="grants"
+        "invitations.Customer",
+        on_delete=models.PROTECT,
+        related_name="grants",
+        verbose_name=_("inviter"),
     )
     campaign = models.ForeignKey(
-        "invitations.Campaign", on_delete=models.PROTECT, related_name="grants"
+        "invitations.Campaign",
+        on_delete=models.PROTECT,
+        related_name="grants",
+        verbose_name=_("campaign"),
     )
     card = models.OneToOneField(
-        "cardpool.Card", null=True, blank=True, on_delete=models.PROTECT, related_name="grant"
+        "cardpool.Card",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grant",
+        verbose_name=_("card"),
     )
-    points = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices)
-    hold_reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    issued_at = models.DateTimeField(null=True, blank=True)
-    first_revealed_at = models.DateTimeField(null=True, blank=True)
-    voided_at = models.DateTimeField(null=True, blank=True)
-    void_reason = models.TextField(blank=True)
+    points = models.PositiveIntegerField(verbose_name=_("points"))
+    status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("status"))
+    hold_reason = models.CharField(max_length=200, blank=True, verbose_name=_("hold reason"))
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
+    issued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("issued at"))
+    first_revealed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first revealed at")
+    )
+    voided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("voided at"))
+    void_reason = models.TextField(blank=True, verbose_name=_("void reason"))
     replaced_by = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaces",
+        verbose_name=_("replaced by"),
     )
 
     class Meta:
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
         ordering = ["-created_at", "-id"]
         constraints = [
             # Invariant 2: an invitation has at most one live grant; void ones are history
@@ -80,24 +107,33 @@ class PointsEntry(models.Model):
     """Append-only points ledger. A balance is the sum of a customer's entries."""
 
     class Kind(models.TextChoices):
-        REWARD = "reward"
-        REVERSAL = "reversal"
-        ADJUSTMENT = "adjustment"
+        REWARD = "reward", _("Reward")
+        REVERSAL = "reversal", _("Reversal")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     customer = models.ForeignKey(
-        "invitations.Customer", on_delete=models.PROTECT, related_name="points_entries"
+        "invitations.Customer",
+        on_delete=models.PROTECT,
+        related_name="points_entries",
+        verbose_name=_("customer"),
     )
-    amount = models.IntegerField()
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.IntegerField(verbose_name=_("amount"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     grant = models.ForeignKey(
-        Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="points_entries"
+        Grant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="points_entries",
+        verbose_name=_("grant"),
     )
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("points entry")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "points entries"
+        verbose_name_plural = _("points entries")
         constraints = [
             # Invariant 6: a grant credits (and reverses) its points exactly once.
             models.UniqueConstraint(
@@ -122,28 +158,43 @@ class PointsEntry(models.Model):
 
 class GrantEvent(models.Model):
     class Action(models.TextChoices):
-        CREATED = "created"
-        HELD = "held"
-        ISSUED = "issued"
-        RELEASED = "released"
-        REVEALED = "revealed"
-        REPORTED = "reported"
-        VOIDED = "voided"
-        REISSUED = "reissued"
+        CREATED = "created", _("Created")
+        HELD = "held", _("Held")
+        ISSUED = "issued", _("Issued")
+        RELEASED = "released", _("Released")
+        REVEALED = "revealed", _("Revealed")
+        REPORTED = "reported", _("Reported")
+        VOIDED = "voided", _("Voided")
+        REISSUED = "reissued", _("Reissued")
 
-    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=16, choices=Action.choices)
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, related_name="events", verbose_name=_("grant")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("actor"),
     )
-    actor_label = models.CharField(max_length=100, blank=True)
-    reason = models.TextField(blank=True)
+    actor_label = models.CharField(max_length=100, blank=True, verbose_name=_("actor label"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     card = models.ForeignKey(
-        "cardpool.Card", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "cardpool.Card",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("card"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("grant event")
+        verbose_name_plural = _("grant events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -154,13 +205,20 @@ class UnrewardedInvitation(models.Model):
     """A qualified invitation that earns no grant, and why (for example over the inviter's cap)."""
 
     class Reason(models.TextChoices):
-        OVER_CAP = "over_cap", "over the inviter's cap"
+        OVER_CAP = "over_cap", _("over the inviter's cap")
 
     invitation = models.OneToOneField(
-        "invitations.Invitation", on_delete=models.PROTECT, related_name="unrewarded"
+        "invitations.Invitation",
+        on_delete=models.PROTECT,
+        related_name="unrewarded",
+        verbose_name=_("invitation"),
     )
-    reason = models.CharField(max_length=32, choices=Reason.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=32, choices=Reason.choices, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("unrewarded invitation")
+        verbose_name_plural = _("unrewarded invitations")
 
     def __str__(self) -> str:
         return f"{self.invitation} {self.reason}"
@@ -179,37 +237,40 @@ class AnomalyRule(models.TextChoices):
     ``card_reported`` is raised by the customer's one-click report."""
 
     # invariants that cannot happen (a database constraint or a lock stands behind each)
-    CARD_IN_TWO_GRANTS = "card_in_two_grants", "card in two grants"
-    INVITATION_TWO_LIVE_GRANTS = "invitation_two_live_grants", "invitation with two live grants"
-    INVITER_OVER_CAP = "inviter_over_cap", "inviter over the campaign's cap"
-    LEDGER_MISMATCH = "ledger_mismatch", "points ledger differs from issued grants"
-    ASSIGNED_CARD_WITHOUT_GRANT = "assigned_card_without_grant", "assigned card without a grant"
-    GRANT_CARD_NOT_ASSIGNED = "grant_card_not_assigned", "issued grant whose card is not assigned"
-    ACCOUNT_COUNTED_TWICE = "account_counted_twice", "account counted twice in a campaign"
-    EXISTING_CUSTOMER_REWARDED = "existing_customer_rewarded", "existing customer rewarded"
-    CARD_SECRET_IN_CLEAR = "card_secret_in_clear", "card secret not encrypted"
-    GRANT_NUMBER_REUSED = "grant_number_reused", "grant number used twice"
+    CARD_IN_TWO_GRANTS = "card_in_two_grants", _("card in two grants")
+    INVITATION_TWO_LIVE_GRANTS = "invitation_two_live_grants", _("invitation with two live grants")
+    INVITER_OVER_CAP = "inviter_over_cap", _("inviter over the campaign's cap")
+    LEDGER_MISMATCH = "ledger_mismatch", _("points ledger differs from issued grants")
+    ASSIGNED_CARD_WITHOUT_GRANT = "assigned_card_without_grant", _("assigned card without a grant")
+    GRANT_CARD_NOT_ASSIGNED = (
+        "grant_card_not_assigned",
+        _("issued grant whose card is not assigned"),
+    )
+    ACCOUNT_COUNTED_TWICE = "account_counted_twice", _("account counted twice in a campaign")
+    EXISTING_CUSTOMER_REWARDED = "existing_customer_rewarded", _("existing customer rewarded")
+    CARD_SECRET_IN_CLEAR = "card_secret_in_clear", _("card secret not encrypted")
+    GRANT_NUMBER_REUSED = "grant_number_reused", _("grant number used twice")
     CARD_CHANGED_WITHOUT_EVENT = (
         "card_changed_without_event",
-        "card status changed without an event",
+        _("card status changed without an event"),
     )
-    HISTORY_UNPROTECTED = "history_unprotected", "history tables not protected"
+    HISTORY_UNPROTECTED = "history_unprotected", _("history tables not protected")
     # stock
-    LOW_STOCK = "low_stock", "stock under its threshold"
-    OUT_OF_STOCK = "out_of_stock", "out of stock with grants waiting"
-    CARDS_EXPIRING = "cards_expiring", "available cards expiring soon"
-    STOCK_DAYS_LEFT = "stock_days_left", "few days of stock left"
+    LOW_STOCK = "low_stock", _("stock under its threshold")
+    OUT_OF_STOCK = "out_of_stock", _("out of stock with grants waiting")
+    CARDS_EXPIRING = "cards_expiring", _("available cards expiring soon")
+    STOCK_DAYS_LEFT = "stock_days_left", _("few days of stock left")
     # fraud signals
-    INVITER_QUALIFICATIONS_PER_DAY = "inviter_daily_qualifications", "inviter qualifying fast"
-    GRANT_RATE_SPIKE = "grant_rate_spike", "grants per hour spiking"
-    CHANNEL_BURST = "channel_burst", "invitees opening together through one channel"
+    INVITER_QUALIFICATIONS_PER_DAY = "inviter_daily_qualifications", _("inviter qualifying fast")
+    GRANT_RATE_SPIKE = "grant_rate_spike", _("grants per hour spiking")
+    CHANNEL_BURST = "channel_burst", _("invitees opening together through one channel")
     # pipeline health
-    POLLER_STALLED = "poller_stalled", "poller stalled"
-    UPSTREAM_ERROR_RATE = "upstream_error_rate", "upstream failing"
-    PENDING_PAST_WINDOW = "pending_past_window", "invitations pending past their window"
-    GRANTS_WAITING = "grants_waiting", "grants waiting too long"
+    POLLER_STALLED = "poller_stalled", _("poller stalled")
+    UPSTREAM_ERROR_RATE = "upstream_error_rate", _("upstream failing")
+    PENDING_PAST_WINDOW = "pending_past_window", _("invitations pending past their window")
+    GRANTS_WAITING = "grants_waiting", _("grants waiting too long")
     # customers
-    CARD_REPORTED = "card_reported", "card reported by its customer"
+    CARD_REPORTED = "card_reported", _("card reported by its customer")
 
 
 class Anomaly(models.Model):
@@ -217,29 +278,39 @@ class Anomaly(models.Model):
     and subject: a rule that finds it again counts one more occurrence."""
 
     class Severity(models.TextChoices):
-        INFO = "info"
-        WARNING = "warning"
-        CRITICAL = "critical"
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        ACKNOWLEDGED = "acknowledged"
-        RESOLVED = "resolved"
-        FALSE_POSITIVE = "false_positive", "false positive"
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+        FALSE_POSITIVE = "false_positive", _("false positive")
 
     ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED)
 
-    kind = models.CharField("rule", max_length=50, choices=AnomalyRule.choices)
-    subject = models.CharField(max_length=100, help_text="What it is about, for deduplication.")
-    severity = models.CharField(max_length=16, choices=Severity.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    message = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(_("rule"), max_length=50, choices=AnomalyRule.choices)
+    subject = models.CharField(
+        max_length=100,
+        help_text=_("What it is about, for deduplication."),
+        verbose_name=_("subject"),
+    )
+    severity = models.CharField(max_length=16, choices=Severity.choices, verbose_name=_("severity"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
+    message = models.TextField(verbose_name=_("message"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     # the object it is about (card, grant, invitation, customer, campaign or card kind)
     subject_type = models.ForeignKey(
-        "contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT
+        "contenttypes.ContentType",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("subject type"),
     )
-    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("subject id"))
     subject_object = GenericForeignKey("subject_type", "subject_id")
     campaign = models.ForeignKey(
         "invitations.Campaign",
@@ -247,23 +318,37 @@ class Anomaly(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="anomalies",
+        verbose_name=_("campaign"),
     )
     grant = models.ForeignKey(
-        Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="anomalies"
+        Grant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="anomalies",
+        verbose_name=_("grant"),
     )
-    occurrences = models.PositiveIntegerField(default=1)
-    notes = models.TextField(blank=True, help_text="Reviews before events were kept; see events.")
-    created_at = models.DateTimeField("first seen", auto_now_add=True)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    occurrences = models.PositiveIntegerField(default=1, verbose_name=_("occurrences"))
+    notes = models.TextField(
+        blank=True,
+        help_text=_("Reviews before events were kept; see events."),
+        verbose_name=_("notes"),
+    )
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the reviewers were sent an email about it."
+        null=True,
+        blank=True,
+        help_text=_("When the reviewers were sent an email about it."),
+        verbose_name=_("notified at"),
     )
 
     class Meta:
+        verbose_name = _("anomaly")
         ordering = ["-updated_at"]
-        verbose_name_plural = "anomalies"
+        verbose_name_plural = _("anomalies")
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "subject"],
@@ -288,28 +373,40 @@ class AnomalyEvent(RecordedEvent):
     to it (closed when its condition is gone, its campaign paused)."""
 
     class Action(models.TextChoices):
-        ACKNOWLEDGED = "acknowledged"
-        RESOLVED = "resolved"
-        FALSE_POSITIVE = "false_positive", "false positive"
-        CLOSED_AUTOMATICALLY = "closed_automatically", "closed automatically"
-        CAMPAIGN_PAUSED = "campaign_paused", "campaign paused"
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+        FALSE_POSITIVE = "false_positive", _("false positive")
+        CLOSED_AUTOMATICALLY = "closed_automatically", _("closed automatically")
+        CAMPAIGN_PAUSED = "campaign_paused", _("campaign paused")
 
-    anomaly = models.ForeignKey(Anomaly, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=32, choices=Action.choices)
+    anomaly = models.ForeignKey(
+        Anomaly, on_delete=models.PROTECT, related_name="events", verbose_name=_("anomaly")
+    )
+    action = models.CharField(max_length=32, choices=Action.choices, verbose_name=_("action"))
+
+    class Meta(RecordedEvent.Meta):
+        verbose_name = _("anomaly event")
+        verbose_name_plural = _("anomaly events")
 
 
 class ReconciliationRun(models.Model):
     """One run of ``reconcile``: the counts an operator compares with the books, and every
     breach of an invariant with the ids involved."""
 
-    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    is_ok = models.BooleanField(default=False, help_text="No invariant broken.")
-    breaches = models.PositiveIntegerField(default=0)
-    report = models.JSONField(default=dict)
-    actor_label = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("started at")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    is_ok = models.BooleanField(
+        default=False, help_text=_("No invariant broken."), verbose_name=_("is ok")
+    )
+    breaches = models.PositiveIntegerField(default=0, verbose_name=_("breaches"))
+    report = models.JSONField(default=dict, verbose_name=_("report"))
+    actor_label = models.CharField(max_length=100, blank=True, verbose_name=_("actor label"))
 
     class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from invitations.models import Campaign
 from invitations.services.campaigns import set_campaign_paused
@@ -131,11 +132,13 @@ def notify_reviewers() -> int:
     )
     for anomaly in pending:
         send_mail(
-            subject=f"[referral rewards] {anomaly.severity}: {anomaly.get_kind_display()}",
-            message=(
-                f"{anomaly.message}\n\nReview it: {settings.SITE_URL}/admin/rewards/anomaly/"
-                f"{anomaly.pk}/change/\n"
-            ),
+            subject=_("[referral rewards] %(severity)s: %(rule)s")
+            % {"severity": anomaly.get_severity_display(), "rule": anomaly.get_kind_display()},
+            message=_("%(message)s\n\nReview it: %(url)s\n")
+            % {
+                "message": anomaly.message,
+                "url": f"{settings.SITE_URL}/admin/rewards/anomaly/{anomaly.pk}/change/",
+            },
             from_email=None,
             recipient_list=recipients,
         )

@@ -1,5 +1,7 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..selectors import review_desk
 
@@ -20,4 +22,8 @@ def at_most(count: int, limit: int) -> str:
 @register.filter
 def timedelta_minutes(age) -> str:
     minutes = int(age.total_seconds() // 60)
-    return "less than a minute ago" if minutes < 1 else f"{minutes} minute(s) ago"
+    if minutes < 1:
+        return _("less than a minute ago")
+    return ngettext("%(minutes)d minute ago", "%(minutes)d minutes ago", minutes) % {
+        "minutes": minutes
+    }

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cardpool.exceptions import ReasonRequired
 from invitations.account_opening.client import AccountStatus
@@ -101,7 +102,7 @@ def test_a_reviewer_attributes_through_the_admin_and_a_refusal_keeps_the_input(c
         "reason": "customer service ticket 4411",
     }
     assert (
-        "Attribute a lost sign-up"
+        _("Attribute a lost sign-up")
         in client.get(reverse("admin:invitations_invitation_changelist")).content.decode()
     )
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from invitations.models import Invitation, PollCycle
 from rewards.models import Anomaly, AnomalyRule, Grant
@@ -356,7 +357,9 @@ def test_end_to_end_a_deleted_points_entry_is_caught_paused_emailed_and_reconcil
     assert grant.campaign.is_paused
     link = f"/admin/rewards/anomaly/{anomaly.pk}/change/"
     [email] = [email for email in mailoutbox if link in email.body]  # once, not per run
-    assert "critical: points ledger" in email.subject and email.to == ["reviewers@example.com"]
+    # in the staff's language (Chinese unless LANGUAGE_CODE says otherwise)
+    expected = f"{gettext('Critical')}：{gettext('points ledger differs from issued grants')}"
+    assert expected in email.subject and email.to == ["reviewers@example.com"]
     # and reconcile fails, naming the customer
     with pytest.raises(SystemExit) as reconciled:
         call_command("reconcile")

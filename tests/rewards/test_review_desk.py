@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from invitations.models import Campaign, CampaignEvent
 from rewards.models import Anomaly
@@ -102,8 +103,8 @@ def test_the_admin_index_is_a_dashboard_of_what_needs_a_person(client, staff):
 
     assert 'id="review-desk"' in page
     assert '?status__exact=held">1</a>' in page
-    assert "1 warning</a>" in page and "0 critical</a>" in page
-    assert "never run" in page  # no reconciliation yet
+    assert f"1 {_('warning')}</a>" in page and f"0 {_('critical')}</a>" in page
+    assert _("never run") in page  # no reconciliation yet
     assert campaign.card_kind.code in page
     PollCycle.objects.create(worker="w")
     assert "stalled" not in client.get(reverse("admin:index")).content.decode()
@@ -129,7 +130,7 @@ def test_the_anomaly_queue_reads_its_subjects_without_a_query_per_row(
     assert Anomaly.objects.count() >= 5
     with django_assert_max_num_queries(12):
         page = client.get(reverse("admin:rewards_anomaly_changelist")).content.decode()
-    assert page.count("card kind: K") == 5
+    assert page.count(f"{_('card kind')}: K") == 5
 
 
 # --- every action of every model admin, as each staff group --------------------------------
@@ -193,7 +194,7 @@ def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(clien
 
     page = client.get(reverse("admin:rewards_anomaly_change", args=[anomaly.pk])).content.decode()
 
-    assert f"?q={grant.grant_no}" in page and "Reissue selected grants" in page
+    assert f"?q={grant.grant_no}" in page and _("Reissue selected grants with a new card") in page
     assert 'name="action" value="acknowledge"' in page
     asked = client.post(
         reverse("admin:rewards_anomaly_changelist"),
