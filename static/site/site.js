@@ -22,3 +22,30 @@ function fallback(target) {
   selection.addRange(range);
   try { document.execCommand("copy"); } catch (e) { /* the text stays selected */ }
 }
+
+// Share poster: draw the server's SVG poster onto a canvas and show it as a PNG, which phones
+// save with a long press and chat apps accept (they do not show SVG). Without JS the SVG link
+// still downloads.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-poster]");
+  if (!button) return;
+  event.preventDefault();
+  var target = document.querySelector(button.getAttribute("data-target"));
+  fetch(button.getAttribute("data-poster"), { credentials: "same-origin" })
+    .then(function (response) { return response.blob(); })
+    .then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var image = new Image();
+      image.onload = function () {
+        var canvas = document.createElement("canvas");
+        canvas.width = 1200; canvas.height = 1800;
+        canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        var png = target.querySelector("img");
+        png.src = canvas.toDataURL("image/png");
+        target.hidden = false;
+        png.scrollIntoView({ behavior: "smooth", block: "nearest" });
+      };
+      image.src = url;
+    });
+});

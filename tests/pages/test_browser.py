@@ -135,9 +135,16 @@ def test_a_customer_shares_reveals_reports_and_switches_language(page, live_serv
     invite_url = page.inner_text("#invite-url")
     assert invite_url.endswith(f"/i/{customer.invite_code}")
     page.click("[data-copy='#invite-url']")
+    page.wait_for_function(
+        "document.querySelector(\"[data-copy='#invite-url']\").textContent === '已复制'"
+    )
     assert page.evaluate("navigator.clipboard.readText()") == invite_url
     page.click("#qr-code summary")
     assert page.locator("#qr-code svg.segno").is_visible()
+    page.click("#poster")  # drawn as a PNG to save with a long press
+    page.wait_for_function(
+        "document.querySelector('#poster-preview img').src.startsWith('data:image/png')"
+    )
     look(page, "home")
 
     # rewards: show the card, then report a problem and see its state
