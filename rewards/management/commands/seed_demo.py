@@ -48,11 +48,11 @@ class Command(BaseCommand):
             admin.groups.add(Group.objects.get(name="Reviewers"))
         jd20, _ = CardKind.objects.get_or_create(
             code="JD20",
-            defaults={"name": "JD e-card 20 yuan", "face_value": 20, "low_stock_threshold": 20},
+            defaults={"name": "京东E卡 20元", "face_value": 20, "low_stock_threshold": 20},
         )
         jd50, _ = CardKind.objects.get_or_create(
             code="JD50",
-            defaults={"name": "JD e-card 50 yuan", "face_value": 50, "low_stock_threshold": 10},
+            defaults={"name": "京东E卡 50元", "face_value": 50, "low_stock_threshold": 10},
         )
         for kind, prefix, count in ((jd20, "JD20", 60), (jd50, "JD50", 5)):
             try:
@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 pass  # already imported on an earlier run
         now = timezone.now()
         campaign, _ = Campaign.objects.get_or_create(
-            name="Invite a friend, winter 2026",
+            name="邀请好友开户有礼 · 2026 冬季",
             defaults={
                 "starts_at": now - timedelta(days=3),
                 "ends_at": now + timedelta(days=60),
@@ -75,8 +75,8 @@ class Command(BaseCommand):
                 "points": 200,
                 "max_rewards_per_inviter": 5,
                 "rules": (
-                    "One reward per friend who opens an account with the invited number. "
-                    "At most 5 rewards per person."
+                    "好友须使用受邀手机号开户，每位好友计一份奖励；每人最多 5 份。"
+                    "礼品卡有效期以卡面为准，积分不可兑换现金。"
                 ),
             },
         )
