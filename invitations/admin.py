@@ -184,7 +184,7 @@ class InvitationAdmin(ReadOnlyAdmin):
         """Attach a sign-up whose link to its inviter was lost (then the normal checks)."""
         if not request.user.has_perm("invitations.add_invitation"):
             raise PermissionDenied
-        form = AttributionForm(request.POST or None)
+        form = AttributionForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

@@ -11,6 +11,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from referral_site.client_ip import client_ip
+
 from .exceptions import (
     NOT_INVITABLE,
     UNKNOWN_INVITE_CODE,
@@ -47,13 +49,13 @@ def landing(request, code: str):
     to the number; the invitation exists once it is entered (``verify``)."""
     inviter = _inviter(code)
     campaign = current_campaign()
-    form = InviteeForm(request.POST or None)
+    form = InviteeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and campaign is not None and form.is_valid():
         try:
             verification = send_phone_code(
                 inviter,
                 form.cleaned_data["phone"],
-                address=request.META.get("REMOTE_ADDR"),
+                address=client_ip(request),
                 channel=request.GET.get("ch", "link")[:16],
             )
         except InvitationRefused as refusal:
@@ -76,7 +78,7 @@ def verify(request, code: str):
     ).first()
     if verification is None:
         return redirect("invitations:landing", code=inviter.invite_code)
-    form = PhoneCodeForm(request.POST or None)
+    form = PhoneCodeForm(request.POST if request.method == "POST" else None)
     resend_refused = ""
     if request.method == "POST" and "resend" in request.POST:
         form = PhoneCodeForm()
@@ -84,7 +86,7 @@ def verify(request, code: str):
             verification = send_phone_code(
                 inviter,
                 verification.phone,
-                address=request.META.get("REMOTE_ADDR"),
+                address=client_ip(request),
                 channel=verification.channel,
             )
         except InvitationRefused as refusal:
@@ -131,12 +133,12 @@ def invited(request, code: str):
 def signup(request):
     """A new customer: number and password, then the code texted to the number (``signup_verify``);
     the account exists once the code is entered, so nobody registers a stranger's number."""
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             validate_password(form.cleaned_data["password"])
             verification = send_phone_code(
-                None, form.cleaned_data["phone"], address=request.META.get("REMOTE_ADDR")
+                None, form.cleaned_data["phone"], address=client_ip(request)
             )
         except ValidationError as error:
             form.add_error("password", error)
@@ -159,7 +161,7 @@ def signup_verify(request):
     ).first()
     if verification is None:
         return redirect("invitations:signup")
-    form = PhoneCodeForm(request.POST or None)
+    form = PhoneCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             verified = check_phone_code(verification, form.cleaned_data["code"])

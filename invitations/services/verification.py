@@ -46,6 +46,8 @@ def send_phone_code(
     The throttles count recent rows without a lock: two requests at the same instant may both
     pass the last free slot, which bounds the overshoot to the concurrency of one client."""
     phone = normalize_phone(phone)
+    if channel not in Invitation.Channel.values:
+        channel = Invitation.Channel.LINK  # the query string is the visitor's to write
     now = timezone.now()
     recent = PhoneVerification.objects.filter(created_at__gt=now - HOUR)
     last = recent.filter(phone=phone).order_by("-created_at").first()

@@ -179,3 +179,25 @@ def test_a_double_tap_on_the_right_code_gives_the_same_invitation(client, invite
 def test_an_unknown_invite_code_is_not_found(client, campaign):
     response = client.get(reverse("invitations:landing", args=["NOSUCHCODE"]))
     assert response.status_code == 404 and 'id="error-page"' in text(response)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"phone": "159\x0000000001"},
+        {"phone": "1" * 10_000},
+        {},
+    ],
+)
+def test_garbage_in_the_phone_form_is_refused_with_the_input_kept(client, inviter, data):
+    response = client.post(landing(inviter, "?ch=%00" + "x" * 500), data)
+    assert response.status_code == 200 and "errorlist" in text(response)
+    assert not sms.outbox and not PhoneVerification.objects.exists()
+
+
+def test_garbage_codes_are_refused_and_counted_only_when_they_could_be_codes(client, inviter):
+    client.post(landing(inviter), {"phone": "15900000001"})
+    for code in ["\x00\x00\x00\x00\x00\x00", "12345", "1234567", "é" * 6]:
+        response = client.post(verify(inviter), {"code": code})
+        assert response.status_code == 200 and "errorlist" in text(response)
+    assert not Invitation.objects.exists()
