@@ -1,8 +1,10 @@
 """Exceptions of the card pool. Messages are constants so tests and callers can match them."""
 
-NO_CARD_AVAILABLE = "No card of kind {kind} is available (unexpired for at least {days} days)."
-CARD_NOT_IN_STATUS = "Card {card} is {status}; this action needs a card that is {expected}."
-REASON_REQUIRED = "A reason is required."
+from django.utils.translation import gettext_lazy as _
+
+NO_CARD_AVAILABLE = _("No card of kind {kind} is available (unexpired for at least {days} days).")
+CARD_NOT_IN_STATUS = _("Card {card} is {status}; this action needs a card that is {expected}.")
+REASON_REQUIRED = _("A reason is required.")
 
 
 class CardPoolError(Exception):

@@ -1,6 +1,14 @@
-NOT_QUALIFIED = "Invitation #{invitation} is {status}, not qualified: nothing to grant."
-GRANT_NOT_IN_STATUS = "Grant {grant} is {status}; this needs a grant that is {expected}."
-NOT_YOUR_GRANT = "This reward is not yours."
+from django.utils.translation import gettext_lazy as _
+
+NOT_QUALIFIED = _("Invitation #{invitation} is {status}, not qualified: nothing to grant.")
+GRANT_NOT_IN_STATUS = _("Grant {grant} is {status}; this needs a grant that is {expected}.")
+NOT_YOUR_GRANT = _("This reward is not yours.")
+
+
+def _status_label(status: str) -> str:
+    from .models import Grant
+
+    return str(Grant.Status(status).label) if status in Grant.Status.values else status
 
 
 class RewardError(Exception):
@@ -15,7 +23,11 @@ class NotQualified(RewardError):
 class GrantNotInStatus(RewardError):
     def __init__(self, grant, expected: str):
         super().__init__(
-            GRANT_NOT_IN_STATUS.format(grant=grant.grant_no, status=grant.status, expected=expected)
+            GRANT_NOT_IN_STATUS.format(
+                grant=grant.grant_no,
+                status=_status_label(grant.status),
+                expected=_status_label(expected),
+            )
         )
 
 

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from invitations.models import Invitation
 
-from ..models import Anomaly, AnomalyRule
+from ..models import Anomaly, AnomalyRule, Grant
 from ..selectors import KindStock, poller_health, stock_by_kind
 
 CRITICAL, WARNING = Anomaly.Severity.CRITICAL, Anomaly.Severity.WARNING
@@ -92,7 +93,8 @@ def card_in_two_grants(now: datetime) -> list[Finding]:
             AnomalyRule.CARD_IN_TWO_GRANTS,
             CRITICAL,
             f"card:{card_id}",
-            f"Card #{card_id} is in {len(grants)} grants: {grants[:SAMPLE]}.",
+            _("Card #%(card)s is in %(count)s grants: %(grants)s.")
+            % {"card": card_id, "count": len(grants), "grants": grants[:SAMPLE]},
             {"grant_ids": grants[:SAMPLE]},
             "cardpool.card",
             card_id,
@@ -112,7 +114,8 @@ def invitation_two_live_grants(now: datetime) -> list[Finding]:
             AnomalyRule.INVITATION_TWO_LIVE_GRANTS,
             CRITICAL,
             f"invitation:{invitation_id}",
-            f"Invitation #{invitation_id} has {len(grants)} live grants: {grants[:SAMPLE]}.",
+            _("Invitation #%(invitation)s has %(count)s live grants: %(grants)s.")
+            % {"invitation": invitation_id, "count": len(grants), "grants": grants[:SAMPLE]},
             {"grant_ids": grants[:SAMPLE]},
             "invitations.invitation",
             invitation_id,
@@ -135,8 +138,11 @@ def inviter_over_cap(now: datetime) -> list[Finding]:
             AnomalyRule.INVITER_OVER_CAP,
             CRITICAL,
             f"customer:{customer_id}@campaign:{campaign_id}",
-            f"Customer #{customer_id} has {count} live grants in campaign #{campaign_id}; "
-            f"the cap is {cap}.",
+            _(
+                "Customer #%(customer)s has %(count)s live grants in campaign #%(campaign)s; "
+                "the cap is %(cap)s."
+            )
+            % {"customer": customer_id, "count": count, "campaign": campaign_id, "cap": cap},
             {"live_grants": count, "cap": cap},
             "invitations.customer",
             customer_id,
@@ -155,8 +161,16 @@ def ledger_mismatch(now: datetime) -> list[Finding]:
             AnomalyRule.LEDGER_MISMATCH,
             CRITICAL,
             f"customer:{customer_id}@campaign:{campaign_id}",
-            f"Customer #{customer_id}'s points ledger for campaign #{campaign_id} books "
-            f"{booked} points; their issued grants are worth {expected}.",
+            _(
+                "Customer #%(customer)s's points ledger for campaign #%(campaign)s books "
+                "%(booked)s points; their issued grants are worth %(expected)s."
+            )
+            % {
+                "customer": customer_id,
+                "campaign": campaign_id,
+                "booked": booked,
+                "expected": expected,
+            },
             {"expected": int(expected), "booked": int(booked)},
             "invitations.customer",
             customer_id,
@@ -173,7 +187,7 @@ def assigned_card_without_grant(now: datetime) -> list[Finding]:
             AnomalyRule.ASSIGNED_CARD_WITHOUT_GRANT,
             CRITICAL,
             f"card:{card_id}",
-            f"Card #{card_id} is assigned but belongs to no grant.",
+            _("Card #%(card)s is assigned but belongs to no grant.") % {"card": card_id},
             {"kind_id": kind_id},
             "cardpool.card",
             card_id,
@@ -193,8 +207,11 @@ def grant_card_not_assigned(now: datetime) -> list[Finding]:
             AnomalyRule.GRANT_CARD_NOT_ASSIGNED,
             CRITICAL,
             f"grant:{grant_id}",
-            f"Grant {grant_no} is issued but its card #{card_id} is {card_status}: "
-            f"it could be handed out again.",
+            _(
+                "Grant %(grant)s is issued but its card #%(card)s is %(status)s: it could be "
+                "handed out again."
+            )
+            % {"grant": grant_no, "card": card_id, "status": card_status},
             {"card_id": card_id, "card_status": card_status},
             "rewards.grant",
             grant_id,
@@ -216,8 +233,16 @@ def account_counted_twice(now: datetime) -> list[Finding]:
             AnomalyRule.ACCOUNT_COUNTED_TWICE,
             CRITICAL,
             f"campaign:{campaign_id}@account:{account_id}",
-            f"Account {account_id} qualified {len(invitations)} invitations in campaign "
-            f"#{campaign_id}: {invitations[:SAMPLE]}.",
+            _(
+                "Account %(account)s qualified %(count)s invitations in campaign "
+                "#%(campaign)s: %(invitations)s."
+            )
+            % {
+                "account": account_id,
+                "count": len(invitations),
+                "campaign": campaign_id,
+                "invitations": invitations[:SAMPLE],
+            },
             {"invitation_ids": invitations[:SAMPLE], "account_id": account_id},
             "invitations.campaign",
             campaign_id,
@@ -239,8 +264,11 @@ def existing_customer_rewarded(now: datetime) -> list[Finding]:
             AnomalyRule.EXISTING_CUSTOMER_REWARDED,
             CRITICAL,
             f"grant:{grant_id}",
-            f"Grant {grant_no} rewards invitation #{invitation_id}, whose account was opened "
-            "before the invitation.",
+            _(
+                "Grant %(grant)s rewards invitation #%(invitation)s, whose account was opened "
+                "before the invitation."
+            )
+            % {"grant": grant_no, "invitation": invitation_id},
             {"invitation_id": invitation_id},
             "rewards.grant",
             grant_id,
@@ -262,8 +290,11 @@ def card_secret_in_clear(now: datetime) -> list[Finding]:
             AnomalyRule.CARD_SECRET_IN_CLEAR,
             CRITICAL,
             f"card:{card_id}",
-            f"Card #{card_id}'s number or password is stored in a form that is not a Fernet "
-            "token (written around the import?).",
+            _(
+                "Card #%(card)s's number or password is stored in a form that is not a Fernet "
+                "token (written around the import?)."
+            )
+            % {"card": card_id},
             {"kind_id": kind_id},
             "cardpool.card",
             card_id,
@@ -283,7 +314,8 @@ def grant_number_reused(now: datetime) -> list[Finding]:
             AnomalyRule.GRANT_NUMBER_REUSED,
             CRITICAL,
             f"grant_no:{grant_no}",
-            f"Grant number {grant_no} is used by grants {grants[:SAMPLE]}.",
+            _("Grant number %(grant)s is used by grants %(grants)s.")
+            % {"grant": grant_no, "grants": grants[:SAMPLE]},
             {"grant_ids": grants[:SAMPLE]},
             "invitations.campaign",
             campaign_id,
@@ -306,8 +338,11 @@ def card_changed_without_event(now: datetime) -> list[Finding]:
             AnomalyRule.CARD_CHANGED_WITHOUT_EVENT,
             CRITICAL,
             f"card:{card_id}",
-            f"Card #{card_id} is {status} but no event records the change: it was changed by "
-            "hand, outside the services.",
+            _(
+                "Card #%(card)s is %(status)s but no event records the change: it was changed "
+                "by hand, outside the services."
+            )
+            % {"card": card_id, "status": status},
             {"status": status},
             "cardpool.card",
             card_id,
@@ -343,7 +378,8 @@ def history_unprotected(now: datetime) -> list[Finding]:
             AnomalyRule.HISTORY_UNPROTECTED,
             CRITICAL,
             f"table:{table}",
-            f"{table} can be rewritten: its append-only trigger is missing or disabled.",
+            _("%(table)s can be rewritten: its append-only trigger is missing or disabled.")
+            % {"table": table},
             {"table": table},
         )
         for (table,) in rows
@@ -388,8 +424,8 @@ def low_stock(now: datetime) -> list[Finding]:
             AnomalyRule.LOW_STOCK,
             WARNING,
             kind.kind_id,
-            f"{kind.code}: {kind.allocatable} cards can be handed out; "
-            f"the threshold is {kind.threshold}.",
+            _("%(kind)s: %(count)s cards can be handed out; the threshold is %(threshold)s.")
+            % {"kind": kind.code, "count": kind.allocatable, "threshold": kind.threshold},
             {"allocatable": kind.allocatable, "threshold": kind.threshold},
         )
         for kind in _stock(now)
@@ -407,12 +443,17 @@ def out_of_stock(now: datetime) -> list[Finding]:
 
 def out_of_stock_finding(kind_id: int, code: str, waiting: int | None = None) -> Finding:
     """Also raised at once by granting when a grant finds no card."""
-    waiting_text = f"{waiting} grants are waiting" if waiting else "grants are waiting"
+    waiting_text = (
+        _("%(count)s grants are waiting") % {"count": waiting}
+        if waiting
+        else _("grants are waiting")
+    )
     return _kind_finding(
         AnomalyRule.OUT_OF_STOCK,
         CRITICAL,
         kind_id,
-        f"{code} is out of stock and {waiting_text}: import a batch.",
+        _("%(kind)s is out of stock and %(waiting)s: import a batch.")
+        % {"kind": code, "waiting": waiting_text},
         {"waiting": waiting},
     )
 
@@ -424,7 +465,8 @@ def cards_expiring(now: datetime) -> list[Finding]:
             AnomalyRule.CARDS_EXPIRING,
             WARNING,
             kind.kind_id,
-            f"{kind.code}: {kind.expiring} available cards expire within {days} days.",
+            _("%(kind)s: %(count)s available cards expire within %(days)s days.")
+            % {"kind": kind.code, "count": kind.expiring, "days": days},
             {"expiring": kind.expiring, "days": days},
         )
         for kind in _stock(now)
@@ -439,8 +481,17 @@ def stock_days_left(now: datetime) -> list[Finding]:
             AnomalyRule.STOCK_DAYS_LEFT,
             WARNING,
             kind.kind_id,
-            f"{kind.code}: {kind.allocatable} cards last {kind.days_left:.1f} days at the last "
-            f"7 days' rate ({kind.issued_7d / 7:.1f} a day); the minimum is {minimum} days.",
+            _(
+                "%(kind)s: %(count)s cards last %(days).1f days at the last 7 days' rate "
+                "(%(rate).1f a day); the minimum is %(minimum)s days."
+            )
+            % {
+                "kind": kind.code,
+                "count": kind.allocatable,
+                "days": kind.days_left,
+                "rate": kind.issued_7d / 7,
+                "minimum": minimum,
+            },
             {"allocatable": kind.allocatable, "days_left": kind.days_left},
         )
         for kind in _stock(now)
@@ -464,8 +515,11 @@ def inviter_daily_qualifications(now: datetime) -> list[Finding]:
             AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY,
             WARNING,
             f"customer:{customer_id}@campaign:{campaign_id}",
-            f"Customer #{customer_id} had {count} invitees qualify in 24 hours "
-            f"(threshold {limit}).",
+            _(
+                "Customer #%(customer)s had %(count)s invitees qualify in 24 hours "
+                "(threshold %(limit)s)."
+            )
+            % {"customer": customer_id, "count": count, "limit": limit},
             {"qualified_24h": count, "threshold": limit},
             "invitations.customer",
             customer_id,
@@ -490,8 +544,11 @@ def grant_rate_spike(now: datetime) -> list[Finding]:
             AnomalyRule.GRANT_RATE_SPIKE,
             WARNING,
             f"campaign:{campaign_id}",
-            f"Campaign #{campaign_id} made {last_hour} grants in the last hour; the trailing "
-            f"average is {float(average):.1f} an hour.",
+            _(
+                "Campaign #%(campaign)s made %(count)s grants in the last hour; the trailing "
+                "average is %(average).1f an hour."
+            )
+            % {"campaign": campaign_id, "count": last_hour, "average": float(average)},
             {"last_hour": last_hour, "hourly_average": float(average)},
             "invitations.campaign",
             campaign_id,
@@ -521,8 +578,11 @@ def channel_burst(now: datetime) -> list[Finding]:
             AnomalyRule.CHANNEL_BURST,
             WARNING,
             f"customer:{customer_id}@campaign:{campaign_id}@{channel}",
-            f"{together} of customer #{customer_id}'s invitees opened accounts through "
-            f"{channel} within {minutes} minutes.",
+            _(
+                "%(count)s of customer #%(customer)s's invitees opened accounts through "
+                "%(channel)s within %(minutes)s minutes."
+            )
+            % {"count": together, "customer": customer_id, "channel": channel, "minutes": minutes},
             {"channel": channel, "together": together, "minutes": minutes},
             "invitations.customer",
             customer_id,
@@ -540,13 +600,18 @@ def poller_stalled(now: datetime) -> list[Finding]:
     if not health.is_stalled or not Invitation.objects.filter(status="pending").exists():
         return []
     last = health.last_cycle_at
-    since = "never run" if last is None else f"not run since {last:%Y-%m-%d %H:%M:%S %Z}"
+    since = (
+        _("never run")
+        if last is None
+        else _("not run since %(when)s") % {"when": f"{last:%Y-%m-%d %H:%M:%S %Z}"}
+    )
     return [
         Finding(
             AnomalyRule.POLLER_STALLED,
             WARNING,
             "poller",
-            f"The poller has {since}; invitations are waiting. Is the worker cluster up?",
+            _("The poller has %(since)s; invitations are waiting. Is the worker cluster up?")
+            % {"since": since},
             {"last_cycle": last.isoformat() if last else None},
         )
     ]
@@ -562,8 +627,16 @@ def upstream_error_rate(now: datetime) -> list[Finding]:
             AnomalyRule.UPSTREAM_ERROR_RATE,
             WARNING,
             "upstream",
-            f"{health.errors} of {health.lookups} upstream lookups failed in the last 15 minutes "
-            f"({health.error_rate:.0%}; threshold {limit:.0%}).",
+            _(
+                "%(errors)s of %(lookups)s upstream lookups failed in the last 15 minutes "
+                "(%(rate)s; threshold %(limit)s)."
+            )
+            % {
+                "errors": health.errors,
+                "lookups": health.lookups,
+                "rate": f"{health.error_rate:.0%}",
+                "limit": f"{limit:.0%}",
+            },
             {"errors": health.errors, "lookups": health.lookups},
         )
     ]
@@ -580,9 +653,17 @@ def pending_past_window(now: datetime) -> list[Finding]:
             AnomalyRule.PENDING_PAST_WINDOW,
             WARNING,
             f"campaign:{campaign_id}",
-            f"{count} invitations of campaign #{campaign_id} are still pending more than "
-            f"{grace.total_seconds() / 3600:g} hours after their window closed ({with_errors} "
-            f"with an upstream error): is polling or expiry running?",
+            _(
+                "%(count)s invitations of campaign #%(campaign)s are still pending more than "
+                "%(hours)s hours after their window closed (%(with_errors)s with an upstream "
+                "error): is polling or expiry running?"
+            )
+            % {
+                "count": count,
+                "campaign": campaign_id,
+                "hours": f"{grace.total_seconds() / 3600:g}",
+                "with_errors": with_errors,
+            },
             {"count": count, "with_errors": with_errors, "invitation_ids": sample},
             "invitations.campaign",
             campaign_id,
@@ -605,8 +686,17 @@ def grants_waiting(now: datetime) -> list[Finding]:
             AnomalyRule.GRANTS_WAITING,
             WARNING,
             f"campaign:{campaign_id}@{status}",
-            f"{count} grants of campaign #{campaign_id} have been {status.replace('_', ' ')} "
-            f"for more than {hours} hours (oldest since {oldest:%Y-%m-%d %H:%M %Z}).",
+            _(
+                "%(count)s grants of campaign #%(campaign)s have been %(status)s for more than "
+                "%(hours)s hours (oldest since %(oldest)s)."
+            )
+            % {
+                "count": count,
+                "campaign": campaign_id,
+                "status": Grant.Status(status).label,
+                "hours": hours,
+                "oldest": f"{oldest:%Y-%m-%d %H:%M %Z}",
+            },
             {"count": count, "status": status, "oldest": oldest.isoformat()},
             "invitations.campaign",
             campaign_id,

@@ -1,7 +1,9 @@
 """What a customer does with their own rewards."""
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from cardpool.services import card_secret_for_owner
 from invitations.models import Customer
@@ -12,7 +14,7 @@ from ..lock_objects import grant_for_update
 from ..models import Anomaly, CardProblem, Grant
 from .anomalies import raise_anomaly
 
-CARD_REPORTED = "Customer reports a problem with the card of grant {grant}: {problem}. {note}"
+CARD_REPORTED = _("Customer reports a problem with the card of grant {grant}: {problem}. {note}")
 
 
 def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
@@ -48,10 +50,14 @@ def report_card_problem(
         problem = CardProblem.OTHER
     note = note.strip()[:500]
     grant_reported_event(locked, customer_user=customer.user, note=f"{problem}: {note}")
+    with translation.override(settings.LANGUAGE_CODE):  # for staff, whatever the customer reads
+        message = CARD_REPORTED.format(
+            grant=locked.grant_no, problem=CardProblem(problem).label, note=note or "-"
+        )
     return raise_anomaly(
         "card_reported",
         locked.grant_no,
-        CARD_REPORTED.format(grant=locked.grant_no, problem=problem, note=note or "(no note)"),
+        message,
         severity=Anomaly.Severity.CRITICAL,
         grant=locked,
     )
