@@ -35,5 +35,6 @@ class CardImportRejected(CardPoolError):
     def __init__(self, errors: list):
         self.errors = errors
         lines = "\n".join(str(error) for error in errors[:50])
-        more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"The file was not imported ({len(errors)} problems):\n{lines}{more}")
+        more = "\n" + _("... and %(count)s more") % {"count": len(errors) - 50}
+        header = _("The file was not imported (%(count)s problems):") % {"count": len(errors)}
+        super().__init__(f"{header}\n{lines}{more if len(errors) > 50 else ''}")

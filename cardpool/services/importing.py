@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .. import secrets
 from ..exceptions import CardImportRejected
@@ -42,28 +43,28 @@ COPY_CARDS = (
 )
 DIGEST_QUERY_CHUNK = 5000
 
-EMPTY_FILE = "The file has no card rows."
-UNREADABLE_ENCODING = "The file is neither UTF-8 nor GBK text; save it as UTF-8 CSV or as XLSX."
-NOT_A_WORKBOOK = "The file looks like an Excel workbook but cannot be read: {error}"
-OLD_EXCEL = "Excel 97-2003 (.xls) files are not supported; save the file as .xlsx or .csv."
-MISSING_COLUMNS = (
+EMPTY_FILE = _("The file has no card rows.")
+UNREADABLE_ENCODING = _("The file is neither UTF-8 nor GBK text; save it as UTF-8 CSV or as XLSX.")
+NOT_A_WORKBOOK = _("The file looks like an Excel workbook but cannot be read: {error}")
+OLD_EXCEL = _("Excel 97-2003 (.xls) files are not supported; save the file as .xlsx or .csv.")
+MISSING_COLUMNS = _(
     "Missing column(s): {missing}. "
     "Expected card_no, card_password, valid_until (or 卡号, 卡密, 有效期)."
 )
-UNKNOWN_COLUMNS = (
+UNKNOWN_COLUMNS = _(
     "Unknown column(s): {unknown}. Allowed: card_no, card_password, valid_until, face_value."
 )
-DUPLICATE_COLUMN = "Column {column} appears twice."
-ALREADY_IMPORTED = "This file was already imported (batch #{batch}, {when})."
-MISSING_VALUE = "{column} is empty."
-BAD_CARD_NUMBER = "card_no must be 4 to 64 letters, digits or dashes."
-BAD_DATE = "valid_until {value!r} is not a date (use YYYY-MM-DD)."
-ALREADY_EXPIRED = "The card expired on {valid_until}."
-BAD_FACE_VALUE = "face_value {value!r} is not a number."
-FACE_VALUE_MISMATCH = "face_value {value} does not match kind {kind} ({expected})."
-DUPLICATE_IN_FILE = "card_no is a duplicate of row {first}."
-DUPLICATE_IN_POOL = "card_no is already in the pool."
-CARD_PASSWORD_TOO_LONG = "card_password is longer than 256 characters."  # noqa: S105 (a message)
+DUPLICATE_COLUMN = _("Column {column} appears twice.")
+ALREADY_IMPORTED = _("This file was already imported (batch #{batch}, {when}).")
+MISSING_VALUE = _("{column} is empty.")
+BAD_CARD_NUMBER = _("card_no must be 4 to 64 letters, digits or dashes.")
+BAD_DATE = _("valid_until {value!r} is not a date (use YYYY-MM-DD).")
+ALREADY_EXPIRED = _("The card expired on {valid_until}.")
+BAD_FACE_VALUE = _("face_value {value!r} is not a number.")
+FACE_VALUE_MISMATCH = _("face_value {value} does not match kind {kind} ({expected}).")
+DUPLICATE_IN_FILE = _("card_no is a duplicate of row {first}.")
+DUPLICATE_IN_POOL = _("card_no is already in the pool.")
+CARD_PASSWORD_TOO_LONG = _("card_password is longer than 256 characters.")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}: {self.message}" if self.row else self.message
+        if not self.row:
+            return str(self.message)
+        return _("row %(row)s: %(message)s") % {"row": self.row, "message": self.message}
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from cardpool.models import Card, CardBatch, CardEvent
 from cardpool.services import import_cards
+from cardpool.services.importing import BAD_DATE, MISSING_VALUE, RowError
 from tests.cardpool.files import csv_bytes, good_rows, valid_date
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +103,8 @@ def test_a_bad_upload_shows_every_problem_and_offers_no_import(client, card_mana
     page = client.post(
         reverse("admin:cardpool_cardbatch_import"), {"kind": card_kind.pk, "file": upload}
     ).content.decode()
-    assert "row 3: card_no is empty." in page
-    assert "row 4: valid_until &#x27;nope&#x27; is not a date" in page
+    assert str(RowError(3, MISSING_VALUE.format(column="card_no"))) in page
+    assert escape(str(RowError(4, BAD_DATE.format(value="nope")))) in page
     assert 'name="step" value="confirm"' not in page
     assert Card.objects.count() == 0
 

@@ -2,17 +2,23 @@ import subprocess
 import sys
 
 import pytest
+from django.utils import timezone
 
 from cardpool import secrets
 from cardpool.exceptions import CardImportRejected
 from cardpool.models import Card, CardBatch
 from cardpool.services import import_cards, preview_cards
 from cardpool.services import importing as messages
+from cardpool.services.importing import RowError
 from tests.cardpool.files import csv_bytes, good_rows, valid_date, xlsx_bytes
 from tests.factories import CardKindFactory
 from tests.processes import ROOT, worker_environment
 
 pytestmark = pytest.mark.django_db
+
+
+def row(number: int, message) -> str:
+    return str(RowError(number, message))
 
 
 def rejected(kind, content: bytes, file_name="cards.csv") -> list[str]:
@@ -55,7 +61,7 @@ def test_face_value_column_must_match_the_kind(card_kind):
         [["X00001", "p1", valid_date(), "20.00"], ["X00002", "p2", valid_date(), "50"]], header
     )
     assert rejected(card_kind, content) == [
-        "row 3: " + messages.FACE_VALUE_MISMATCH.format(value="50", kind="JD20", expected="20.00")
+        row(3, messages.FACE_VALUE_MISMATCH.format(value="50", kind="JD20", expected="20.00"))
     ]
 
 
@@ -70,12 +76,12 @@ def test_every_bad_row_is_reported_with_its_row_number(card_kind):
         ["BAD*NUMBER", "p", valid_date()],  # row 8
     ]
     assert rejected(card_kind, csv_bytes(rows)) == [
-        "row 3: " + messages.MISSING_VALUE.format(column="card_no"),
-        "row 4: " + messages.MISSING_VALUE.format(column="card_password"),
-        "row 5: " + messages.BAD_DATE.format(value="31/12/2030"),
-        "row 6: " + messages.ALREADY_EXPIRED.format(valid_until="2020-01-01"),
-        "row 7: " + messages.DUPLICATE_IN_FILE.format(first=2),
-        "row 8: " + messages.BAD_CARD_NUMBER,
+        row(3, messages.MISSING_VALUE.format(column="card_no")),
+        row(4, messages.MISSING_VALUE.format(column="card_password")),
+        row(5, messages.BAD_DATE.format(value="31/12/2030")),
+        row(6, messages.ALREADY_EXPIRED.format(valid_until="2020-01-01")),
+        row(7, messages.DUPLICATE_IN_FILE.format(first=2)),
+        row(8, messages.BAD_CARD_NUMBER),
     ]
 
 
@@ -83,7 +89,7 @@ def test_a_card_already_in_the_pool_is_caught_through_the_digest(card_kind):
     import_cards(kind=card_kind, file_name="first.csv", content=csv_bytes(good_rows(2)))
     other_kind = CardKindFactory(code="JD50", face_value=50)
     again = csv_bytes([["NEW0000001", "p", valid_date()], ["jd 0000000001", "p", valid_date()]])
-    assert rejected(other_kind, again) == ["row 3: " + messages.DUPLICATE_IN_POOL]
+    assert rejected(other_kind, again) == [row(3, messages.DUPLICATE_IN_POOL)]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +124,8 @@ def test_the_same_file_cannot_be_imported_twice(card_kind):
     content = csv_bytes(good_rows(2))
     batch = import_cards(kind=card_kind, file_name="a.csv", content=content)
     [problem] = rejected(card_kind, content, "a-renamed.csv")
-    assert problem.startswith(f"This file was already imported (batch #{batch.pk}")
+    when = f"{timezone.localtime(batch.imported_at):%Y-%m-%d %H:%M}"
+    assert problem == messages.ALREADY_IMPORTED.format(batch=batch.pk, when=when)
 
 
 def test_preview_writes_nothing_and_masks_passwords(card_kind):
@@ -148,7 +155,7 @@ def test_the_command_imports_and_reports_bad_rows_on_stderr(tmp_path):
 
     refused = run_import_command("--kind", "JD20", str(bad))
     assert refused.returncode != 0
-    assert "row 2: " + messages.BAD_DATE.format(value="not-a-date") in refused.stderr
+    assert row(2, messages.BAD_DATE.format(value="not-a-date")) in refused.stderr
     assert Card.objects.count() == 0
 
     imported = run_import_command("--kind", "JD20", "--supplier", "ACME", str(good))
