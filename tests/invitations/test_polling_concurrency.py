@@ -81,6 +81,25 @@ def test_six_overlapping_pollers_qualify_each_invitation_once_within_the_rate():
     assert stats["requests_served"] == 300  # each invitee asked about exactly once
 
 
+def test_the_harness_catches_pollers_that_do_not_lease():
+    """Six overlapping runs that read the due invitations without leasing them: the simulator
+    must see an invitee asked about more than once (the budget spent twice), which the test
+    above would refuse."""
+    with simulator("--rate", str(RATE)) as sim:
+        invitations_with_accounts(100, sim)
+        sim.reset()
+        env = {
+            "ACCOUNT_OPENING_URL": sim.url,
+            "ACCOUNT_OPENING_RATE": RATE,
+            "ACCOUNT_OPENING_TOTAL_TIMEOUT": 60,
+        }
+        run_workers(
+            "tests.invitations.workers.poll_without_the_lease", [()] * 6, timeout=120, **env
+        )
+        stats = sim.stats()
+    assert stats["requests_served"] > 100
+
+
 def test_a_killed_poller_loses_nothing_and_nothing_is_handled_twice():
     with simulator("--rate", "4") as sim:
         invitations_with_accounts(20, sim)

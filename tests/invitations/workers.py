@@ -8,3 +8,31 @@ def poll_once(batch_size: int = 50, lease_seconds: int = 90, max_seconds: float 
         batch_size=batch_size, lease_seconds=lease_seconds, max_seconds=max_seconds
     )
     return {"claimed": cycle.claimed, "qualified": cycle.qualified, "errors": cycle.errors}
+
+
+def poll_without_the_lease(batch_size: int = 50, max_seconds: float = 20) -> dict:
+    """The broken variant the overlap harness must catch: each run takes the due invitations
+    without leasing them away from the others (no SKIP LOCKED, next check not moved), as the
+    incident's overlapping runs did. Decisions stay single (the token check); lookups do not."""
+    import uuid
+    from datetime import timedelta
+
+    from django.db.models.functions import Now
+
+    from invitations.models import Invitation
+    from invitations.services import polling
+
+    def claim_without_lease(limit: int, lease_seconds: int) -> list:
+        rows = list(
+            Invitation.objects.filter(status="pending", next_check_at__lte=Now())
+            .order_by("pk")
+            .values_list("pk", "invitee_phone")[:limit]
+        )
+        token = uuid.uuid4()
+        Invitation.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            lease_token=token, leased_until=Now() + timedelta(seconds=lease_seconds)
+        )
+        return [polling.Claim(pk, phone, token) for pk, phone in rows]
+
+    polling.claim_due_invitations = claim_without_lease
+    return poll_once(batch_size, 90, max_seconds)

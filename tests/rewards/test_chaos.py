@@ -154,3 +154,27 @@ def test_chaos_no_double_pay_no_lost_reward_then_fulfilment_oldest_first():
     assert issued_order == waiting
     assert scalar("SELECT count(*) FROM rewards_grant WHERE status = 'pending_stock'") == 0
     assert scalar("SELECT coalesce(sum(amount), 0) FROM rewards_pointsentry") == POINTS * eligible
+
+
+def test_the_harness_catches_granting_without_locks():
+    """The same data and processes with the locks taken out must show a failure: a process
+    refused by the one-live-grant constraint, or an inviter past the cap."""
+    campaign = CampaignFactory(points=POINTS, max_rewards_per_inviter=CAP)
+    make_cards(campaign.card_kind, CARDS)
+    qualified_invitations(campaign)
+    workers = [
+        start_worker("tests.rewards.workers.grant_all_qualified_without_locks", seed)
+        for seed in range(WORKERS)
+    ]
+    crashed = []
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=240)
+        if worker.returncode != 0:
+            crashed.append(stderr)
+    live = "status IN ('issued', 'pending_stock')"
+    most = scalar(
+        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM rewards_grant WHERE {live} "
+        "GROUP BY inviter_id) d"
+    )
+    print(f"\nwithout locks: {len(crashed)} processes refused, most live grants per inviter {most}")
+    assert any("grant_one_live_per_invitation" in stderr for stderr in crashed) or most > CAP

@@ -28,3 +28,22 @@ def grant_all_qualified(seed: int) -> int:
         for invitation_id in todo[:50]:
             grant_reward(Invitation(pk=invitation_id))
             done += 1
+
+
+def grant_all_qualified_without_locks(seed: int) -> int:
+    """The broken variant the chaos harness must catch: the invitation and the inviter are read,
+    not locked, so two processes can grant the same invitation or pass the same cap.
+
+    (Without the invitation lock alone nothing breaks: the inviter lock, taken next in the same
+    order, serializes the grants of one inviter, and the re-read after it sees the other's grant.)
+    """
+    from rewards.services import granting
+
+    def unlocked(invitation_id: int) -> Invitation:
+        return Invitation.objects.select_related("campaign__card_kind", "inviter").get(
+            pk=invitation_id
+        )
+
+    granting.invitation_for_reward = unlocked
+    granting.lock_inviter = lambda customer_id: None
+    return grant_all_qualified(seed)
