@@ -29,6 +29,15 @@ class ReasonRequired(CardPoolError):
         super().__init__(REASON_REQUIRED)
 
 
+def required_reason(reason: str | None) -> str:
+    """The one check of every staff action's reason: stripped, and not empty. Raises
+    ``ReasonRequired``."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
 class CardImportRejected(CardPoolError):
     """The file was refused as a whole; ``errors`` lists every problem with its row number."""
 

@@ -2,12 +2,20 @@
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
-from cardpool.forms import ReasonForm
+
+class ReasonForm(forms.Form):
+    """Every staff action asks for this first. Blank or whitespace only is refused (the field
+    strips); the services check it again (``cardpool.exceptions.required_reason``)."""
+
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -20,7 +20,7 @@ from ..events import (
     card_revealed_event,
     card_voided_event,
 )
-from ..exceptions import CardNotInStatus, NoCardAvailable, ReasonRequired
+from ..exceptions import CardNotInStatus, NoCardAvailable, required_reason
 from ..lock_objects import card_for_update, next_available_cards
 from ..models import Card, CardEvent, CardKind
 
@@ -61,15 +61,14 @@ def void_card(
     flow (``expected=ASSIGNED``) when its grant is voided or reissued. Raises ``ReasonRequired``
     and ``CardNotInStatus``.
     """
-    if not reason.strip():
-        raise ReasonRequired()
+    reason = required_reason(reason)
     locked = card_for_update(card.pk)
     if locked.status != expected:
         raise CardNotInStatus(locked, expected)
     locked.status = Card.Status.VOID
     locked.save(update_fields=["status", "updated_at"])
     card_voided_event(
-        locked, from_status=expected, reason=reason.strip(), actor=actor, actor_label=actor_label
+        locked, from_status=expected, reason=reason, actor=actor, actor_label=actor_label
     )
     return locked
 

@@ -5,7 +5,7 @@ does."""
 
 from django.db import transaction
 
-from cardpool.exceptions import ReasonRequired
+from cardpool.exceptions import required_reason
 
 from ..events import (
     campaign_flagged_event,
@@ -21,9 +21,7 @@ from ..models import Campaign, Customer
 def _switch(queryset, pk: int, field: str, value: bool, reason: str, event, **who) -> object:
     """Lock the row; if ``field`` differs, change it and record ``event`` with the reason and
     ``who`` (actor, actor_label)."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
+    reason = required_reason(reason)
     locked = queryset.select_for_update().get(pk=pk)
     if getattr(locked, field) != value:
         setattr(locked, field, value)

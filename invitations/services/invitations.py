@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cardpool.exceptions import ReasonRequired
+from cardpool.exceptions import required_reason
 
 from ..events import invitation_attributed_event
 from ..exceptions import (
@@ -79,9 +79,7 @@ def attribute_invitation(
     counts), then goes through the normal refusals of ``create_invitation`` and the poller's
     checks. Never a direct grant. Raises ``ReasonRequired``, ``SignupTimeOutsideCampaign`` and
     the refusals of ``create_invitation``."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
+    reason = required_reason(reason)
     if not campaign.starts_at <= signed_up_at <= min(timezone.now(), campaign.ends_at):
         raise SignupTimeOutsideCampaign(campaign)
     invitation = create_invitation(inviter, phone, Invitation.Channel.STAFF, campaign=campaign)

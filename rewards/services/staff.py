@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.exceptions import ReasonRequired
+from cardpool.exceptions import required_reason
 from cardpool.models import Card
 from cardpool.services import void_card
 
@@ -41,9 +41,7 @@ def _void_locked(grant: Grant, reason: str, actor) -> None:
 def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[Grant, str]:
     """The stripped reason (required) and the grant locked, in one of the ``allowed`` statuses.
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
-    reason = reason.strip()
-    if not reason:
-        raise ReasonRequired()
+    reason = required_reason(reason)
     locked = grant_for_update(grant.pk)
     if locked.status not in allowed:
         raise GrantNotInStatus(locked, " or ".join(sorted(allowed)))

@@ -1,4 +1,5 @@
 import subprocess
+import sys
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -10,6 +11,7 @@ from cardpool.models import Card
 from cardpool.services import import_cards, reencrypt_cards
 from referral_site.database import url_for
 from tests.cardpool.files import csv_bytes, valid_date
+from tests.processes import ROOT, worker_environment
 
 NUMBER, PASSWORD = "JD7777666655554444", "SECRET-PASS-9931"
 
@@ -75,3 +77,25 @@ def test_digest_is_keyed_and_ignores_spacing(settings):
     assert digest == secrets.number_digest("JD77776666")
     settings.CARD_NUMBER_DIGEST_KEY = "another-key"
     assert secrets.number_digest("JD77776666") != digest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rotate_card_keys_command_moves_every_card_to_the_newest_key(card_kind, settings):
+    old_key = settings.CARD_ENCRYPTION_KEYS[0]
+    import_one(card_kind)
+    new_key = Fernet.generate_key().decode()
+    rotated = subprocess.run(
+        [sys.executable, "manage.py", "rotate_card_keys"],
+        cwd=ROOT,
+        env=worker_environment(CARD_ENCRYPTION_KEYS=f"{new_key},{old_key}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "1" in rotated.stdout
+    assert PASSWORD not in rotated.stdout + rotated.stderr
+    settings.CARD_ENCRYPTION_KEYS = [new_key]  # the old key can now be dropped
+    card = Card.objects.get()
+    assert secrets.decrypt(card.password_encrypted) == PASSWORD
+    assert secrets.decrypt(card.number_encrypted) == NUMBER
