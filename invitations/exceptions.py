@@ -44,7 +44,7 @@ class NoRunningCampaign(InvitationRefused):
 
 class CampaignNotRunning(InvitationRefused):
     def __init__(self, campaign, state: str):
-        super().__init__(CAMPAIGN_NOT_RUNNING.format(campaign=campaign.name, state=state))
+        super().__init__(CAMPAIGN_NOT_RUNNING.format(campaign=campaign.name, state=state.label))
 
 
 class AlreadyACustomer(InvitationRefused):

@@ -48,6 +48,19 @@ class Customer(models.Model):
         return mask_phone(self.phone)
 
 
+class CampaignState(models.TextChoices):
+    RUNNING = "running", _("running")
+    PAUSED = "paused", _("paused")
+    NOT_STARTED = "not_started", _("not started yet")
+    OVER = "over", _("over")
+
+
+class CampaignQuerySet(models.QuerySet):
+    def running(self, now):
+        """The one definition of "running", in SQL; ``Campaign.state`` is the same in Python."""
+        return self.filter(starts_at__lte=now, ends_at__gt=now, is_paused=False)
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=200, verbose_name=_("name"))
     starts_at = models.DateTimeField(verbose_name=_("starts at"))
@@ -76,6 +89,8 @@ class Campaign(models.Model):
         blank=True, help_text=_("Shown to invitees on the landing page."), verbose_name=_("rules")
     )
 
+    objects = CampaignQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
@@ -91,6 +106,15 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def state(self, now) -> CampaignState:
+        if self.is_paused:
+            return CampaignState.PAUSED
+        if now < self.starts_at:
+            return CampaignState.NOT_STARTED
+        if now >= self.ends_at:
+            return CampaignState.OVER
+        return CampaignState.RUNNING
 
 
 class RecordedEvent(models.Model):

@@ -1,12 +1,11 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Campaign, Customer, Invitation
+from .models import Campaign, CampaignState, Customer, Invitation
 
 
 def running_campaigns(now=None) -> QuerySet[Campaign]:
-    now = now or timezone.now()
-    return Campaign.objects.filter(starts_at__lte=now, ends_at__gt=now, is_paused=False)
+    return Campaign.objects.running(now or timezone.now())
 
 
 def current_campaign(now=None) -> Campaign | None:
@@ -14,15 +13,8 @@ def current_campaign(now=None) -> Campaign | None:
     return running_campaigns(now).order_by("-starts_at", "-id").first()
 
 
-def campaign_state(campaign: Campaign, now=None) -> str:
-    now = now or timezone.now()
-    if campaign.is_paused:
-        return "paused"
-    if now < campaign.starts_at:
-        return "not started yet"
-    if now >= campaign.ends_at:
-        return "over"
-    return "running"
+def campaign_state(campaign: Campaign, now=None) -> CampaignState:
+    return campaign.state(now or timezone.now())
 
 
 def customer_by_invite_code(code: str) -> Customer | None:

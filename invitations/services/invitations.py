@@ -14,7 +14,7 @@ from ..exceptions import (
     SelfInvitation,
     SignupTimeOutsideCampaign,
 )
-from ..models import Campaign, Customer, Invitation
+from ..models import Campaign, CampaignState, Customer, Invitation
 from ..phones import normalize_phone
 from ..selectors import campaign_state, current_campaign
 
@@ -42,7 +42,7 @@ def create_invitation(
         if campaign is None:
             raise NoRunningCampaign()
     state = campaign_state(campaign, now)
-    if state != "running":
+    if state != CampaignState.RUNNING:
         raise CampaignNotRunning(campaign, state)
     if Customer.objects.filter(phone=invitee_phone).exists():
         raise AlreadyACustomer()

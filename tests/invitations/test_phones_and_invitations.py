@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from invitations import exceptions as refusals
-from invitations.models import Invitation
+from invitations.models import CampaignState, Invitation
 from invitations.phones import INVALID_PHONE, InvalidPhone, normalize_phone
 from invitations.services import create_invitation, register_customer
 from tests.factories import CampaignFactory, CustomerFactory
@@ -77,10 +77,37 @@ def test_refusals_each_say_why_and_create_nothing():
     )
     campaign.is_paused = True
     campaign.save()
-    message = refusals.CAMPAIGN_NOT_RUNNING.format(campaign=campaign.name, state="paused")
+    message = refusals.CAMPAIGN_NOT_RUNNING.format(
+        campaign=campaign.name, state=CampaignState.PAUSED.label
+    )
     expect_refusal(refusals.CampaignNotRunning, message, inviter, "15900000002", campaign=campaign)
     ended = CampaignFactory(
         ends_at=timezone.now() - timedelta(hours=1), starts_at=timezone.now() - timedelta(days=9)
     )
-    message = refusals.CAMPAIGN_NOT_RUNNING.format(campaign=ended.name, state="over")
+    message = refusals.CAMPAIGN_NOT_RUNNING.format(
+        campaign=ended.name, state=CampaignState.OVER.label
+    )
     expect_refusal(refusals.CampaignNotRunning, message, inviter, "15900000003", campaign=ended)
+
+
+def test_running_means_the_same_in_sql_and_in_python():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invitations.models import Campaign
+
+    now = timezone.now()
+    day = timedelta(days=1)
+    campaigns = {
+        CampaignState.RUNNING: CampaignFactory(starts_at=now - day, ends_at=now + day),
+        CampaignState.PAUSED: CampaignFactory(
+            starts_at=now - day, ends_at=now + day, is_paused=True
+        ),
+        CampaignState.NOT_STARTED: CampaignFactory(starts_at=now + day, ends_at=now + 2 * day),
+        CampaignState.OVER: CampaignFactory(starts_at=now - 2 * day, ends_at=now),  # ends now
+    }
+    assert {state: campaign.state(now) for state, campaign in campaigns.items()} == {
+        state: state for state in campaigns
+    }
+    assert list(Campaign.objects.running(now)) == [campaigns[CampaignState.RUNNING]]
