@@ -232,6 +232,7 @@ class PollCycleAdmin(ReadOnlyAdmin):
         "qualified",
         "not_yet_opened",
         "ineligible",
+        "rejected",
         "expired",
         "errors",
         "released",

@@ -329,7 +329,12 @@ class PollCycle(models.Model):
     claimed = models.PositiveIntegerField(default=0, verbose_name=_("claimed"))
     qualified = models.PositiveIntegerField(default=0, verbose_name=_("qualified"))
     not_yet_opened = models.PositiveIntegerField(default=0, verbose_name=_("not yet opened"))
-    ineligible = models.PositiveIntegerField(default=0, verbose_name=_("ineligible"))
+    ineligible = models.PositiveIntegerField(default=0, verbose_name=_("existing customers"))
+    rejected = models.PositiveIntegerField(
+        default=0,
+        verbose_name=_("rejected"),
+        help_text=_("Accounts that had already counted for another invitation."),
+    )
     expired = models.PositiveIntegerField(default=0, verbose_name=_("expired"))
     errors = models.PositiveIntegerField(default=0, verbose_name=_("errors"))
     released = models.PositiveIntegerField(

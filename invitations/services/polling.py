@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
@@ -40,14 +40,23 @@ ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation 
 OPENED_TOO_LATE = "account opened after the qualification window closed"
 
 
-class Outcome:
+class Outcome(models.TextChoices):
     QUALIFIED = "qualified"
     NOT_YET_OPENED = "not_yet_opened"
-    INELIGIBLE = "ineligible"
+    INELIGIBLE = "ineligible"  # an existing customer's account
+    REJECTED = "rejected"  # the account already counted for another invitation
     EXPIRED = "expired"
     ERROR = "error"
     LOST_LEASE = "lost_lease"  # another worker took the row over; nothing recorded
     RELEASED = "released"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an upstream answer means for an invitation: the outcome and the fields to save."""
+
+    outcome: Outcome
+    changes: dict
 
 
 @dataclass(frozen=True)
@@ -120,37 +129,42 @@ def implausible_opening(account: AccountStatus, now: datetime) -> str | None:
     return None
 
 
-@transaction.atomic
-def record_lookup(claim: Claim, account: AccountStatus) -> str:
-    """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
+def error_decision(invitation: Invitation, now: datetime, error: str) -> Decision:
+    """Keep the invitation pending, note the error, look again after a growing wait. An error
+    never decides an invitation: only a valid answer from the upstream does."""
+    attempts = invitation.attempts + 1
+    return Decision(
+        Outcome.ERROR,
+        {
+            "attempts": attempts,
+            "last_error": error[:1000],
+            "next_check_at": now + backoff(attempts, *ERROR_BACKOFF),
+        },
+    )
 
-    A qualified invitation is handed to ``QUALIFIED_INVITATION_HANDLER`` inside this transaction:
-    if the handler fails, the qualification rolls back too and the row stays claimed until its
-    lease ends (the caller records the failure)."""
-    invitation = _locked_if_ours(claim)
-    if invitation is None:
-        return Outcome.LOST_LEASE
-    now = database_now()
+
+def decide(invitation: Invitation, account: AccountStatus, now: datetime) -> Decision:
+    """What ``account`` (the upstream's answer) means for ``invitation`` at ``now``: pure, no
+    database and no HTTP. ``record_lookup`` applies it; a ``QUALIFIED`` decision still meets the
+    database's one-account-once check there."""
     problem = implausible_opening(account, now)
     if problem is not None:
-        return _record_error(invitation, now, problem)
+        return error_decision(invitation, now, problem)
     if not account.is_opened:
         if now >= invitation.qualify_by:
-            _finish(
-                invitation, now, status=Invitation.Status.EXPIRED, decided_at=now, last_error=""
+            return Decision(
+                Outcome.EXPIRED,
+                {"status": Invitation.Status.EXPIRED, "decided_at": now, "last_error": ""},
             )
-            return Outcome.EXPIRED
-        next_check = min(
-            now + backoff(invitation.attempts + 1, *NOT_OPENED_BACKOFF), invitation.qualify_by
+        wait = backoff(invitation.attempts + 1, *NOT_OPENED_BACKOFF)
+        return Decision(
+            Outcome.NOT_YET_OPENED,
+            {
+                "attempts": invitation.attempts + 1,
+                "next_check_at": min(now + wait, invitation.qualify_by),
+                "last_error": "",
+            },
         )
-        _finish(
-            invitation,
-            now,
-            attempts=invitation.attempts + 1,
-            next_check_at=next_check,
-            last_error="",
-        )
-        return Outcome.NOT_YET_OPENED
     account_fields = {
         "external_account_id": account.account_id,
         "account_opened_at": account.opened_at,
@@ -160,19 +174,36 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     }
     if account.opened_at < invitation.invited_at:
         # Invariant 4: someone who already had an account earns the inviter nothing.
-        _finish(
-            invitation, now, status=Invitation.Status.INELIGIBLE_EXISTING_CUSTOMER, **account_fields
-        )
-        return Outcome.INELIGIBLE
+        status = Invitation.Status.INELIGIBLE_EXISTING_CUSTOMER
+        return Decision(Outcome.INELIGIBLE, {"status": status, **account_fields})
     if account.opened_at > invitation.qualify_by:
-        _finish(
-            invitation,
-            now,
-            status=Invitation.Status.EXPIRED,
-            rejection_reason=OPENED_TOO_LATE,
-            **account_fields,
+        return Decision(
+            Outcome.EXPIRED,
+            {
+                "status": Invitation.Status.EXPIRED,
+                "rejection_reason": OPENED_TOO_LATE,
+                **account_fields,
+            },
         )
-        return Outcome.EXPIRED
+    return Decision(Outcome.QUALIFIED, {"status": Invitation.Status.QUALIFIED, **account_fields})
+
+
+@transaction.atomic
+def record_lookup(claim: Claim, account: AccountStatus) -> str:
+    """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
+
+    Locks the row, checks the lease, applies ``decide``. A qualified invitation is handed to
+    ``QUALIFIED_INVITATION_HANDLER`` inside this transaction: if the handler fails, the
+    qualification rolls back too and the row stays claimed until its lease ends (the caller
+    records the failure)."""
+    invitation = _locked_if_ours(claim)
+    if invitation is None:
+        return Outcome.LOST_LEASE
+    now = database_now()
+    decision = decide(invitation, account, now)
+    if decision.outcome != Outcome.QUALIFIED:
+        _finish(invitation, now, **decision.changes)
+        return decision.outcome
     qualified_with_account = Invitation.objects.filter(
         campaign_id=invitation.campaign_id,
         external_account_id=account.account_id,
@@ -182,20 +213,15 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     if other is None:
         try:
             with transaction.atomic():
-                _finish(invitation, now, status=Invitation.Status.QUALIFIED, **account_fields)
+                _finish(invitation, now, **decision.changes)
         except IntegrityError:  # the same account qualified another invitation a moment ago
             other = qualified_with_account.first()
     if other is not None:
         # Invariant 3: one account counts once per campaign, whoever invited it and by which phone.
         reason = ACCOUNT_ALREADY_COUNTED.format(account=account.account_id, other=other.pk)
-        _finish(
-            invitation,
-            now,
-            status=Invitation.Status.REJECTED,
-            rejection_reason=reason,
-            **account_fields,
-        )
-        return Outcome.INELIGIBLE
+        changes = {**decision.changes, "status": Invitation.Status.REJECTED}
+        _finish(invitation, now, **changes, rejection_reason=reason)
+        return Outcome.REJECTED
     import_string(settings.QUALIFIED_INVITATION_HANDLER)(invitation)
     return Outcome.QUALIFIED
 
@@ -207,18 +233,8 @@ def record_failure(claim: Claim, error: str) -> str:
     invitation = _locked_if_ours(claim)
     if invitation is None:
         return Outcome.LOST_LEASE
-    return _record_error(invitation, database_now(), error)
-
-
-def _record_error(invitation: Invitation, now: datetime, error: str) -> str:
-    attempts = invitation.attempts + 1
-    _finish(
-        invitation,
-        now,
-        attempts=attempts,
-        last_error=error[:1000],
-        next_check_at=now + backoff(attempts, *ERROR_BACKOFF),
-    )
+    now = database_now()
+    _finish(invitation, now, **error_decision(invitation, now, error).changes)
     return Outcome.ERROR
 
 
@@ -237,6 +253,7 @@ def _count(cycle: PollCycle, outcome: str) -> None:
         Outcome.QUALIFIED: "qualified",
         Outcome.NOT_YET_OPENED: "not_yet_opened",
         Outcome.INELIGIBLE: "ineligible",
+        Outcome.REJECTED: "rejected",
         Outcome.EXPIRED: "expired",
         Outcome.ERROR: "errors",
     }.get(outcome)

@@ -86,12 +86,14 @@ def test_one_account_counts_once_per_campaign_whichever_phone_invited_it(upstrea
             opened("15900000002", "h5", account_id="SAME"),
         ]
     )
-    poll_invitations()
+    cycle = poll_invitations()
     statuses = sorted(
         Invitation.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
     )
     assert statuses == ["qualified", "rejected"]
     assert Grant.objects.count() == 1
+    # the heartbeat tells a rejection (counted already) from an existing customer
+    assert (cycle.qualified, cycle.rejected, cycle.ineligible) == (1, 1, 0)
 
 
 def test_a_stale_worker_whose_lease_was_taken_over_records_nothing(upstream):

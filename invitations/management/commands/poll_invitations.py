@@ -13,6 +13,7 @@ class Command(BaseCommand):
         cycle = poll_invitations(max_seconds=max_seconds)
         self.stdout.write(
             f"claimed {cycle.claimed}: qualified {cycle.qualified}, not yet opened "
-            f"{cycle.not_yet_opened}, ineligible {cycle.ineligible}, expired {cycle.expired}, "
+            f"{cycle.not_yet_opened}, existing customers {cycle.ineligible}, already counted "
+            f"{cycle.rejected}, expired {cycle.expired}, "
             f"errors {cycle.errors}, released {cycle.released}"
         )
