@@ -7,14 +7,10 @@ second live grant per invitation and a second grant per card, so overlap cannot 
 """
 
 from django.db import transaction
-from django.utils import timezone
 
-from cardpool.exceptions import NoCardAvailable
 from cardpool.models import CardKind
-from cardpool.services import allocate_card
 from invitations.models import Invitation
 
-from ..anomalies.rules import out_of_stock_finding
 from ..events import (
     grant_created_event,
     grant_held_event,
@@ -29,11 +25,8 @@ from ..lock_objects import (
     oldest_pending_stock_for_update,
     reward_state,
 )
-from ..models import Grant, GrantEvent, PointsEntry, UnrewardedInvitation
-from ..numbers import next_grant_no
-from .anomalies import record_finding
-
-ACTOR = "rewards"
+from ..models import Grant, GrantEvent, UnrewardedInvitation
+from .issuing import ACTOR, card_or_none, create_grant, issue_waiting_grant
 
 
 def _hold_reason(invitation: Invitation) -> str:
@@ -45,44 +38,6 @@ def _hold_reason(invitation: Invitation) -> str:
     if inviter.is_flagged_for_review:
         return "inviter flagged for review"
     return ""
-
-
-def _card_or_none(kind: CardKind):
-    """A card of ``kind`` allocated in the caller's transaction, or None (and an out-of-stock
-    anomaly) when none is in stock."""
-    try:
-        return allocate_card(kind)
-    except NoCardAvailable:
-        record_finding(out_of_stock_finding(kind.pk, kind.code))
-        return None
-
-
-def _credit(grant: Grant) -> None:
-    if grant.points:
-        PointsEntry.objects.create(
-            customer_id=grant.inviter_id,
-            amount=grant.points,
-            kind=PointsEntry.Kind.REWARD,
-            grant=grant,
-        )
-
-
-def _issue(grant: Grant, *, actor=None, actor_label=ACTOR) -> bool:
-    """Give a waiting grant its card and points; False (and the grant left pending_stock)
-    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
-    card = _card_or_none(grant.campaign.card_kind)
-    if card is None:
-        if grant.status != Grant.Status.PENDING_STOCK:
-            grant.status = Grant.Status.PENDING_STOCK
-            grant.save(update_fields=["status"])
-        return False
-    grant.card = card
-    grant.status = Grant.Status.ISSUED
-    grant.issued_at = timezone.now()
-    grant.save(update_fields=["card", "status", "issued_at"])
-    _credit(grant)
-    grant_issued_event(grant, card=card, actor=actor, actor_label=actor_label)
-    return True
 
 
 @transaction.atomic
@@ -119,27 +74,24 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         )
         return None
     hold_reason = _hold_reason(locked)
-    card = None if hold_reason else _card_or_none(campaign.card_kind)
+    card = None if hold_reason else card_or_none(campaign.card_kind)
     if hold_reason:
         status = Grant.Status.HELD
     else:
         status = Grant.Status.ISSUED if card else Grant.Status.PENDING_STOCK
-    grant = Grant.objects.create(
-        grant_no=next_grant_no(),
-        invitation=locked,
+    grant = create_grant(
+        invitation_id=locked.pk,
         inviter_id=locked.inviter_id,
         campaign=campaign,
         points=campaign.points,
         status=status,
         hold_reason=hold_reason,
         card=card,
-        issued_at=timezone.now() if card else None,
     )
     events = [grant_created_event(grant, actor_label=ACTOR, save=False)]
     if hold_reason:
         events.append(grant_held_event(grant, reason=hold_reason, actor_label=ACTOR, save=False))
     if card:
-        _credit(grant)
         events.append(grant_issued_event(grant, card=card, actor_label=ACTOR, save=False))
     GrantEvent.objects.bulk_create(events)
     return grant
@@ -161,7 +113,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
         while True:
             with transaction.atomic():
                 grant = oldest_pending_stock_for_update(card_kind.pk).first()
-                if grant is None or not _issue(grant):
+                if grant is None or not issue_waiting_grant(grant):
                     break
                 issued += 1
     return issued
@@ -178,5 +130,5 @@ def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     locked.status = Grant.Status.PENDING_STOCK
     locked.hold_reason = ""
     locked.save(update_fields=["status", "hold_reason"])
-    _issue(locked, actor=actor, actor_label="")
+    issue_waiting_grant(locked, actor=actor, actor_label="")
     return locked

@@ -10,9 +10,9 @@ from cardpool.services import void_card
 from ..events import grant_created_event, grant_reissued_event, grant_voided_event
 from ..exceptions import GrantNotInStatus
 from ..lock_objects import grant_for_update
-from ..models import Grant, PointsEntry
-from ..numbers import next_grant_no
-from .granting import _issue
+from ..models import Grant
+from .issuing import create_grant, issue_waiting_grant
+from .ledger import reverse_points
 
 
 def _void_locked(grant: Grant, reason: str, actor) -> None:
@@ -24,14 +24,7 @@ def _void_locked(grant: Grant, reason: str, actor) -> None:
             actor=actor,
             expected=Card.Status.ASSIGNED,
         )
-        if grant.points:
-            PointsEntry.objects.create(
-                customer_id=grant.inviter_id,
-                amount=-grant.points,
-                kind=PointsEntry.Kind.REVERSAL,
-                grant=grant,
-                note=reason[:200],
-            )
+        reverse_points(grant, note=reason)
     grant.status = Grant.Status.VOID
     grant.voided_at = timezone.now()
     grant.void_reason = reason
@@ -66,8 +59,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
     _void_locked(old, reason, actor)
-    new = Grant.objects.create(
-        grant_no=next_grant_no(),
+    new = create_grant(
         invitation_id=old.invitation_id,
         inviter_id=old.inviter_id,
         campaign=old.campaign,
@@ -78,7 +70,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     old.save(update_fields=["replaced_by"])
     grant_reissued_event(old, actor=actor, reason=reason, replacement=new)
     grant_created_event(new, actor=actor, reason=f"reissue of {old.grant_no}")
-    _issue(new, actor=actor, actor_label="")
+    issue_waiting_grant(new, actor=actor, actor_label="")
     return new
 
 

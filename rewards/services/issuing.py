@@ -1,0 +1,74 @@
+"""Where a grant is created and where a waiting grant gets its card: one place for each, used by
+granting (the poller), fulfilment, staff's release and reissue."""
+
+from django.utils import timezone
+
+from cardpool.exceptions import NoCardAvailable
+from cardpool.models import Card, CardKind
+from cardpool.services import allocate_card
+from invitations.models import Campaign
+
+from ..anomalies.rules import out_of_stock_finding
+from ..events import grant_issued_event
+from ..models import Grant
+from ..numbers import next_grant_no
+from .anomalies import record_finding
+from .ledger import credit_points
+
+ACTOR = "rewards"
+
+
+def card_or_none(kind: CardKind) -> Card | None:
+    """A card of ``kind`` allocated in the caller's transaction, or None (and an out-of-stock
+    anomaly) when none is in stock."""
+    try:
+        return allocate_card(kind)
+    except NoCardAvailable:
+        record_finding(out_of_stock_finding(kind.pk, kind.code))
+        return None
+
+
+def create_grant(
+    *,
+    invitation_id: int,
+    inviter_id: int,
+    campaign: Campaign,
+    points: int,
+    status: str,
+    card: Card | None = None,
+    hold_reason: str = "",
+) -> Grant:
+    """The one INSERT of a grant, with a number from the sequence; an issued one is credited
+    (its events are the caller's: the poller writes them in one bulk insert)."""
+    grant = Grant.objects.create(
+        grant_no=next_grant_no(),
+        invitation_id=invitation_id,
+        inviter_id=inviter_id,
+        campaign=campaign,
+        points=points,
+        status=status,
+        hold_reason=hold_reason,
+        card=card,
+        issued_at=timezone.now() if card else None,
+    )
+    if card is not None:
+        credit_points(grant)
+    return grant
+
+
+def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = ACTOR) -> bool:
+    """Give a waiting grant its card and points; False (and the grant left pending_stock)
+    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
+    card = card_or_none(grant.campaign.card_kind)
+    if card is None:
+        if grant.status != Grant.Status.PENDING_STOCK:
+            grant.status = Grant.Status.PENDING_STOCK
+            grant.save(update_fields=["status"])
+        return False
+    grant.card = card
+    grant.status = Grant.Status.ISSUED
+    grant.issued_at = timezone.now()
+    grant.save(update_fields=["card", "status", "issued_at"])
+    credit_points(grant)
+    grant_issued_event(grant, card=card, actor=actor, actor_label=actor_label)
+    return True
