@@ -97,7 +97,7 @@ def expire_cards() -> int:
             total += len(cards)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reveal_card_secret(card: Card, *, actor, reason: str = "") -> tuple[str, str]:
     """The card's number and password in clear, for a member of staff who has the permission.
 

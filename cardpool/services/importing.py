@@ -311,7 +311,7 @@ def _preview(kind: CardKind, source: _Rows, sample_size: int) -> ImportPreview:
     return preview
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def import_cards(
     *,
     kind: CardKind,

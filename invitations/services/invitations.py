@@ -64,7 +64,7 @@ def create_invitation(
         raise
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def attribute_invitation(
     inviter: Customer,
     phone: str,

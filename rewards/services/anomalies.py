@@ -72,7 +72,7 @@ def raise_anomaly(
     return record_finding(finding, grant=grant)[0]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomaly:
     """Acknowledge, resolve or dismiss an anomaly, recording who, when and the note."""
     locked = Anomaly.objects.select_for_update().get(pk=anomaly.pk)

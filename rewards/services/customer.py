@@ -26,7 +26,7 @@ def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
     return locked
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
     """The card number and password of the customer's own issued grant; every reveal is
     recorded and the first one timed. Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
@@ -38,7 +38,7 @@ def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
     return card_secret_for_owner(locked.card)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def report_card_problem(
     grant: Grant, customer: Customer, note: str = "", problem: str = CardProblem.ACTIVATED
 ) -> Anomaly:

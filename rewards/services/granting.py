@@ -119,7 +119,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
     return issued
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     """A reviewer lets a held grant go on: issued now, or pending_stock. Raises
     ``GrantNotInStatus``."""

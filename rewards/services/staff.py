@@ -41,7 +41,7 @@ def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[
     return locked, reason
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
     """Void a grant (issued, waiting or held). Raises ``ReasonRequired``, ``GrantNotInStatus``."""
     live = set(Grant.Status.values) - {Grant.Status.VOID}
@@ -51,7 +51,7 @@ def void_grant(grant: Grant, *, reason: str, actor) -> Grant:
     return locked
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     """Replace an issued grant whose card is unusable: the old grant is voided (card voided,
     points reversed) and a new grant for the same invitation gets a new card and the points again
@@ -74,7 +74,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     return new
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
     """A reviewer refuses a grant held for review: it is voided (it had no card and credited no
     points, so nothing is reversed). Raises ``ReasonRequired`` and ``GrantNotInStatus``."""

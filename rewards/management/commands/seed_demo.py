@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
 from cardpool.exceptions import CardImportRejected
@@ -36,7 +35,8 @@ def demo_cards(prefix: str, count: int) -> bytes:
 class Command(BaseCommand):
     help = "Load the demo data (idempotent) and write the simulator's accounts file."
 
-    @transaction.atomic
+    # Not one transaction: the card import is a use case of its own (durable). Every step is
+    # idempotent, so a run cut short is completed by the next one.
     def handle(self, *args, **options):
         call_command("setup_groups", verbosity=0)
         user_model = get_user_model()
