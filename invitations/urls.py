@@ -1,20 +1,8 @@
 from django.urls import path, register_converter
 
+from referral_site.converters import InviteCodeConverter
+
 from . import views
-
-
-class InviteCodeConverter:
-    """Invite codes are letters and digits: anything else (a NUL byte, a slash, a space) names
-    no page and never reaches the database."""
-
-    regex = "[0-9A-Za-z]{4,16}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
 
 register_converter(InviteCodeConverter, "invite_code")
 

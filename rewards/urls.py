@@ -1,19 +1,8 @@
 from django.urls import path, register_converter
 
+from referral_site.converters import GrantNoConverter
+
 from . import views
-
-
-class GrantNoConverter:
-    """Grant numbers are letters, digits and dashes: anything else names no page."""
-
-    regex = "[0-9A-Za-z-]{1,20}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
 
 register_converter(GrantNoConverter, "grant_no")
 

@@ -48,3 +48,10 @@ def run_workers(function: str, argument_lists: list[tuple], timeout: float = 120
             raise AssertionError(f"worker {function} failed ({process.returncode}):\n{stderr}")
         results.append(json.loads(stdout.strip().splitlines()[-1]))
     return results
+
+
+def scalar(sql: str, params=()) -> int:
+    """One number from SQL: how concurrency tests count what the processes did, afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]

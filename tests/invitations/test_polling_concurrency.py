@@ -5,11 +5,10 @@ import signal
 import time
 
 import pytest
-from django.db import connection
 
 from invitations.models import Invitation
 from tests.factories import CampaignFactory, InvitationFactory, make_cards
-from tests.processes import run_workers, start_worker
+from tests.processes import run_workers, scalar, start_worker
 from tests.simulator import simulator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
@@ -17,12 +16,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 RATE = (
     20  # requests per second the simulator allows (5 in production; faster here to keep CI short)
 )
-
-
-def scalar(sql: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchone()[0]
 
 
 def invitations_with_accounts(count: int, sim) -> None:

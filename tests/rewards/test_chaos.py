@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from cardpool.services import import_cards
@@ -16,17 +15,11 @@ from invitations.models import Invitation
 from rewards.services import fulfil_pending_grants
 from tests.cardpool.files import csv_bytes, good_rows
 from tests.factories import CampaignFactory, CustomerFactory, make_cards
-from tests.processes import start_worker
+from tests.processes import scalar, start_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
 INVITATIONS, INVITERS, CAP, CARDS, WORKERS, POINTS = 2000, 200, 10, 1500, 8, 20
-
-
-def scalar(sql: str, params=()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
 
 
 def qualified_invitations(campaign) -> Counter:
