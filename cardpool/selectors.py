@@ -1,8 +1,16 @@
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .models import Card, CardKind
-from .services.allocation import allocation_horizon
+
+
+def allocation_horizon() -> date:
+    """Cards must stay valid at least until this date to be handed out."""
+    return timezone.localdate() + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS)
 
 
 def _card_count(**filters):

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Campaign, CampaignState, Customer, Invitation
+from .models import Campaign, CampaignState, Customer, Invitation, PhoneVerification
 
 
 def running_campaigns(now=None) -> QuerySet[Campaign]:
@@ -24,3 +24,25 @@ def customer_by_invite_code(code: str) -> Customer | None:
 def invitations_of(customer: Customer) -> QuerySet[Invitation]:
     """Only this customer's invitations (invariant 10)."""
     return Invitation.objects.filter(inviter=customer).select_related("campaign")
+
+
+def customer_of(user) -> Customer | None:
+    """The customer record of a logged-in site user; None for staff and anonymous users."""
+    if not user.is_authenticated:
+        return None
+    return Customer.objects.filter(user=user).first()
+
+
+def invitation_by_id(invitation_id) -> Invitation | None:
+    """The invitation a visitor's session points at (the page after verification)."""
+    if not isinstance(invitation_id, int):
+        return None
+    return Invitation.objects.filter(pk=invitation_id).first()
+
+
+def phone_verification(verification_id, inviter: Customer | None) -> PhoneVerification | None:
+    """The code a visitor's session is waiting for: for this inviter's page, or (``None``) for
+    sign-up. A session pointing elsewhere finds nothing."""
+    if not isinstance(verification_id, int):
+        return None
+    return PhoneVerification.objects.filter(pk=verification_id, inviter=inviter).first()

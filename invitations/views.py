@@ -23,9 +23,13 @@ from .exceptions import (
     SelfInvitation,
 )
 from .forms import InviteeForm, PhoneCodeForm, SignupForm
-from .models import Invitation, PhoneVerification
 from .phones import mask_phone
-from .selectors import current_campaign, customer_by_invite_code
+from .selectors import (
+    current_campaign,
+    customer_by_invite_code,
+    invitation_by_id,
+    phone_verification,
+)
 from .services import check_phone_code, confirm_phone_code, register_customer, send_phone_code
 
 # Refusals that would tell a visitor something about a number that is not theirs to know.
@@ -73,9 +77,7 @@ def landing(request, code: str):
 @require_http_methods(["GET", "POST"])
 def verify(request, code: str):
     inviter = _inviter(code)
-    verification = PhoneVerification.objects.filter(
-        pk=request.session.get("phone_verification_id"), inviter=inviter
-    ).first()
+    verification = phone_verification(request.session.get("phone_verification_id"), inviter)
     if verification is None:
         return redirect("invitations:landing", code=inviter.invite_code)
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
@@ -116,7 +118,7 @@ def verify(request, code: str):
 
 
 def invited(request, code: str):
-    invitation = Invitation.objects.filter(pk=request.session.get("invitation_id")).first()
+    invitation = invitation_by_id(request.session.get("invitation_id"))
     if invitation is None:
         return redirect("invitations:landing", code=code)
     open_account_url = (
@@ -156,9 +158,7 @@ def signup(request):
 @require_http_methods(["GET", "POST"])
 def signup_verify(request):
     pending = request.session.get("signup") or {}
-    verification = PhoneVerification.objects.filter(
-        pk=pending.get("verification_id"), inviter=None
-    ).first()
+    verification = phone_verification(pending.get("verification_id"), None)
     if verification is None:
         return redirect("invitations:signup")
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from invitations.models import Customer
-from invitations.selectors import current_campaign
+from invitations.selectors import current_campaign, customer_of
 
 from .exceptions import RewardError
 from .forms import CardReportForm, PasswordAgainForm
@@ -33,7 +33,7 @@ PAGE_SIZE = 20
 
 
 def _customer(request) -> Customer:
-    customer = Customer.objects.filter(user=request.user).first()
+    customer = customer_of(request.user)
     if customer is None:
         raise Http404(_("This page is for customers."))
     return customer

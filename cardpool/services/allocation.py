@@ -7,8 +7,6 @@ available row with SKIP LOCKED and flipping its status in the caller's transacti
 that receives it is unique per card in the database.
 """
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,13 +21,9 @@ from ..events import (
 from ..exceptions import CardNotInStatus, NoCardAvailable, required_reason
 from ..lock_objects import card_for_update, next_available_cards
 from ..models import Card, CardEvent, CardKind
+from ..selectors import allocation_horizon
 
 EXPIRE_CHUNK = 1000
-
-
-def allocation_horizon():
-    """Cards must stay valid at least until this date to be handed out."""
-    return timezone.localdate() + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS)
 
 
 def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
