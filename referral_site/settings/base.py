@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "cardpool",
     "invitations",
     "rewards",
+    "operations",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from rewards.management.commands.seed_demo import SIMULATOR_ACCOUNTS
+from operations.management.commands.seed_demo import SIMULATOR_ACCOUNTS
 
 
 class Command(BaseCommand):
