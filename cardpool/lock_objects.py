@@ -1,13 +1,14 @@
-"""Locking querysets. Evaluate them inside ``transaction.atomic()``: an unevaluated
-``select_for_update()`` queryset takes no lock."""
+"""Locking querysets (Saleor's shape): each returns a queryset, locking only its own rows and
+ordered by primary key, that the caller evaluates inside ``transaction.atomic()``; an
+unevaluated ``select_for_update()`` queryset takes no lock."""
 
 from django.db.models import QuerySet
 
 from .models import Card
 
 
-def card_for_update(card_id: int) -> Card:
-    return Card.objects.select_for_update().get(pk=card_id)
+def cards_for_update() -> QuerySet[Card]:
+    return Card.objects.select_for_update(of=("self",)).order_by("pk")
 
 
 def next_available_cards(kind_id: int, valid_from) -> QuerySet[Card]:

@@ -1,54 +1,36 @@
-"""Locking querysets of rewards. Evaluate them inside ``transaction.atomic()``.
+"""Locking querysets of rewards (the shape of ``cardpool.lock_objects``). Evaluate them inside
+``transaction.atomic()``.
 
 Lock order, everywhere: invitation, then inviter (customer), then grant, then card. The same order
-in every path means two transactions never wait on each other in a cycle."""
+in every path means two transactions never wait on each other in a cycle. What is read after the
+locks (``rewards.selectors.reward_state``) is a statement of its own; its docstring says why
+folding it into the locking statement looks safe and is not."""
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 
 from invitations.models import Customer, Invitation
 
-from .models import Grant, UnrewardedInvitation
+from .models import Grant
 
 
-def invitation_for_reward(invitation_id: int) -> Invitation:
-    """The invitation, locked, with its campaign, card kind and inviter."""
+def invitations_for_reward() -> QuerySet[Invitation]:
+    """Invitations, locked, with their campaign, card kind and inviter."""
     return (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("campaign__card_kind", "inviter")
-        .get(pk=invitation_id)
+        .order_by("pk")
     )
 
 
-def reward_state(invitation_id: int) -> dict:
-    """``live_grant_id`` (the invitation's grant that is not void, if any) and ``is_unrewarded``,
-    in one statement.
-
-    Must run as its own statement *after* the invitation is locked. Folding it into the locking
-    statement looks cheaper but is wrong under READ COMMITTED: when FOR UPDATE waits for another
-    transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
-    statement's old snapshot and miss the grant the other transaction just committed (the chaos
-    test caught exactly that; the unique constraint refused the second grant)."""
-    live_grant = Grant.objects.filter(invitation=OuterRef("pk")).exclude(status=Grant.Status.VOID)
-    return (
-        Invitation.objects.filter(pk=invitation_id)
-        .annotate(
-            live_grant_id=Subquery(live_grant.values("pk")[:1]),
-            is_unrewarded=Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))),
-        )
-        .values("live_grant_id", "is_unrewarded")
-        .get()
-    )
+def inviters_for_update() -> QuerySet[Customer]:
+    return Customer.objects.select_for_update(of=("self",)).order_by("pk")
 
 
-def lock_inviter(customer_id: int) -> None:
-    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
-
-
-def grant_for_update(grant_id: int) -> Grant:
+def grants_for_update() -> QuerySet[Grant]:
     return (
         Grant.objects.select_for_update(of=("self",))
         .select_related("campaign__card_kind")
-        .get(pk=grant_id)
+        .order_by("pk")
     )
 
 

@@ -9,13 +9,41 @@ from django.utils import timezone
 from invitations.models import Campaign, Customer, Invitation, PollCycle
 from invitations.selectors import invitations_of
 
-from .models import Anomaly, AnomalyEvent, Grant, PointsEntry, ReconciliationRun
+from .models import (
+    Anomaly,
+    AnomalyEvent,
+    Grant,
+    PointsEntry,
+    ReconciliationRun,
+    UnrewardedInvitation,
+)
 
 LIVE_GRANT = ~Q(status=Grant.Status.VOID)
 
 
 def points_balance(customer: Customer) -> int:
     return customer.points_entries.aggregate(total=Sum("amount"))["total"] or 0
+
+
+def reward_state(invitation_id: int) -> dict:
+    """``live_grant_id`` (the invitation's grant that is not void, if any) and ``is_unrewarded``,
+    in one statement.
+
+    Must run as its own statement *after* the invitation is locked. Folding it into the locking
+    statement looks cheaper but is wrong under READ COMMITTED: when FOR UPDATE waits for another
+    transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
+    statement's old snapshot and miss the grant the other transaction just committed (the chaos
+    test caught exactly that; the unique constraint refused the second grant)."""
+    live_grant = Grant.objects.filter(invitation=OuterRef("pk")).exclude(status=Grant.Status.VOID)
+    return (
+        Invitation.objects.filter(pk=invitation_id)
+        .annotate(
+            live_grant_id=Subquery(live_grant.values("pk")[:1]),
+            is_unrewarded=Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))),
+        )
+        .values("live_grant_id", "is_unrewarded")
+        .get()
+    )
 
 
 def grants_of(customer: Customer) -> QuerySet[Grant]:

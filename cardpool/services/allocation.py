@@ -19,7 +19,7 @@ from ..events import (
     card_voided_event,
 )
 from ..exceptions import CardNotInStatus, NoCardAvailable, required_reason
-from ..lock_objects import card_for_update, next_available_cards
+from ..lock_objects import cards_for_update, next_available_cards
 from ..models import Card, CardEvent, CardKind
 from ..selectors import allocation_horizon
 
@@ -56,7 +56,7 @@ def void_card(
     and ``CardNotInStatus``.
     """
     reason = required_reason(reason)
-    locked = card_for_update(card.pk)
+    locked = cards_for_update().get(pk=card.pk)
     if locked.status != expected:
         raise CardNotInStatus(locked, expected)
     locked.status = Card.Status.VOID

@@ -29,7 +29,7 @@ from django.utils.module_loading import import_string
 
 from ..account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
 from ..events import invitation_decided_event
-from ..lock_objects import due_invitations_for_update, invitation_for_update
+from ..lock_objects import due_invitations_for_update, invitations_for_update
 from ..models import Invitation, PollCycle
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def claim_due_invitations(limit: int, lease_seconds: int) -> list[Claim]:
 
 
 def _locked_if_ours(claim: Claim) -> Invitation | None:
-    invitation = invitation_for_update(claim.invitation_id)
+    invitation = invitations_for_update().get(pk=claim.invitation_id)
     if invitation.status != Invitation.Status.PENDING or invitation.lease_token != claim.token:
         return None
     return invitation

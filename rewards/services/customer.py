@@ -10,7 +10,7 @@ from invitations.models import Customer
 
 from ..events import grant_reported_event, grant_revealed_event
 from ..exceptions import GrantNotInStatus, NotYourGrant
-from ..lock_objects import grant_for_update
+from ..lock_objects import grants_for_update
 from ..models import Anomaly, CardProblem, Grant
 from .anomalies import raise_anomaly
 
@@ -18,7 +18,7 @@ CARD_REPORTED = _("Customer reports a problem with the card of grant {grant}: {p
 
 
 def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
-    locked = grant_for_update(grant.pk)
+    locked = grants_for_update().get(pk=grant.pk)
     if locked.inviter_id != customer.pk:
         raise NotYourGrant()  # invariant 10
     if locked.status != Grant.Status.ISSUED:

@@ -19,13 +19,13 @@ from ..events import (
 )
 from ..exceptions import GrantNotInStatus, NotQualified
 from ..lock_objects import (
-    grant_for_update,
-    invitation_for_reward,
-    lock_inviter,
+    grants_for_update,
+    invitations_for_reward,
+    inviters_for_update,
     oldest_pending_stock_for_update,
-    reward_state,
 )
 from ..models import Grant, GrantEvent, UnrewardedInvitation
+from ..selectors import reward_state
 from .issuing import ACTOR, card_or_none, create_grant, issue_waiting_grant
 
 
@@ -52,7 +52,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     """
     # Lock order: invitation, inviter, card (see lock_objects). The grant is created once its
     # card is known, so the common path is one INSERT, not an INSERT then an UPDATE.
-    locked = invitation_for_reward(invitation.pk)
+    locked = invitations_for_reward().get(pk=invitation.pk)
     if locked.status != Invitation.Status.QUALIFIED:
         raise NotQualified(locked)
     state = reward_state(locked.pk)
@@ -61,7 +61,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     if state["is_unrewarded"]:
         return None
     # Invariant 5: lock the inviter so two invitations of theirs cannot both pass the cap check.
-    lock_inviter(locked.inviter_id)
+    list(inviters_for_update().filter(pk=locked.inviter_id).values_list("pk"))
     campaign = locked.campaign
     live_grants = (
         Grant.objects.filter(inviter_id=locked.inviter_id, campaign=campaign)
@@ -123,7 +123,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
 def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     """A reviewer lets a held grant go on: issued now, or pending_stock. Raises
     ``GrantNotInStatus``."""
-    locked = grant_for_update(grant.pk)
+    locked = grants_for_update().get(pk=grant.pk)
     if locked.status != Grant.Status.HELD:
         raise GrantNotInStatus(locked, Grant.Status.HELD)
     grant_released_event(locked, actor=actor, reason=reason)

@@ -9,7 +9,7 @@ from cardpool.services import void_card
 
 from ..events import grant_created_event, grant_reissued_event, grant_voided_event
 from ..exceptions import GrantNotInStatus
-from ..lock_objects import grant_for_update
+from ..lock_objects import grants_for_update
 from ..models import Grant
 from .issuing import create_grant, issue_waiting_grant
 from .ledger import reverse_points
@@ -35,7 +35,7 @@ def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[
     """The stripped reason (required) and the grant locked, in one of the ``allowed`` statuses.
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     reason = required_reason(reason)
-    locked = grant_for_update(grant.pk)
+    locked = grants_for_update().get(pk=grant.pk)
     if locked.status not in allowed:
         raise GrantNotInStatus(locked, " or ".join(sorted(allowed)))
     return locked, reason

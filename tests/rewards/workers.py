@@ -37,13 +37,11 @@ def grant_all_qualified_without_locks(seed: int) -> int:
     (Without the invitation lock alone nothing breaks: the inviter lock, taken next in the same
     order, serializes the grants of one inviter, and the re-read after it sees the other's grant.)
     """
+    from invitations.models import Customer
     from rewards.services import granting
 
-    def unlocked(invitation_id: int) -> Invitation:
-        return Invitation.objects.select_related("campaign__card_kind", "inviter").get(
-            pk=invitation_id
-        )
-
-    granting.invitation_for_reward = unlocked
-    granting.lock_inviter = lambda customer_id: None
+    granting.invitations_for_reward = lambda: Invitation.objects.select_related(
+        "campaign__card_kind", "inviter"
+    )
+    granting.inviters_for_update = Customer.objects.all
     return grant_all_qualified(seed)
