@@ -177,7 +177,7 @@ class CardAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("card number"))
     def masked_number(self, card):
-        return f"••••{card.number_last4}"
+        return card.masked_number
 
     def get_search_results(self, request, queryset, search_term):
         # Numbers are stored encrypted; exact search goes through the keyed digest.

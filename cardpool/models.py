@@ -122,7 +122,12 @@ class Card(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind.code} ****{self.number_last4}"
+        return f"{self.kind.code} {self.masked_number}"
+
+    @property
+    def masked_number(self) -> str:
+        """What anyone is shown of a card number outside a recorded reveal: its last four."""
+        return f"••••{self.number_last4}"
 
 
 class CardEvent(models.Model):

@@ -3,10 +3,10 @@
 from .allocation import (
     allocate_card,
     allocation_horizon,
-    card_secret_for_owner,
     expire_cards,
     reencrypt_cards,
     reveal_card_secret,
+    reveal_card_to_owner,
     void_card,
 )
 from .importing import ImportPreview, RowError, import_cards, preview_cards
@@ -16,11 +16,11 @@ __all__ = [
     "RowError",
     "allocate_card",
     "allocation_horizon",
-    "card_secret_for_owner",
     "expire_cards",
     "import_cards",
     "preview_cards",
     "reencrypt_cards",
     "reveal_card_secret",
+    "reveal_card_to_owner",
     "void_card",
 ]

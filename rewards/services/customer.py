@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from cardpool.services import card_secret_for_owner
+from cardpool.services import reveal_card_to_owner
 from invitations.models import Customer
 
 from ..events import grant_reported_event, grant_revealed_event
@@ -35,7 +35,7 @@ def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
         locked.first_revealed_at = timezone.now()
         locked.save(update_fields=["first_revealed_at"])
     grant_revealed_event(locked, customer_user=customer.user)
-    return card_secret_for_owner(locked.card)
+    return reveal_card_to_owner(locked.card, owner_user=customer.user)
 
 
 @transaction.atomic(durable=True)
