@@ -27,7 +27,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
-from ..account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
+from account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
+
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
 from ..models import Invitation, PollCycle

@@ -133,7 +133,7 @@ CARD_MIN_VALIDITY_DAYS = env.int("CARD_MIN_VALIDITY_DAYS", default=30)
 
 # --- account-opening upstream ---------------------------------------------------------------
 ACCOUNT_OPENING_CLIENT = env.str(
-    "ACCOUNT_OPENING_CLIENT", default="invitations.account_opening.client.HttpAccountOpeningClient"
+    "ACCOUNT_OPENING_CLIENT", default="account_opening.client.HttpAccountOpeningClient"
 )
 ACCOUNT_OPENING_URL = env.str("ACCOUNT_OPENING_URL", default="http://127.0.0.1:8765")
 ACCOUNT_OPENING_RATE = env.float("ACCOUNT_OPENING_RATE", default=5.0)

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from account_opening.client import AccountStatus
 from cardpool.exceptions import ReasonRequired
-from invitations.account_opening.client import AccountStatus
 from invitations.exceptions import (
     UNKNOWN_INVITER,
     AlreadyACustomer,

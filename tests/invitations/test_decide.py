@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from invitations.account_opening.client import AccountStatus
+from account_opening.client import AccountStatus
 from invitations.models import Invitation
 from invitations.services.polling import OPENED_TOO_LATE, Outcome, decide
 
@@ -69,3 +69,10 @@ def test_an_implausible_date_is_an_error_never_a_decision(opened_at):
     assert decision.outcome == Outcome.ERROR
     assert "status" not in decision.changes and decision.changes["attempts"] == 3
     assert decision.changes["last_error"].startswith("InvalidUpstreamReply")
+
+
+def test_the_channels_we_store_are_the_channels_of_the_contract():
+    from account_opening.contract import CHANNELS
+    from invitations.models import AccountChannel
+
+    assert set(AccountChannel.values) == set(CHANNELS)

@@ -9,14 +9,14 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from invitations.account_opening.client import (
+from account_opening.client import (
     AccountStatus,
     HttpAccountOpeningClient,
     InvalidUpstreamReply,
     parse_body,
     parse_retry_after,
 )
-from invitations.account_opening.rate_limit import SharedRateLimiter
+from account_opening.rate_limit import SharedRateLimiter
 from invitations.models import Invitation, UpstreamRateLimit
 from invitations.services import poll_invitations
 from invitations.services.polling import claim_due_invitations, database_now, record_lookup

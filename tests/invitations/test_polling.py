@@ -5,7 +5,7 @@ from django.db import connection, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from invitations.account_opening.client import HttpAccountOpeningClient
+from account_opening.client import HttpAccountOpeningClient
 from invitations.lock_objects import due_invitations_for_update
 from invitations.models import AccountChannel, Invitation, PollCycle
 from invitations.services import poll_invitations

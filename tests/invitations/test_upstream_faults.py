@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from invitations.account_opening.simulator import FAULTS
+from devtools.account_simulator import FAULTS
 from invitations.models import Invitation
 from invitations.services import poll_invitations
 from rewards.models import Grant

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations.account_opening.simulator import (
+from devtools.account_simulator import (
     BadAccount,
     SimulatorState,
     load_accounts,

@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ..models import AccountChannel
+from .contract import CHANNELS
 from .rate_limit import SharedRateLimiter, clamp_seconds
 
 LOOKUP_PATH = "/v1/accounts"
@@ -122,7 +122,7 @@ def parse_reply(phone: str, payload) -> AccountStatus:
         raise InvalidUpstreamReply("'opened_at' is not an ISO 8601 time") from None
     if opened_time.tzinfo is None:
         raise InvalidUpstreamReply("'opened_at' has no time zone")
-    if channel not in AccountChannel.values:
+    if channel not in CHANNELS:
         raise InvalidUpstreamReply(f"unknown channel {str(channel)[:20]!r}")
     return AccountStatus(phone, True, account_id.strip(), opened_time, channel)
 

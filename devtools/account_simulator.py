@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 from django.utils import timezone
 
-from ..models import AccountChannel
+from account_opening.contract import CHANNELS
 
 FAULTS = (
     "timeout",
@@ -55,8 +55,8 @@ def validate_account(record: dict) -> dict:
     channel = str(record.get("channel", "")).strip()
     if not phone or not account_id:
         raise BadAccount("phone and account_id are required")
-    if channel not in AccountChannel.values:
-        raise BadAccount(f"unknown channel {channel!r}; known: {', '.join(AccountChannel.values)}")
+    if channel not in CHANNELS:
+        raise BadAccount(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
     opened_at = record.get("opened_at") or timezone.now().isoformat()
     try:
         parsed = datetime.fromisoformat(str(opened_at))
@@ -327,7 +327,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _open_account_page(self, phone: str) -> None:
         options = "".join(
-            f'<option value="{value}">{label}</option>' for value, label in AccountChannel.choices
+            f'<option value="{value}">{label}</option>' for value, label in CHANNELS.items()
         )
         page = f"""<!doctype html><meta charset="utf-8"><title>Open an account (simulator)</title>
 <h1>Open a brokerage account</h1>

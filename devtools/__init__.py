@@ -1,0 +1,1 @@
+"""Development and test tools, never imported by the product's code."""
