@@ -2,17 +2,15 @@
 polling processes: the request rate achieved as a share of the limit, and 429s received."""
 
 import json
-import subprocess
-import sys
 import time
 
 import requests
 
+from devtools.simulator_process import simulator_process
 from invitations.models import Customer, Invitation
 
 from . import fixtures
 from .common import execute, run_parallel
-from .database import ROOT
 
 RATE = 5
 
@@ -24,18 +22,6 @@ def poll_worker(max_seconds: float) -> dict:
         batch_size=50, lease_seconds=int(max_seconds) + 60, max_seconds=max_seconds
     )
     return {"claimed": cycle.claimed, "errors": cycle.errors}
-
-
-def _simulator():
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_account_simulator", "--port", "0", "--rate", str(RATE)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = process.stdout.readline().split()[2]
-    return process, url
 
 
 def run(quick: bool) -> dict:
@@ -55,8 +41,7 @@ def run(quick: bool) -> dict:
         fixtures.invitations(
             campaign, backlog, status="pending", one_inviter=inviter, phone_prefix=f"4{processes}"
         )
-        simulator, url = _simulator()
-        try:
+        with simulator_process("--rate", str(RATE)) as url:
             # half of the invitees opened an account, half not: both cost a request
             phones = list(
                 Invitation.objects.filter(campaign=campaign, status="pending").values_list(
@@ -78,9 +63,6 @@ def run(quick: bool) -> dict:
             )
             elapsed = time.monotonic() - started
             stats = requests.get(f"{url}/_sim/stats", timeout=10).json()
-        finally:
-            simulator.terminate()
-            simulator.wait()
         achieved = stats["requests_served"] / elapsed
         results[processes] = {
             "requests": stats["requests_served"],

@@ -1,13 +1,12 @@
 """The account-opening simulator as a separate process on a free port, for tests."""
 
 import json
-import subprocess
-import sys
 from contextlib import contextmanager
 
 import requests
 
-from tests.processes import ROOT, worker_environment
+from devtools.simulator_process import simulator_process
+from tests.processes import worker_environment
 
 
 class RunningSimulator:
@@ -35,19 +34,5 @@ class RunningSimulator:
 
 @contextmanager
 def simulator(*arguments: str):
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_account_simulator", "--port", "0", *arguments],
-        cwd=ROOT,
-        env=worker_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"simulator did not start: {line}{process.stderr.read()}")
-        yield RunningSimulator(line.split()[2])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with simulator_process(*arguments, env=worker_environment()) as url:
+        yield RunningSimulator(url)
