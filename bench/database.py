@@ -7,7 +7,7 @@ from pathlib import Path
 import environ
 import psycopg
 
-from referral_site.database import embedded_database_url
+from referral_site.database import embedded_database_url, url_for
 
 NAME = "referral_bench"
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,11 +19,8 @@ def server_url() -> str:
 
 
 def with_name(url: str, name: str) -> str:
-    config = environ.Env.db_url_config(url)
-    host = config.get("HOST") or config.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):
-        return f"postgres://{config['USER']}@/{name}?host={host}"
-    return f"postgres://{config['USER']}@{host}:{config.get('PORT') or 5432}/{name}"
+    """The same server, another database."""
+    return url_for({**environ.Env.db_url_config(url), "NAME": name})
 
 
 def libpq(url: str) -> str:
