@@ -1,35 +1,21 @@
-import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 
 from django.db import connection
 
-from .database import ROOT
+from devtools import processes
 
 
 def start(function: str, *args, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.worker", function, json.dumps(args)],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return processes.start(function, *args, env={**os.environ, **(env or {})})
 
 
 def run_parallel(function: str, argument_lists: list[tuple], env: dict | None = None) -> list:
-    processes = [start(function, *arguments, env=env) for arguments in argument_lists]
-    results = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=3600)
-        if process.returncode != 0:
-            raise RuntimeError(f"{function} failed:\n{stderr}")
-        results.append(json.loads(stdout.strip().splitlines()[-1]))
-    return results
+    return processes.run_all(
+        function, argument_lists, env={**os.environ, **(env or {})}, timeout=3600
+    )
 
 
 def barrier(seconds: float = 2.0) -> float:
