@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CardpoolConfig(AppConfig):
     name = "cardpool"
-    verbose_name = "Card pool"
+    verbose_name = _("Card pool")

@@ -5,6 +5,7 @@ from datetime import datetime
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy
 
 from referral_site.database import database_config
 
@@ -246,7 +247,7 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "catch_up": False,
     "save_limit": 500,
-    "label": "Scheduled tasks",
+    "label": gettext_lazy("Scheduled tasks"),
     "poll": 1,
 }
 if REDIS_URL:
