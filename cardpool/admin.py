@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.admin_tools import ReadOnlyAdmin, with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, reason_action
 
 from . import secrets, uploads
 from .exceptions import CardImportRejected, CardPoolError
@@ -169,7 +169,6 @@ class CardAdmin(ReadOnlyAdmin):
         "assigned_at",
     ]
     fields = readonly_fields
-    actions = ["void_selected"]
     show_full_result_count = False  # COUNT(*) over a million cards on every page is wasted work
 
     def has_view_permission(self, request, obj=None):
@@ -228,18 +227,16 @@ class CardAdmin(ReadOnlyAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description=_("Void selected available cards (asks for a reason)"))
-    def void_selected(self, request, queryset):
-        return with_reason(
-            self,
-            request,
-            queryset,
+    actions = [
+        reason_action(
+            "void_selected",
+            _("Void selected available cards (asks for a reason)"),
             title=_("Void cards"),
-            action="void_selected",
-            apply=lambda card, reason: void_card(card, reason=reason, actor=request.user),
-            refusals=(CardPoolError,),
+            service=void_card,
             permission="cardpool.change_card",
+            refusals=(CardPoolError,),
         )
+    ]
 
 
 @admin.register(CardEvent)

@@ -7,7 +7,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, reason_action
 
 from .exceptions import InvitationRefused, UnknownInviter
 from .forms import AttributionForm
@@ -24,26 +24,16 @@ from .services.campaigns import set_campaign_flagged, set_campaign_paused, set_c
 from .services.invitations import attribute_invitation
 
 
-def switch_action(code: str, description: str, service, **switch):
-    """An admin action that asks for a reason and turns a switch through ``service``
-    (``set_campaign_paused`` and the like), declaring the change permission it needs."""
-
-    def action(modeladmin, request, queryset):
-        opts = modeladmin.model._meta
-        return with_reason(
-            modeladmin,
-            request,
-            queryset,
-            title=description,
-            action=code,
-            apply=lambda obj, reason: service(obj, reason=reason, actor=request.user, **switch),
-            refusals=(CardPoolError,),
-            permission=f"{opts.app_label}.change_{opts.model_name}",
-        )
-
-    action.__name__ = code
-    return admin.action(description=format_lazy("{} {}", description, _("(asks for a reason)")))(
-        action
+def switch_action(code: str, description, service, permission: str, **switch):
+    """Turn a switch (``set_campaign_paused`` and the like) with a reason."""
+    return reason_action(
+        code,
+        format_lazy("{} {}", description, _("(asks for a reason)")),
+        title=description,
+        service=service,
+        permission=permission,
+        refusals=(CardPoolError,),
+        **switch,
     )
 
 
@@ -56,10 +46,18 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = fields  # the flag changes through the actions, with a reason
     actions = [
         switch_action(
-            "flag", _("Flag for review (new grants held)"), set_customer_flagged, is_flagged=True
+            "flag",
+            _("Flag for review (new grants held)"),
+            set_customer_flagged,
+            "invitations.change_customer",
+            is_flagged=True,
         ),
         switch_action(
-            "unflag", _("Remove the review flag"), set_customer_flagged, is_flagged=False
+            "unflag",
+            _("Remove the review flag"),
+            set_customer_flagged,
+            "invitations.change_customer",
+            is_flagged=False,
         ),
     ]
 
@@ -86,17 +84,32 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["is_paused", "is_flagged_for_review"]  # through the actions
     actions = [
         switch_action(
-            "pause", _("Pause campaigns (new grants held)"), set_campaign_paused, is_paused=True
+            "pause",
+            _("Pause campaigns (new grants held)"),
+            set_campaign_paused,
+            "invitations.change_campaign",
+            is_paused=True,
         ),
-        switch_action("resume", _("Resume campaigns"), set_campaign_paused, is_paused=False),
+        switch_action(
+            "resume",
+            _("Resume campaigns"),
+            set_campaign_paused,
+            "invitations.change_campaign",
+            is_paused=False,
+        ),
         switch_action(
             "flag",
             _("Flag campaigns for review (new grants held)"),
             set_campaign_flagged,
+            "invitations.change_campaign",
             is_flagged=True,
         ),
         switch_action(
-            "unflag", _("Remove the campaigns' review flag"), set_campaign_flagged, is_flagged=False
+            "unflag",
+            _("Remove the campaigns' review flag"),
+            set_campaign_flagged,
+            "invitations.change_campaign",
+            is_flagged=False,
         ),
     ]
 

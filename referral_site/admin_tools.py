@@ -89,3 +89,36 @@ def with_reason(
             "action": action,
         },
     )
+
+
+def reason_action(
+    code: str,
+    description,
+    *,
+    title,
+    service: Callable,
+    permission: str,
+    refusals: tuple[type, ...] = (),
+    argument: str = "reason",
+    **service_kwargs,
+):
+    """An admin action that asks for a reason (``with_reason``), then calls
+    ``service(obj, <argument>=reason, actor=<the staff member>, **service_kwargs)`` for each
+    selected object. Every staff action is one of these."""
+
+    def action(modeladmin, request, queryset):
+        return with_reason(
+            modeladmin,
+            request,
+            queryset,
+            title=title,
+            action=code,
+            apply=lambda obj, reason: service(
+                obj, **{argument: reason}, actor=request.user, **service_kwargs
+            ),
+            refusals=refusals,
+            permission=permission,
+        )
+
+    action.__name__ = code
+    return admin.action(description=description)(action)

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, with_reason
+from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, reason_action
 
 from .exceptions import RewardError
 from .models import (
@@ -68,56 +68,43 @@ class GrantAdmin(ReadOnlyAdmin):
     ]
     fields = readonly_fields
     inlines = [GrantEventInline]
-    actions = ["void_selected", "reissue_selected", "release_selected", "reject_selected"]
-    show_full_result_count = False
-
-    def _staff_action(self, request, queryset, *, title, action, service):
-        return with_reason(
-            self,
-            request,
-            queryset,
+    actions = [
+        reason_action(
+            code,
+            description,
             title=title,
-            action=action,
-            apply=lambda grant, reason: service(grant, reason=reason, actor=request.user),
-            refusals=(RewardError, CardPoolError),
+            service=service,
             permission="rewards.change_grant",
+            refusals=(RewardError, CardPoolError),
         )
-
-    @admin.action(description=_("Void selected grants (reverses points, voids the card)"))
-    def void_selected(self, request, queryset):
-        return self._staff_action(
-            request, queryset, title=_("Void grants"), action="void_selected", service=void_grant
-        )
-
-    @admin.action(description=_("Reissue selected grants with a new card"))
-    def reissue_selected(self, request, queryset):
-        return self._staff_action(
-            request,
-            queryset,
-            title=_("Reissue grants"),
-            action="reissue_selected",
-            service=reissue_grant,
-        )
-
-    @admin.action(description=_("Release selected held grants"))
-    def release_selected(self, request, queryset):
-        return self._staff_action(
-            request,
-            queryset,
-            title=_("Release held grants"),
-            action="release_selected",
-            service=release_hold,
-        )
-
-    @admin.action(description=_("Reject selected held grants (voids them)"))
-    def reject_selected(self, request, queryset):
-        return self._staff_action(
-            request,
-            queryset,
-            title=_("Reject held grants"),
-            action="reject_selected",
-            service=reject_hold,
-        )
+        for code, description, title, service in [
+            (
+                "void_selected",
+                _("Void selected grants (reverses points, voids the card)"),
+                _("Void grants"),
+                void_grant,
+            ),
+            (
+                "reissue_selected",
+                _("Reissue selected grants with a new card"),
+                _("Reissue grants"),
+                reissue_grant,
+            ),
+            (
+                "release_selected",
+                _("Release selected held grants"),
+                _("Release held grants"),
+                release_hold,
+            ),
+            (
+                "reject_selected",
+                _("Reject selected held grants (voids them)"),
+                _("Reject held grants"),
+                reject_hold,
+            ),
+        ]
+    ]
+    show_full_result_count = False
 
 
 @admin.register(PointsEntry)
@@ -277,47 +264,37 @@ class AnomalyAdmin(ReadOnlyAdmin):
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[subject.pk])
         return format_html('<a href="{}">{}: {}</a>', url, opts.verbose_name, subject)
 
-    actions = ["acknowledge", "resolve", "false_positive"]
-
-    def _review(self, request, queryset, status, title, action):
-        return with_reason(
-            self,
-            request,
-            queryset,
+    actions = [
+        reason_action(
+            code,
+            description,
             title=title,
-            action=action,
-            apply=lambda anomaly, note: review_anomaly(
-                anomaly, status=status, note=note, actor=request.user
-            ),
-            refusals=(),
+            service=review_anomaly,
             permission="rewards.change_anomaly",
+            argument="note",
+            status=status,
         )
-
-    @admin.action(description=_("Acknowledge (with a note)"))
-    def acknowledge(self, request, queryset):
-        return self._review(
-            request,
-            queryset,
-            Anomaly.Status.ACKNOWLEDGED,
-            _("Acknowledge anomalies"),
-            "acknowledge",
-        )
-
-    @admin.action(description=_("Resolve (with a note)"))
-    def resolve(self, request, queryset):
-        return self._review(
-            request, queryset, Anomaly.Status.RESOLVED, _("Resolve anomalies"), "resolve"
-        )
-
-    @admin.action(description=_("Mark as false positive (with a note)"))
-    def false_positive(self, request, queryset):
-        return self._review(
-            request,
-            queryset,
-            Anomaly.Status.FALSE_POSITIVE,
-            _("Dismiss anomalies"),
-            "false_positive",
-        )
+        for code, description, title, status in [
+            (
+                "acknowledge",
+                _("Acknowledge (with a note)"),
+                _("Acknowledge anomalies"),
+                Anomaly.Status.ACKNOWLEDGED,
+            ),
+            (
+                "resolve",
+                _("Resolve (with a note)"),
+                _("Resolve anomalies"),
+                Anomaly.Status.RESOLVED,
+            ),
+            (
+                "false_positive",
+                _("Mark as false positive (with a note)"),
+                _("Dismiss anomalies"),
+                Anomaly.Status.FALSE_POSITIVE,
+            ),
+        ]
+    ]
 
 
 @admin.register(ReconciliationRun)
