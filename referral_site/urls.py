@@ -1,16 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from invitations.forms import PhoneLoginForm
-
-
-def health(request):
-    return HttpResponse("ok", content_type="text/plain")
-
+from operations import views as health
 
 admin.site.site_header = _("Referral rewards")
 admin.site.site_title = _("Referral rewards admin")
@@ -24,7 +19,10 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", health, name="health"),
+    path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
+    path("health/status", health.status, name="health_status"),
+    path("healthz", health.live, name="health"),  # the first probe's address, kept
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invitations.urls")),
     path("", include("rewards.urls")),

@@ -14,8 +14,13 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# Development-only default; production.py refuses to start without a real one.
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+# Development-only defaults: production.py refuses to start without real ones, and with these.
+DEVELOPMENT_SECRETS = {
+    "SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production",
+    "CARD_ENCRYPTION_KEYS": "Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
+    "CARD_NUMBER_DIGEST_KEY": "dev-only-card-digest-key",
+}
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRETS["SECRET_KEY"])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -125,10 +130,12 @@ STORAGES = {
 # Fernet keys, newest first; older keys stay readable so keys can be rotated
 # (``manage.py rotate_card_keys`` re-encrypts under the newest). Development-only defaults.
 CARD_ENCRYPTION_KEYS = env.list(
-    "CARD_ENCRYPTION_KEYS", default=["Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg="]
+    "CARD_ENCRYPTION_KEYS", default=[DEVELOPMENT_SECRETS["CARD_ENCRYPTION_KEYS"]]
 )
 # HMAC key for the card-number digest used for uniqueness and exact search.
-CARD_NUMBER_DIGEST_KEY = env.str("CARD_NUMBER_DIGEST_KEY", default="dev-only-card-digest-key")
+CARD_NUMBER_DIGEST_KEY = env.str(
+    "CARD_NUMBER_DIGEST_KEY", default=DEVELOPMENT_SECRETS["CARD_NUMBER_DIGEST_KEY"]
+)
 # Nobody receives a card that lapses sooner than this.
 CARD_MIN_VALIDITY_DAYS = env.int("CARD_MIN_VALIDITY_DAYS", default=30)
 

@@ -1,13 +1,33 @@
 """Production: secrets have no default, so a missing one stops the start-up."""
 
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import DEVELOPMENT_SECRETS, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CARD_ENCRYPTION_KEYS = env.list("CARD_ENCRYPTION_KEYS")
 CARD_NUMBER_DIGEST_KEY = env.str("CARD_NUMBER_DIGEST_KEY")
+
+# The development keys are in the repository: cards encrypted under them are readable by anyone.
+for _name, _value in (
+    ("SECRET_KEY", SECRET_KEY),
+    ("CARD_ENCRYPTION_KEYS", ",".join(CARD_ENCRYPTION_KEYS)),
+    ("CARD_NUMBER_DIGEST_KEY", CARD_NUMBER_DIGEST_KEY),
+):
+    if DEVELOPMENT_SECRETS[_name] in _value.split(",") or DEVELOPMENT_SECRETS[_name] == _value:
+        raise ImproperlyConfigured(f"{_name} is the development value; set a secret one.")
+for _position, _key in enumerate(CARD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CARD_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64 "
+            "bytes; make one with cryptography.fernet.Fernet.generate_key())."
+        ) from None
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

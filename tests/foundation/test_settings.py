@@ -14,7 +14,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "referral_site.settings.production",
     "SECRET_KEY": "k" * 20 + "-Qz8!vR2#pL6@wN4$tY7%uI1^oP3&aS5*dF9(gH0)jK",
     "ALLOWED_HOSTS": "rewards.example.com",
-    "CARD_ENCRYPTION_KEYS": "Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
+    "CARD_ENCRYPTION_KEYS": "a-IlyKGixNMN_JdEWlR3UWBHYHkt6iAH56R4ehNMW_Q=",
     "CARD_NUMBER_DIGEST_KEY": "a-real-digest-key",
     "SMS_GATEWAY_URL": "https://sms.example.com/send",
 }
@@ -82,6 +82,31 @@ def test_production_refuses_to_start_without_its_secrets():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "CARD_ENCRYPTION_KEYS" in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production", "development value"),
+        (
+            "CARD_ENCRYPTION_KEYS",
+            "a-IlyKGixNMN_JdEWlR3UWBHYHkt6iAH56R4ehNMW_Q=,Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
+            "development value",
+        ),
+        ("CARD_NUMBER_DIGEST_KEY", "dev-only-card-digest-key", "development value"),
+        (
+            "CARD_ENCRYPTION_KEYS",
+            "a-IlyKGixNMN_JdEWlR3UWBHYHkt6iAH56R4ehNMW_Q=,not-a-fernet-key",
+            "key 2 is not a Fernet key",
+        ),
+    ],
+)
+def test_production_refuses_the_development_keys_and_keys_that_are_not_keys(name, value, says):
+    env = {**worker_environment(), **PRODUCTION_ENV, name: value}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{name}" in result.stderr and says in result.stderr
 
 
 @pytest.mark.django_db
