@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 
-.PHONY: install browser demo test lint format bench bench-quick bench-deps
+.PHONY: install browser demo serve test lint format bench bench-quick bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ browser:
 	@# a Chinese font, so that the screenshots the page tests keep can be read (optional)
 	@fc-list 2>/dev/null | grep -qi "wqy\|cjk" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || true; }
+
+# Production web server (gunicorn.conf.py; secrets and ALLOWED_HOSTS from the environment).
+serve: install
+	$(BIN)/python manage.py migrate --no-input --settings=referral_site.settings.production
+	$(BIN)/python manage.py collectstatic --no-input -v 0 --settings=referral_site.settings.production
+	$(BIN)/python -m gunicorn referral_site.wsgi
 
 demo: install
 	$(BIN)/python manage.py migrate --no-input

@@ -138,3 +138,17 @@ def test_the_suite_runs_on_a_real_postgresql_server():
         cursor.execute("SELECT version(), current_setting('server_version_num')::int")
         version, number = cursor.fetchone()
     assert version.startswith("PostgreSQL ") and number >= 150000
+
+
+def test_the_wsgi_application_defaults_to_production_settings():
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import referral_site.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr

@@ -26,6 +26,10 @@ class Command(BaseCommand):
         accounts = Path(settings.DATA_DIR) / SIMULATOR_ACCOUNTS
         env = {
             **os.environ,
+            # development settings for every process (gunicorn's wsgi defaults to production)
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "referral_site.settings.base"
+            ),
             "ACCOUNT_OPENING_URL": f"http://127.0.0.1:{simulator_port}",
             "ACCOUNT_OPENING_SIGNUP_URL": f"http://127.0.0.1:{simulator_port}/open-account",
             # The demo polls every minute so a click shows up quickly (production: 2 minutes).
