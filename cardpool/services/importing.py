@@ -65,6 +65,16 @@ FACE_VALUE_MISMATCH = _("face_value {value} does not match kind {kind} ({expecte
 DUPLICATE_IN_FILE = _("card_no is a duplicate of row {first}.")
 DUPLICATE_IN_POOL = _("card_no is already in the pool.")
 CARD_PASSWORD_TOO_LONG = _("card_password is longer than 256 characters.")
+CONTROL_CHARACTERS = _("{column} contains a control character (a NUL, a line break, a tab...).")
+NOT_TEXT_CELL = _(
+    "{column} is a {kind} cell; it must be a text cell (Excel rounds long numbers and turns "
+    "values into TRUE/FALSE)."
+)
+VALUE_WITHOUT_HEADER = _("column {column} holds a value but has no header.")
+BAD_CSV = _("The file cannot be read as CSV: {error}.")
+NO_SHEET = _("The workbook has no sheet.")
+SEVERAL_SHEETS = _("The workbook has {count} sheets ({names}); keep only the sheet with the cards.")
+MAX_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -142,10 +152,30 @@ def _xlsx_rows(content: bytes) -> Iterator[list]:
     except Exception as error:  # openpyxl raises many types for a damaged archive
         raise _FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
     try:
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
+        sheets = workbook.worksheets
+        if not sheets:
+            raise _FileProblem(NO_SHEET)
+        if len(sheets) > 1:
+            names = _listed([sheet.title for sheet in sheets])
+            raise _FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=names))
+        for values in sheets[0].iter_rows(values_only=True):
             yield ["" if value is None else value for value in values]
     finally:
         workbook.close()
+
+
+def _printable(value, limit: int = 40) -> str:
+    """A supplier's text as it may appear in a message or a terminal: control characters (ANSI
+    escapes among them) replaced, and cut short."""
+    text = "".join(char if char.isprintable() else "?" for char in str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _listed(names: list) -> str:
+    shown = ", ".join(_printable(name) for name in names[:MAX_LISTED])
+    if len(names) > MAX_LISTED:
+        shown += " " + _("and %(count)s more") % {"count": len(names) - MAX_LISTED}
+    return shown
 
 
 def _columns(header: list) -> dict[str, int]:
@@ -166,7 +196,7 @@ def _columns(header: list) -> dict[str, int]:
     if missing:
         raise _FileProblem(MISSING_COLUMNS.format(missing=", ".join(missing)))
     if unknown:
-        raise _FileProblem(UNKNOWN_COLUMNS.format(unknown=", ".join(unknown)))
+        raise _FileProblem(UNKNOWN_COLUMNS.format(unknown=_listed(unknown)))
     return columns
 
 
@@ -198,6 +228,20 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
         return values[index] if index is not None and index < len(values) else ""
 
     problems = []
+    for column in ("card_no", "card_password"):
+        value = cell(column)
+        if not isinstance(value, str):  # only an XLSX cell can be a number, a date or a boolean
+            kind_name = "boolean" if isinstance(value, bool) else type(value).__name__
+            problems.append(NOT_TEXT_CELL.format(column=column, kind=kind_name))
+        elif any(not char.isprintable() for char in value.strip()):
+            problems.append(CONTROL_CHARACTERS.format(column=column))
+    stray = [
+        index
+        for index, value in enumerate(values)
+        if index not in columns.values() and _text(value) != ""
+    ]
+    if stray:
+        problems.append(VALUE_WITHOUT_HEADER.format(column=stray[0] + 1))
     number = secrets.normalize_number(_text(cell("card_no")))
     password = _text(cell("card_password"))
     raw_date = cell("valid_until")
@@ -220,8 +264,10 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
     if "face_value" in columns and _text(cell("face_value")):
         try:
             face_value = Decimal(_text(cell("face_value")))
+            if not face_value.is_finite():  # NaN, sNaN and Infinity are Decimals too
+                raise InvalidOperation
         except InvalidOperation:
-            problems.append(BAD_FACE_VALUE.format(value=_text(cell("face_value"))))
+            problems.append(BAD_FACE_VALUE.format(value=_printable(cell("face_value"))))
         else:
             if face_value != kind.face_value:
                 problems.append(
@@ -237,15 +283,18 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
 def _card_rows(kind: CardKind, source: _Rows) -> Iterator[CardRow | list]:
     """Yields a ``CardRow`` or a list of ``RowError`` per data row; raises ``_FileProblem``."""
     rows = iter(source)
-    header = next(rows, None)
-    if header is None:
-        raise _FileProblem(EMPTY_FILE)
-    columns = _columns(header)
-    today = timezone.localdate()
-    for row_number, values in enumerate(rows, start=2):
-        if all(_text(value) == "" for value in values):
-            continue  # blank lines (a trailing newline, an empty spreadsheet row)
-        yield _parse_row(row_number, values, columns, kind, today)
+    try:
+        header = next(rows, None)
+        if header is None:
+            raise _FileProblem(EMPTY_FILE)
+        columns = _columns(header)
+        today = timezone.localdate()
+        for row_number, values in enumerate(rows, start=2):
+            if all(_text(value) == "" for value in values):
+                continue  # blank lines (a trailing newline, an empty spreadsheet row)
+            yield _parse_row(row_number, values, columns, kind, today)
+    except csv.Error as error:  # a field past the csv module's limit, a NUL in the text...
+        raise _FileProblem(BAD_CSV.format(error=_printable(error, 80))) from None
 
 
 def _existing_digests(digests: list[str]) -> set[str]:

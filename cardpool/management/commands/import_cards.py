@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cardpool.exceptions import CardImportRejected
+from cardpool.forms import MAX_UPLOAD_BYTES
 from cardpool.models import CardKind
 from cardpool.services import import_cards
 
@@ -23,6 +24,12 @@ class Command(BaseCommand):
             known = ", ".join(CardKind.objects.values_list("code", flat=True)) or "none"
             raise CommandError(f"Unknown card kind {kind!r} (known: {known}).") from None
         try:
+            size = file.stat().st_size
+            if size > MAX_UPLOAD_BYTES:  # the admin's limit, checked before reading anything
+                raise CommandError(
+                    f"{file.name} is {size / 2**20:.0f} MB; the limit is "
+                    f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB. Split it into batches."
+                )
             content = file.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
