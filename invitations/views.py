@@ -60,7 +60,7 @@ def landing(request, code: str):
                 inviter,
                 form.cleaned_data["phone"],
                 address=client_ip(request),
-                channel=request.GET.get("ch", "link")[:16],
+                channel=request.GET.get("ch", "link"),
             )
         except InvitationRefused as refusal:
             form.add_error("phone", _refusal_text(refusal))

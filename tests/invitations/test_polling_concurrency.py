@@ -38,21 +38,25 @@ def invitations_with_accounts(count: int, sim) -> None:
     )
 
 
+def overlap_env(sim) -> dict:
+    # These tests are about overlap, not slowness: on a saturated machine (CI runs heavy tests
+    # around them) a lookup can pass the 8 s total deadline, which is then an error retried a
+    # minute later, after the test's runs. A generous deadline keeps them about overlap.
+    return {
+        "ACCOUNT_OPENING_URL": sim.url,
+        "ACCOUNT_OPENING_RATE": RATE,
+        "ACCOUNT_OPENING_TOTAL_TIMEOUT": 60,
+    }
+
+
 def test_six_overlapping_pollers_qualify_each_invitation_once_within_the_rate():
     with simulator("--rate", str(RATE)) as sim:
         invitations_with_accounts(300, sim)
         sim.reset()
-        # This test is about overlap, not slowness: on a saturated machine (CI runs heavy tests
-        # around it) a lookup can pass the 8 s total deadline, which is then an error retried a
-        # minute later, after this test's two runs. A generous deadline keeps it about overlap.
-        env = {
-            "ACCOUNT_OPENING_URL": sim.url,
-            "ACCOUNT_OPENING_RATE": RATE,
-            "ACCOUNT_OPENING_TOTAL_TIMEOUT": 60,
-        }
-
         for _run in range(2):
-            run_workers("tests.invitations.workers.poll_once", [()] * 6, timeout=300, **env)
+            run_workers(
+                "tests.invitations.workers.poll_once", [()] * 6, timeout=300, **overlap_env(sim)
+            )
 
         stats = sim.stats()
     undecided = list(
@@ -81,13 +85,11 @@ def test_the_harness_catches_pollers_that_do_not_lease():
     with simulator("--rate", str(RATE)) as sim:
         invitations_with_accounts(100, sim)
         sim.reset()
-        env = {
-            "ACCOUNT_OPENING_URL": sim.url,
-            "ACCOUNT_OPENING_RATE": RATE,
-            "ACCOUNT_OPENING_TOTAL_TIMEOUT": 60,
-        }
         run_workers(
-            "tests.invitations.workers.poll_without_the_lease", [()] * 6, timeout=120, **env
+            "tests.invitations.workers.poll_without_the_lease",
+            [()] * 6,
+            timeout=120,
+            **overlap_env(sim),
         )
         stats = sim.stats()
     assert stats["requests_served"] > 100
