@@ -95,12 +95,15 @@ class Command(BaseCommand):
                 invitation.next_check_at = now  # check at the first poll
                 invitation.save(update_fields=["next_check_at"])
         channels = ["app", "h5", "wechat", "one_click", "branch"]
+        invited_at = dict(customer.invitations.values_list("invitee_phone", "invited_at"))
+        # Opened after each invitation (a second, then a minute apart): an account opened before
+        # the invitation is an existing customer's, which is why friend #1 used to earn nothing.
         accounts = [
             {
                 "phone": phone,
                 "account_id": f"DEMO{index:04d}",
                 "channel": channels[index % 5],
-                "opened_at": (now + timedelta(minutes=index)).isoformat(),
+                "opened_at": (invited_at[phone] + timedelta(minutes=index, seconds=1)).isoformat(),
             }
             for index, phone in enumerate(friends[:5])
         ]
