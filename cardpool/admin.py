@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.admin_tools import ReadOnlyAdmin, reason_action
+from referral_site.admin_tools import ReadOnlyAdmin, actor_shown, reason_action
 
 from . import secrets, uploads
 from .exceptions import CardImportRejected, CardPoolError
@@ -247,7 +247,7 @@ class CardEventAdmin(ReadOnlyAdmin):
         "action",
         "from_status",
         "to_status",
-        "actor",
+        actor_shown,
         "actor_label",
         "reason",
     ]

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -7,7 +9,14 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, reason_action
+from referral_site.admin_tools import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    actor_shown,
+    reason_action,
+    shown_phone,
+    shown_user,
+)
 
 from .exceptions import InvitationRefused, UnknownInviter
 from .forms import AttributionForm
@@ -42,8 +51,13 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["__str__", "invite_code", "is_flagged_for_review", "created_at"]
     list_filter = ["is_flagged_for_review"]
     search_fields = ["=phone", "=invite_code"]
-    fields = ["user", "phone", "invite_code", "is_flagged_for_review", "created_at"]
+    fields = ["phone_shown", "invite_code", "is_flagged_for_review", "created_at"]
     readonly_fields = fields  # the flag changes through the actions, with a reason
+
+    @admin.display(description=_("phone"))
+    def phone_shown(self, customer: Customer) -> str:
+        return shown_phone(customer.phone)
+
     actions = [
         switch_action(
             "flag",
@@ -118,7 +132,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "actor", "actor_label", "reason"]
+    list_display = ["created_at", "action", actor_shown, "actor_label", "reason"]
     list_filter = ["action"]
 
 
@@ -158,7 +172,7 @@ class UpstreamErrorFilter(admin.SimpleListFilter):
 
 class InvitationEventInline(ReadOnlyInline):
     model = InvitationEvent
-    fields = ["created_at", "action", "actor", "actor_label", "reason", "details"]
+    fields = ["created_at", "action", actor_shown, "actor_label", "reason", "details"]
     readonly_fields = fields
 
 
@@ -182,6 +196,21 @@ class InvitationAdmin(ReadOnlyAdmin):
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     show_full_result_count = False
     inlines = [InvitationEventInline]
+
+    def get_fields(self, request, obj=None):
+        # the invitee's number as this member of staff may see it, in place of the raw field
+        fields = [
+            name if name != "invitee_phone" else "invitee_phone_shown"
+            for name in super().get_fields(request, obj)
+        ]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "invitee_phone_shown"]
+
+    @admin.display(description=_("invitee phone"))
+    def invitee_phone_shown(self, invitation: Invitation) -> str:
+        return shown_phone(invitation.invitee_phone)
 
     def get_urls(self):
         custom = [
@@ -251,3 +280,18 @@ class PollCycleAdmin(ReadOnlyAdmin):
         "released",
     ]
     show_full_result_count = False
+
+
+class PrivateUserAdmin(UserAdmin):
+    """Customers log in with their phone: the users list shows user names as phones, masked
+    for staff without the permission to see them."""
+
+    list_display = ["username_shown", "email", "is_staff", "is_active", "last_login"]
+
+    @admin.display(description=_("username"), ordering="username")
+    def username_shown(self, user) -> str:
+        return shown_user(user)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PrivateUserAdmin)

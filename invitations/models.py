@@ -42,6 +42,7 @@ class Customer(models.Model):
 
     class Meta:
         verbose_name = _("customer")
+        permissions = [("view_full_phone", _("Can see full phone numbers"))]
         verbose_name_plural = _("customers")
 
     def __str__(self) -> str:

@@ -4,6 +4,10 @@ import re
 
 from django.utils.translation import gettext_lazy as _
 
+from referral_site.privacy import mask_phone
+
+__all__ = ["INVALID_PHONE", "InvalidPhone", "mask_phone", "normalize_phone"]
+
 INVALID_PHONE = _("Enter a valid 11-digit mainland China mobile number, for example 138 0013 8000.")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -23,11 +27,3 @@ def normalize_phone(raw: str) -> str:
     if not _MOBILE.match(text):
         raise InvalidPhone()
     return text
-
-
-def mask_phone(phone: str) -> str:
-    """``13800138000`` -> ``138****8000``: what anyone but its owner (and staff allowed to see
-    phones) is shown of a number. Anything that is not 11 characters is masked whole."""
-    if len(phone) != 11:
-        return "*" * len(phone)
-    return f"{phone[:3]}****{phone[-4:]}"

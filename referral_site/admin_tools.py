@@ -8,6 +8,34 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from referral_site.middleware import current_user
+from referral_site.privacy import mask_phone
+
+FULL_PHONE_PERMISSION = "invitations.view_full_phone"
+
+
+def shown_phone(phone: str) -> str:
+    """A phone number as this member of staff may see it: whole with the "view full phone
+    numbers" permission, masked otherwise (phones are personal data)."""
+    user = current_user.get()
+    if user is not None and user.has_perm(FULL_PHONE_PERMISSION):
+        return phone
+    return mask_phone(phone)
+
+
+@admin.display(description=_("actor"))
+def actor_shown(event) -> str:
+    """An event's actor; a customer's user name is their phone, so it is shown as a phone."""
+    if event.actor is None:
+        return "-"
+    return shown_user(event.actor)
+
+
+def shown_user(user) -> str:
+    """A user name as this member of staff may see it (a customer's is their phone)."""
+    name = user.get_username()
+    return shown_phone(name) if name.isdigit() and len(name) == 11 else name
+
 
 class ReasonForm(forms.Form):
     """Every staff action asks for this first. Blank or whitespace only is refused (the field

@@ -1,7 +1,12 @@
 """Request boundaries every page shares."""
 
+from contextvars import ContextVar
+
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import render
+
+# Who is asking, for what admin columns (which receive only the object) may show.
+current_user: ContextVar = ContextVar("current_user", default=None)
 
 
 def refuse_garbage_paths(get_response):
@@ -27,5 +32,18 @@ def friendly_method_not_allowed(get_response):
             page["Allow"] = response["Allow"]
             return page
         return response
+
+    return middleware
+
+
+def remember_user(get_response):
+    """Make the request's user available to admin display functions (``current_user``)."""
+
+    def middleware(request):
+        token = current_user.set(getattr(request, "user", None))
+        try:
+            return get_response(request)
+        finally:
+            current_user.reset(token)
 
     return middleware

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, reason_action
+from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, actor_shown, reason_action
 
 from .exceptions import RewardError
 from .models import (
@@ -24,13 +24,13 @@ from .services.anomalies import review_anomaly
 
 class AnomalyEventInline(ReadOnlyInline):
     model = AnomalyEvent
-    fields = ["created_at", "action", "actor", "actor_label", "reason"]
+    fields = ["created_at", "action", actor_shown, "actor_label", "reason"]
     readonly_fields = fields
 
 
 class GrantEventInline(ReadOnlyInline):
     model = GrantEvent
-    fields = ["created_at", "action", "actor", "actor_label", "reason", "card"]
+    fields = ["created_at", "action", actor_shown, "actor_label", "reason", "card"]
     readonly_fields = fields
 
 
@@ -118,7 +118,7 @@ class PointsEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(GrantEvent)
 class GrantEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "grant", "action", "actor", "actor_label", "reason"]
+    list_display = ["created_at", "grant", "action", actor_shown, "actor_label", "reason"]
     list_filter = ["action"]
     list_select_related = ["grant", "actor"]
     search_fields = ["=grant__grant_no"]
@@ -307,7 +307,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
 
 @admin.register(AnomalyEvent)
 class AnomalyEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "anomaly", "action", "actor", "actor_label", "reason"]
+    list_display = ["created_at", "anomaly", "action", actor_shown, "actor_label", "reason"]
     list_filter = ["action"]
     list_select_related = ["anomaly", "actor"]
     show_full_result_count = False
