@@ -1,9 +1,15 @@
-from django.http import HttpResponse, JsonResponse
+import ipaddress
+import secrets
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import health
+from referral_site.client_ip import client_ip
+
+from . import health, metrics
 
 
 @never_cache
@@ -33,3 +39,25 @@ def ready(request):
 @require_GET
 def status(request):
     return _answer(health.status(timezone.now()))
+
+
+def _may_scrape(request) -> bool:
+    token = settings.METRICS_TOKEN
+    if token and secrets.compare_digest(
+        request.headers.get("Authorization", ""), f"Bearer {token}"
+    ):
+        return True
+    address = client_ip(request)
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETWORKS)
+
+
+@never_cache
+@require_GET
+def prometheus(request):
+    """Prometheus text format, to scrapers on our networks or bearing METRICS_TOKEN."""
+    if not _may_scrape(request):
+        return HttpResponseForbidden("metrics: not from an allowed network and no valid token\n")
+    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")

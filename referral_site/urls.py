@@ -22,7 +22,8 @@ urlpatterns = [
     path("health/live", health.live, name="health_live"),
     path("health/ready", health.ready, name="health_ready"),
     path("health/status", health.status, name="health_status"),
-    path("healthz", health.live, name="health"),  # the first probe's address, kept
+    path("healthz", health.live, name="health"),
+    path("metrics", health.prometheus, name="metrics"),  # the first probe's address, kept
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invitations.urls")),
     path("", include("rewards.urls")),

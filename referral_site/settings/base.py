@@ -110,6 +110,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Showing a card's password asks for the password again when the login is older than this.
 REVEAL_REAUTH_MINUTES = env.int("REVEAL_REAUTH_MINUTES", default=15)
+# /metrics answers scrapers from these networks (loopback and private ranges by default) or
+# bearing "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Customers are Chinese retail investors: Chinese first, English second.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")

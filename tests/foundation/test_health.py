@@ -45,3 +45,31 @@ def test_status_names_each_failing_check_then_turns_ok(client):
     response = client.get("/health/status")
     assert response.status_code == 503 and failing(response) == ["reconciliation", "anomalies"]
     assert response.json()["checks"]["anomalies"]["detail"] == "1 critical open"
+
+
+def test_metrics_answer_scrapers_on_our_networks_in_prometheus_format(client):
+    from rewards.services import grant_reward
+    from tests.factories import CampaignFactory, make_cards, qualified_invitation
+
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 1)
+    grant_reward(qualified_invitation(campaign=campaign))
+    grant_reward(qualified_invitation(campaign=campaign))  # no card left: waits for stock
+    response = client.get("/metrics")  # the test client comes from 127.0.0.1
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert 'referral_grants{status="issued"} 1' in text
+    assert 'referral_grants{status="pending_stock"} 1' in text
+    assert f'referral_grants_waiting_for_stock{{kind="{campaign.card_kind.code}"}} 1' in text
+    assert 'referral_anomalies_open{severity="warning"}' in text
+    assert "# TYPE referral_cards_imported_total counter" in text
+
+
+def test_metrics_refuse_other_networks_unless_the_token_is_given(client, settings):
+    from django.test import Client
+
+    outside = Client(REMOTE_ADDR="203.0.113.9")
+    assert outside.get("/metrics").status_code == 403
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert outside.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
