@@ -36,3 +36,10 @@ def poll_without_the_lease(batch_size: int = 50, max_seconds: float = 20) -> dic
 
     polling.claim_due_invitations = claim_without_lease
     return poll_once(batch_size, 90, max_seconds)
+
+
+def enqueue_polls(count: int) -> list[str]:
+    """Put ``count`` poll tasks on the broker (Redis when REDIS_URL is set) for the clusters."""
+    from django_q.tasks import async_task
+
+    return [async_task("invitations.tasks.poll_invitations") for _ in range(count)]
