@@ -65,7 +65,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo running: http://127.0.0.1:{port}/admin/ (admin / demo-admin-2026), "
                 f"http://127.0.0.1:{port}/me/ (13800138000 / demo-customer-2026), "
-                f"simulator http://127.0.0.1:{simulator_port}/_sim/stats. Ctrl-C stops everything."
+                f"simulator http://127.0.0.1:{simulator_port}/_sim/stats. Ctrl-C stops everything. "
+                f"Settings: {env['DJANGO_SETTINGS_MODULE']} (development keys: never for real "
+                "cards); SMS codes are printed here."
             )
         )
         exit_code = 0
