@@ -15,109 +15,83 @@ from rewards.selectors import poller_health, stock_by_kind
 OUTCOMES = ("qualified", "not_yet_opened", "ineligible", "rejected", "expired", "errors")
 
 
-def _line(name: str, value, **labels) -> str:
-    if labels:
-        inner = ",".join(f'{key}="{str(val).replace(chr(34), "")}"' for key, val in labels.items())
-        return f"{name}{{{inner}}} {value}"
-    return f"{name} {value}"
+class Exposition:
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def add(self, name: str, help_text: str, samples, kind: str = "gauge") -> None:
+        """``samples``: (value, labels) pairs; labels a dict, possibly empty."""
+        self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        for value, labels in samples:
+            inner = ",".join(
+                f'{key}="{str(val).replace(chr(34), "")}"' for key, val in labels.items()
+            )
+            self.lines.append(f"{name}{{{inner}}} {value}" if inner else f"{name} {value}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
 
 
-def _metric(lines: list, name: str, kind: str, help_text: str, samples) -> None:
-    lines.append(f"# HELP {name} {help_text}")
-    lines.append(f"# TYPE {name} {kind}")
-    lines.extend(samples)
+def _counts_by(queryset, field: str) -> dict:
+    return dict(queryset.values_list(field).annotate(n=Count("pk")).order_by())
 
 
 def render() -> str:
     now = timezone.now()
-    lines: list[str] = []
-    by_status = dict(Grant.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    _metric(
-        lines,
+    out = Exposition()
+    grants = _counts_by(Grant.objects.all(), "status")
+    out.add(
         "referral_grants",
-        "gauge",
         "Grants by status.",
-        [
-            _line("referral_grants", by_status.get(status, 0), status=status)
-            for status in Grant.Status.values
-        ],
+        [(grants.get(status, 0), {"status": status}) for status in Grant.Status.values],
     )
     stock = stock_by_kind(now)
-    _metric(
-        lines,
+    out.add(
         "referral_cards_allocatable",
-        "gauge",
         "Cards that can be handed out, per kind.",
-        [_line("referral_cards_allocatable", kind.allocatable, kind=kind.code) for kind in stock],
+        [(kind.allocatable, {"kind": kind.code}) for kind in stock],
     )
-    _metric(
-        lines,
+    out.add(
         "referral_grants_waiting_for_stock",
-        "gauge",
         "Grants that found no card (allocation failures not yet fulfilled), per kind.",
-        [
-            _line("referral_grants_waiting_for_stock", kind.waiting, kind=kind.code)
-            for kind in stock
-        ],
+        [(kind.waiting, {"kind": kind.code}) for kind in stock],
     )
-    pending = Invitation.objects.filter(status=Invitation.Status.PENDING)
-    _metric(
-        lines,
+    due = Invitation.objects.filter(status=Invitation.Status.PENDING, next_check_at__lte=now)
+    out.add(
         "referral_invitations_due",
-        "gauge",
         "Pending invitations whose next check is due.",
-        [_line("referral_invitations_due", pending.filter(next_check_at__lte=now).count())],
+        [(due.count(), {})],
     )
     health = poller_health(now)
     age = (now - health.last_cycle_at).total_seconds() if health.last_cycle_at else -1
-    _metric(
-        lines,
+    out.add(
         "referral_poll_last_cycle_age_seconds",
-        "gauge",
         "Seconds since the last poll cycle started (-1: never).",
-        [_line("referral_poll_last_cycle_age_seconds", round(age, 1))],
+        [(round(age, 1), {})],
     )
     recent = PollCycle.objects.filter(started_at__gte=now - timedelta(minutes=15))
     sums = recent.aggregate(**{name: Sum(name) for name in OUTCOMES})
-    _metric(
-        lines,
+    out.add(
         "referral_poll_outcomes_15m",
-        "gauge",
         "Outcomes of the lookups of the last 15 minutes' poll cycles.",
-        [_line("referral_poll_outcomes_15m", sums[name] or 0, outcome=name) for name in OUTCOMES],
+        [(sums[name] or 0, {"outcome": name}) for name in OUTCOMES],
     )
-    _metric(
-        lines,
+    out.add(
         "referral_upstream_lookups_15m",
-        "gauge",
         "Upstream lookups in the last 15 minutes, and how many failed.",
-        [
-            _line("referral_upstream_lookups_15m", health.lookups, result="all"),
-            _line("referral_upstream_lookups_15m", health.errors, result="failed"),
-        ],
+        [(health.lookups, {"result": "all"}), (health.errors, {"result": "failed"})],
     )
-    open_anomalies = dict(
-        Anomaly.objects.filter(status__in=Anomaly.ACTIVE)
-        .values_list("severity")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    _metric(
-        lines,
+    anomalies = _counts_by(Anomaly.objects.filter(status__in=Anomaly.ACTIVE), "severity")
+    out.add(
         "referral_anomalies_open",
-        "gauge",
         "Open or acknowledged anomalies, by severity.",
-        [
-            _line("referral_anomalies_open", open_anomalies.get(severity, 0), severity=severity)
-            for severity in Anomaly.Severity.values
-        ],
+        [(anomalies.get(level, 0), {"severity": level}) for level in Anomaly.Severity.values],
     )
     imported = CardBatch.objects.aggregate(rows=Sum("row_count"))["rows"] or 0
-    _metric(
-        lines,
+    out.add(
         "referral_cards_imported_total",
-        "counter",
         "Card rows ever imported.",
-        [_line("referral_cards_imported_total", imported)],
+        [(imported, {})],
+        kind="counter",
     )
-    return "\n".join(lines) + "\n"
+    return out.text()
