@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -75,6 +76,19 @@ BAD_CSV = _("The file cannot be read as CSV: {error}.")
 NO_SHEET = _("The workbook has no sheet.")
 SEVERAL_SHEETS = _("The workbook has {count} sheets ({names}); keep only the sheet with the cards.")
 MAX_LISTED = 10
+# Bounds on a workbook, so that its real data, not what it declares or how well it compresses,
+# decides the work: a 1.6 KB file declaring A1:XFD1048576 once took 2.9 GB, a 2.3 MB zip held
+# 680 MB of sheet XML.
+MAX_ROWS = 1_000_001  # a million cards and the header
+MAX_COLUMNS = 64
+MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+TOO_MANY_ROWS = _("The sheet has more than {limit} rows; split it into batches.")
+TOO_MANY_COLUMNS = _("Row {row} has data in column {column}; at most {limit} columns are read.")
+WORKBOOK_TOO_LARGE = _(
+    "The workbook unpacks to {size} MB (or {ratio}× its size); the limit is {limit} MB. Save "
+    "it again from Excel, or as CSV."
+)
 
 
 @dataclass(frozen=True)
@@ -144,9 +158,26 @@ class _Rows:
         return csv.reader(io.StringIO(_decode(self.content), newline=""))
 
 
+def _check_archive(content: bytes) -> None:
+    """Refuse a workbook whose parts unpack to too much, before anything parses them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise _FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
+    ratio = unpacked / max(len(content), 1)
+    if unpacked > MAX_UNCOMPRESSED_BYTES or (unpacked > 2**20 and ratio > MAX_COMPRESSION_RATIO):
+        raise _FileProblem(
+            WORKBOOK_TOO_LARGE.format(
+                size=unpacked // 2**20, ratio=int(ratio), limit=MAX_UNCOMPRESSED_BYTES // 2**20
+            )
+        )
+
+
 def _xlsx_rows(content: bytes) -> Iterator[list]:
     from openpyxl import load_workbook
 
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged archive
@@ -158,8 +189,19 @@ def _xlsx_rows(content: bytes) -> Iterator[list]:
         if len(sheets) > 1:
             names = _listed([sheet.title for sheet in sheets])
             raise _FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=names))
-        for values in sheets[0].iter_rows(values_only=True):
-            yield ["" if value is None else value for value in values]
+        sheet = sheets[0]
+        sheet.reset_dimensions()  # rows as wide as their data, not as the declared dimension
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_ROWS:
+                raise _FileProblem(TOO_MANY_ROWS.format(limit=MAX_ROWS - 1))
+            if len(values) > MAX_COLUMNS and any(v is not None for v in values[MAX_COLUMNS:]):
+                column = MAX_COLUMNS + next(
+                    i for i, v in enumerate(values[MAX_COLUMNS:], start=1) if v is not None
+                )
+                raise _FileProblem(
+                    TOO_MANY_COLUMNS.format(row=number, column=column, limit=MAX_COLUMNS)
+                )
+            yield ["" if value is None else value for value in values[:MAX_COLUMNS]]
     finally:
         workbook.close()
 

@@ -111,3 +111,59 @@ def test_the_command_refuses_a_file_over_the_limit_before_reading_it(card_kind, 
         timeout=60,
     )
     assert result.returncode != 0 and "the limit is 50 MB" in result.stderr
+
+
+def rewritten(content: bytes, sheet_xml) -> bytes:
+    """The same workbook with its first sheet's XML replaced by ``sheet_xml(old_xml)``."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet_xml(data.decode()).encode()
+            target.writestr(item, data)
+    return buffer.getvalue()
+
+
+def test_a_declared_dimension_of_a_million_rows_is_not_a_memory_bomb(card_kind):
+    import re
+
+    def bomb(xml: str) -> str:
+        xml = re.sub(r"<dimension ref=\"[^\"]*\"/>", '<dimension ref="A1:XFD1048576"/>', xml)
+        return xml.replace(
+            "</sheetData>",
+            '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+            "</sheetData>",
+        )
+
+    content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), bomb)
+    assert len(content) < 10_000
+    assert rejected(card_kind, content, "bomb.xlsx") == [
+        str(messages.TOO_MANY_ROWS.format(limit=messages.MAX_ROWS - 1))
+    ]
+
+
+def test_a_value_far_to_the_right_is_refused_naming_its_row_and_column(card_kind):
+    def wide(xml: str) -> str:
+        return xml.replace(
+            "</row></sheetData>",
+            '<c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+        )
+
+    content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), wide)
+    assert rejected(card_kind, content, "wide.xlsx") == [
+        str(messages.TOO_MANY_COLUMNS.format(row=2, column=16384, limit=messages.MAX_COLUMNS))
+    ]
+
+
+def test_a_zip_bomb_is_refused_before_anything_parses_it(card_kind):
+    def padded(xml: str) -> str:
+        return xml.replace("</sheetData>", "</sheetData>" + "<!-- -->" * 2_000_000)
+
+    content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), padded)
+    assert len(content) < 200_000  # 16 MB of XML in a small file
+    [problem] = rejected(card_kind, content, "zip.xlsx")
+    assert problem.startswith(str(messages.WORKBOOK_TOO_LARGE).split("{")[0])
