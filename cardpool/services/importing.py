@@ -43,6 +43,7 @@ COPY_CARDS = (
     " number_last4, valid_until, status, created_at, updated_at) FROM STDIN"
 )
 DIGEST_QUERY_CHUNK = 5000
+IMPORT_LOCK = 7_266_001  # pg_advisory_xact_lock key: one card import at a time
 
 EMPTY_FILE = _("The file has no card rows.")
 UNREADABLE_ENCODING = _("The file is neither UTF-8 nor GBK text; save it as UTF-8 CSV or as XLSX.")
@@ -419,7 +420,13 @@ def import_cards(
     constraints on the batch hash and on the card digest back the checks up if two staff import
     overlapping files at the same moment: the loser's transaction rolls back whole.
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and at the end.
+
+    Imports run one at a time (a transaction-scoped advisory lock, taken before validation):
+    two at once deadlocked on the digest index, and the second one now waits, then finds the
+    first one's cards and is refused with the rows they collide on.
     """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
     source = _Rows(file_name, content)
     preview = _preview(kind, source, sample_size=0)
     if not preview.is_valid:

@@ -167,3 +167,34 @@ def test_a_zip_bomb_is_refused_before_anything_parses_it(card_kind):
     assert len(content) < 200_000  # 16 MB of XML in a small file
     [problem] = rejected(card_kind, content, "zip.xlsx")
     assert problem.startswith(str(messages.WORKBOOK_TOO_LARGE).split("{")[0])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+def test_imports_at_the_same_moment_never_deadlock(card_kind):
+    """Four processes import at once: two overlapping files (same cards in another order) and
+    two distinct ones. Each ends as 'imported' or a refusal naming the clash, never a database
+    error, and every card is in the pool once."""
+    import time
+
+    from cardpool.models import Card
+    from tests.processes import run_workers
+
+    start_at = time.time() + 3
+    results = run_workers(
+        "tests.cardpool.workers.import_file",
+        [
+            (card_kind.code, "a.csv", [("SH", 3000, False)], start_at),
+            (card_kind.code, "b.csv", [("SH", 3000, True), ("BB", 1, False)], start_at),
+            (card_kind.code, "c.csv", [("CC", 2000, False)], start_at),
+            (card_kind.code, "d.csv", [("DD", 2000, False)], start_at),
+        ],
+        timeout=120,
+    )
+    assert results[2:] == ["imported", "imported"], results
+    # of the two overlapping files, one is imported and the other refused for the clash
+    assert results[:2].count("imported") == 1, results
+    [refused] = [result for result in results[:2] if result != "imported"]
+    assert str(messages.DUPLICATE_IN_POOL) in refused
+    won = 3000 if results[0] == "imported" else 3001
+    assert Card.objects.count() == won + 2000 + 2000

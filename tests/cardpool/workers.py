@@ -36,3 +36,26 @@ def allocate_until_empty(kind_code: str, broken: bool = False) -> list[int]:
                 taken.append(allocate(kind).pk)
         except NoCardAvailable:
             return taken
+
+
+def import_file(
+    kind_code: str, file_name: str, files: list[tuple[str, int, bool]], start_at: float
+) -> str:
+    """Import a CSV made of ``(prefix, count, reversed)`` parts of good rows at ``start_at`` (so
+    that several processes start together); "imported", or the first problem of the refusal."""
+    from cardpool.exceptions import CardImportRejected
+    from cardpool.services import import_cards
+    from tests.cardpool.files import csv_bytes, good_rows
+
+    rows = []
+    for prefix, count, backwards in files:
+        part = good_rows(count, prefix)
+        rows += list(reversed(part)) if backwards else part
+    content = csv_bytes(rows)
+    kind = CardKind.objects.get(code=kind_code)
+    time.sleep(max(0.0, start_at - time.time()))
+    try:
+        import_cards(kind=kind, file_name=file_name, content=content)
+    except CardImportRejected as refusal:
+        return str(refusal.errors[0])
+    return "imported"
