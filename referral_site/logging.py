@@ -6,20 +6,37 @@ import json
 import logging
 import re
 import uuid
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from referral_site.privacy import mask_phone
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+subject: ContextVar[dict] = ContextVar("subject", default={})  # noqa: B039 (never mutated)
+
+
+@contextmanager
+def log_context(**ids):
+    """Every line logged inside carries these ids (``invitation=42``): which invitation or grant
+    a task's line is about, without each log call saying so."""
+    token = subject.set({**subject.get(), **ids})
+    try:
+        yield
+    finally:
+        subject.reset(token)
+
+
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 class Context(logging.Filter):
-    """Adds ``request_id`` to every record and masks phone numbers in its message."""
+    """Adds ``request_id`` and the ``log_context`` ids to every record, and masks phone numbers
+    in its message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
+        record.subject = subject.get()
         message = record.getMessage()
         masked = PHONE.sub(lambda match: mask_phone(match.group(0)), message)
         if masked != message:
@@ -34,6 +51,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
+            **getattr(record, "subject", {}),
             "message": record.getMessage(),
         }
         if record.exc_info:

@@ -28,6 +28,7 @@ from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
+from referral_site.logging import log_context
 
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
@@ -263,6 +264,11 @@ def _count(cycle: PollCycle, outcome: str) -> None:
 
 
 def _process(claim: Claim, client, deadline: float) -> str:
+    with log_context(invitation=claim.invitation_id):
+        return _look_up_and_record(claim, client, deadline)
+
+
+def _look_up_and_record(claim: Claim, client, deadline: float) -> str:
     try:
         account = client.lookup(claim.phone, deadline=deadline)
     except SlotUnavailable:

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from cardpool.models import CardKind
 from invitations.models import Invitation
+from referral_site.logging import log_context
 
 from ..events import (
     grant_created_event,
@@ -113,8 +114,11 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
         while True:
             with transaction.atomic():
                 grant = oldest_pending_stock_for_update(card_kind.pk).first()
-                if grant is None or not issue_waiting_grant(grant):
+                if grant is None:
                     break
+                with log_context(grant=grant.pk):
+                    if not issue_waiting_grant(grant):
+                        break
                 issued += 1
     return issued
 

@@ -78,5 +78,9 @@ def test_a_whole_pipeline_logged_at_debug_leaks_no_secret_and_no_phone(logged, u
         text = line
         for secret in (NUMBER, PASSWORD, INVITER, INVITEE):
             assert secret not in text, (secret, entry["logger"], entry["message"][:200])
+    entries = [json.loads(line) for line in lines]
     # the customer's requests' lines carry their request id
-    assert any(json.loads(line)["request_id"] != "-" for line in lines)
+    assert any(entry["request_id"] != "-" for entry in entries)
+    # and the poller's lines the invitation they are about (here the upstream lookup)
+    lookups = [entry for entry in entries if "GET /v1/accounts" in entry["message"]]
+    assert lookups and all(entry.get("invitation") == invitation.pk for entry in lookups)
