@@ -8,6 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from invitations.models import RecordedEvent
 
 
+class GrantQuerySet(models.QuerySet):
+    def live(self):
+        """Grants that count: every status but void (a void grant is history)."""
+        return self.exclude(status=Grant.Status.VOID)
+
+
 class Grant(models.Model):
     """A reward order: one card and some points for one qualified invitation."""
 
@@ -66,6 +72,8 @@ class Grant(models.Model):
         related_name="replaces",
         verbose_name=_("replaced by"),
     )
+
+    objects = GrantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grant")

@@ -18,8 +18,6 @@ from .models import (
     UnrewardedInvitation,
 )
 
-LIVE_GRANT = ~Q(status=Grant.Status.VOID)
-
 
 def points_balance(customer: Customer) -> int:
     return customer.points_entries.aggregate(total=Sum("amount"))["total"] or 0
@@ -34,7 +32,7 @@ def reward_state(invitation_id: int) -> dict:
     transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
     statement's old snapshot and miss the grant the other transaction just committed (the chaos
     test caught exactly that; the unique constraint refused the second grant)."""
-    live_grant = Grant.objects.filter(invitation=OuterRef("pk")).exclude(status=Grant.Status.VOID)
+    live_grant = Grant.objects.live().filter(invitation=OuterRef("pk"))
     return (
         Invitation.objects.filter(pk=invitation_id)
         .annotate(
@@ -81,7 +79,7 @@ def invitations_for_page(customer: Customer) -> QuerySet[Invitation]:
     return (
         invitations_of(customer)
         .select_related("unrewarded")
-        .annotate(rewarded=Exists(Grant.objects.filter(LIVE_GRANT, invitation=OuterRef("pk"))))
+        .annotate(rewarded=Exists(Grant.objects.live().filter(invitation=OuterRef("pk"))))
     )
 
 
@@ -97,7 +95,7 @@ class InvitationCounts:
 def invitation_counts(customer: Customer, campaign: Campaign | None) -> InvitationCounts:
     """The customer's counts in ``campaign`` (all campaigns when there is none): two queries."""
     invitations = invitations_of(customer)
-    grants = Grant.objects.filter(LIVE_GRANT, inviter=customer)
+    grants = Grant.objects.live().filter(inviter=customer)
     if campaign is not None:
         invitations = invitations.filter(campaign=campaign)
         grants = grants.filter(campaign=campaign)

@@ -65,9 +65,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     list(inviters_for_update().filter(pk=locked.inviter_id).values_list("pk"))
     campaign = locked.campaign
     live_grants = (
-        Grant.objects.filter(inviter_id=locked.inviter_id, campaign=campaign)
-        .exclude(status=Grant.Status.VOID)
-        .count()
+        Grant.objects.live().filter(inviter_id=locked.inviter_id, campaign=campaign).count()
     )
     if live_grants >= campaign.max_rewards_per_inviter:
         UnrewardedInvitation.objects.create(

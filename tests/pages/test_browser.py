@@ -1,7 +1,6 @@
 """Pages in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser)."""
 
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from invitations import sms
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.pages.codes import last_code
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -107,7 +107,7 @@ def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_
     assert "159****0001" in page.inner_text("main")
     assert page.get_attribute("#id_code", "inputmode") == "numeric"
     look(page, "verify")
-    code = re.search(r"\d{6}", outbox[-1][1]).group(0)
+    code = last_code("15900000001")
     page.fill("#id_code", code)
     page.click("button.primary")
     assert "去开户" in page.inner_text("h1")

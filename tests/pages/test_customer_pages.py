@@ -16,6 +16,7 @@ from rewards.reauth import SESSION_KEY
 from rewards.services import grant_reward, reissue_grant
 from rewards.services.anomalies import review_anomaly
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.pages.codes import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def signup(client, phone: str, password: str = PASSWORD):
     )
     if first.status_code != 302:
         return first
-    code = re.search(r"\d{6}", sms.outbox[-1][1]).group(0)
+    code = last_code()
     return client.post(reverse("invitations:signup_verify"), {"code": code})
 
 

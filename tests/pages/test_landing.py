@@ -15,6 +15,7 @@ from invitations.models import Invitation, PhoneVerification
 from invitations.phones import INVALID_PHONE
 from invitations.services import create_invitation
 from tests.factories import CampaignFactory, CustomerFactory
+from tests.pages.codes import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +47,6 @@ def landing(inviter, suffix: str = "") -> str:
 
 def verify(inviter) -> str:
     return reverse("invitations:verify", args=[inviter.invite_code])
-
-
-def last_code(phone: str) -> str:
-    to, message = sms.outbox[-1]
-    assert to == phone
-    return re.search(r"\d{6}", message).group(0)
 
 
 def accept(client, inviter, phone: str, suffix: str = ""):
