@@ -1,20 +1,30 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from referral_site.admin_tools import ReadOnlyAdmin, actor_shown, reason_action
 
-from . import secrets, uploads
+from . import secrets
 from .exceptions import CardImportRejected, CardPoolError
 from .forms import CardImportForm
-from .models import Card, CardBatch, CardEvent, CardKind
+from .models import Card, CardBatch, CardEvent, CardKind, CardUpload
 from .selectors import card_kinds_with_stock
-from .services import import_cards, preview_cards, reveal_card_secret, void_card
-
-PREVIEW_ERROR_LIMIT = 200
+from .services import (
+    confirm_upload,
+    receive_upload,
+    retry_check,
+    reveal_card_secret,
+    void_card,
+)
+from .services.uploads import STALLED_AFTER, upload_problems
+from .tasks import queue_check, queue_import
 
 
 @admin.register(CardKind)
@@ -94,61 +104,131 @@ class CardBatchAdmin(ReadOnlyAdmin):
         return redirect("admin:cardpool_cardbatch_import")
 
     def import_view(self, request):
-        """Upload → preview (nothing written) → confirm (all rows or none)."""
+        """Upload: the file is stored encrypted and checked in the background; the manager is
+        sent to the upload's page to watch the check, then confirm."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        form = CardImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            file = form.cleaned_data["file"]
+            try:
+                upload = receive_upload(
+                    kind=form.cleaned_data["kind"],
+                    file_name=file.name,
+                    chunks=file.chunks(),
+                    supplier=form.cleaned_data["supplier"],
+                    actor=request.user,
+                )
+            except CardImportRejected as rejected:
+                form.add_error("file", [str(error) for error in rejected.errors])
+            else:
+                transaction.on_commit(lambda: queue_check(upload))
+                return redirect("admin:cardpool_cardupload_change", upload.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Import cards"),
-            "error_limit": PREVIEW_ERROR_LIMIT,
+            "form": form,
+            "ttl": settings.CARD_UPLOAD_TTL_HOURS,
+            "recent": CardUpload.objects.select_related("kind")[:5],
         }
-        if request.method == "POST" and request.POST.get("step") == "confirm":
-            return self._confirm(request, context)
-        form = CardImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            content = upload.read()
-            preview = preview_cards(
-                kind=form.cleaned_data["kind"], file_name=upload.name, content=content
-            )
-            context["preview"] = preview
-            context["shown_errors"] = preview.errors[:PREVIEW_ERROR_LIMIT]
-            if preview.is_valid:
-                context["token"] = uploads.stash(content)
-            context["supplier"] = form.cleaned_data["supplier"]
-        context["form"] = form
         return TemplateResponse(request, "admin/cardpool/import.html", context)
 
-    def _confirm(self, request, context):
-        token = request.POST.get("token", "")
-        content = uploads.take(token)
-        kind = CardKind.objects.filter(pk=request.POST.get("kind")).first()
-        if content is None or kind is None:
-            messages.error(
-                request, _("The upload expired or was already imported; upload it again.")
-            )
-            return redirect("admin:cardpool_cardbatch_import")
-        try:
-            batch = import_cards(
-                kind=kind,
-                file_name=request.POST.get("file_name", "upload")[:255],
-                content=content,
-                supplier=request.POST.get("supplier", "")[:100],
-                actor=request.user,
-            )
-        except CardImportRejected as rejected:
-            uploads.discard(token)
-            context["form"] = CardImportForm()
-            context["rejected"] = rejected.errors[:PREVIEW_ERROR_LIMIT]
-            return TemplateResponse(request, "admin/cardpool/import.html", context)
-        uploads.discard(token)
-        messages.success(
-            request,
-            _("Imported %(count)s %(kind)s cards as batch #%(batch)s.")
-            % {"count": batch.row_count, "kind": kind.code, "batch": batch.pk},
+
+@admin.register(CardUpload)
+class CardUploadAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "file_name",
+        "kind",
+        "supplier",
+        "status",
+        "row_count",
+        "error_count",
+        "uploaded_by",
+        "created_at",
+        "expires_at",
+        "batch",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["file_name", "supplier", "content_sha256"]
+    list_select_related = ["kind", "uploaded_by", "batch"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("cardpool.add_card")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        custom = [
+            path("<int:upload_id>/state/", view(self.state_view), name="cardpool_cardupload_state"),
+            path(
+                "<int:upload_id>/confirm/",
+                view(self.confirm_view),
+                name="cardpool_cardupload_confirm",
+            ),
+            path("<int:upload_id>/retry/", view(self.retry_view), name="cardpool_cardupload_retry"),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not str(object_id).isdigit():
+            return super().change_view(request, object_id, form_url, extra_context)
+        upload = get_object_or_404(
+            CardUpload.objects.select_related("kind", "uploaded_by", "batch"), pk=object_id
         )
-        return redirect("admin:cardpool_cardbatch_change", batch.pk)
+        if not self.has_view_permission(request, upload):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Card upload %(upload)s") % {"upload": upload},
+            "upload": upload,
+            "percent": int(upload.progress * 100),
+            "problems": upload_problems(upload),
+            "more_problems": upload.error_count - len(upload.errors),
+            "state_url": reverse("admin:cardpool_cardupload_state", args=[upload.pk]),
+            "stalled": upload.status in (upload.Status.UPLOADED, upload.Status.IMPORTING)
+            and timezone.now() - upload.updated_at > STALLED_AFTER,
+        }
+        return TemplateResponse(request, "admin/cardpool/upload.html", context)
+
+    def state_view(self, request, upload_id):
+        """What the upload page polls while the check or the import runs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        upload = get_object_or_404(CardUpload, pk=upload_id)
+        return JsonResponse(
+            {
+                "status": upload.status,
+                "status_label": str(upload.get_status_display()),
+                "rows": upload.row_count,
+                "percent": int(upload.progress * 100),
+            }
+        )
+
+    def confirm_view(self, request, upload_id):
+        return self._start(request, upload_id, confirm_upload, queue_import)
+
+    def retry_view(self, request, upload_id):
+        upload = get_object_or_404(CardUpload, pk=upload_id)
+        if upload.status == CardUpload.Status.IMPORTING:
+            return self._start(request, upload_id, confirm_upload, queue_import)
+        return self._start(request, upload_id, retry_check, queue_check)
+
+    def _start(self, request, upload_id, service, queue):
+        if request.method != "POST":
+            return redirect("admin:cardpool_cardupload_change", upload_id)
+        if not request.user.has_perm("cardpool.add_card"):
+            raise PermissionDenied
+        upload = get_object_or_404(CardUpload, pk=upload_id)
+        kwargs = {"actor": request.user} if service is confirm_upload else {}
+        if not service(upload, start=queue, **kwargs):
+            messages.warning(
+                request,
+                _("This upload is already being handled (%(status)s); nothing was started.")
+                % {"status": upload.get_status_display()},
+            )
+        return redirect("admin:cardpool_cardupload_change", upload_id)
 
 
 @admin.register(Card)

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .secrets import mask_number
+
 
 class CardKind(models.Model):
     code = models.CharField(
@@ -127,7 +129,7 @@ class Card(models.Model):
     @property
     def masked_number(self) -> str:
         """What anyone is shown of a card number outside a recorded reveal: its last four."""
-        return f"••••{self.number_last4}"
+        return mask_number(self.number_last4)
 
 
 class CardEvent(models.Model):
@@ -170,3 +172,125 @@ class CardEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card} {self.action}"
+
+
+class CardUpload(models.Model):
+    """A card file on its way into the pool: stored encrypted (``CardUploadPart``), checked in the
+    background into ``StagedCard`` rows, imported on a manager's confirmation, purged at expiry.
+    Nothing of it in clear ever touches the disk."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Checking")
+        VALIDATED = "validated", _("Ready to import")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        FAILED = "failed", _("Refused")
+        EXPIRED = "expired", _("Expired")
+
+    kind = models.ForeignKey(
+        CardKind, on_delete=models.PROTECT, related_name="uploads", verbose_name=_("kind")
+    )
+    supplier = models.CharField(max_length=100, blank=True, verbose_name=_("supplier"))
+    file_name = models.CharField(max_length=255, verbose_name=_("file name"))
+    content_sha256 = models.CharField(max_length=64, db_index=True, verbose_name=_("SHA-256"))
+    size_bytes = models.PositiveBigIntegerField(verbose_name=_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.UPLOADED, verbose_name=_("status")
+    )
+    row_count = models.PositiveIntegerField(default=0, verbose_name=_("rows read"))
+    progress = models.FloatField(default=0, verbose_name=_("progress"))
+    error_count = models.PositiveIntegerField(default=0, verbose_name=_("problems"))
+    errors = models.JSONField(default=list, blank=True, verbose_name=_("first problems"))
+    sample = models.JSONField(default=list, blank=True, verbose_name=_("sample rows (masked)"))
+    batch = models.OneToOneField(
+        CardBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="upload",
+        verbose_name=_("batch"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("uploaded at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+
+    class Meta:
+        verbose_name = _("card upload")
+        verbose_name_plural = _("card uploads")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="cardupload_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "uploaded",
+                        "validated",
+                        "importing",
+                        "imported",
+                        "failed",
+                        "expired",
+                    ]
+                ),
+                name="cardupload_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="imported") | Q(batch__isnull=False),
+                name="cardupload_imported_has_batch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.IMPORTED, self.Status.FAILED, self.Status.EXPIRED}
+
+
+class CardUploadPart(models.Model):
+    """One slice of an uploaded file (``PART_BYTES`` of it), Fernet-encrypted with the card
+    keys. Slices let the checker stream a CSV without holding the whole file."""
+
+    upload = models.ForeignKey(CardUpload, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "index"], name="carduploadpart_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id}/{self.index}"
+
+
+class StagedCard(models.Model):
+    """A checked row of an upload, encrypted as it will be in the pool. Confirming copies an
+    upload's rows into ``Card`` in one statement and deletes them: all rows or none."""
+
+    upload = models.ForeignKey(CardUpload, on_delete=models.CASCADE, related_name="+")
+    row = models.PositiveIntegerField()
+    number_encrypted = models.TextField()
+    password_encrypted = models.TextField()
+    number_digest = models.CharField(max_length=64)
+    number_last4 = models.CharField(max_length=4)
+    valid_until = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} row {self.row}"

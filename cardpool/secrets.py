@@ -11,7 +11,17 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "normalize_number", "number_digest", "rotate"]
+__all__ = [
+    "InvalidToken",
+    "decrypt",
+    "decrypt_bytes",
+    "encrypt",
+    "encrypt_bytes",
+    "mask_number",
+    "normalize_number",
+    "number_digest",
+    "rotate",
+]
 
 
 @lru_cache(maxsize=4)
@@ -33,16 +43,32 @@ def decrypt(token: str) -> str:
     return _current().decrypt(token.encode()).decode()
 
 
+def encrypt_bytes(value: bytes) -> bytes:
+    return _current().encrypt(value)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _current().decrypt(token)
+
+
 def rotate(token: str) -> str:
     """The same value encrypted under the newest key."""
     return _current().rotate(token.encode()).decode()
 
 
 def normalize_number(number: str) -> str:
+    """A card number as it is stored and shown: no spaces, upper case (dashes kept as printed)."""
     return "".join(number.split()).upper()
 
 
+def mask_number(number: str) -> str:
+    """What anyone is shown of a card number outside a recorded reveal: its last four."""
+    return f"••••{number[-4:]}"
+
+
 def number_digest(number: str) -> str:
-    """Keyed digest of a normalized card number: unique across the pool, used for exact search."""
+    """Keyed digest of a card number: unique across the pool, used for exact search. Computed
+    without spaces, dashes or case, so ``dash-0001 0001`` and ``DASH00010001`` are one card."""
     key = settings.CARD_NUMBER_DIGEST_KEY.encode()
-    return hmac.new(key, normalize_number(number).encode(), hashlib.sha256).hexdigest()
+    bare = normalize_number(number).replace("-", "")
+    return hmac.new(key, bare.encode(), hashlib.sha256).hexdigest()

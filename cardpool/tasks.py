@@ -1,7 +1,41 @@
 """django-q2 entry points: parse nothing, call one service."""
 
-from .services import expire_cards
+from django_q.tasks import async_task
+
+from .models import CardUpload
+from .services import expire_cards, import_upload, purge_expired_uploads, validate_upload
+from .services.uploads import task_timeout
 
 
 def expire_cards_task() -> int:
     return expire_cards()
+
+
+def purge_expired_uploads_task() -> int:
+    return purge_expired_uploads()
+
+
+def validate_upload_task(upload_id: int) -> str:
+    return validate_upload(upload_id).status
+
+
+def import_upload_task(upload_id: int) -> str:
+    return import_upload(upload_id).status
+
+
+def queue_check(upload: CardUpload) -> None:
+    async_task(
+        validate_upload_task,
+        upload.pk,
+        task_name=f"check card upload {upload.pk}",
+        timeout=task_timeout(upload.size_bytes),
+    )
+
+
+def queue_import(upload: CardUpload) -> None:
+    async_task(
+        import_upload_task,
+        upload.pk,
+        task_name=f"import card upload {upload.pk}",
+        timeout=task_timeout(upload.size_bytes),
+    )

@@ -9,18 +9,31 @@ from .allocation import (
     reveal_card_to_owner,
     void_card,
 )
-from .importing import ImportPreview, RowError, import_cards, preview_cards
+from .importing import RowError
+from .uploads import (
+    confirm_upload,
+    import_cards,
+    import_upload,
+    purge_expired_uploads,
+    receive_upload,
+    retry_check,
+    validate_upload,
+)
 
 __all__ = [
-    "ImportPreview",
     "RowError",
     "allocate_card",
     "allocation_horizon",
+    "confirm_upload",
     "expire_cards",
     "import_cards",
-    "preview_cards",
+    "import_upload",
+    "purge_expired_uploads",
+    "receive_upload",
     "reencrypt_cards",
+    "retry_check",
     "reveal_card_secret",
     "reveal_card_to_owner",
+    "validate_upload",
     "void_card",
 ]

@@ -1,28 +1,27 @@
-"""Importing a supplier's card file: all rows or none.
+"""Reading a supplier's card file and checking every row.
 
-A file is read twice: the first pass validates every row and collects the number digests (to
-find duplicates inside the file and against the pool); the second encrypts and inserts in chunks.
-Only digests and row numbers are kept between the passes, so memory stays bounded by the file
-itself, not by its decrypted and encrypted copies.
+A file is read once, as a stream of rows: a CSV through an incremental decoder over the stored
+upload's slices (memory bounded by a slice, not by the file), a workbook with python-calamine
+(about 80 times faster than openpyxl; it holds the one sheet in memory, which the row and column
+limits below bound). What happens to the rows (staging, import) is ``services.uploads``.
 """
 
+import codecs
 import csv
-import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import secrets
-from ..exceptions import CardImportRejected
-from ..models import Card, CardBatch, CardKind
+from ..models import CardKind
 
 HEADER_ALIASES = {
     "card_no": "card_no",
@@ -36,15 +35,8 @@ HEADER_ALIASES = {
 }
 REQUIRED_COLUMNS = ("card_no", "card_password", "valid_until")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
-CARD_NUMBER_PATTERN = re.compile(r"^[A-Z0-9-]{4,64}$")
-PROGRESS_EVERY = 5000
-COPY_CARDS = (
-    "COPY cardpool_card (kind_id, batch_id, number_encrypted, password_encrypted, number_digest,"
-    " number_last4, valid_until, status, created_at, updated_at) FROM STDIN"
-)
-DIGEST_QUERY_CHUNK = 5000
-IMPORT_LOCK = 7_266_001  # pg_advisory_xact_lock key: one card import at a time
-
+# Not starting with a dash: nothing a spreadsheet would take for a formula (=, +, -, @).
+CARD_NUMBER_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,63}$")
 EMPTY_FILE = _("The file has no card rows.")
 UNREADABLE_ENCODING = _("The file is neither UTF-8 nor GBK text; save it as UTF-8 CSV or as XLSX.")
 NOT_A_WORKBOOK = _("The file looks like an Excel workbook but cannot be read: {error}")
@@ -59,7 +51,9 @@ UNKNOWN_COLUMNS = _(
 DUPLICATE_COLUMN = _("Column {column} appears twice.")
 ALREADY_IMPORTED = _("This file was already imported (batch #{batch}, {when}).")
 MISSING_VALUE = _("{column} is empty.")
-BAD_CARD_NUMBER = _("card_no must be 4 to 64 letters, digits or dashes.")
+BAD_CARD_NUMBER = _(
+    "card_no must be 4 to 64 letters, digits or dashes, starting with a letter or a digit."
+)
 BAD_DATE = _("valid_until {value!r} is not a date (use YYYY-MM-DD).")
 ALREADY_EXPIRED = _("The card expired on {valid_until}.")
 BAD_FACE_VALUE = _("face_value {value!r} is not a number.")
@@ -85,7 +79,11 @@ MAX_COLUMNS = 64
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 TOO_MANY_ROWS = _("The sheet has more than {limit} rows; split it into batches.")
-TOO_MANY_COLUMNS = _("Row {row} has data in column {column}; at most {limit} columns are read.")
+CELL_TOO_FAR = _("Cell {cell} holds data; at most {limit} columns are read.")
+FORMULA_CELL = _(
+    "Cell {cell} holds a formula; card files must hold values only (copy the sheet and paste "
+    "values)."
+)
 WORKBOOK_TOO_LARGE = _(
     "The workbook unpacks to {size} MB (or {ratio}× its size); the limit is {limit} MB. Save "
     "it again from Excel, or as CSV."
@@ -111,100 +109,165 @@ class CardRow:
     valid_until: date
 
 
-@dataclass
-class ImportPreview:
-    kind: CardKind
-    file_name: str
-    content_sha256: str
-    row_count: int = 0
-    sample: list[dict] = field(default_factory=list)  # passwords masked
-    errors: list[RowError] = field(default_factory=list)
+class FileProblem(Exception):
+    """The file as a whole cannot be imported; the message says why."""
+
+
+class CardFile:
+    """A stored file's rows, read once. ``chunks`` returns the file's bytes in slices (anew at
+    each call); ``fraction`` tells how much of the file has been read."""
+
+    def __init__(self, file_name: str, size: int, chunks: Callable[[], Iterator[bytes]]):
+        self.file_name = file_name
+        self.size = size
+        self._chunks = chunks
+        self._done = 0.0
+
+    @classmethod
+    def from_bytes(cls, file_name: str, content: bytes) -> "CardFile":
+        return cls(file_name, len(content), lambda: iter([content]))
 
     @property
-    def is_valid(self) -> bool:
-        return not self.errors and self.row_count > 0
-
-
-class _FileProblem(Exception):
-    pass
-
-
-def _decode(content: bytes) -> str:
-    # UTF-8 first (strict, so GBK bytes never pass as UTF-8 by accident), then GB18030,
-    # the superset of GBK that suppliers' Excel exports use.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileProblem(UNREADABLE_ENCODING)
-
-
-class _Rows:
-    """A file's raw rows, readable twice (validate, then write). A workbook is parsed once and
-    kept as a list: openpyxl's parsing is most of an XLSX import's time. CSV text is re-read."""
-
-    def __init__(self, file_name: str, content: bytes):
-        self.file_name = file_name
-        self.content = content
-        self._sheet: list[list] | None = None
+    def fraction(self) -> float:
+        return min(self._done, 1.0)
 
     def __iter__(self) -> Iterator[list]:
-        if self.content.startswith(b"PK\x03\x04"):
-            if self._sheet is None:
-                self._sheet = list(_xlsx_rows(self.content))
-            return iter(self._sheet)
-        if self.content.startswith(b"\xd0\xcf\x11\xe0") or self.file_name.lower().endswith(".xls"):
-            raise _FileProblem(OLD_EXCEL)
-        return csv.reader(io.StringIO(_decode(self.content), newline=""))
+        head = next(self._chunks(), b"")[:8]
+        if head.startswith(b"PK\x03\x04"):
+            return self._xlsx_rows()
+        if head.startswith(b"\xd0\xcf\x11\xe0") or self.file_name.lower().endswith(".xls"):
+            raise FileProblem(OLD_EXCEL)
+        return self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[list]:
+        encoding = self._encoding()
+        stream = _ChunkStream(self._chunks())
+        text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding, newline="")
+        try:
+            for values in csv.reader(text):
+                self._done = stream.consumed / max(self.size, 1)
+                yield values
+        except UnicodeDecodeError:
+            raise FileProblem(UNREADABLE_ENCODING) from None
+
+    def _encoding(self) -> str:
+        # UTF-8 first (strict, so GBK bytes never pass as UTF-8 by accident), then GB18030, the
+        # superset of GBK that suppliers' Excel exports use (checked while reading).
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for chunk in self._chunks():
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+        return "utf-8-sig"
+
+    def _xlsx_rows(self) -> Iterator[list]:
+        from python_calamine import CalamineWorkbook
+
+        content = b"".join(self._chunks())
+        _check_workbook(content)
+        try:
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+            sheets = [
+                meta.name for meta in workbook.sheets_metadata if str(meta.typ).endswith("Sheet")
+            ]
+            if not sheets:
+                raise FileProblem(NO_SHEET)
+            if len(sheets) > 1:
+                names = _listed(sheets)
+                raise FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=names))
+            sheet = workbook.get_sheet_by_name(sheets[0])
+        except FileProblem:
+            raise
+        except Exception as error:  # calamine raises its own types for a damaged archive
+            raise FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
+        del content
+        height = max(sheet.height, 1)
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            self._done = number / height
+            yield values
 
 
-def _check_archive(content: bytes) -> None:
-    """Refuse a workbook whose parts unpack to too much, before anything parses them."""
+class _ChunkStream(io.RawIOBase):
+    """The slices of a stored file as one readable stream (for ``io.TextIOWrapper``)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._current = memoryview(b"")
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._current:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._current = memoryview(chunk)
+        size = min(len(target), len(self._current))
+        target[:size] = self._current[:size]
+        self._current = self._current[size:]
+        self.consumed += size
+        return size
+
+
+# What a worksheet's XML may hold that its values do not show: a formula (its cached value is
+# what a reader gets), a cell past the column limit, a row past the row limit. One scan of the
+# XML, before calamine builds the sheet (it allocates rows x columns: a cell at XFD1048576 would
+# ask for 17 billion).
+_SHEET_HAZARD = re.compile(
+    rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+[0-9]+)\"[^>]*>\s*<(?:\w+:)?f\b"  # a formula cell
+    rb"|\br=\"((?:[A-Z]{3}|B[M-Z]|[C-Z][A-Z])[0-9]+)\""  # a cell past column BL (64)
+    rb"|<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{7,})\""  # a row number of seven digits or more
+)
+_SCAN_SLICE = 1 << 20
+_SCAN_OVERLAP = 512
+
+
+def _check_workbook(content: bytes) -> None:
+    """Refuse a workbook whose parts unpack to too much, or whose sheet holds formulas or cells
+    past the limits, before anything parses it."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(entry.file_size for entry in archive.infolist())
-    except (zipfile.BadZipFile, OSError) as error:
-        raise _FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
-    ratio = unpacked / max(len(content), 1)
-    if unpacked > MAX_UNCOMPRESSED_BYTES or (unpacked > 2**20 and ratio > MAX_COMPRESSION_RATIO):
-        raise _FileProblem(
-            WORKBOOK_TOO_LARGE.format(
-                size=unpacked // 2**20, ratio=int(ratio), limit=MAX_UNCOMPRESSED_BYTES // 2**20
-            )
-        )
-
-
-def _xlsx_rows(content: bytes) -> Iterator[list]:
-    from openpyxl import load_workbook
-
-    _check_archive(content)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a damaged archive
-        raise _FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
-    try:
-        sheets = workbook.worksheets
-        if not sheets:
-            raise _FileProblem(NO_SHEET)
-        if len(sheets) > 1:
-            names = _listed([sheet.title for sheet in sheets])
-            raise _FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=names))
-        sheet = sheets[0]
-        sheet.reset_dimensions()  # rows as wide as their data, not as the declared dimension
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS:
-                raise _FileProblem(TOO_MANY_ROWS.format(limit=MAX_ROWS - 1))
-            if len(values) > MAX_COLUMNS and any(v is not None for v in values[MAX_COLUMNS:]):
-                column = MAX_COLUMNS + next(
-                    i for i, v in enumerate(values[MAX_COLUMNS:], start=1) if v is not None
+            entries = archive.infolist()
+            unpacked = sum(entry.file_size for entry in entries)
+            ratio = unpacked / max(len(content), 1)
+            if unpacked > MAX_UNCOMPRESSED_BYTES or (
+                unpacked > 2**20 and ratio > MAX_COMPRESSION_RATIO
+            ):
+                raise FileProblem(
+                    WORKBOOK_TOO_LARGE.format(
+                        size=unpacked // 2**20,
+                        ratio=int(ratio),
+                        limit=MAX_UNCOMPRESSED_BYTES // 2**20,
+                    )
                 )
-                raise _FileProblem(
-                    TOO_MANY_COLUMNS.format(row=number, column=column, limit=MAX_COLUMNS)
-                )
-            yield ["" if value is None else value for value in values[:MAX_COLUMNS]]
-    finally:
-        workbook.close()
+            for entry in entries:
+                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
+                    with archive.open(entry) as sheet_xml:
+                        _scan_sheet(sheet_xml)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+        raise FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
+
+
+def _scan_sheet(sheet_xml) -> None:
+    tail = b""
+    while True:
+        block = sheet_xml.read(_SCAN_SLICE)
+        if not block:
+            return
+        text = tail + block
+        for match in _SHEET_HAZARD.finditer(text):
+            formula, wide, tall = match.groups()
+            if formula:
+                raise FileProblem(FORMULA_CELL.format(cell=formula.decode()))
+            if wide:
+                raise FileProblem(CELL_TOO_FAR.format(cell=wide.decode(), limit=MAX_COLUMNS))
+            if int(tall) > MAX_ROWS:
+                raise FileProblem(TOO_MANY_ROWS.format(limit=MAX_ROWS - 1))
+        tail = text[-_SCAN_OVERLAP:]
 
 
 def _printable(value, limit: int = 40) -> str:
@@ -232,14 +295,14 @@ def _columns(header: list) -> dict[str, int]:
         if canonical is None:
             unknown.append(str(title).strip())
         elif canonical in columns:
-            raise _FileProblem(DUPLICATE_COLUMN.format(column=canonical))
+            raise FileProblem(DUPLICATE_COLUMN.format(column=canonical))
         else:
             columns[canonical] = index
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
-        raise _FileProblem(MISSING_COLUMNS.format(missing=", ".join(missing)))
+        raise FileProblem(MISSING_COLUMNS.format(missing=", ".join(missing)))
     if unknown:
-        raise _FileProblem(UNKNOWN_COLUMNS.format(unknown=_listed(unknown)))
+        raise FileProblem(UNKNOWN_COLUMNS.format(unknown=_listed(unknown)))
     return columns
 
 
@@ -263,6 +326,14 @@ def _parse_date(value) -> date | None:
     return None
 
 
+def _cell_kind(value) -> str:
+    if isinstance(value, bool):
+        return _("boolean")
+    if isinstance(value, int | float):
+        return _("number")
+    return _("date")
+
+
 def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, today: date):
     """A ``CardRow``, or the list of this row's problems."""
 
@@ -274,8 +345,7 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
     for column in ("card_no", "card_password"):
         value = cell(column)
         if not isinstance(value, str):  # only an XLSX cell can be a number, a date or a boolean
-            kind_name = "boolean" if isinstance(value, bool) else type(value).__name__
-            problems.append(NOT_TEXT_CELL.format(column=column, kind=kind_name))
+            problems.append(NOT_TEXT_CELL.format(column=column, kind=_cell_kind(value)))
         elif any(not char.isprintable() for char in value.strip()):
             problems.append(CONTROL_CHARACTERS.format(column=column))
     stray = [
@@ -323,13 +393,13 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
     return CardRow(row_number, number, password, valid_until)
 
 
-def _card_rows(kind: CardKind, source: _Rows) -> Iterator[CardRow | list]:
-    """Yields a ``CardRow`` or a list of ``RowError`` per data row; raises ``_FileProblem``."""
+def card_rows(kind: CardKind, source: CardFile) -> Iterator[CardRow | list]:
+    """Yields a ``CardRow`` or a list of ``RowError`` per data row; raises ``FileProblem``."""
     rows = iter(source)
     try:
         header = next(rows, None)
         if header is None:
-            raise _FileProblem(EMPTY_FILE)
+            raise FileProblem(EMPTY_FILE)
         columns = _columns(header)
         today = timezone.localdate()
         for row_number, values in enumerate(rows, start=2):
@@ -337,128 +407,4 @@ def _card_rows(kind: CardKind, source: _Rows) -> Iterator[CardRow | list]:
                 continue  # blank lines (a trailing newline, an empty spreadsheet row)
             yield _parse_row(row_number, values, columns, kind, today)
     except csv.Error as error:  # a field past the csv module's limit, a NUL in the text...
-        raise _FileProblem(BAD_CSV.format(error=_printable(error, 80))) from None
-
-
-def _existing_digests(digests: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(digests), DIGEST_QUERY_CHUNK):
-        chunk = digests[start : start + DIGEST_QUERY_CHUNK]
-        found.update(
-            Card.objects.filter(number_digest__in=chunk).values_list("number_digest", flat=True)
-        )
-    return found
-
-
-def _mask(secret: str) -> str:
-    return "•" * 6 if len(secret) <= 4 else secret[:2] + "•" * 6
-
-
-def preview_cards(
-    *, kind: CardKind, file_name: str, content: bytes, sample_size: int = 10
-) -> ImportPreview:
-    """Validate a card file without writing anything. Every problem is reported with its row."""
-    return _preview(kind, _Rows(file_name, content), sample_size)
-
-
-def _preview(kind: CardKind, source: _Rows, sample_size: int) -> ImportPreview:
-    preview = ImportPreview(kind, source.file_name, hashlib.sha256(source.content).hexdigest())
-    previous = CardBatch.objects.filter(content_sha256=preview.content_sha256).first()
-    if previous is not None:
-        when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
-        preview.errors.append(RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when)))
-        return preview
-    first_row_of: dict[str, int] = {}
-    try:
-        for parsed in _card_rows(kind, source):
-            preview.row_count += 1
-            if isinstance(parsed, list):
-                preview.errors.extend(parsed)
-                continue
-            digest = secrets.number_digest(parsed.number)
-            if digest in first_row_of:
-                first = first_row_of[digest]
-                preview.errors.append(RowError(parsed.row, DUPLICATE_IN_FILE.format(first=first)))
-                continue
-            first_row_of[digest] = parsed.row
-            if len(preview.sample) < sample_size:
-                preview.sample.append(
-                    {
-                        "row": parsed.row,
-                        "card_no": parsed.number,
-                        "card_password": _mask(parsed.password),
-                        "valid_until": parsed.valid_until,
-                    }
-                )
-    except _FileProblem as problem:
-        preview.errors.insert(0, RowError(0, str(problem)))
-        return preview
-    if preview.row_count == 0:
-        preview.errors.append(RowError(0, EMPTY_FILE))
-    in_pool = _existing_digests(list(first_row_of))
-    preview.errors.extend(
-        RowError(first_row_of[digest], DUPLICATE_IN_POOL) for digest in sorted(in_pool)
-    )
-    preview.errors.sort(key=lambda error: error.row)
-    return preview
-
-
-@transaction.atomic(durable=True)
-def import_cards(
-    *,
-    kind: CardKind,
-    file_name: str,
-    content: bytes,
-    supplier: str = "",
-    actor=None,
-    progress: Callable[[int, int], None] | None = None,
-) -> CardBatch:
-    """Import every card of a file into a new batch, or none.
-
-    Raises ``CardImportRejected`` (with every problem and its row) and writes nothing when any row
-    is bad, the file is unreadable or empty, or the same file was imported before. The unique
-    constraints on the batch hash and on the card digest back the checks up if two staff import
-    overlapping files at the same moment: the loser's transaction rolls back whole.
-    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows and at the end.
-
-    Imports run one at a time (a transaction-scoped advisory lock, taken before validation):
-    two at once deadlocked on the digest index, and the second one now waits, then finds the
-    first one's cards and is refused with the rows they collide on.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
-    source = _Rows(file_name, content)
-    preview = _preview(kind, source, sample_size=0)
-    if not preview.is_valid:
-        raise CardImportRejected(preview.errors)
-    batch = CardBatch.objects.create(
-        kind=kind,
-        supplier=supplier,
-        file_name=file_name,
-        content_sha256=preview.content_sha256,
-        imported_by=actor,
-        row_count=preview.row_count,
-    )
-    now = timezone.now()
-    done = 0
-    # COPY, not bulk_create: the ORM's per-row SQL compilation was most of the import's time.
-    with connection.cursor() as cursor, cursor.cursor.copy(COPY_CARDS) as copy:
-        for parsed in _card_rows(kind, source):
-            copy.write_row(
-                (
-                    kind.pk,
-                    batch.pk,
-                    secrets.encrypt(parsed.number),
-                    secrets.encrypt(parsed.password),
-                    secrets.number_digest(parsed.number),
-                    parsed.number[-4:],
-                    parsed.valid_until,
-                    Card.Status.AVAILABLE.value,
-                    now,
-                    now,
-                )
-            )
-            done += 1
-            if progress and (done % PROGRESS_EVERY == 0 or done == preview.row_count):
-                progress(done, preview.row_count)
-    return batch
+        raise FileProblem(BAD_CSV.format(error=_printable(error, 80))) from None

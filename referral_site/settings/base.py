@@ -147,6 +147,9 @@ CARD_NUMBER_DIGEST_KEY = env.str(
 )
 # Nobody receives a card that lapses sooner than this.
 CARD_MIN_VALIDITY_DAYS = env.int("CARD_MIN_VALIDITY_DAYS", default=30)
+# An uploaded card file (kept encrypted in the database between upload and import) is purged
+# this long after its upload if nobody imported it.
+CARD_UPLOAD_TTL_HOURS = env.int("CARD_UPLOAD_TTL_HOURS", default=24)
 
 # --- account-opening upstream ---------------------------------------------------------------
 ACCOUNT_OPENING_CLIENT = env.str(

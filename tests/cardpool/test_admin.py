@@ -1,13 +1,18 @@
+from contextlib import contextmanager
+from unittest.mock import patch
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from cardpool.models import Card, CardBatch, CardEvent
+from cardpool.models import Card, CardBatch, CardEvent, CardUpload
 from cardpool.services import import_cards
 from cardpool.services.importing import BAD_DATE, MISSING_VALUE, RowError
+from cardpool.tasks import import_upload_task, validate_upload_task
 from tests.cardpool.files import csv_bytes, good_rows, valid_date
 
 pytestmark = pytest.mark.django_db
@@ -73,40 +78,90 @@ def test_reveal_needs_its_permission_and_is_recorded(client, card_manager, card_
     assert (event.card, event.actor) == (card, card_manager)
 
 
-def test_upload_preview_then_confirm_imports_all_rows(client, card_manager, card_kind):
-    url = reverse("admin:cardpool_cardbatch_import")
-    upload = SimpleUploadedFile("april.csv", csv_bytes(good_rows(3)), content_type="text/csv")
-    preview = client.post(url, {"kind": card_kind.pk, "supplier": "ACME", "file": upload})
-    assert preview.status_code == 200
-    assert _("Import all %(n)s cards") % {"n": 3} in preview.content.decode()
-    assert "PW-000001" not in preview.content.decode()
+def upload_file(client, kind, name: str, content: bytes, **fields) -> CardUpload:
+    """Post a file as a manager does; the check is queued for after the commit."""
+    file = SimpleUploadedFile(name, content, content_type="text/csv")
+    with captured_tasks() as queued:
+        response = client.post(
+            reverse("admin:cardpool_cardbatch_import"), {"kind": kind.pk, "file": file, **fields}
+        )
+    upload = CardUpload.objects.latest("pk")
+    assert response.status_code == 302
+    assert response.url == reverse("admin:cardpool_cardupload_change", args=[upload.pk])
+    assert queued == [("validate_upload_task", upload.pk)]
+    return upload
+
+
+@contextmanager
+def captured_tasks():
+    """The background tasks a request queued (run after its commit), instead of queued."""
+    queued = []
+    with (
+        patch(
+            "cardpool.tasks.async_task",
+            lambda func, *args, **_: queued.append((func.__name__, *args)),
+        ),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        yield queued
+
+
+def test_upload_check_then_confirm_imports_all_rows(client, card_manager, card_kind):
+    upload = upload_file(client, card_kind, "april.csv", csv_bytes(good_rows(3)), supplier="ACME")
+    page_url = reverse("admin:cardpool_cardupload_change", args=[upload.pk])
+    waiting = client.get(page_url).content.decode()
+    assert 'id="upload-progress"' in waiting and str(CardUpload.Status.UPLOADED.label) in waiting
+
+    validate_upload_task(upload.pk)
+    checked = client.get(page_url).content.decode()
+    assert _("Import all %(n)s cards") % {"n": 3} in checked
+    assert "PW-000001" not in checked and "JD0000000001" not in checked and "••••0001" in checked
     assert Card.objects.count() == 0
 
-    confirm = client.post(
-        url,
-        {
-            "step": "confirm",
-            "token": preview.context["token"],
-            "kind": card_kind.pk,
-            "file_name": "april.csv",
-            "supplier": "ACME",
-        },
-    )
+    confirm_url = reverse("admin:cardpool_cardupload_confirm", args=[upload.pk])
+    with captured_tasks() as queued:
+        assert client.post(confirm_url).status_code == 302
+    assert queued == [("import_upload_task", upload.pk)]
+    with captured_tasks() as queued_again:  # a second click, or a second manager
+        client.post(confirm_url)
+    assert queued_again == []
+
+    import_upload_task(upload.pk)
     batch = CardBatch.objects.get()
-    assert confirm.status_code == 302 and confirm.url.endswith(f"/{batch.pk}/change/")
     assert (batch.row_count, batch.supplier, batch.imported_by) == (3, "ACME", card_manager)
+    done = client.get(page_url).content.decode()
+    assert reverse("admin:cardpool_cardbatch_change", args=[batch.pk]) in done
+    assert client.get(reverse("admin:cardpool_cardupload_state", args=[upload.pk])).json() == {
+        "status": "imported",
+        "status_label": str(CardUpload.Status.IMPORTED.label),
+        "rows": 3,
+        "percent": 100,
+    }
 
 
 def test_a_bad_upload_shows_every_problem_and_offers_no_import(client, card_manager, card_kind):
     rows = [["GOOD000001", "p", valid_date()], ["", "p", valid_date()], ["X0000003", "p", "nope"]]
-    upload = SimpleUploadedFile("bad.csv", csv_bytes(rows), content_type="text/csv")
-    page = client.post(
-        reverse("admin:cardpool_cardbatch_import"), {"kind": card_kind.pk, "file": upload}
-    ).content.decode()
-    assert str(RowError(3, MISSING_VALUE.format(column="card_no"))) in page
-    assert escape(str(RowError(4, BAD_DATE.format(value="nope")))) in page
-    assert 'name="step" value="confirm"' not in page
+    upload = upload_file(client, card_kind, "bad.csv", csv_bytes(rows))
+    validate_upload_task(upload.pk)
+    page = client.get(reverse("admin:cardpool_cardupload_change", args=[upload.pk]))
+    text = page.content.decode()
+    assert str(RowError(3, MISSING_VALUE.format(column="card_no"))) in text
+    assert escape(str(RowError(4, BAD_DATE.format(value="nope")))) in text
+    assert 'id="confirm-import"' not in text
     assert Card.objects.count() == 0
+
+
+def test_the_upload_form_refuses_a_formula_as_supplier_and_keeps_the_input(
+    client, card_manager, card_kind
+):
+    file = SimpleUploadedFile("a.csv", csv_bytes(good_rows(1)), content_type="text/csv")
+    page = client.post(
+        reverse("admin:cardpool_cardbatch_import"),
+        {"kind": card_kind.pk, "file": file, "supplier": "=HYPERLINK(1)"},
+    )
+    assert page.status_code == 200 and not CardUpload.objects.exists()
+    assert escape(_("A supplier name cannot start with = + - or @.")) in page.content.decode()
+    assert 'value="=HYPERLINK(1)"' in page.content.decode()
 
 
 def test_void_action_asks_for_a_reason_then_voids(client, card_manager, card_kind):

@@ -39,11 +39,11 @@ LATER = date.fromisoformat(valid_date())
 
 @pytest.mark.parametrize(
     ("value", "kind"),
-    [(1.2345678901234567e18, "float"), (123456789012, "int"), (True, "boolean")],
+    [(1.2345678901234567e18, "number"), (123456789012, "number"), (True, "boolean")],
 )
 def test_a_card_number_that_is_not_a_text_cell_is_refused(card_kind, value, kind):
     content = workbook([HEADER, [value, "PW-1", LATER]])
-    problem = messages.NOT_TEXT_CELL.format(column="card_no", kind=kind)
+    problem = messages.NOT_TEXT_CELL.format(column="card_no", kind=_(kind))
     assert rejected(card_kind, content, "cards.xlsx") == [str(RowError(2, problem))]
 
 
@@ -146,7 +146,7 @@ def test_a_declared_dimension_of_a_million_rows_is_not_a_memory_bomb(card_kind):
     ]
 
 
-def test_a_value_far_to_the_right_is_refused_naming_its_row_and_column(card_kind):
+def test_a_value_far_to_the_right_is_refused_naming_its_cell(card_kind):
     def wide(xml: str) -> str:
         return xml.replace(
             "</row></sheetData>",
@@ -155,7 +155,7 @@ def test_a_value_far_to_the_right_is_refused_naming_its_row_and_column(card_kind
 
     content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), wide)
     assert rejected(card_kind, content, "wide.xlsx") == [
-        str(messages.TOO_MANY_COLUMNS.format(row=2, column=16384, limit=messages.MAX_COLUMNS))
+        str(messages.CELL_TOO_FAR.format(cell="XFD2", limit=messages.MAX_COLUMNS))
     ]
 
 

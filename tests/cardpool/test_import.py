@@ -7,7 +7,7 @@ from django.utils import timezone
 from cardpool import secrets
 from cardpool.exceptions import CardImportRejected
 from cardpool.models import Card, CardBatch
-from cardpool.services import import_cards, preview_cards
+from cardpool.services import import_cards, receive_upload, validate_upload
 from cardpool.services import importing as messages
 from cardpool.services.importing import RowError
 from tests.cardpool.files import csv_bytes, good_rows, valid_date, xlsx_bytes
@@ -128,10 +128,16 @@ def test_the_same_file_cannot_be_imported_twice(card_kind):
     assert problem == messages.ALREADY_IMPORTED.format(batch=batch.pk, when=when)
 
 
-def test_preview_writes_nothing_and_masks_passwords(card_kind):
-    preview = preview_cards(kind=card_kind, file_name="a.csv", content=csv_bytes(good_rows(12)))
-    assert preview.is_valid and preview.row_count == 12 and len(preview.sample) == 10
-    assert preview.sample[0]["card_password"] == "PW••••••"
+def test_the_check_writes_nothing_to_the_pool_and_masks_the_sample(card_kind):
+    upload = receive_upload(kind=card_kind, file_name="a.csv", chunks=[csv_bytes(good_rows(12))])
+    upload = validate_upload(upload.pk)
+    assert (upload.status, upload.row_count, len(upload.sample)) == ("validated", 12, 10)
+    assert upload.sample[0] == {
+        "row": 2,
+        "card_no": "••••0000",
+        "card_password": "••••••",
+        "valid_until": valid_date(),
+    }
     assert Card.objects.count() == 0 and CardBatch.objects.count() == 0
 
 
@@ -161,7 +167,7 @@ def test_the_command_imports_and_reports_bad_rows_on_stderr(tmp_path):
     imported = run_import_command("--kind", "JD20", "--supplier", "ACME", str(good))
     assert imported.returncode == 0, imported.stderr
     assert "Imported 5 JD20 cards" in imported.stdout
-    assert "imported 5/5 cards" in imported.stderr
+    assert "checked 5 rows (100%)" in imported.stderr
     assert Card.objects.count() == 5
 
     unknown = run_import_command("--kind", "NOPE", str(good))

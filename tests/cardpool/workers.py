@@ -59,3 +59,21 @@ def import_file(
     except CardImportRejected as refusal:
         return str(refusal.errors[0])
     return "imported"
+
+
+def confirm_and_import(upload_id: int, start_at: float) -> list:
+    """What a manager's click and a (possibly repeated) import task do, from another process:
+    [whether this confirmation started the import, the upload's status afterwards]."""
+    from cardpool.models import CardUpload
+    from cardpool.services import confirm_upload, import_upload
+
+    upload = CardUpload.objects.get(pk=upload_id)
+    time.sleep(max(0.0, start_at - time.time()))
+    started = confirm_upload(upload)
+    return [started, import_upload(upload_id).status]
+
+
+def import_upload_now(upload_id: int) -> str:
+    from cardpool.services import import_upload
+
+    return import_upload(upload_id).status

@@ -14,9 +14,11 @@ SCHEDULE_MIGRATIONS = {
     "invitations.migrations.0002_schedule_poll": "create_schedule",
     "rewards.migrations.0002_grant_number_sequence_and_schedule": "create_schedule",
     "rewards.migrations.0005_schedule_detection_and_reconciliation": "create_schedules",
+    "cardpool.migrations.0005_purge_uploads_and_dashless_digests": "create_schedule",
 }
 SCHEDULES = {
     "cardpool.expire_cards",
+    "cardpool.purge_expired_uploads",
     "invitations.poll_invitations",
     "rewards.fulfil_pending_grants",
     "rewards.detect_anomalies",

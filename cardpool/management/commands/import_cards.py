@@ -4,9 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cardpool.exceptions import CardImportRejected
-from cardpool.forms import MAX_UPLOAD_BYTES
 from cardpool.models import CardKind
-from cardpool.services import import_cards
+from cardpool.services import receive_upload
+from cardpool.services.uploads import MAX_UPLOAD_BYTES, PART_BYTES, import_received
 
 
 class Command(BaseCommand):
@@ -30,29 +30,37 @@ class Command(BaseCommand):
                     f"{file.name} is {size / 2**20:.0f} MB; the limit is "
                     f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB. Split it into batches."
                 )
-            content = file.read_bytes()
+            with file.open("rb") as stream:
+                upload = receive_upload(
+                    kind=card_kind,
+                    file_name=file.name,
+                    chunks=iter(lambda: stream.read(PART_BYTES), b""),
+                    supplier=supplier,
+                )
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
 
-        def progress(done: int, total: int) -> None:
-            sys.stderr.write(f"\rimported {done}/{total} cards")
-            if done == total:
-                sys.stderr.write("\n")
+        def progress(rows: int, percent: int) -> None:
+            sys.stderr.write(f"\rchecked {rows} rows ({percent}%)")
 
         try:
-            batch = import_cards(
-                kind=card_kind,
-                file_name=file.name,
-                content=content,
-                supplier=supplier,
-                progress=progress if options["verbosity"] >= 1 else None,
+            batch = import_received(
+                upload, progress=progress if options["verbosity"] >= 1 else None
             )
         except CardImportRejected as rejected:
+            upload.refresh_from_db()
+            if options["verbosity"] >= 1:
+                sys.stderr.write("\n")
             for error in rejected.errors:
                 self.stderr.write(str(error))
+            more = upload.error_count - len(rejected.errors)
+            if more > 0:
+                self.stderr.write(f"... and {more} more.")
             raise CommandError(
-                f"{file.name}: nothing imported, {len(rejected.errors)} problem(s) listed above."
+                f"{file.name}: nothing imported, {upload.error_count} problem(s) listed above."
             ) from None
+        if options["verbosity"] >= 1:
+            sys.stderr.write("\n")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {batch.row_count} {card_kind.code} cards as batch #{batch.pk}."
