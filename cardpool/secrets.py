@@ -21,6 +21,7 @@ __all__ = [
     "normalize_number",
     "number_digest",
     "rotate",
+    "sealed_rows",
 ]
 
 
@@ -69,6 +70,26 @@ def mask_number(number: str) -> str:
 def number_digest(number: str) -> str:
     """Keyed digest of a card number: unique across the pool, used for exact search. Computed
     without spaces, dashes or case, so ``dash-0001 0001`` and ``DASH00010001`` are one card."""
-    key = settings.CARD_NUMBER_DIGEST_KEY.encode()
+    return _digest(settings.CARD_NUMBER_DIGEST_KEY, number)
+
+
+def _digest(key: str, number: str) -> str:
     bare = normalize_number(number).replace("-", "")
-    return hmac.new(key, bare.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), bare.encode(), hashlib.sha256).hexdigest()
+
+
+def sealed_rows(
+    keys: tuple[str, ...], digest_key: str, rows: list[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """``(number, password)`` rows as ``(encrypted number, encrypted password, digest)``. Takes
+    its keys as arguments, not from settings, so that helper processes without Django can run it
+    (``services.uploads`` spreads a large import's encryption over the machine's cores)."""
+    fernet = _fernet(keys)
+    return [
+        (
+            fernet.encrypt(number.encode()).decode(),
+            fernet.encrypt(password.encode()).decode(),
+            _digest(digest_key, number),
+        )
+        for number, password in rows
+    ]

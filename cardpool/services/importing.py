@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -317,7 +318,13 @@ def _parse_date(value) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    return _date_from_text(_text(value))
+
+
+@lru_cache(maxsize=4096)
+def _date_from_text(text: str) -> date | None:
+    """Cached: a file's cards share a handful of dates, and strptime was a third of a row's
+    checking time."""
     for pattern in DATE_FORMATS:
         try:
             return datetime.strptime(text, pattern).date()
@@ -346,7 +353,7 @@ def _parse_row(row_number: int, values: list, columns: dict, kind: CardKind, tod
         value = cell(column)
         if not isinstance(value, str):  # only an XLSX cell can be a number, a date or a boolean
             problems.append(NOT_TEXT_CELL.format(column=column, kind=_cell_kind(value)))
-        elif any(not char.isprintable() for char in value.strip()):
+        elif not value.strip().isprintable():
             problems.append(CONTROL_CHARACTERS.format(column=column))
     stray = [
         index

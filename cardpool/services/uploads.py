@@ -16,8 +16,11 @@
 """
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
+from multiprocessing import get_context
 from pathlib import Path
 
 from django.conf import settings
@@ -45,6 +48,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 STAGE_EVERY = 5000  # rows per committed chunk of staging (and per progress update)
 KEPT_ERRORS = 1000  # problems stored with the upload; the count is always complete
 SAMPLE_SIZE = 10
+PARALLEL_FROM_BYTES = 4 << 20  # below, starting helper processes costs more than it saves
 # pg_advisory locks. IMPORT_LOCK: one import into the pool at a time (two at once deadlocked on
 # the digest index). (UPLOAD_LOCK, id): a process is working on this upload; free means a
 # worker died and the upload can be taken up again.
@@ -82,7 +86,7 @@ INSERT_CARDS = """
         number_digest, number_last4, valid_until, status, created_at, updated_at)
     SELECT %(kind)s, %(batch)s, number_encrypted, password_encrypted, number_digest,
         number_last4, valid_until, 'available', %(now)s, %(now)s
-    FROM cardpool_stagedcard WHERE upload_id = %(upload)s ORDER BY row
+    FROM cardpool_stagedcard WHERE upload_id = %(upload)s
 """
 
 Progress = Callable[[CardUpload], None]
@@ -180,9 +184,15 @@ class _Problems:
         self.kept: list[RowError] = []
         self.count = 0
 
-    def add(self, errors: Iterable[RowError], count: int | None = None) -> None:
-        errors = list(errors)
-        self.count += len(errors) if count is None else count
+    def add(self, errors: list[RowError]) -> None:
+        """Problems found while reading, which come in row order: keeping the first is cheap."""
+        self.count += len(errors)
+        if len(self.kept) < KEPT_ERRORS:
+            self.kept.extend(errors[: KEPT_ERRORS - len(self.kept)])
+
+    def merge(self, errors: Iterable[RowError], count: int) -> None:
+        """Problems found afterwards (in SQL), anywhere in the file."""
+        self.count += count
         self.kept = sorted([*self.kept, *errors], key=lambda error: error.row)[:KEPT_ERRORS]
 
 
@@ -213,26 +223,66 @@ def _stage(upload: CardUpload, problems: _Problems, progress: Progress | None) -
     source = _stored_file(upload)
     upload.row_count = 0
     batch: list[CardRow] = []
-    try:
-        for parsed in card_rows(upload.kind, source):
-            upload.row_count += 1
-            if isinstance(parsed, list):
-                problems.add(parsed)
-                continue
-            if len(upload.sample) < SAMPLE_SIZE:
-                upload.sample.append(_masked(parsed))
-            batch.append(parsed)  # staged even in a refused file: its duplicates are reported too
-            if len(batch) == STAGE_EVERY:
-                _write_staged(upload, batch)
-                batch = []
-                _report(upload, source.fraction, progress)
-    except FileProblem as problem:
-        problems.add([RowError(0, str(problem))])
-        return False
-    _write_staged(upload, batch)
+    with _Sealer(parallel=upload.size_bytes >= PARALLEL_FROM_BYTES) as sealer:
+        try:
+            for parsed in card_rows(upload.kind, source):
+                upload.row_count += 1
+                if isinstance(parsed, list):
+                    problems.add(parsed)
+                    continue
+                if len(upload.sample) < SAMPLE_SIZE:
+                    upload.sample.append(_masked(parsed))
+                batch.append(parsed)  # staged even in a refused file: its duplicates are reported
+                if len(batch) == STAGE_EVERY:
+                    for rows, sealed in sealer.seal(batch):
+                        _write_staged(upload, rows, sealed)
+                        _report(upload, source.fraction, progress)
+                    batch = []
+        except FileProblem as problem:
+            problems.add([RowError(0, str(problem))])
+            return False
+        for rows, sealed in sealer.seal(batch, last=True):
+            _write_staged(upload, rows, sealed)
     if upload.row_count == 0:
         problems.add([RowError(0, EMPTY_FILE)])
     return True
+
+
+class _Sealer:
+    """Encrypts and digests staged rows: in this process for a small file; for a large one, in
+    helper processes (one per core; encryption is most of a check's time), while this process
+    goes on reading and writing. Batches come back in the order they were given."""
+
+    def __init__(self, parallel: bool):
+        self.processes = settings.CARD_IMPORT_PROCESSES if parallel else 0
+        self.pool = None
+        self.waiting: deque = deque()
+        self.keys = (tuple(settings.CARD_ENCRYPTION_KEYS), settings.CARD_NUMBER_DIGEST_KEY)
+
+    def __enter__(self) -> "_Sealer":
+        if self.processes > 1:
+            try:  # spawned: the helpers import cardpool.secrets and cryptography, not Django
+                self.pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"))
+            except (AssertionError, OSError):  # a daemonic worker may not start processes
+                self.pool = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def seal(self, rows: list[CardRow], last: bool = False):
+        """Yields ``(rows, sealed rows)`` for every batch that is done (all of them if last)."""
+        pairs = [(row.number, row.password) for row in rows]
+        if self.pool is None:
+            if rows:
+                yield rows, secrets.sealed_rows(*self.keys, pairs)
+            return
+        if rows:
+            self.waiting.append((rows, self.pool.submit(secrets.sealed_rows, *self.keys, pairs)))
+        while self.waiting and (last or len(self.waiting) > self.processes):
+            done, future = self.waiting.popleft()
+            yield done, future.result()
 
 
 def _masked(row: CardRow) -> dict:
@@ -244,19 +294,11 @@ def _masked(row: CardRow) -> dict:
     }
 
 
-def _write_staged(upload: CardUpload, rows: list[CardRow]) -> None:
+def _write_staged(upload: CardUpload, rows: list[CardRow], sealed: list[tuple]) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(COPY_STAGED) as copy:
-        for row in rows:
+        for row, (number, password, digest) in zip(rows, sealed, strict=True):
             copy.write_row(
-                (
-                    upload.pk,
-                    row.row,
-                    secrets.encrypt(row.number),
-                    secrets.encrypt(row.password),
-                    secrets.number_digest(row.number),
-                    row.number[-4:],
-                    row.valid_until,
-                )
+                (upload.pk, row.row, number, password, digest, row.number[-4:], row.valid_until)
             )
 
 
@@ -274,7 +316,7 @@ def _find_duplicates(upload: CardUpload, problems: _Problems) -> None:
     with connection.cursor() as cursor:
         cursor.execute(DUPLICATES_IN_FILE, parameters)
         found = cursor.fetchall()
-        problems.add(
+        problems.merge(
             (RowError(row, DUPLICATE_IN_FILE.format(first=first)) for row, first, _ in found),
             count=found[0][2] if found else 0,
         )
@@ -285,7 +327,7 @@ def _pool_duplicates(upload: CardUpload, problems: _Problems) -> None:
     with connection.cursor() as cursor:
         cursor.execute(DUPLICATES_IN_POOL, {"upload": upload.pk, "limit": KEPT_ERRORS})
         found = cursor.fetchall()
-    problems.add(
+    problems.merge(
         (RowError(row, DUPLICATE_IN_POOL) for row, _ in found), count=found[0][1] if found else 0
     )
 

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything a deployer changes comes from the environment
 (or a ``.env`` file at the project root); see the configuration table in README.md."""
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -150,6 +151,8 @@ CARD_MIN_VALIDITY_DAYS = env.int("CARD_MIN_VALIDITY_DAYS", default=30)
 # An uploaded card file (kept encrypted in the database between upload and import) is purged
 # this long after its upload if nobody imported it.
 CARD_UPLOAD_TTL_HOURS = env.int("CARD_UPLOAD_TTL_HOURS", default=24)
+# Helper processes that encrypt a large card file's rows while it is checked (0: in-process).
+CARD_IMPORT_PROCESSES = env.int("CARD_IMPORT_PROCESSES", default=os.cpu_count() or 1)
 
 # --- account-opening upstream ---------------------------------------------------------------
 ACCOUNT_OPENING_CLIENT = env.str(
@@ -268,6 +271,9 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": gettext_lazy("Scheduled tasks"),
     "poll": 1,
+    # A card import's check spreads its encryption over helper processes, which daemonic
+    # workers may not start.
+    "daemonize_workers": False,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

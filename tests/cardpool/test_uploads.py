@@ -245,3 +245,29 @@ def wait_for(sql: str, worker=None, timeout: float = 30):
     if worker is not None:
         worker.kill()
     raise AssertionError(f"timed out waiting for: {sql}")
+
+
+def test_a_large_file_is_sealed_by_helper_processes_in_order(card_kind, settings, monkeypatch):
+    from cardpool.services import uploads
+
+    monkeypatch.setattr(uploads, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(uploads, "STAGE_EVERY", 1000)
+    pools = []
+
+    class CountedPool(uploads.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(uploads, "ProcessPoolExecutor", CountedPool)
+    settings.CARD_IMPORT_PROCESSES = 2
+    upload = checked(card_kind, csv_bytes(good_rows(12_345)))
+    assert len(pools) == 1
+    assert (upload.status, upload.row_count) == ("validated", 12_345)
+    staged = list(StagedCard.objects.filter(upload=upload).order_by("row"))
+    assert [row.row for row in staged] == list(range(2, 12_347))
+    for row in (staged[0], staged[7_000], staged[-1]):
+        number = f"JD{row.row - 2:010d}"
+        assert secrets.decrypt(row.number_encrypted) == number
+        assert secrets.decrypt(row.password_encrypted) == f"PW-{row.row - 2:06d}"
+        assert row.number_digest == secrets.number_digest(number)

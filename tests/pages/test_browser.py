@@ -193,3 +193,64 @@ def test_staff_log_into_the_admin_and_see_stock(page, live_server, admin_user):
     page.click("input[type=submit]")
     page.goto(f"{live_server.url}/admin/cardpool/cardkind/")
     assert "JD20" in page.inner_text("#result_list")
+
+
+@pytest.mark.parametrize("page", [1280], indirect=True, ids=["1280px"])
+def test_a_card_manager_uploads_watches_the_check_confirms_and_gets_the_batch(
+    page, live_server, admin_user
+):
+    """The whole import in the admin, with a real worker cluster doing the check and the
+    import in the background, and a file large enough to watch the progress bar move."""
+    import subprocess
+    import sys
+
+    from cardpool.models import Card
+    from tests.cardpool.files import csv_bytes, good_rows
+    from tests.factories import CardKindFactory
+    from tests.processes import ROOT, worker_environment
+
+    CardKindFactory(code="JD50", name="JD 50", face_value=50)
+    content = csv_bytes(good_rows(100_000, "BIG"))
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=worker_environment(Q_WORKERS=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/cardpool/cardbatch/import/")
+        page.fill("#id_username", admin_user.username)
+        page.fill("#id_password", "password")
+        page.click("input[type=submit]")
+        page.select_option("#id_kind", label="JD50 (50.00 yuan)")
+        page.fill("#id_supplier", "ACME")
+        page.set_input_files(
+            "#id_file", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": content}]
+        )
+        look(page, "admin-upload")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/cardpool/cardupload/*/change/")
+        # the bar moves without a reload, then the page shows the checked file
+        page.wait_for_function(
+            "(() => { const bar = document.getElementById('upload-progress');"
+            " return bar && bar.value > 0 && bar.value < 100; })()",
+            timeout=120_000,
+        )
+        look(page, "admin-upload-progress")
+        page.wait_for_selector("#confirm-import", timeout=120_000)
+        assert "••••0001" in page.inner_text("#upload-sample")
+        assert "BIG0000000001" not in page.content()
+        look(page, "admin-upload-checked")
+        page.click("#confirm-import")
+        page.wait_for_selector("p.success a", timeout=120_000)
+        look(page, "admin-upload-imported")
+        page.click("p.success a")
+        assert "big.csv" in page.inner_text("#content")
+    finally:
+        cluster.send_signal(2)
+        try:
+            cluster.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+    assert Card.objects.count() == 100_000
