@@ -9,7 +9,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.admin_tools import ReadOnlyAdmin, actor_shown, reason_action
+from referral_site.admin_tools import (
+    PrivateSearchMixin,
+    ReadOnlyAdmin,
+    actor_shown,
+    reason_action,
+)
 
 from . import secrets
 from .exceptions import CardImportRejected, CardPoolError
@@ -232,12 +237,14 @@ class CardUploadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Card)
-class CardAdmin(ReadOnlyAdmin):
+class CardAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "masked_number", "valid_until", "status", "batch", "assigned_at"]
     list_filter = ["kind", "status", "valid_until", "batch"]
     list_select_related = ["kind", "batch__kind"]
+    # Numbers are stored encrypted; exact search goes through the keyed digest.
     search_fields = ["=number_digest"]
-    search_help_text = _("Exact card number.")
+    search_label = _("Exact card number.")
+    normalize_search = staticmethod(secrets.number_digest)
     readonly_fields = [
         "kind",
         "batch",
@@ -257,13 +264,6 @@ class CardAdmin(ReadOnlyAdmin):
     @admin.display(description=_("card number"))
     def masked_number(self, card):
         return card.masked_number
-
-    def get_search_results(self, request, queryset, search_term):
-        # Numbers are stored encrypted; exact search goes through the keyed digest.
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(number_digest=secrets.number_digest(term)), False
 
     def get_urls(self):
         custom = [

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import (
+    PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     actor_shown,
@@ -29,6 +30,7 @@ from .models import (
     InvitationEvent,
     PollCycle,
 )
+from .phones import phone_or_none
 from .services.campaigns import set_campaign_flagged, set_campaign_paused, set_customer_flagged
 from .services.invitations import attribute_invitation
 
@@ -47,10 +49,12 @@ def switch_action(code: str, description, service, permission: str, **switch):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PrivateSearchMixin, admin.ModelAdmin):
     list_display = ["__str__", "invite_code", "is_flagged_for_review", "created_at"]
     list_filter = ["is_flagged_for_review"]
     search_fields = ["=phone", "=invite_code"]
+    search_label = _("Exact phone number or invite code.")
+    normalize_search = staticmethod(phone_or_none)
     fields = ["phone_shown", "invite_code", "is_flagged_for_review", "created_at"]
     readonly_fields = fields  # the flag changes through the actions, with a reason
 
@@ -177,7 +181,7 @@ class InvitationEventInline(ReadOnlyInline):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
+class InvitationAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "__str__",
@@ -194,6 +198,8 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_filter = ["status", UpstreamErrorFilter, "channel", "account_channel", "campaign"]
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
+    search_label = _("Exact phone number (invitee or inviter) or account id.")
+    normalize_search = staticmethod(phone_or_none)
     show_full_result_count = False
     inlines = [InvitationEventInline]
 
@@ -282,11 +288,13 @@ class PollCycleAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class PrivateUserAdmin(UserAdmin):
+class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):
     """Customers log in with their phone: the users list shows user names as phones, masked
-    for staff without the permission to see them."""
+    for staff without the permission to see them, and is searched without the number in a URL."""
 
     list_display = ["username_shown", "email", "is_staff", "is_active", "last_login"]
+    search_label = _("User name (a customer's is their phone number) or e-mail.")
+    normalize_search = staticmethod(phone_or_none)
 
     @admin.display(description=_("username"), ordering="username")
     def username_shown(self, user) -> str:

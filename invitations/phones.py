@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from referral_site.privacy import mask_phone
 
-__all__ = ["INVALID_PHONE", "InvalidPhone", "mask_phone", "normalize_phone"]
+__all__ = ["INVALID_PHONE", "InvalidPhone", "mask_phone", "normalize_phone", "phone_or_none"]
 
 INVALID_PHONE = _("Enter a valid 11-digit mainland China mobile number, for example 138 0013 8000.")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -27,3 +27,11 @@ def normalize_phone(raw: str) -> str:
     if not _MOBILE.match(text):
         raise InvalidPhone()
     return text
+
+
+def phone_or_none(raw: str) -> str | None:
+    """The normalized number if ``raw`` is one, else None (a search term may be something else)."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return None

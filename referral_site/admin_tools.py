@@ -1,11 +1,15 @@
 """Shared admin pieces: read-only model admins, and actions that ask for a reason."""
 
+import secrets
 from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from referral_site.middleware import current_user
@@ -150,3 +154,68 @@ def reason_action(
 
     action.__name__ = code
     return admin.action(description=description)(action)
+
+
+PRIVATE_SEARCH_VAR = "found"
+KEPT_SEARCHES = 20
+
+
+class PrivateSearchMixin:
+    """The list's search box posts its term (a full phone or card number) instead of putting it
+    in the URL, where access logs, browser history and the Referer header would keep it. The
+    term is kept in the session under a random token; the list is shown at ``?found=<token>``.
+
+    Searches as ``search_fields`` say; ``normalize_search(term)`` may rewrite the term first
+    (a phone typed with spaces), returning None to leave it as typed."""
+
+    change_list_template = "admin/private_search_change_list.html"
+    search_label = _("Search")
+    normalize_search: Callable[[str], str | None] | None = None
+
+    def get_urls(self):
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_private_search"
+        return [
+            path("search/", self.admin_site.admin_view(self.private_search_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def private_search_view(self, request):
+        opts = self.model._meta
+        changelist = f"admin:{opts.app_label}_{opts.model_name}_changelist"
+        if request.method != "POST":
+            return redirect(changelist)
+        term = request.POST.get("term", "").strip()[:200]
+        if not term:
+            return redirect(changelist)
+        token = secrets.token_urlsafe(8)
+        searches = dict(list(request.session.get("private_searches", {}).items())[-KEPT_SEARCHES:])
+        searches[token] = term
+        request.session["private_searches"] = searches
+        return redirect(f"{reverse(changelist)}?{urlencode({PRIVATE_SEARCH_VAR: token})}")
+
+    def changelist_view(self, request, extra_context=None):
+        term = ""
+        if PRIVATE_SEARCH_VAR in request.GET:
+            request.GET = request.GET.copy()
+            token = request.GET.pop(PRIVATE_SEARCH_VAR)[0]
+            term = request.session.get("private_searches", {}).get(token, "")
+            request.private_search = term
+        opts = self.model._meta
+        extra_context = {
+            **(extra_context or {}),
+            "private_search_term": term,
+            "private_search_label": self.search_label,
+            "private_search_url": reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_private_search"
+            ),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = getattr(request, "private_search", None)
+        if term is None:
+            return super().get_search_results(request, queryset, search_term)
+        if self.normalize_search is not None:
+            term = type(self).normalize_search(term) or term
+        return super().get_search_results(request, queryset, term)

@@ -5,7 +5,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import ReadOnlyAdmin, ReadOnlyInline, actor_shown, reason_action
+from invitations.phones import phone_or_none
+from referral_site.admin_tools import (
+    PrivateSearchMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    actor_shown,
+    reason_action,
+)
 
 from .exceptions import RewardError
 from .models import (
@@ -35,7 +42,7 @@ class GrantEventInline(ReadOnlyInline):
 
 
 @admin.register(Grant)
-class GrantAdmin(ReadOnlyAdmin):
+class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = [
         "grant_no",
         "inviter",
@@ -50,6 +57,8 @@ class GrantAdmin(ReadOnlyAdmin):
     list_filter = ["status", "campaign", "created_at"]
     list_select_related = ["inviter", "campaign", "card__kind"]
     search_fields = ["=grant_no", "=inviter__phone"]
+    search_label = _("Exact grant number or inviter's phone number.")
+    normalize_search = staticmethod(phone_or_none)
     readonly_fields = [
         "grant_no",
         "invitation",
@@ -108,11 +117,13 @@ class GrantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(ReadOnlyAdmin):
+class PointsEntryAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "customer", "amount", "kind", "grant", "note"]
     list_filter = ["kind"]
     list_select_related = ["customer", "grant"]
     search_fields = ["=customer__phone", "=grant__grant_no"]
+    search_label = _("Exact phone number or grant number.")
+    normalize_search = staticmethod(phone_or_none)
     show_full_result_count = False
 
 

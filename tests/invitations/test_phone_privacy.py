@@ -62,3 +62,32 @@ def test_staff_with_the_permission_see_them_whole(client, reviewer, grant):
     reviewer.user_permissions.add(Permission.objects.get(codename="view_full_phone"))
     page = client.get(pages(grant)[0]).content.decode()
     assert PHONE in page
+
+
+@pytest.mark.parametrize(
+    ("changelist", "typed"),
+    [
+        ("admin:invitations_customer_changelist", "+86 138-1234-5678"),
+        ("admin:invitations_invitation_changelist", "138 1234 5678"),
+        ("admin:rewards_grant_changelist", "13812345678"),
+        ("admin:rewards_pointsentry_changelist", "138 1234 5678"),
+        ("admin:auth_user_changelist", "138 1234 5678"),
+    ],
+)
+def test_a_search_by_full_phone_number_never_puts_it_in_a_url(
+    client, reviewer, grant, changelist, typed
+):
+    from django.contrib.auth.models import Permission
+
+    reviewer.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    listing = client.get(reverse(changelist)).content.decode()
+    assert 'method="post"' in listing and 'name="q"' not in listing  # no GET search box
+    search_url = reverse(changelist.replace("_changelist", "_private_search"))
+    found = client.post(search_url, {"term": typed})
+    assert found.status_code == 302
+    assert "1234" not in found.url and "5678" not in found.url
+    page = client.get(found.url)
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1, changelist
+    assert typed in page.content.decode()  # kept in the box, not in the address
+    assert client.get(found.url.split("?")[0]).context["cl"].result_count >= 1
