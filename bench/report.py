@@ -172,7 +172,7 @@ def write(results: dict, docs: Path) -> None:
             "in chunks, find duplicates in SQL (*check*), then one `INSERT ... SELECT` into the pool with its "
             "indexes (*import*). Baseline: a raw `COPY` of the same already-encrypted rows into a table like the "
             "pool (same indexes), right after each run. Each in a fresh process; peak memory is the process's "
-            "maximum resident size, Django included; a file of 4 MB or more has its rows encrypted by one helper "
+            "maximum resident size, Django included; from the 50,000th row on, rows are encrypted by one helper "
             "process per core (`CARD_IMPORT_PROCESSES`), whose largest resident size is the helper column.",
             "",
             "| file | rows | file MB | seconds | rows/s | peak MB | helper peak MB | store s | check s | import s | raw COPY s | ratio to COPY |",

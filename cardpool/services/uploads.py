@@ -48,7 +48,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 STAGE_EVERY = 5000  # rows per committed chunk of staging (and per progress update)
 KEPT_ERRORS = 1000  # problems stored with the upload; the count is always complete
 SAMPLE_SIZE = 10
-PARALLEL_FROM_BYTES = 4 << 20  # below, starting helper processes costs more than it saves
+PARALLEL_FROM_ROWS = 50_000  # below, starting helper processes costs more than it saves
 # pg_advisory locks. IMPORT_LOCK: one import into the pool at a time (two at once deadlocked on
 # the digest index). (UPLOAD_LOCK, id): a process is working on this upload; free means a
 # worker died and the upload can be taken up again.
@@ -223,7 +223,7 @@ def _stage(upload: CardUpload, problems: _Problems, progress: Progress | None) -
     source = _stored_file(upload)
     upload.row_count = 0
     batch: list[CardRow] = []
-    with _Sealer(parallel=upload.size_bytes >= PARALLEL_FROM_BYTES) as sealer:
+    with _Sealer() as sealer:
         try:
             for parsed in card_rows(upload.kind, source):
                 upload.row_count += 1
@@ -249,40 +249,45 @@ def _stage(upload: CardUpload, problems: _Problems, progress: Progress | None) -
 
 
 class _Sealer:
-    """Encrypts and digests staged rows: in this process for a small file; for a large one, in
-    helper processes (one per core; encryption is most of a check's time), while this process
-    goes on reading and writing. Batches come back in the order they were given."""
+    """Encrypts and digests staged rows: in this process while the file is small; from
+    ``PARALLEL_FROM_ROWS`` rows on, in helper processes (one per core: encryption is most of a
+    check's time) while this process goes on reading and writing. Batches come back in the
+    order they were given."""
 
-    def __init__(self, parallel: bool):
-        self.processes = settings.CARD_IMPORT_PROCESSES if parallel else 0
+    def __init__(self):
         self.pool = None
+        self.rows = 0
         self.waiting: deque = deque()
         self.keys = (tuple(settings.CARD_ENCRYPTION_KEYS), settings.CARD_NUMBER_DIGEST_KEY)
 
     def __enter__(self) -> "_Sealer":
-        if self.processes > 1:
-            try:  # spawned: the helpers import cardpool.secrets and cryptography, not Django
-                self.pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"))
-            except (AssertionError, OSError):  # a daemonic worker may not start processes
-                self.pool = None
         return self
 
     def __exit__(self, *exc) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
+    def _start_helpers(self) -> None:
+        processes = settings.CARD_IMPORT_PROCESSES
+        if processes > 1 and self.rows >= PARALLEL_FROM_ROWS and not self.pool:
+            try:  # spawned: the helpers import cardpool.secrets and cryptography, not Django
+                self.pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"))
+            except (AssertionError, OSError):  # a daemonic worker may not start processes
+                self.pool = False  # not again
+
     def seal(self, rows: list[CardRow], last: bool = False):
         """Yields ``(rows, sealed rows)`` for every batch that is done (all of them if last)."""
+        self.rows += len(rows)
+        self._start_helpers()
         pairs = [(row.number, row.password) for row in rows]
-        if self.pool is None:
-            if rows:
-                yield rows, secrets.sealed_rows(*self.keys, pairs)
-            return
-        if rows:
+        if rows and not self.pool:
+            self.waiting.append((rows, secrets.sealed_rows(*self.keys, pairs)))
+        elif rows:
             self.waiting.append((rows, self.pool.submit(secrets.sealed_rows, *self.keys, pairs)))
-        while self.waiting and (last or len(self.waiting) > self.processes):
-            done, future = self.waiting.popleft()
-            yield done, future.result()
+        in_flight = settings.CARD_IMPORT_PROCESSES if self.pool else 0
+        while self.waiting and (last or len(self.waiting) > in_flight):
+            done, sealed = self.waiting.popleft()
+            yield done, sealed if isinstance(sealed, list) else sealed.result()
 
 
 def _masked(row: CardRow) -> dict:

@@ -250,7 +250,7 @@ def wait_for(sql: str, worker=None, timeout: float = 30):
 def test_a_large_file_is_sealed_by_helper_processes_in_order(card_kind, settings, monkeypatch):
     from cardpool.services import uploads
 
-    monkeypatch.setattr(uploads, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(uploads, "PARALLEL_FROM_ROWS", 3000)
     monkeypatch.setattr(uploads, "STAGE_EVERY", 1000)
     pools = []
 
