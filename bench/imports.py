@@ -67,7 +67,6 @@ def import_worker(path: str, code: str) -> dict:
         "rows": upload.row_count,
         "batch": upload.batch_id,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "helper_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -164,7 +163,6 @@ def run(quick: bool, url: str) -> dict:
                     "seconds": seconds,
                     "rows_per_second": rows / seconds,
                     "peak_mb": max(r["peak_mb"] for r in runs),
-                    "helper_peak_mb": max(r["helper_peak_mb"] for r in runs),
                     "copy_seconds": copy_seconds,
                     "ratio_to_copy": seconds / copy_seconds,
                     "steps": steps,

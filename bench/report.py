@@ -173,18 +173,18 @@ def write(results: dict, docs: Path) -> None:
             "indexes (*import*). Baseline: a raw `COPY` of the same already-encrypted rows into a table like the "
             "pool (same indexes), right after each run. Each in a fresh process; peak memory is the process's "
             "maximum resident size, Django included; from the 50,000th row on, rows are encrypted by one helper "
-            "process per core (`CARD_IMPORT_PROCESSES`), whose largest resident size is the helper column.",
+            "process per core (`CARD_IMPORT_PROCESSES`), each holding a few batches of 5,000 rows (not in the peak "
+            "column: a spawned child's maximum resident size as the kernel reports it includes its parent's at the fork).",
             "",
-            "| file | rows | file MB | seconds | rows/s | peak MB | helper peak MB | store s | check s | import s | raw COPY s | ratio to COPY |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| file | rows | file MB | seconds | rows/s | peak MB | store s | check s | import s | raw COPY s | ratio to COPY |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for key, value in imports.items():
             fmt, rows = key.split(":")
             steps = value["steps"]
             lines.append(
                 f"| {fmt} | {int(rows):,} | {value['file_mb']:.1f} | {value['seconds']:.1f} | "
-                f"{value['rows_per_second']:,.0f} | {value['peak_mb']:.0f} | "
-                f"{value.get('helper_peak_mb', 0):.0f} | {steps['store']:.1f} | "
+                f"{value['rows_per_second']:,.0f} | {value['peak_mb']:.0f} | {steps['store']:.1f} | "
                 f"{steps['check']:.1f} | {steps['import']:.1f} | {value['copy_seconds']:.1f} | "
                 f"{value['ratio_to_copy']:.1f}× |"
             )
