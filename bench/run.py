@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: grants,claims,upstream,imports,pages,detection",
+        help="comma-separated: grants,claims,upstream,imports,pages,detection,scheduling",
     )
     args = parser.parse_args()
 
@@ -39,7 +39,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import claims, detection, grants, imports, pages, report, upstream
+    from bench import claims, detection, grants, imports, pages, report, scheduling, upstream
 
     wanted = set(filter(None, args.only.split(","))) or {
         "grants",
@@ -48,6 +48,7 @@ def main() -> None:
         "imports",
         "pages",
         "detection",
+        "scheduling",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -62,6 +63,7 @@ def main() -> None:
         ("imports", lambda: imports.run(args.quick, url)),
         ("pages", lambda: pages.run(args.quick)),
         ("detection", lambda: detection.run(args.quick)),
+        ("scheduling", lambda: scheduling.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

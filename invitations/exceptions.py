@@ -1,6 +1,7 @@
 """Why an invitation or a customer was refused. Messages are constants tests import, translated
 when shown (lazy: ``str(error)`` speaks the language of the request)."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 SELF_INVITATION = _("You cannot invite yourself.")
@@ -26,6 +27,7 @@ CODE_NOT_SENT = _("We could not send the text message just now. Please try again
 WRONG_CODE = _("This code is not right. {left} tries left.")
 CODE_EXPIRED = _("This code has expired. Ask for a new one.")
 CODE_USED_UP = _("Too many wrong codes. Ask for a new one.")
+CHECK_TOO_SOON = _("We are already checking your friends. You can ask again at {time}.")
 
 
 class InvitationRefused(Exception):
@@ -109,3 +111,14 @@ class CodeExpired(VerificationRefused):
 class CodeUsedUp(VerificationRefused):
     def __init__(self):
         super().__init__(CODE_USED_UP)
+
+
+class CheckTooSoon(Exception):
+    """Checking one's friends now was asked for within the cool-down; ``available_at`` says
+    when it can be asked again."""
+
+    def __init__(self, available_at):
+        self.available_at = available_at
+        super().__init__(
+            CHECK_TOO_SOON.format(time=timezone.localtime(available_at).strftime("%H:%M"))
+        )

@@ -39,6 +39,9 @@ class Customer(models.Model):
         verbose_name=_("is flagged for review"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    checks_requested_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("asked to check friends at")
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -188,6 +191,13 @@ class CustomerEvent(RecordedEvent):
         return f"{self.customer} {self.action}"
 
 
+CHECK_PRIORITIES = [
+    (0, _("opening signal")),
+    (1, _("young invitation")),
+    (2, _("routine")),
+]
+
+
 class Invitation(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -245,6 +255,12 @@ class Invitation(models.Model):
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
+    # invitations.scheduling: the order due checks are taken in, and the last sign that the
+    # invitee is opening an account now (a burst of checks follows it)
+    check_priority = models.PositiveSmallIntegerField(
+        default=1, db_default=1, choices=CHECK_PRIORITIES, verbose_name=_("check priority")
+    )
+    signal_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opening signal at"))
     lease_token = models.UUIDField(null=True, blank=True, verbose_name=_("lease token"))
     leased_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
 
@@ -256,7 +272,9 @@ class Invitation(models.Model):
             # The poll claim reads only due pending rows: its cost follows the number due,
             # not the table's size. A lease pushes next_check_at to the lease's end.
             models.Index(
-                fields=["next_check_at"], condition=Q(status="pending"), name="invitation_due"
+                fields=["check_priority", "next_check_at"],
+                condition=Q(status="pending"),
+                name="invitation_due_by_priority",
             ),
             models.Index(fields=["inviter", "-invited_at"], name="invitation_by_inviter"),
             # the default ordering (admin list): newest first without sorting the table

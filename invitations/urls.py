@@ -11,6 +11,7 @@ urlpatterns = [
     path("i/<invite_code:code>", views.landing, name="landing"),
     path("i/<invite_code:code>/verify", views.verify, name="verify"),
     path("i/<invite_code:code>/invited", views.invited, name="invited"),
+    path("i/<invite_code:code>/open-account", views.open_account, name="open_account"),
     path("signup/", views.signup, name="signup"),
     path("signup/verify", views.signup_verify, name="signup_verify"),
 ]

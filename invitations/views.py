@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from referral_site.client_ip import client_ip
 
@@ -30,7 +30,13 @@ from .selectors import (
     invitation_by_id,
     phone_verification,
 )
-from .services import check_phone_code, confirm_phone_code, register_customer, send_phone_code
+from .services import (
+    check_phone_code,
+    confirm_phone_code,
+    invitee_opening_account,
+    register_customer,
+    send_phone_code,
+)
 
 # Refusals that would tell a visitor something about a number that is not theirs to know.
 PRIVATE_REFUSALS = (AlreadyACustomer, DuplicateInvitation, SelfInvitation)
@@ -121,14 +127,27 @@ def invited(request, code: str):
     invitation = invitation_by_id(request.session.get("invitation_id"))
     if invitation is None:
         return redirect("invitations:landing", code=code)
-    open_account_url = (
-        f"{settings.ACCOUNT_OPENING_SIGNUP_URL}?{urlencode({'phone': invitation.invitee_phone})}"
-    )
     return render(
         request,
         "invitations/invited.html",
-        {"invitation": invitation, "open_account_url": open_account_url},
+        {
+            "invitation": invitation,
+            "open_account_url": reverse("invitations:open_account", kwargs={"code": code}),
+        },
     )
+
+
+@require_GET
+def open_account(request, code: str):
+    """The invitee goes on to open their account: noted (a burst of checks follows, so the
+    inviter's reward comes minutes after the opening), then sent to the account-opening page
+    with their number filled in. Only our own session's invitation: no redirect elsewhere."""
+    invitation = invitation_by_id(request.session.get("invitation_id"))
+    if invitation is None:
+        return redirect("invitations:landing", code=code)
+    invitee_opening_account(invitation)
+    query = urlencode({"phone": invitation.invitee_phone})
+    return redirect(f"{settings.ACCOUNT_OPENING_SIGNUP_URL}?{query}")
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,7 @@ app_name = "rewards"
 urlpatterns = [
     path("me/", views.home, name="home"),
     path("me/poster.svg", views.poster, name="poster"),
+    path("me/check-friends", views.check_friends, name="check_friends"),
     path("me/rewards/", views.my_rewards, name="my_rewards"),
     path("me/points/", views.my_points, name="my_points"),
     path("me/grants/<grant_no:grant_no>/card", views.reveal_card, name="reveal_card"),

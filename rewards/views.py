@@ -10,10 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from invitations.exceptions import CheckTooSoon
 from invitations.models import Customer
 from invitations.selectors import current_campaign, customer_of
+from invitations.services import check_friends_now
 
 from .exceptions import RewardError
 from .forms import CardReportForm, PasswordAgainForm
@@ -134,6 +137,34 @@ def reveal_card(request, grant_no: str):
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+def check_friends(request):
+    """'My friends have opened their accounts: check now.' Limited per customer (the upstream
+    is shared); the answer says when it can be asked again."""
+    customer = _customer(request)
+    try:
+        count = check_friends_now(customer)
+    except CheckTooSoon as refusal:
+        messages.info(request, str(refusal))
+    else:
+        if count:
+            messages.success(
+                request,
+                ngettext(
+                    "We will check your friend's account several times over the next half hour;"
+                    " a reward appears here as soon as the account is open.",
+                    "We will check your %(count)s friends' accounts several times over the next"
+                    " half hour; each reward appears here as soon as the account is open.",
+                    count,
+                )
+                % {"count": count},
+            )
+        else:
+            messages.info(request, _("None of your invitations is waiting for an account."))
+    return redirect("rewards:home")
 
 
 @login_required

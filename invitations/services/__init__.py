@@ -3,12 +3,15 @@
 from .customers import register_customer
 from .invitations import create_invitation
 from .polling import poll_invitations
+from .signals import check_friends_now, invitee_opening_account
 from .verification import check_phone_code, confirm_phone_code, send_phone_code
 
 __all__ = [
+    "check_friends_now",
     "check_phone_code",
     "confirm_phone_code",
     "create_invitation",
+    "invitee_opening_account",
     "poll_invitations",
     "register_customer",
     "send_phone_code",

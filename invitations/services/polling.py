@@ -33,10 +33,10 @@ from referral_site.logging import log_context
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
 from ..models import Invitation, PollCycle
+from ..scheduling import Facts, Policy, next_check
 
 logger = logging.getLogger(__name__)
 
-NOT_OPENED_BACKOFF = (timedelta(minutes=2), timedelta(hours=6))  # first wait, longest wait
 ERROR_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation #{other}"
 OPENED_TOO_LATE = "account opened after the qualification window closed"
@@ -158,12 +158,22 @@ def decide(invitation: Invitation, account: AccountStatus, now: datetime) -> Dec
                 Outcome.EXPIRED,
                 {"status": Invitation.Status.EXPIRED, "decided_at": now, "last_error": ""},
             )
-        wait = backoff(invitation.attempts + 1, *NOT_OPENED_BACKOFF)
+        check = next_check(
+            Facts(
+                invitation.invited_at,
+                invitation.qualify_by,
+                invitation.attempts + 1,
+                invitation.signal_at,
+            ),
+            now,
+            Policy.from_settings(),
+        )
         return Decision(
             Outcome.NOT_YET_OPENED,
             {
                 "attempts": invitation.attempts + 1,
-                "next_check_at": min(now + wait, invitation.qualify_by),
+                "next_check_at": check.at,
+                "check_priority": check.priority,
                 "last_error": "",
             },
         )

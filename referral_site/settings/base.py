@@ -205,6 +205,10 @@ POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=50)
 POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=90)
 POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
+# invitations.scheduling: a pending invitation is looked up at least this often, whatever its age.
+POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
+# A customer may ask us to check their friends now once per this many minutes.
+CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
 # Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
 # flow; named by a setting so ``invitations`` never imports ``rewards``.
 QUALIFIED_INVITATION_HANDLER = env.str(

@@ -6,6 +6,7 @@ import pytest
 
 from account_opening.client import AccountStatus
 from invitations.models import Invitation
+from invitations.scheduling import Facts, Policy, Priority, next_check
 from invitations.services.polling import OPENED_TOO_LATE, Outcome, decide
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -47,14 +48,12 @@ def test_an_account_opened_after_the_window_expires_the_invitation_with_the_reas
     assert decision.changes["rejection_reason"] == OPENED_TOO_LATE
 
 
-def test_not_opened_backs_off_but_never_past_the_window_then_expires():
-    first = decide(invitation(), NOT_OPENED, NOW)
-    later = decide(invitation(attempts=20), NOT_OPENED, NOW)
-    assert first.outcome == later.outcome == Outcome.NOT_YET_OPENED
-    assert first.changes["next_check_at"] == NOW + timedelta(minutes=2)
-    assert later.changes["next_check_at"] == NOW + timedelta(hours=6)
-    closing = invitation(qualify_by=NOW + timedelta(minutes=1), attempts=5)
-    assert decide(closing, NOT_OPENED, NOW).changes["next_check_at"] == closing.qualify_by
+def test_not_opened_is_scheduled_by_the_policy_and_expires_once_the_window_closed():
+    decision = decide(invitation(attempts=4), NOT_OPENED, NOW)
+    assert decision.outcome == Outcome.NOT_YET_OPENED and decision.changes["attempts"] == 5
+    expected = next_check(Facts(INVITED, QUALIFY_BY, 5), NOW, Policy.from_settings())
+    assert decision.changes["next_check_at"] == expected.at
+    assert decision.changes["check_priority"] == expected.priority == Priority.ROUTINE
     closed = invitation(qualify_by=NOW)
     assert decide(closed, NOT_OPENED, NOW).outcome == Outcome.EXPIRED
 

@@ -139,7 +139,7 @@ def test_the_claim_reads_the_due_index():
     with transaction.atomic():
         plan = due_invitations_for_update(Now(), 50).explain()
     # then it walks the partial index in order, not another index of pending rows
-    assert "invitation_due" in plan
+    assert "invitation_due_by_priority" in plan
 
 
 def test_staff_find_invitations_the_upstream_keeps_failing_on(upstream, admin_client):

@@ -85,7 +85,16 @@ def test_a_verified_number_becomes_an_invitation_and_the_invitee_is_sent_on(
         "15900000001",
         "wechat",
     )
-    assert "https://open.example/start?phone=15900000001" in text(client.get(done.url))
+    # the way on to the account-opening page goes through ours: the click is a signal
+    open_url = reverse("invitations:open_account", kwargs={"code": inviter.invite_code})
+    assert open_url in text(client.get(done.url))
+    assert invitation.signal_at is None
+    onward = client.get(open_url)
+    assert onward.status_code == 302
+    assert onward.url == "https://open.example/start?phone=15900000001"
+    invitation.refresh_from_db()
+    assert invitation.signal_at is not None and invitation.check_priority == 0
+    assert invitation.next_check_at <= invitation.signal_at + timedelta(minutes=1)
     code_digest = PhoneVerification.objects.get().code_digest
     assert last_code("15900000001") not in code_digest  # kept as a digest, never in clear
 
