@@ -1,5 +1,9 @@
 """Demo data: a staff admin, card kinds and cards, a running campaign, customers with
-invitations in every state, and simulator accounts. Idempotent: run it again and nothing doubles."""
+invitations in every state, and simulator accounts. Idempotent: run it again and nothing doubles.
+
+The story it sets up: the campaign's card kind is nearly out of stock (3 cards for 5 friends who
+open accounts), so two rewards wait and the stock-out shows on the review desk until the visitor
+imports the restock file written next to the database (``demo-restock-JD20.csv``)."""
 
 import json
 from datetime import timedelta
@@ -21,6 +25,9 @@ from invitations.services import create_invitation, register_customer
 ADMIN_USER, ADMIN_PASSWORD = "admin", "demo-admin-2026"
 CUSTOMER_PHONE, CUSTOMER_PASSWORD = "13800138000", "demo-customer-2026"
 SIMULATOR_ACCOUNTS = "demo-accounts.json"
+RESTOCK_FILE = "demo-restock-JD20.csv"
+STARTING_STOCK = {"JD20": 3, "JD50": 300}  # JD20, the campaign's kind, nearly empty
+RESTOCK = 200
 
 
 def demo_cards(prefix: str, count: int) -> bytes:
@@ -54,7 +61,10 @@ class Command(BaseCommand):
             code="JD50",
             defaults={"name": "京东E卡 50元", "face_value": 50, "low_stock_threshold": 10},
         )
-        for kind, prefix, count in ((jd20, "JD20", 60), (jd50, "JD50", 5)):
+        for kind, prefix, count in (
+            (jd20, "JD20", STARTING_STOCK["JD20"]),
+            (jd50, "JD50", STARTING_STOCK["JD50"]),
+        ):
             try:
                 import_cards(
                     kind=kind,
@@ -64,6 +74,9 @@ class Command(BaseCommand):
                 )
             except CardImportRejected:
                 pass  # already imported on an earlier run
+        restock = Path(settings.DATA_DIR) / RESTOCK_FILE
+        restock.parent.mkdir(parents=True, exist_ok=True)
+        restock.write_bytes(demo_cards("JD2R", RESTOCK))
         now = timezone.now()
         campaign, _ = Campaign.objects.get_or_create(
             name="邀请好友开户有礼 · 2026 冬季",
@@ -73,9 +86,9 @@ class Command(BaseCommand):
                 "qualification_days": 30,
                 "card_kind": jd20,
                 "points": 200,
-                "max_rewards_per_inviter": 5,
+                "max_rewards_per_inviter": 10,
                 "rules": (
-                    "好友须使用受邀手机号开户，每位好友计一份奖励；每人最多 5 份。"
+                    "好友须使用受邀手机号开户，每位好友计一份奖励；每人最多 10 份。"
                     "礼品卡有效期以卡面为准，积分不可兑换现金。"
                 ),
             },
@@ -123,6 +136,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo data ready. Admin: {ADMIN_USER} / {ADMIN_PASSWORD}; "
                 f"customer: {CUSTOMER_PHONE} / {CUSTOMER_PASSWORD}; "
-                f"invite link /i/{customer.invite_code}; simulator accounts in {path}."
+                f"invite link /i/{customer.invite_code}; simulator accounts in {path}. "
+                f"JD20 holds {STARTING_STOCK['JD20']} cards for 5 rewards: import {restock} "
+                "(admin, Card batches, Import) to issue the two that will wait."
             )
         )
