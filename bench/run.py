@@ -21,7 +21,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: grants,claims,upstream,imports,pages,detection,scheduling",
+        help="comma-separated: grants,claims,upstream,imports,pages,detection,scheduling,"
+        "reality (not in the default set: it runs for about 40 minutes)",
     )
     args = parser.parse_args()
 
@@ -39,7 +40,17 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from bench import claims, detection, grants, imports, pages, report, scheduling, upstream
+    from bench import (
+        claims,
+        detection,
+        grants,
+        imports,
+        pages,
+        report,
+        scheduling,
+        scheduling_reality,
+        upstream,
+    )
 
     wanted = set(filter(None, args.only.split(","))) or {
         "grants",
@@ -64,6 +75,7 @@ def main() -> None:
         ("pages", lambda: pages.run(args.quick)),
         ("detection", lambda: detection.run(args.quick)),
         ("scheduling", lambda: scheduling.run(args.quick)),
+        ("reality", lambda: scheduling_reality.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

@@ -90,7 +90,9 @@ def _record(person: Invitee, now: datetime, outcome: Outcome) -> None:
         outcome.link_waits.append(wait)
 
 
-def project(people: list[Invitee]) -> Outcome:
+def project(people: list[Invitee], cycle_budget: int | None = None) -> Outcome:
+    """The project's policy; ``cycle_budget`` lookups per cycle (default: the rate for a whole
+    cycle; the real poller stops a cycle after ``POLL_MAX_SECONDS``)."""
     from invitations.scheduling import Facts, Policy, Priority, after_signal, next_check
 
     policy = Policy()
@@ -124,7 +126,7 @@ def project(people: list[Invitee]) -> Outcome:
                 facts = Facts(person.invited_at, person.qualify_by, attempts.get(person.id, 0))
                 check = after_signal(facts, person.clicked_at, policy)
                 schedule(person, check.at, check.priority)
-        budget = int(RATE * CYCLE.total_seconds())
+        budget = cycle_budget or int(RATE * CYCLE.total_seconds())
         taken = 0
         for priority in Priority:
             heap = due[priority]
