@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from referral_site.admin_tools import (
+    FULL_PHONE_PERMISSION,
     PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -300,6 +301,56 @@ class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):
     @admin.display(description=_("username"), ordering="username")
     def username_shown(self, user) -> str:
         return shown_user(user)
+
+    def _hides_username(self, request, user) -> bool:
+        return (
+            user is not None
+            and shown_user(user) != user.get_username()
+            and not request.user.has_perm(FULL_PHONE_PERMISSION)
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        # A customer's user name is their phone: staff who may not see phones get it masked
+        # and read-only on the user's page too.
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._hides_username(request, obj):
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "username_shown" if field == "username" else field
+                        for field in options["fields"]
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "username_shown"] if self._hides_username(request, obj) else readonly
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if self._hides_username(request, obj):  # the title and breadcrumbs name the user too
+            context["subtitle"] = shown_user(obj)
+            context["original"] = _ShownAs(obj, shown_user(obj))
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+
+class _ShownAs:
+    """An object that prints as ``shown`` (a masked phone) and is otherwise the object."""
+
+    def __init__(self, obj, shown: str):
+        self._obj, self._shown = obj, shown
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+    def __str__(self) -> str:
+        return self._shown
 
 
 admin.site.unregister(get_user_model())

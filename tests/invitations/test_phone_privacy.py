@@ -45,6 +45,7 @@ def pages(grant) -> list[str]:
         reverse("admin:rewards_grantevent_changelist"),
         reverse("admin:cardpool_cardevent_changelist"),
         reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_change", args=[customer.user_id]),
     ]
 
 
