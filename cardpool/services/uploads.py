@@ -196,7 +196,15 @@ class _Problems:
         self.kept = sorted([*self.kept, *errors], key=lambda error: error.row)[:KEPT_ERRORS]
 
 
-def validate_upload(upload_id: int, *, progress: Progress | None = None) -> CardUpload | None:
+def _already_imported(upload: CardUpload) -> RowError | None:
+    previous = CardBatch.objects.filter(content_sha256=upload.content_sha256).first()
+    if previous is None:
+        return None
+    when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
+    return RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when))
+
+
+def validate_upload(upload_id: int, *, progress: Progress | None = None) -> CardUpload:
     """Check every row of an upload and stage the good ones. Ends ``validated`` or ``failed``
     (with every problem's row); does nothing if another process is already checking it or it is
     no longer waiting to be checked. Returns the upload."""
@@ -206,10 +214,8 @@ def validate_upload(upload_id: int, *, progress: Progress | None = None) -> Card
             return upload
         StagedCard.objects.filter(upload=upload).delete()  # a previous attempt's rows
         problems = _Problems()
-        previous = CardBatch.objects.filter(content_sha256=upload.content_sha256).first()
-        if previous is not None:
-            when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
-            problems.add([RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when))])
+        if refusal := _already_imported(upload):
+            problems.add([refusal])
         elif _stage(upload, problems, progress):
             _find_duplicates(upload, problems)
         _finish_check(upload, problems)
@@ -398,7 +404,7 @@ def _restartable(upload: CardUpload, status: str) -> bool:
 
 
 @transaction.atomic(durable=True)
-def import_upload(upload_id: int, *, progress: Progress | None = None) -> CardUpload:
+def import_upload(upload_id: int) -> CardUpload:
     """Copy a confirmed upload's staged rows into the pool as a new batch, or, if the pool
     gained one of its cards meanwhile, refuse it whole (``failed``, with the rows). Idempotent:
     an upload that is not ``importing`` is left as it is."""
@@ -410,10 +416,8 @@ def import_upload(upload_id: int, *, progress: Progress | None = None) -> CardUp
     if upload.status != CardUpload.Status.IMPORTING:
         return upload
     problems = _Problems()
-    previous = CardBatch.objects.filter(content_sha256=upload.content_sha256).first()
-    if previous is not None:
-        when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
-        problems.add([RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when))])
+    if refusal := _already_imported(upload):
+        problems.add([refusal])
     elif StagedCard.objects.filter(upload=upload).count() != upload.row_count:
         problems.add([RowError(0, STAGED_ROWS_LOST)])
     else:
@@ -439,8 +443,6 @@ def import_upload(upload_id: int, *, progress: Progress | None = None) -> CardUp
     upload.status = CardUpload.Status.IMPORTED
     upload.batch = batch
     upload.save()
-    if progress:
-        progress(upload)
     return upload
 
 
