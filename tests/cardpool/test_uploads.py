@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from cardpool import secrets
@@ -271,3 +272,19 @@ def test_a_large_file_is_sealed_by_helper_processes_in_order(card_kind, settings
         assert secrets.decrypt(row.number_encrypted) == number
         assert secrets.decrypt(row.password_encrypted) == f"PW-{row.row - 2:06d}"
         assert row.number_digest == secrets.number_digest(number)
+
+
+def test_a_check_whose_worker_died_can_be_started_again_but_not_a_live_one(card_kind):
+    from cardpool.services import retry_check
+
+    upload = received(card_kind, csv_bytes(good_rows(3)))
+    queued = []
+    assert retry_check(upload, start=queued.append) is False  # just uploaded: not stalled
+    CardUpload.objects.filter(pk=upload.pk).update(
+        updated_at=timezone.now() - STALLED_AFTER - timedelta(seconds=1)
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert retry_check(upload, start=queued.append) is True
+    assert queued == [upload]
+    assert validate_upload(upload.pk).status == "validated"
+    assert retry_check(upload, start=queued.append) is False  # checked: nothing to restart
