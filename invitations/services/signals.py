@@ -30,10 +30,21 @@ def _start_bursts(invitations, now: datetime) -> int:
     )
 
 
+# A burst runs for half an hour: clicking the link again within minutes starts no new one (a
+# page reloaded in a loop must not turn into a lookup a minute).
+RESIGNAL_AFTER = timedelta(minutes=10)
+
+
 @transaction.atomic
 def invitee_opening_account(invitation: Invitation) -> None:
     """The invitee followed our "open your account" link."""
-    _start_bursts(Invitation.objects.filter(pk=invitation.pk), database_now())
+    now = database_now()
+    _start_bursts(
+        Invitation.objects.filter(pk=invitation.pk).filter(
+            Q(signal_at__isnull=True) | Q(signal_at__lte=now - RESIGNAL_AFTER)
+        ),
+        now,
+    )
 
 
 @transaction.atomic

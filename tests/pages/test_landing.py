@@ -95,6 +95,10 @@ def test_a_verified_number_becomes_an_invitation_and_the_invitee_is_sent_on(
     invitation.refresh_from_db()
     assert invitation.signal_at is not None and invitation.check_priority == 0
     assert invitation.next_check_at <= invitation.signal_at + timedelta(minutes=1)
+    signalled = invitation.signal_at
+    assert client.get(open_url).status_code == 302  # again at once: still sent on,
+    invitation.refresh_from_db()
+    assert invitation.signal_at == signalled  # but no new burst
     code_digest = PhoneVerification.objects.get().code_digest
     assert last_code("15900000001") not in code_digest  # kept as a digest, never in clear
 
