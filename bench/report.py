@@ -272,7 +272,8 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
         f"`bench/scheduling.py`: {sim['invitations']:,} invitations over 30 days on a virtual clock, run through "
         "the project's own scheduling code (`invitations.scheduling`) and claim order; 5% existing customers, 40% "
         "open an account (70% of them within a day), a third of the openers follow the landing page's link a few "
-        "minutes before opening; the upstream answers 5 lookups a second, poll cycles every 2 minutes. Time to "
+        "minutes before opening; the upstream answers 5 lookups a second, poll cycles every 2 minutes (80 s of "
+        "lookups each, as `POLL_MAX_SECONDS` stops the real one; the incident's job used all 120 s). Time to "
         "reward is from the account's opening to the lookup that finds it.",
         "",
         "| policy | p50 min | p95 min | p99 min | p95 min, link followed and opened within a day | lookups per invitation | share of the budget |",

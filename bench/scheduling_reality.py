@@ -111,7 +111,7 @@ def run(quick: bool) -> dict:
         )
         for number, (opening, click) in enumerate(plan)
     ]
-    simulated = scheduling.project(people, cycle_budget=RATE * 80)  # POLL_MAX_SECONDS
+    simulated = scheduling.project(people)
     result = {"invitations": count, "spread_minutes": spread.total_seconds() / 60}
     for name, waits in (("measured", measured), ("simulated", sorted(simulated.waits))):
         summary = {
