@@ -257,6 +257,8 @@ def write(results: dict, docs: Path) -> None:
             ]
         for name, plan in detection["plans"].items():
             lines += [f"Plan of `{name}`:", "", "```", plan, "```", ""]
+    if "binding" in results:
+        lines += _binding_section(results["binding"])
     if "scheduling" in results:
         lines += _scheduling_section(results["scheduling"], docs)
     if "reality" in results:
@@ -306,6 +308,24 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
     ]
     if _plot_waits(sim, docs / "time_to_reward.png"):
         lines += ["![time to reward](time_to_reward.png)", ""]
+    return lines
+
+
+def _binding_section(binding: dict) -> list[str]:
+    lines = [
+        "## 1b. Server-side binding and prepared statements on the grant path",
+        "",
+        f"`grant_reward` over {binding['grants_per_run']:,} qualified invitations per run, one process, "
+        "with Django's default client-side binding and with this project's default (server-side binding, "
+        f"statements prepared after 5 runs on a connection), {binding['rounds']} rounds in alternating order; "
+        "speed-up is the median of the paired ratios.",
+        "",
+        "| binding | ms per grant (median) |",
+        "| --- | ---: |",
+    ]
+    for name, value in binding["ms_per_grant"].items():
+        lines.append(f"| {name} | {value:.2f} |")
+    lines += ["", f"Speed-up: {binding['speedup']:.2f}x.", ""]
     return lines
 
 

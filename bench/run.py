@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: grants,claims,upstream,imports,pages,detection,scheduling,"
+        help="comma-separated: grants,binding,claims,upstream,imports,pages,detection,scheduling,"
         "reality (not in the default set: it runs for about 40 minutes)",
     )
     args = parser.parse_args()
@@ -41,6 +41,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     from bench import (
+        binding,
         claims,
         detection,
         grants,
@@ -54,6 +55,7 @@ def main() -> None:
 
     wanted = set(filter(None, args.only.split(","))) or {
         "grants",
+        "binding",
         "claims",
         "upstream",
         "imports",
@@ -69,6 +71,7 @@ def main() -> None:
     started = time.monotonic()
     steps = [
         ("grants", lambda: grants.run(args.quick, url)),
+        ("binding", lambda: binding.run(args.quick)),
         ("claims", lambda: claims.run(args.quick)),
         ("upstream", lambda: upstream.run(args.quick)),
         ("imports", lambda: imports.run(args.quick, url)),

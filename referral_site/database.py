@@ -80,6 +80,16 @@ def database_config(env: environ.Env, data_dir: Path) -> dict:
     config["ENGINE"] = "django.db.backends.postgresql"
     config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
+    # Parameters bound by the server, and statements a connection runs again and again
+    # prepared after DB_PREPARE_THRESHOLD runs (psycopg), instead of values spliced into SQL
+    # text by the client each time: the grant path's statements are planned once per
+    # connection (docs/benchmarks.md, section 1). Behind a pooler in transaction mode use one
+    # that tracks prepared statements (PgBouncer 1.21+ with max_prepared_statements), or set
+    # DB_PREPARE_THRESHOLD=0 to prepare nothing.
+    options = config.setdefault("OPTIONS", {})
+    options["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
+    options["prepare_threshold"] = threshold if threshold > 0 else None
     return config
 
 
