@@ -65,7 +65,8 @@ def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
         return NextCheck(min(burst, final), Priority.SIGNAL)
     age = now - facts.invited_at
     if age < policy.young_for:
-        wait = min(policy.first_wait * 2 ** max(facts.attempts - 1, 0), policy.young_longest_wait)
+        doublings = min(max(facts.attempts - 1, 0), 16)  # bounded: attempts can run high
+        wait = min(policy.first_wait * 2**doublings, policy.young_longest_wait)
         priority = Priority.YOUNG
     else:
         # Past the first day, the wait grows with the invitation's age (a quarter of it), so

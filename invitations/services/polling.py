@@ -75,7 +75,8 @@ def database_now() -> datetime:
 
 
 def backoff(attempts: int, first: timedelta, longest: timedelta) -> timedelta:
-    return min(first * 2 ** max(attempts - 1, 0), longest)
+    # the exponent is bounded: a timedelta overflows past 2**40 minutes
+    return min(first * 2 ** min(max(attempts - 1, 0), 16), longest)
 
 
 def claim_due_invitations(limit: int, lease_seconds: int) -> list[Claim]:

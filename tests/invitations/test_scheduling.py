@@ -67,6 +67,14 @@ def test_nothing_waits_longer_than_the_max_gap_and_the_last_check_follows_the_wi
     assert WINDOW_END <= late.at <= WINDOW_END + POLICY.after_window
 
 
+def test_a_thousand_attempts_do_not_overflow():
+    from invitations.services.polling import ERROR_BACKOFF, backoff
+
+    young = next_check(facts(attempts=1000), INVITED + timedelta(hours=1), POLICY)
+    assert young.at == INVITED + timedelta(hours=1) + POLICY.young_longest_wait
+    assert backoff(1000, *ERROR_BACKOFF) == ERROR_BACKOFF[1]
+
+
 def test_the_max_gap_is_a_setting(settings):
     settings.POLL_MAX_GAP_HOURS = 3
     policy = Policy.from_settings()
