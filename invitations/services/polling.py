@@ -305,6 +305,12 @@ def _process_batch(claims: list[Claim], client, deadline: float, cycle: PollCycl
             outcome = _process(claim, client, deadline)
         except SlotUnavailable:
             return index
+        except Exception:  # even recording the failure failed (a bug): the row stays leased
+            # until its lease ends, then is due again; the other claims go on.
+            logger.exception(
+                "invitation %s: the failure could not be recorded", claim.invitation_id
+            )
+            outcome = Outcome.ERROR
         _count(cycle, outcome)
     return len(claims)
 

@@ -165,6 +165,44 @@ def test_any_exception_from_a_lookup_is_recorded_and_the_cycle_goes_on(upstream)
     assert not Grant.objects.filter(invitation=broken).exists()
 
 
+def test_an_invitation_asked_a_thousand_times_neither_overflows_nor_stops_the_cycle(upstream):
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 1)
+    veteran = InvitationFactory(campaign=campaign, invitee_phone="15900000001", attempts=1000)
+    fine = InvitationFactory(campaign=campaign, invitee_phone="15900000002")
+    upstream.add_accounts([opened("15900000002", "app")])
+    upstream.inject("15900000001", "error500", times=5)
+
+    cycle = poll_invitations()
+
+    veteran.refresh_from_db()
+    fine.refresh_from_db()
+    assert (cycle.errors, cycle.qualified) == (1, 1)
+    assert (veteran.status, veteran.attempts, fine.status) == ("pending", 1001, "qualified")
+    assert veteran.next_check_at <= timezone.now() + timedelta(hours=1, minutes=1)
+
+
+def test_a_failure_that_cannot_be_recorded_does_not_stop_the_cycle(upstream, monkeypatch):
+    from invitations.services import polling
+
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 1)
+    broken = InvitationFactory(campaign=campaign, invitee_phone="15900000001")
+    fine = InvitationFactory(campaign=campaign, invitee_phone="15900000002")
+    upstream.add_accounts([opened("15900000002", "app")])
+    recorded = polling.record_failure
+
+    def failing_record_failure(claim, error):
+        if claim.invitation_id == broken.pk:
+            raise OverflowError("a bug in recording")
+        return recorded(claim, error)
+
+    monkeypatch.setattr(polling, "record_failure", failing_record_failure)
+    cycle = poll_invitations(client=ExplodingClient(explode_on="15900000001"))
+    fine.refresh_from_db()
+    assert (cycle.errors, cycle.qualified, fine.status) == (1, 1, "qualified")
+
+
 def test_deeply_nested_json_is_an_invalid_reply():
     with pytest.raises(InvalidUpstreamReply, match="not JSON"):
         parse_body("15900000001", b"[" * 50_000)
