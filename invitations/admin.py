@@ -339,6 +339,24 @@ class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):
             context["original"] = _ShownAs(obj, shown_user(obj))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
+    def user_change_password(self, request, id, form_url=""):
+        return self._masked(request, super().user_change_password(request, id, form_url))
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._masked(request, super().history_view(request, object_id, extra_context))
+
+    def _masked(self, request, response):
+        """The user's password and history pages, naming the user as this staff may see it."""
+        context = getattr(response, "context_data", None) or {}
+        user = context.get("original") or context.get("object")
+        if isinstance(user, get_user_model()) and self._hides_username(request, user):
+            shown = shown_user(user)
+            for key in ("original", "object"):
+                if key in context:
+                    context[key] = _ShownAs(user, shown)
+            context["title"] = str(context.get("title", "")).replace(user.get_username(), shown)
+        return response
+
 
 class _ShownAs:
     """An object that prints as ``shown`` (a masked phone) and is otherwise the object."""
@@ -350,6 +368,9 @@ class _ShownAs:
         return getattr(self._obj, name)
 
     def __str__(self) -> str:
+        return self._shown
+
+    def get_username(self) -> str:
         return self._shown
 
 

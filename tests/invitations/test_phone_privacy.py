@@ -46,6 +46,7 @@ def pages(grant) -> list[str]:
         reverse("admin:cardpool_cardevent_changelist"),
         reverse("admin:auth_user_changelist"),
         reverse("admin:auth_user_change", args=[customer.user_id]),
+        reverse("admin:auth_user_history", args=[customer.user_id]),
     ]
 
 
@@ -92,3 +93,14 @@ def test_a_search_by_full_phone_number_never_puts_it_in_a_url(
     assert page.context["cl"].result_count == 1, changelist
     assert typed in page.content.decode()  # kept in the box, not in the address
     assert client.get(found.url.split("?")[0]).context["cl"].result_count >= 1
+
+
+def test_a_user_manager_without_the_permission_sees_the_phone_masked_on_the_password_page(
+    client, reviewer, grant
+):
+    reviewer.user_permissions.add(Permission.objects.get(codename="change_user"))
+    url = reverse("admin:auth_user_password_change", args=[grant.inviter.user_id])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert PHONE not in response.content.decode()
+    assert "138****5678" in response.content.decode()
