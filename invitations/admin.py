@@ -200,7 +200,6 @@ class InvitationAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     search_label = _("Exact phone number (invitee or inviter) or account id.")
-    change_list_template = "admin/invitations/invitation/change_list.html"
     normalize_search = staticmethod(phone_or_none)
     show_full_result_count = False
     inlines = [InvitationEventInline]

@@ -165,10 +165,10 @@ class PrivateSearchMixin:
     in the URL, where access logs, browser history and the Referer header would keep it. The
     term is kept in the session under a random token; the list is shown at ``?found=<token>``.
 
-    Searches as ``search_fields`` say; ``normalize_search(term)`` may rewrite the term first
-    (a phone typed with spaces), returning None to leave it as typed."""
+    Searches as ``search_fields`` say; ``normalize_search(term)`` (a staticmethod) may rewrite
+    the term first (a phone typed with spaces), returning None to leave it as typed. The box is
+    drawn by templates/admin/change_list.html when ``private_search_url`` is in the context."""
 
-    change_list_template = "admin/private_search_change_list.html"
     search_label = _("Search")
     normalize_search: Callable[[str], str | None] | None = None
 
@@ -217,5 +217,5 @@ class PrivateSearchMixin:
         if term is None:
             return super().get_search_results(request, queryset, search_term)
         if self.normalize_search is not None:
-            term = type(self).normalize_search(term) or term
+            term = self.normalize_search(term) or term
         return super().get_search_results(request, queryset, term)
