@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from pathlib import Path
 
 from django.conf import settings
@@ -131,8 +131,7 @@ def receive_upload(
     parts = 0
     for piece in _slices(chunks):
         size += len(piece)
-        if size > MAX_UPLOAD_BYTES:
-            transaction.set_rollback(True)
+        if size > MAX_UPLOAD_BYTES:  # raised inside the atomic block: nothing is kept
             raise CardImportRejected(
                 [RowError(0, FILE_TOO_LARGE.format(limit=MAX_UPLOAD_BYTES // 2**20))]
             )
@@ -274,23 +273,26 @@ class _Sealer:
             self.pool.shutdown(cancel_futures=True)
 
     def _start_helpers(self) -> None:
-        processes = settings.CARD_IMPORT_PROCESSES
-        if processes > 1 and self.rows >= PARALLEL_FROM_ROWS and not self.pool:
-            try:  # spawned: the helpers import cardpool.secrets and cryptography, not Django
-                self.pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"))
-            except (AssertionError, OSError):  # a daemonic worker may not start processes
-                self.pool = False  # not again
+        if (
+            self.pool is None
+            and settings.CARD_IMPORT_PROCESSES > 1
+            and self.rows >= PARALLEL_FROM_ROWS
+            and not current_process().daemon  # a daemonic process may not start any
+        ):  # spawned: the helpers import cardpool.secrets and cryptography, not Django
+            self.pool = ProcessPoolExecutor(
+                settings.CARD_IMPORT_PROCESSES, mp_context=get_context("spawn")
+            )
 
     def seal(self, rows: list[CardRow], last: bool = False):
         """Yields ``(rows, sealed rows)`` for every batch that is done (all of them if last)."""
         self.rows += len(rows)
         self._start_helpers()
         pairs = [(row.number, row.password) for row in rows]
-        if rows and not self.pool:
+        if rows and self.pool is None:
             self.waiting.append((rows, secrets.sealed_rows(*self.keys, pairs)))
         elif rows:
             self.waiting.append((rows, self.pool.submit(secrets.sealed_rows, *self.keys, pairs)))
-        in_flight = settings.CARD_IMPORT_PROCESSES if self.pool else 0
+        in_flight = 0 if self.pool is None else settings.CARD_IMPORT_PROCESSES
         while self.waiting and (last or len(self.waiting) > in_flight):
             done, sealed = self.waiting.popleft()
             yield done, sealed if isinstance(sealed, list) else sealed.result()

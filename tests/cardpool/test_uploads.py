@@ -288,3 +288,19 @@ def test_a_check_whose_worker_died_can_be_started_again_but_not_a_live_one(card_
     assert queued == [upload]
     assert validate_upload(upload.pk).status == "validated"
     assert retry_check(upload, start=queued.append) is False  # checked: nothing to restart
+
+
+def test_a_daemonic_worker_seals_in_its_own_process(card_kind, settings, monkeypatch):
+    """A daemonic process may not start helpers (django-q2's workers are, unless told not to
+    be): the check then encrypts everything itself instead of failing."""
+    from types import SimpleNamespace
+
+    from cardpool.services import uploads
+
+    monkeypatch.setattr(uploads, "PARALLEL_FROM_ROWS", 1000)
+    monkeypatch.setattr(uploads, "STAGE_EVERY", 1000)
+    monkeypatch.setattr(uploads, "current_process", lambda: SimpleNamespace(daemon=True))
+    monkeypatch.setattr(uploads, "ProcessPoolExecutor", None)  # would fail if used
+    settings.CARD_IMPORT_PROCESSES = 2
+    upload = checked(card_kind, csv_bytes(good_rows(3_500)))
+    assert (upload.status, StagedCard.objects.filter(upload=upload).count()) == ("validated", 3500)
