@@ -37,13 +37,21 @@ def _commit() -> str:
         return "unknown"
 
 
-def _plot(grants: dict, path: Path) -> bool:
+def _pyplot():
+    """matplotlib's pyplot drawing to files, or None when bench/requirements.txt is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _plot(grants: dict, path: Path) -> bool:
+    plt = _pyplot()
+    if plt is None:
         return False
     processes = [1, 2, 4, 8]
     figure, axes = plt.subplots(figsize=(7, 4.2))
@@ -352,12 +360,8 @@ def _reality_section(check: dict) -> list[str]:
 
 
 def _plot_waits(sim: dict, path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
     figure, axes = plt.subplots(figsize=(7, 4.2))
     for name in ("oracle", "project", "incident"):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from devtools.simulator_process import simulator_process
 
 from . import fixtures, scheduling
-from .common import start
+from .common import percentile, start
 
 RATE = 5
 CYCLE_SECONDS = 120
@@ -116,8 +116,8 @@ def run(quick: bool) -> dict:
     for name, waits in (("measured", measured), ("simulated", sorted(simulated.waits))):
         summary = {
             "rewarded": len(waits),
-            "p50_min": scheduling.percentile(waits, 0.5) / 60 if waits else float("nan"),
-            "p95_min": scheduling.percentile(waits, 0.95) / 60 if waits else float("nan"),
+            "p50_min": percentile(waits, 0.5) / 60 if waits else float("nan"),
+            "p95_min": percentile(waits, 0.95) / 60 if waits else float("nan"),
             "max_min": waits[-1] / 60 if waits else float("nan"),
         }
         result[name] = summary

@@ -212,22 +212,28 @@ class CardUploadAdmin(ReadOnlyAdmin):
         )
 
     def confirm_view(self, request, upload_id):
-        return self._start(request, upload_id, confirm_upload, queue_import)
+        return self._start(
+            request,
+            upload_id,
+            lambda upload: confirm_upload(upload, actor=request.user, start=queue_import),
+        )
 
     def retry_view(self, request, upload_id):
-        upload = get_object_or_404(CardUpload, pk=upload_id)
-        if upload.status == CardUpload.Status.IMPORTING:
-            return self._start(request, upload_id, confirm_upload, queue_import)
-        return self._start(request, upload_id, retry_check, queue_check)
+        def restart(upload: CardUpload) -> bool:
+            if upload.status == CardUpload.Status.IMPORTING:
+                return confirm_upload(upload, actor=request.user, start=queue_import)
+            return retry_check(upload, start=queue_check)
 
-    def _start(self, request, upload_id, service, queue):
+        return self._start(request, upload_id, restart)
+
+    def _start(self, request, upload_id, start):
+        """A POSTed button that starts (or restarts) a task: ``start(upload)`` says if it did."""
         if request.method != "POST":
             return redirect("admin:cardpool_cardupload_change", upload_id)
         if not request.user.has_perm("cardpool.add_card"):
             raise PermissionDenied
         upload = get_object_or_404(CardUpload, pk=upload_id)
-        kwargs = {"actor": request.user} if service is confirm_upload else {}
-        if not service(upload, start=queue, **kwargs):
+        if not start(upload):
             messages.warning(
                 request,
                 _("This upload is already being handled (%(status)s); nothing was started.")

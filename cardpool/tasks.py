@@ -24,18 +24,17 @@ def import_upload_task(upload_id: int) -> str:
 
 
 def queue_check(upload: CardUpload) -> None:
-    async_task(
-        validate_upload_task,
-        upload.pk,
-        task_name=f"check card upload {upload.pk}",
-        timeout=task_timeout(upload.size_bytes),
-    )
+    _queue(validate_upload_task, upload, "check")
 
 
 def queue_import(upload: CardUpload) -> None:
+    _queue(import_upload_task, upload, "import")
+
+
+def _queue(task, upload: CardUpload, step: str) -> None:
     async_task(
-        import_upload_task,
+        task,
         upload.pk,
-        task_name=f"import card upload {upload.pk}",
+        task_name=f"{step} card upload {upload.pk}",
         timeout=task_timeout(upload.size_bytes),
     )

@@ -59,7 +59,7 @@ class NextCheck:
 
 def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
     """The next time to ask about an invitation that was "not opened yet" at ``now``."""
-    final = facts.qualify_by + policy.after_window
+    final = _last_check(facts, policy)
     burst = _in_burst(facts.signal_at, now, policy)
     if burst is not None:
         return NextCheck(min(burst, final), Priority.SIGNAL)
@@ -79,9 +79,12 @@ def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
 
 def after_signal(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
     """The first check of the burst a signal starts at ``now``."""
-    return NextCheck(
-        min(now + policy.burst[0], facts.qualify_by + policy.after_window), Priority.SIGNAL
-    )
+    return NextCheck(min(now + policy.burst[0], _last_check(facts, policy)), Priority.SIGNAL)
+
+
+def _last_check(facts: Facts, policy: Policy) -> datetime:
+    """Just after the window closes: nothing is checked later."""
+    return facts.qualify_by + policy.after_window
 
 
 def _in_burst(signal_at: datetime | None, now: datetime, policy: Policy) -> datetime | None:

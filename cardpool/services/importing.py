@@ -164,25 +164,24 @@ class CardFile:
         return "utf-8-sig"
 
     def _xlsx_rows(self) -> Iterator[list]:
-        from python_calamine import CalamineWorkbook
+        from python_calamine import CalamineWorkbook, SheetTypeEnum
 
         content = b"".join(self._chunks())
         _check_workbook(content)
-        try:
+        try:  # calamine raises its own types for a damaged archive
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
             sheets = [
-                meta.name for meta in workbook.sheets_metadata if str(meta.typ).endswith("Sheet")
+                meta.name
+                for meta in workbook.sheets_metadata
+                if meta.typ == SheetTypeEnum.WorkSheet  # not chart or macro sheets
             ]
-            if not sheets:
-                raise FileProblem(NO_SHEET)
-            if len(sheets) > 1:
-                names = _listed(sheets)
-                raise FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=names))
-            sheet = workbook.get_sheet_by_name(sheets[0])
-        except FileProblem:
-            raise
-        except Exception as error:  # calamine raises its own types for a damaged archive
+            sheet = workbook.get_sheet_by_name(sheets[0]) if len(sheets) == 1 else None
+        except Exception as error:
             raise FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
+        if not sheets:
+            raise FileProblem(NO_SHEET)
+        if len(sheets) > 1:
+            raise FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=_listed(sheets)))
         del content
         height = max(sheet.height, 1)
         for number, values in enumerate(sheet.iter_rows(), start=1):

@@ -16,8 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from cardpool.exceptions import CardImportRejected
-from cardpool.models import CardKind
+from cardpool.models import CardBatch, CardKind
 from cardpool.services import import_cards
 from invitations.models import Campaign, Customer
 from invitations.services import create_invitation, register_customer
@@ -65,15 +64,15 @@ class Command(BaseCommand):
             (jd20, "JD20", STARTING_STOCK["JD20"]),
             (jd50, "JD50", STARTING_STOCK["JD50"]),
         ):
-            try:
-                import_cards(
-                    kind=kind,
-                    file_name=f"demo-{kind.code}.csv",
-                    content=demo_cards(prefix, count),
-                    supplier="Demo supplier",
-                )
-            except CardImportRejected:
-                pass  # already imported on an earlier run
+            file_name = f"demo-{kind.code}.csv"
+            if CardBatch.objects.filter(file_name=file_name).exists():
+                continue  # imported on an earlier run (importing again would leave a refusal)
+            import_cards(
+                kind=kind,
+                file_name=file_name,
+                content=demo_cards(prefix, count),
+                supplier="Demo supplier",
+            )
         restock = Path(settings.DATA_DIR) / RESTOCK_FILE
         restock.parent.mkdir(parents=True, exist_ok=True)
         restock.write_bytes(demo_cards("JD2R", RESTOCK))
