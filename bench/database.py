@@ -7,14 +7,15 @@ from pathlib import Path
 import environ
 import psycopg
 
-from referral_site.database import embedded_database_url, url_for
+from referral_site import embedded_postgres
+from referral_site.database import url_for
 
 NAME = "referral_bench"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or embedded_database_url(ROOT / ".data" / "pgdata")
+    url = os.environ.get("DATABASE_URL") or embedded_postgres.start(embedded_postgres.data_dir())
     return url
 
 

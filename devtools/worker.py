@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "referral_site.settings.base")
 
 import django
 
+from referral_site import embedded_postgres
+
+embedded_postgres.use_if_unset()
+
 django.setup()
 
 if __name__ == "__main__":

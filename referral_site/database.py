@@ -1,76 +1,39 @@
 """Where the project's PostgreSQL comes from.
 
 PostgreSQL is the only supported database: allocation and polling rely on row locks
-(``SELECT ... FOR UPDATE SKIP LOCKED``) that SQLite does not have. With ``DATABASE_URL`` unset the
-project runs its own PostgreSQL through the ``pgserver`` package, under a data folder in the
-checkout, so a fresh machine needs nothing but Python.
+(``SELECT ... FOR UPDATE SKIP LOCKED``) that SQLite does not have. The settings read
+``DATABASE_URL`` and nothing else; in development the entry points start the embedded server
+first (``referral_site.embedded_postgres``), so a fresh machine needs nothing but Python.
 """
 
-import logging
 import os
-import warnings
-from pathlib import Path
 from urllib.parse import quote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 SQLITE_REFUSED = (
     "SQLite is not supported: this project relies on PostgreSQL row locks "
     "(SELECT ... FOR UPDATE SKIP LOCKED) to never hand one card to two people. "
     "Unset DATABASE_URL to use the embedded PostgreSQL, or point it at a PostgreSQL server."
 )
+NO_URL = (
+    "DATABASE_URL is not set. In development `python manage.py ...`, `make demo` and `make test` "
+    "start the embedded PostgreSQL themselves and set it; anything else must be given "
+    "DATABASE_URL=postgres://user:password@host:5432/name."
+)
 NOT_POSTGRES = "DATABASE_URL must be a PostgreSQL URL (postgres://...), got scheme {scheme!r}."
-
-
-# pgserver narrates every start and stop at INFO; only its problems matter here.
-logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class UnsupportedDatabase(Exception):
     pass
 
 
-def embedded_database_url(data_dir: Path, name: str = "referral") -> str:
-    """Start (or join) the embedded PostgreSQL under ``data_dir`` and return a URL for ``name``.
-
-    pgserver keeps one server per data folder and counts the processes using it; the last one
-    to exit stops it cleanly. The database is created on first use.
-    """
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (always the case under CI); harmless.
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        _forget_dead_users(data_dir)
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    socket_dir = server.get_postmaster_info().socket_dir
-    # ``name`` is this module's constant, never user input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{name}";')
-    return f"postgres://postgres@/{name}?host={quote(str(socket_dir))}"
-
-
-def _forget_dead_users(data_dir: Path) -> None:
-    """pgserver stops the server when its last user exits, counting users in a pid list; a user
-    killed with SIGKILL never leaves it, and the server would then never stop. Drop dead pids."""
-    import psutil
-    from pgserver.postgres_server import PostgresServer
-    from pgserver.utils import DiskList
-
-    pids = DiskList(data_dir / ".handle_pids.json")
-    with PostgresServer._lock:
-        alive = [pid for pid in pids.get() if psutil.pid_exists(pid)]
-        if data_dir.exists() and alive != pids.get():
-            pids.put(alive)
-
-
-def database_config(env: environ.Env, data_dir: Path) -> dict:
-    """Django's ``DATABASES['default']`` from ``DATABASE_URL``, or from the embedded server."""
+def database_config(env: environ.Env) -> dict:
+    """Django's ``DATABASES['default']`` from ``DATABASE_URL``."""
     url = env.str("DATABASE_URL", default="")
     if not url:
-        url = embedded_database_url(data_dir)
+        raise ImproperlyConfigured(NO_URL)
     scheme = url.split(":", 1)[0].lower()
     if scheme.startswith("sqlite"):
         raise UnsupportedDatabase(SQLITE_REFUSED)

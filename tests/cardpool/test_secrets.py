@@ -4,11 +4,11 @@ import sys
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
-from pgserver._commands import POSTGRES_BIN_PATH
 
 from cardpool import secrets
 from cardpool.models import Card
 from cardpool.services import import_cards, reencrypt_cards
+from referral_site import embedded_postgres
 from referral_site.database import url_for
 from tests.cardpool.files import csv_bytes, valid_date
 from tests.processes import ROOT, worker_environment
@@ -39,7 +39,7 @@ def test_number_and_password_are_not_in_a_database_dump(card_kind):
     import_one(card_kind)
     dump = subprocess.run(
         [
-            str(POSTGRES_BIN_PATH / "pg_dump"),
+            str(embedded_postgres.binaries() / "pg_dump"),
             "--data-only",
             "--table=cardpool_card",
             url_for(connection.settings_dict).replace("postgres://", "postgresql://"),

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -53,10 +54,10 @@ def test_redis_url_switches_the_broker_and_orm_is_the_default():
     assert "'redis': 'redis://127.0.0.1:6379/3'" in redis and "'orm'" not in redis
 
 
-def test_sqlite_is_refused(monkeypatch, tmp_path):
+def test_sqlite_is_refused(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite:///db.sqlite3")
     with pytest.raises(UnsupportedDatabase) as refused:
-        database_config(environ.Env(), tmp_path)
+        database_config(environ.Env())
     assert str(refused.value) == SQLITE_REFUSED
 
 
@@ -129,6 +130,34 @@ def test_embedded_postgresql_starts_round_trips_a_model_and_stops(tmp_path: Path
     assert result.stdout.strip() == "5.00", result.stderr
     assert (tmp_path / "pgdata" / "PG_VERSION").exists()
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+    # and a user killed without leaving (its pid still listed) does not keep the server running
+    (tmp_path / "pgdata" / ".handle_pids.json").write_text(json.dumps([dead_pid()]))
+    assert run_manage("shell", "--no-imports", "-c", read, env=env).returncode == 0
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_importing_the_settings_starts_no_server_and_says_what_is_missing(tmp_path: Path):
+    # given no DATABASE_URL, outside the entry points that start the embedded server
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    env["DJANGO_SETTINGS_MODULE"] = "referral_site.settings.test"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # then Django refuses to start, naming the variable, and no server was started
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert not (tmp_path / "pgdata").exists()
 
 
 @pytest.mark.django_db

@@ -10,10 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connection
 
 from operations.management.commands.seed_demo import SIMULATOR_ACCOUNTS
-from referral_site.database import url_for
 
 
 class Command(BaseCommand):
@@ -36,11 +34,10 @@ class Command(BaseCommand):
             "ACCOUNT_OPENING_SIGNUP_URL": f"http://127.0.0.1:{simulator_port}/open-account",
             # The demo polls every minute so a click shows up quickly (production: 2 minutes).
             "POLL_INTERVAL_MINUTES": os.environ.get("POLL_INTERVAL_MINUTES", "1"),
-            # The children connect to this process's database instead of each joining the
-            # embedded server as one of its users: then this command is its last user, and the
-            # server stops when the demo does (Ctrl-C included), whatever happened to a child.
-            "DATABASE_URL": os.environ.get("DATABASE_URL") or url_for(connection.settings_dict),
         }
+        # The children inherit the DATABASE_URL manage.py set on starting the embedded server:
+        # they only connect, so this command is its last user and the server stops when the demo
+        # does (Ctrl-C included), whatever happened to a child.
         subprocess.run([*manage, "collectstatic", "--no-input", "-v", "0"], check=True, env=env)
         subprocess.run([*manage, "sync_schedules"], check=True, env=env)
         simulator = [*manage, "run_account_simulator", "--port", str(simulator_port)]
