@@ -89,3 +89,53 @@ def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewa
     import_cards(kind=kind, file_name=RESTOCK_FILE, content=restock)
     assert fulfil_pending_grants() == 2
     assert Grant.objects.filter(status="issued").count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_the_readme_promises_is_what_the_first_poll_cycle_shows(settings, tmp_path, upstream):
+    """The demo's numbers through the real pipeline: the poll task asking the simulator over
+    HTTP, then the fulfilment task after the restock. The story is moved ten minutes into the
+    past (invitations and openings alike), so the openings the demo spreads over its first
+    minutes have all happened by the first cycle."""
+    from datetime import datetime, timedelta
+
+    from django.db.models import F
+
+    from cardpool.models import CardKind
+    from cardpool.services import import_cards
+    from invitations.tasks import poll_invitations
+    from operations.management.commands.seed_demo import RESTOCK_FILE
+    from rewards.models import Anomaly, AnomalyRule, Grant
+    from rewards.tasks import fulfil_pending_grants
+
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo", verbosity=0)
+    earlier = timedelta(minutes=10)
+    Invitation.objects.update(invited_at=F("invited_at") - earlier)
+    accounts = json.loads((tmp_path / "demo-accounts.json").read_text())
+    for account in accounts:
+        account["opened_at"] = (datetime.fromisoformat(account["opened_at"]) - earlier).isoformat()
+    upstream.add_accounts(accounts)
+
+    # when the first poll cycle runs
+    assert poll_invitations()["qualified"] == 5
+
+    # then: five friends opened accounts (five channels), one was already a customer, two wait
+    statuses = sorted(Invitation.objects.values_list("status", flat=True))
+    assert statuses == ["ineligible_existing_customer"] + ["pending"] * 2 + ["qualified"] * 5
+    assert len({account["channel"] for account in accounts[:5]}) == 5
+    # three rewarded with a card and 200 points at once, two waiting for JD20 stock
+    issued = Grant.objects.filter(status="issued")
+    assert issued.count() == 3 and {grant.points for grant in issued} == {200}
+    assert Grant.objects.filter(status="pending_stock").count() == 2
+    jd20, jd50 = CardKind.objects.get(code="JD20"), CardKind.objects.get(code="JD50")
+    assert jd20.cards.filter(status="available").count() == 0
+    assert jd50.cards.filter(status="available").count() == 300
+    assert Anomaly.objects.filter(
+        status="open", kind=AnomalyRule.OUT_OF_STOCK, subject=f"cardkind:{jd20.pk}"
+    ).exists()
+
+    # and the restock file, imported, issues the two waiting rewards at the next fulfilment
+    import_cards(kind=jd20, file_name=RESTOCK_FILE, content=(tmp_path / RESTOCK_FILE).read_bytes())
+    assert fulfil_pending_grants() == 2
+    assert Grant.objects.filter(status="issued").count() == 5
