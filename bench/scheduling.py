@@ -206,6 +206,58 @@ def oracle(people: list[Invitee]) -> Outcome:
     return outcome
 
 
+def lookups_needed(people: list[Invitee], within: timedelta, share: float = 0.95) -> dict:
+    """The fewest lookups any policy that does not know when an invitee opens needs so that
+    ``share`` of the rewarded are found within ``within`` of opening (a lower bound).
+
+    Generous to the policy: every link follower is found at once and at no cost. The others
+    must be found by looking: an opening at age ``a`` is found within ``within`` only if there
+    is a lookup in ``[a, a + within]``, so looking up every invitation still pending at ages in
+    a band every ``within`` finds all openings there, every ``k * within`` a ``1/k`` share, at
+    proportional cost. Bands are 10 minutes of age; taking them in order of openings per
+    pending invitation (the cheapest finds first) is then the best any policy can do.
+    """
+    band = timedelta(minutes=10)
+    bands = int(WINDOW / band) + 1
+    opened = [0] * bands  # unsignalled openings that will be rewarded, by band of age
+    leaving = [0] * bands  # invitations that stop being pending, by band of age
+    rewarded = signalled = 0
+    for person in people:
+        if person.existing:
+            continue  # found ineligible at the first look
+        if person.opened_at is None or person.opened_at > person.qualify_by:
+            leaving[bands - 1] += 1
+            continue
+        rewarded += 1
+        age = int((person.opened_at - person.invited_at) / band)
+        leaving[age] += 1
+        if person.clicked_at is not None:
+            signalled += 1
+        else:
+            opened[age] += 1
+    to_find = max(0, math.ceil(share * rewarded) - signalled)
+    pending = [0] * bands
+    left = len(people) - sum(1 for person in people if person.existing)
+    for index in range(bands):
+        pending[index] = left
+        left -= leaving[index]
+    per_band = band / within  # lookups per pending invitation to cover one band fully
+    lookups = 0.0
+    found = 0.0
+    for index in sorted(range(bands), key=lambda i: -opened[i] / max(pending[i], 1)):
+        if found >= to_find:
+            break
+        take = min(1.0, (to_find - found) / opened[index]) if opened[index] else 0.0
+        found += take * opened[index]
+        lookups += take * pending[index] * per_band
+    return {
+        "within_min": within.total_seconds() / 60,
+        "lookups": lookups,
+        "lookups_per_invitation": lookups / len(people),
+        "budget_share": lookups / (RATE * (SPREAD + WINDOW).total_seconds()),
+    }
+
+
 def summary(outcome: Outcome, count: int) -> dict:
     def minutes(values, share):
         return percentile(values, share) / 60 if values else float("nan")
@@ -238,4 +290,12 @@ def run(quick: bool) -> dict:
             f" {value['budget_share']:.0%} of the budget",
             flush=True,
         )
+    within = timedelta(minutes=2 * results["oracle"]["p95_min"])
+    bound = results["bound"] = lookups_needed(people, within)
+    print(
+        f"  to find 95% within {bound['within_min']:.1f} min (2x the oracle's p95), any policy"
+        f" needs >= {bound['lookups_per_invitation']:,.0f} lookups/invitation,"
+        f" {bound['budget_share']:.0%} of the budget",
+        flush=True,
+    )
     return results
