@@ -2,6 +2,7 @@
 
 from .allocation import (
     allocate_card,
+    allocate_cards,
     allocation_horizon,
     expire_cards,
     reencrypt_cards,
@@ -23,6 +24,7 @@ from .uploads import (
 __all__ = [
     "RowError",
     "allocate_card",
+    "allocate_cards",
     "allocation_horizon",
     "confirm_upload",
     "expire_cards",

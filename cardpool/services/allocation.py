@@ -45,6 +45,31 @@ def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
     return card
 
 
+def allocate_cards(kind_id: int, count: int, *, actor_label: str = "rewards") -> list[int]:
+    """Take up to ``count`` available cards of a kind at once, soonest expiry first, and mark
+    them assigned; returns their ids in that order (fewer when the stock runs short).
+
+    The batch form of ``allocate_card``: one locking SELECT (SKIP LOCKED, the same index), one
+    UPDATE and one INSERT of events, in the caller's transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("allocate_cards must be called inside transaction.atomic().")
+    if count <= 0:
+        return []
+    ids = list(
+        next_available_cards(kind_id, allocation_horizon()).values_list("pk", flat=True)[:count]
+    )
+    if ids:
+        now = timezone.now()
+        Card.objects.filter(pk__in=ids).update(
+            status=Card.Status.ASSIGNED, assigned_at=now, updated_at=now
+        )
+        CardEvent.objects.bulk_create(
+            card_assigned_event(Card(pk=card_id), actor_label=actor_label, save=False)
+            for card_id in ids
+        )
+    return ids
+
+
 @transaction.atomic
 def void_card(
     card: Card, *, reason: str, actor=None, actor_label: str = "", expected=Card.Status.AVAILABLE

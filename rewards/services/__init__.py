@@ -1,13 +1,16 @@
 """Reward use cases. Views, admin, commands and tasks call these, nothing else."""
 
 from .anomalies import raise_anomaly
+from .batches import fulfil_pending_grants, grant_missed_rewards, grant_rewards
 from .customer import report_card_problem, reveal_grant_card
-from .granting import fulfil_pending_grants, grant_reward, release_hold
+from .granting import grant_reward, release_hold
 from .staff import reissue_grant, reject_hold, void_grant
 
 __all__ = [
     "fulfil_pending_grants",
+    "grant_missed_rewards",
     "grant_reward",
+    "grant_rewards",
     "raise_anomaly",
     "reissue_grant",
     "reject_hold",

@@ -1,4 +1,5 @@
-"""Turning a qualified invitation into a grant, and fulfilling grants that wait for stock.
+"""Turning a qualified invitation into a grant (the poller's path, one at a time; batches are in
+``batches``), and a reviewer releasing a held one.
 
 The incident: a job that fired every two minutes overlapped itself, several threads granted for
 the same invitation, and inviters received more cards than they earned. Here every path locks the
@@ -8,9 +9,7 @@ second live grant per invitation and a second grant per card, so overlap cannot 
 
 from django.db import transaction
 
-from cardpool.models import CardKind
 from invitations.models import Invitation
-from referral_site.logging import log_context
 
 from ..events import (
     grant_created_event,
@@ -23,20 +22,19 @@ from ..lock_objects import (
     grants_for_update,
     invitations_for_reward,
     inviters_for_update,
-    oldest_pending_stock_for_update,
 )
 from ..models import Grant, GrantEvent, UnrewardedInvitation
 from ..selectors import reward_state
 from .issuing import ACTOR, card_or_none, create_grant, issue_waiting_grant
 
 
-def _hold_reason(invitation: Invitation) -> str:
-    campaign, inviter = invitation.campaign, invitation.inviter
+def hold_reason(campaign, *, inviter_flagged: bool) -> str:
+    """Why a new grant must wait for a reviewer, or "" when it may be issued."""
     if campaign.is_paused:
         return "campaign paused"
     if campaign.is_flagged_for_review:
         return "campaign flagged for review"
-    if inviter.is_flagged_for_review:
+    if inviter_flagged:
         return "inviter flagged for review"
     return ""
 
@@ -72,9 +70,9 @@ def grant_reward(invitation: Invitation) -> Grant | None:
             invitation=locked, reason=UnrewardedInvitation.Reason.OVER_CAP
         )
         return None
-    hold_reason = _hold_reason(locked)
-    card = None if hold_reason else card_or_none(campaign.card_kind)
-    if hold_reason:
+    held_because = hold_reason(campaign, inviter_flagged=locked.inviter.is_flagged_for_review)
+    card = None if held_because else card_or_none(campaign.card_kind)
+    if held_because:
         status = Grant.Status.HELD
     else:
         status = Grant.Status.ISSUED if card else Grant.Status.PENDING_STOCK
@@ -84,41 +82,16 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         campaign=campaign,
         points=campaign.points,
         status=status,
-        hold_reason=hold_reason,
+        hold_reason=held_because,
         card=card,
     )
     events = [grant_created_event(grant, actor_label=ACTOR, save=False)]
-    if hold_reason:
-        events.append(grant_held_event(grant, reason=hold_reason, actor_label=ACTOR, save=False))
+    if held_because:
+        events.append(grant_held_event(grant, reason=held_because, actor_label=ACTOR, save=False))
     if card:
         events.append(grant_issued_event(grant, card=card, actor_label=ACTOR, save=False))
     GrantEvent.objects.bulk_create(events)
     return grant
-
-
-def fulfil_pending_grants(kind: CardKind | None = None) -> int:
-    """Issue waiting grants, oldest first, while cards last; returns how many were issued.
-
-    One grant per transaction, each locked with SKIP LOCKED, so several fulfillers (or a
-    fulfiller and the poller) can run at once without issuing a grant twice."""
-    if kind is None:
-        kinds = list(
-            CardKind.objects.filter(campaign__grants__status=Grant.Status.PENDING_STOCK).distinct()
-        )
-    else:
-        kinds = [kind]
-    issued = 0
-    for card_kind in kinds:
-        while True:
-            with transaction.atomic():
-                grant = oldest_pending_stock_for_update(card_kind.pk).first()
-                if grant is None:
-                    break
-                with log_context(grant=grant.pk):
-                    if not issue_waiting_grant(grant):
-                        break
-                issued += 1
-    return issued
 
 
 @transaction.atomic(durable=True)

@@ -1,0 +1,301 @@
+"""Granting and issuing in batches: the set-based path, for work that arrives in bulk.
+
+The poller grants one invitation inside the transaction that qualifies it
+(``granting.grant_reward``). Two kinds of work arrive by the thousand instead: a restock that
+lets every waiting grant be issued, and a sweep of qualified invitations left without a grant
+(a handler that failed, a setting that deferred granting). Both take a batch in one transaction
+with a fixed number of statements, whatever its size, under the same invariants and lock order
+as the single path (invitations, inviters, grants, cards):
+
+1. lock the batch's invitations, in id order, reading only the columns needed;
+2. as a statement of its own after the locks (``selectors.reward_state`` says why), find those
+   that already have a live grant or an over-cap record: they are left alone (idempotent);
+3. lock their inviters, in id order, and count the live grants each has in each campaign;
+4. take the invitations in id order per inviter and campaign up to the cap; the rest are
+   recorded over the cap (invariant 5, ranked within the batch as well as against the past);
+5. take cards, per kind, soonest expiry first, in one statement; a grant without a card waits
+   (``pending_stock``) and the stock-out is an anomaly; flagged inviters and paused or flagged
+   campaigns hold their grants;
+6. insert the grants (numbers from the sequence in one round trip), points and events.
+
+The database still refuses a second live grant per invitation and a second grant per card. A
+batch that fails is rolled back whole and its invitations go one by one through the single
+path, so one bad invitation costs its batch speed, not the others' rewards.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from cardpool.models import Card, CardKind
+from cardpool.services import allocate_cards
+from invitations.models import Campaign, Invitation
+
+from ..anomalies.rules import out_of_stock_finding
+from ..events import grant_created_event, grant_held_event, grant_issued_event
+from ..exceptions import NotQualified
+from ..lock_objects import (
+    invitations_for_reward,
+    inviters_for_update,
+    oldest_pending_stock_for_update,
+)
+from ..models import Grant, GrantEvent, UnrewardedInvitation
+from ..numbers import next_grant_nos
+from .anomalies import record_finding
+from .granting import grant_reward, hold_reason
+from .issuing import ACTOR, issue_waiting_grant
+from .ledger import credit_points_in_bulk
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+@dataclass
+class BatchResult:
+    issued: int = 0
+    pending_stock: int = 0
+    held: int = 0
+    over_cap: int = 0
+    skipped: int = 0  # not qualified, or granted (or recorded over the cap) already
+    failed: int = 0  # left for the next sweep: even the single path failed (logged)
+    one_by_one: int = 0  # of all these, how many went through the single path
+
+    def __iadd__(self, other: "BatchResult") -> "BatchResult":
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        return self
+
+
+def grant_rewards(invitation_ids: Iterable[int]) -> BatchResult:
+    """Grant every qualified invitation among ``invitation_ids`` in one transaction (see the
+    module's docstring); falls back to ``grant_reward`` one by one if the batch fails."""
+    ids = sorted(set(invitation_ids))
+    if not ids:
+        return BatchResult()
+    try:
+        return _grant_batch(ids)
+    except Exception:
+        logger.exception("granting a batch of %s invitations failed: one by one instead", len(ids))
+        return _grant_one_by_one(ids)
+
+
+def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
+    """The sweep: qualified invitations with no live grant and no over-cap record, granted in
+    batches (oldest first). Nothing to do is one indexed query."""
+    total = BatchResult()
+    after = 0
+    while True:
+        ids = list(
+            Invitation.objects.filter(status=Invitation.Status.QUALIFIED, pk__gt=after)
+            .filter(~Exists(Grant.objects.live().filter(invitation=OuterRef("pk"))))
+            .filter(~Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        total += grant_rewards(ids)
+        after = ids[-1]
+
+
+@transaction.atomic
+def _grant_batch(ids: list[int]) -> BatchResult:
+    result = BatchResult()
+    rows = list(
+        invitations_for_reward()
+        .filter(pk__in=ids, status=Invitation.Status.QUALIFIED)
+        .values("pk", "inviter_id", "campaign_id", "inviter__is_flagged_for_review")
+    )
+    found = [row["pk"] for row in rows]
+    done = set(
+        Grant.objects.live().filter(invitation_id__in=found).values_list("invitation_id", flat=True)
+    )
+    done |= set(
+        UnrewardedInvitation.objects.filter(invitation_id__in=found).values_list(
+            "invitation_id", flat=True
+        )
+    )
+    rows = [row for row in rows if row["pk"] not in done]
+    result.skipped = len(ids) - len(rows)
+    if not rows:
+        return result
+
+    inviter_ids = sorted({row["inviter_id"] for row in rows})
+    list(inviters_for_update().filter(pk__in=inviter_ids).values_list("pk"))
+    campaign_ids = {row["campaign_id"] for row in rows}
+    campaigns = Campaign.objects.select_related("card_kind").in_bulk(campaign_ids)
+    live = Counter(
+        {
+            (count["inviter_id"], count["campaign_id"]): count["n"]
+            for count in Grant.objects.live()
+            .filter(inviter_id__in=inviter_ids, campaign_id__in=campaign_ids)
+            .values("inviter_id", "campaign_id")
+            .annotate(n=Count("pk"))
+        }
+    )
+    granted, over_cap = [], []
+    for row in rows:  # in id order: the earlier invitation takes the last place under the cap
+        key = (row["inviter_id"], row["campaign_id"])
+        if live[key] >= campaigns[row["campaign_id"]].max_rewards_per_inviter:
+            over_cap.append(row)
+        else:
+            live[key] += 1
+            granted.append(row)
+    UnrewardedInvitation.objects.bulk_create(
+        UnrewardedInvitation(invitation_id=row["pk"], reason=UnrewardedInvitation.Reason.OVER_CAP)
+        for row in over_cap
+    )
+    result.over_cap = len(over_cap)
+
+    holds = {
+        row["pk"]: hold_reason(
+            campaigns[row["campaign_id"]], inviter_flagged=row["inviter__is_flagged_for_review"]
+        )
+        for row in granted
+    }
+    cards = _cards_for(
+        [campaigns[row["campaign_id"]].card_kind for row in granted if not holds[row["pk"]]]
+    )
+    numbers = next_grant_nos(len(granted))
+    now = timezone.now()
+    grants = []
+    for row, number in zip(granted, numbers, strict=True):
+        campaign = campaigns[row["campaign_id"]]
+        kind_cards = [] if holds[row["pk"]] else cards[campaign.card_kind_id]
+        card_id = kind_cards.pop(0) if kind_cards else None
+        if holds[row["pk"]]:
+            status = Grant.Status.HELD
+        else:
+            status = Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
+        grants.append(
+            Grant(
+                grant_no=number,
+                invitation_id=row["pk"],
+                inviter_id=row["inviter_id"],
+                campaign=campaign,
+                points=campaign.points,
+                status=status,
+                hold_reason=holds[row["pk"]],
+                card_id=card_id,
+                issued_at=now if card_id else None,
+            )
+        )
+    Grant.objects.bulk_create(grants)
+    issued = [grant for grant in grants if grant.card_id]
+    credit_points_in_bulk(issued)
+    events = [grant_created_event(grant, actor_label=ACTOR, save=False) for grant in grants]
+    for grant in grants:
+        if grant.status == Grant.Status.HELD:
+            events.append(
+                grant_held_event(grant, reason=grant.hold_reason, actor_label=ACTOR, save=False)
+            )
+    events += [
+        grant_issued_event(grant, card=Card(pk=grant.card_id), actor_label=ACTOR, save=False)
+        for grant in issued
+    ]
+    GrantEvent.objects.bulk_create(events)
+    status_counts = Counter(grant.status for grant in grants)
+    result.issued = status_counts[Grant.Status.ISSUED]
+    result.pending_stock = status_counts[Grant.Status.PENDING_STOCK]
+    result.held = status_counts[Grant.Status.HELD]
+    return result
+
+
+def _cards_for(kinds: list[CardKind]) -> dict[int, list[int]]:
+    """Cards for grants of these kinds (one entry per grant), taken in one statement per kind;
+    a kind that runs short raises its out-of-stock anomaly."""
+    wanted = Counter(kind.pk for kind in kinds)
+    by_pk = {kind.pk: kind for kind in kinds}
+    cards = {}
+    for kind_id in sorted(wanted):
+        cards[kind_id] = allocate_cards(kind_id, wanted[kind_id], actor_label=ACTOR)
+        if len(cards[kind_id]) < wanted[kind_id]:
+            record_finding(out_of_stock_finding(kind_id, by_pk[kind_id].code))
+    return cards
+
+
+def _grant_one_by_one(ids: list[int]) -> BatchResult:
+    result = BatchResult(one_by_one=len(ids))
+    for invitation_id in ids:
+        try:
+            grant = grant_reward(Invitation(pk=invitation_id))
+        except NotQualified:
+            result.skipped += 1
+            continue
+        except Exception:
+            logger.exception(
+                "granting invitation %s failed: left for the next sweep", invitation_id
+            )
+            result.failed += 1
+            continue
+        if grant is None:
+            result.over_cap += 1
+        else:
+            # an existing grant is counted by its status too: the single path cannot say
+            setattr(result, grant.status, getattr(result, grant.status, 0) + 1)
+    return result
+
+
+def fulfil_pending_grants(kind: CardKind | None = None) -> int:
+    """Issue waiting grants, oldest first, while cards last, a batch per transaction; returns
+    how many were issued. A batch that fails is done again one grant per transaction."""
+    if kind is None:
+        kinds = list(
+            CardKind.objects.filter(campaign__grants__status=Grant.Status.PENDING_STOCK).distinct()
+        )
+    else:
+        kinds = [kind]
+    issued = 0
+    for card_kind in kinds:
+        while True:
+            try:
+                with transaction.atomic():
+                    count = issue_waiting_grants(card_kind)
+            except Exception:
+                logger.exception("issuing a batch of %s grants failed: one by one", card_kind.code)
+                issued += issue_waiting_grants_one_by_one(card_kind)
+                break
+            issued += count
+            if count < BATCH_SIZE:
+                break
+    return issued
+
+
+def issue_waiting_grants(kind: CardKind, limit: int = BATCH_SIZE) -> int:
+    """Issue up to ``limit`` of the kind's waiting grants, oldest first, with the soonest
+    expiring cards, in the caller's transaction; returns how many were issued. Grants another
+    fulfiller holds are skipped (SKIP LOCKED), so several can run at once."""
+    grants = list(oldest_pending_stock_for_update(kind.pk)[:limit])
+    if not grants:
+        return 0
+    card_ids = allocate_cards(kind.pk, len(grants), actor_label=ACTOR)
+    if len(card_ids) < len(grants):
+        record_finding(out_of_stock_finding(kind.pk, kind.code))
+    issued = grants[: len(card_ids)]
+    now = timezone.now()
+    for grant, card_id in zip(issued, card_ids, strict=True):
+        grant.card_id, grant.status, grant.issued_at = card_id, Grant.Status.ISSUED, now
+    Grant.objects.bulk_update(issued, ["card", "status", "issued_at"])
+    credit_points_in_bulk(issued)
+    GrantEvent.objects.bulk_create(
+        grant_issued_event(grant, card=Card(pk=grant.card_id), actor_label=ACTOR, save=False)
+        for grant in issued
+    )
+    return len(issued)
+
+
+def issue_waiting_grants_one_by_one(kind: CardKind) -> int:
+    """The single path, for a batch that failed: one grant per transaction."""
+    issued = 0
+    while True:
+        with transaction.atomic():
+            grant = oldest_pending_stock_for_update(kind.pk).first()
+            if grant is None or not issue_waiting_grant(grant):
+                return issued
+        issued += 1
