@@ -1,12 +1,17 @@
 """django-q2 entry points."""
 
 from .services import fulfil_pending_grants as fulfil
+from .services import grant_missed_rewards as sweep
 from .services.detection import detect_anomalies as detect
 from .services.reconciliation import reconcile as reconcile_all
 
 
 def fulfil_pending_grants() -> int:
     return fulfil()
+
+
+def grant_missed_rewards() -> dict:
+    return vars(sweep())
 
 
 def detect_anomalies() -> int:

@@ -15,12 +15,14 @@ SCHEDULE_MIGRATIONS = {
     "rewards.migrations.0002_grant_number_sequence_and_schedule": "create_schedule",
     "rewards.migrations.0005_schedule_detection_and_reconciliation": "create_schedules",
     "cardpool.migrations.0005_purge_uploads_and_dashless_digests": "create_schedule",
+    "rewards.migrations.0011_schedule_the_missed_rewards_sweep": "create_schedules",
 }
 SCHEDULES = {
     "cardpool.expire_cards",
     "cardpool.purge_expired_uploads",
     "invitations.poll_invitations",
     "rewards.fulfil_pending_grants",
+    "rewards.grant_missed_rewards",
     "rewards.detect_anomalies",
     "rewards.reconcile",
 }

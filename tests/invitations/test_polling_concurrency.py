@@ -78,6 +78,43 @@ def test_six_overlapping_pollers_qualify_each_invitation_once_within_the_rate():
     assert stats["requests_served"] == 300  # each invitee asked about exactly once
 
 
+def test_pollers_granting_and_pollers_leaving_it_to_the_sweep_pay_each_invitation_once():
+    """Both grant paths at once: three pollers grant inside their qualifying transaction
+    (grant_reward), three leave it to the sweep, which two processes run over and over
+    meanwhile (grant_rewards in batches of 50)."""
+    with simulator("--rate", str(RATE)) as sim:
+        invitations_with_accounts(300, sim)
+        sim.reset()
+        sweepers = [start_worker("tests.invitations.workers.sweep_until_done") for _ in range(2)]
+        deferred = {
+            "QUALIFIED_INVITATION_HANDLER": "tests.invitations.workers.leave_granting_to_the_sweep"
+        }
+        for _run in range(2):
+            pollers = [
+                start_worker(
+                    "tests.invitations.workers.poll_once",
+                    **overlap_env(sim),
+                    **(deferred if index % 2 else {}),
+                )
+                for index in range(6)
+            ]
+            for process in pollers:
+                _, stderr = process.communicate(timeout=300)
+                assert process.returncode == 0, stderr
+        swept = []
+        for process in sweepers:
+            stdout, stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, stderr
+            swept.append(int(stdout.strip().splitlines()[-1]))
+        stats = sim.stats()
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") == 300
+    assert scalar("SELECT count(*) FROM rewards_grant") == 300
+    assert scalar("SELECT count(DISTINCT invitation_id) FROM rewards_grant") == 300
+    assert scalar("SELECT count(DISTINCT card_id) FROM rewards_grant") == 300
+    assert 0 < sum(swept) < 300  # both paths granted some
+    assert stats["requests_served"] == 300
+
+
 def test_the_harness_catches_pollers_that_do_not_lease():
     """Six overlapping runs that read the due invitations without leasing them: the simulator
     must see an invitee asked about more than once (the budget spent twice), which the test

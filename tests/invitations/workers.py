@@ -43,3 +43,26 @@ def enqueue_polls(count: int) -> list[str]:
     from django_q.tasks import async_task
 
     return [async_task("invitations.tasks.poll_invitations") for _ in range(count)]
+
+
+def leave_granting_to_the_sweep(invitation) -> None:
+    """A QUALIFIED_INVITATION_HANDLER that grants nothing: the sweep must find the invitation."""
+
+
+def sweep_until_done(limit_seconds: float = 240) -> int:
+    """Run the sweep (grant_rewards in batches of 50) again and again while pollers run, until
+    nothing is pending and nothing qualified is left without a grant."""
+    import time
+
+    from invitations.models import Invitation
+    from rewards.services import grant_missed_rewards
+
+    granted, deadline = 0, time.monotonic() + limit_seconds
+    while time.monotonic() < deadline:
+        pending = Invitation.objects.filter(status="pending").exists()
+        result = grant_missed_rewards(batch_size=50)
+        granted += result.issued + result.pending_stock + result.held
+        if not pending and not (result.issued + result.pending_stock + result.held):
+            return granted
+        time.sleep(0.2)
+    raise AssertionError("the sweep did not finish")

@@ -48,10 +48,11 @@ def qualified_invitations(campaign) -> Counter:
     return per_inviter
 
 
-def run_with_killer(seconds_limit: float = 240) -> int:
+def run_with_killer(path: str, seconds_limit: float = 240) -> int:
     rng = random.Random(11)
     workers = [
-        start_worker("tests.rewards.workers.grant_all_qualified", seed) for seed in range(WORKERS)
+        start_worker("tests.rewards.workers.grant_all_qualified", seed, path)
+        for seed in range(WORKERS)
     ]
     kills, seed, started = 0, WORKERS, time.monotonic()
     while any(worker.poll() is None for worker in workers):
@@ -65,24 +66,27 @@ def run_with_killer(seconds_limit: float = 240) -> int:
         workers[victim].wait()
         kills += 1
         seed += 1
-        workers[victim] = start_worker("tests.rewards.workers.grant_all_qualified", seed)
+        workers[victim] = start_worker("tests.rewards.workers.grant_all_qualified", seed, path)
     for worker in workers:
         _, stderr = worker.communicate()
         assert worker.returncode in (0, -signal.SIGKILL), stderr
     return kills
 
 
-def test_chaos_no_double_pay_no_lost_reward_then_fulfilment_oldest_first():
+@pytest.mark.parametrize("path", ["single", "batch", "both"])
+def test_chaos_no_double_pay_no_lost_reward_then_fulfilment_oldest_first(path):
+    """``single``: every process grants one invitation at a time (the poller's path); ``batch``:
+    50 at a time (grant_rewards); ``both``: half of each, on the same invitations at once."""
     campaign = CampaignFactory(points=POINTS, max_rewards_per_inviter=CAP)
     make_cards(campaign.card_kind, CARDS)
     per_inviter = qualified_invitations(campaign)
     eligible = sum(min(count, CAP) for count in per_inviter.values())
 
     started = time.monotonic()
-    kills = run_with_killer()
+    kills = run_with_killer(path)
     elapsed = time.monotonic() - started
     print(
-        f"\nchaos: {eligible} grants by {WORKERS} processes in {elapsed:.1f}s "
+        f"\nchaos ({path}): {eligible} grants by {WORKERS} processes in {elapsed:.1f}s "
         f"({eligible / elapsed:.0f} grants/s), {kills} SIGKILLs survived"
     )
 
@@ -149,14 +153,15 @@ def test_chaos_no_double_pay_no_lost_reward_then_fulfilment_oldest_first():
     assert scalar("SELECT coalesce(sum(amount), 0) FROM rewards_pointsentry") == POINTS * eligible
 
 
-def test_the_harness_catches_granting_without_locks():
+@pytest.mark.parametrize("path", ["single", "batch"])
+def test_the_harness_catches_granting_without_locks(path):
     """The same data and processes with the locks taken out must show a failure: a process
     refused by the one-live-grant constraint, or an inviter past the cap."""
     campaign = CampaignFactory(points=POINTS, max_rewards_per_inviter=CAP)
     make_cards(campaign.card_kind, CARDS)
     qualified_invitations(campaign)
     workers = [
-        start_worker("tests.rewards.workers.grant_all_qualified_without_locks", seed)
+        start_worker("tests.rewards.workers.grant_all_qualified_without_locks", seed, path)
         for seed in range(WORKERS)
     ]
     crashed = []
@@ -169,5 +174,7 @@ def test_the_harness_catches_granting_without_locks():
         f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM rewards_grant WHERE {live} "
         "GROUP BY inviter_id) d"
     )
-    print(f"\nwithout locks: {len(crashed)} processes refused, most live grants per inviter {most}")
+    print(
+        f"\nwithout locks ({path}): {len(crashed)} processes refused, most live grants per inviter {most}"
+    )
     assert any("grant_one_live_per_invitation" in stderr for stderr in crashed) or most > CAP

@@ -4,17 +4,19 @@ import random
 
 from invitations.models import Invitation
 from rewards.numbers import next_grant_no
-from rewards.services import grant_reward
+from rewards.services import grant_reward, grant_rewards
 
 
 def grant_numbers(count: int) -> list[str]:
     return [next_grant_no() for _ in range(count)]
 
 
-def grant_all_qualified(seed: int) -> int:
+def grant_all_qualified(seed: int, path: str = "single") -> int:
     """Grant every qualified invitation that has no live grant yet, in a random order, until none
-    is left. Many of these run at once (and are killed) in the chaos test."""
+    is left: one by one (``single``), in batches of 50 (``batch``) or, by the seed's parity, one
+    or the other (``both``). Many of these run at once (and are killed) in the chaos test."""
     rng = random.Random(seed)
+    batched = path == "batch" or (path == "both" and seed % 2 == 1)
     done = 0
     while True:
         todo = list(
@@ -25,12 +27,16 @@ def grant_all_qualified(seed: int) -> int:
         if not todo:
             return done
         rng.shuffle(todo)
+        if batched:
+            grant_rewards(todo[:50])
+            done += 1
+            continue
         for invitation_id in todo[:50]:
             grant_reward(Invitation(pk=invitation_id))
             done += 1
 
 
-def grant_all_qualified_without_locks(seed: int) -> int:
+def grant_all_qualified_without_locks(seed: int, path: str = "single") -> int:
     """The broken variant the chaos harness must catch: the invitation and the inviter are read,
     not locked, so two processes can grant the same invitation or pass the same cap.
 
@@ -38,10 +44,11 @@ def grant_all_qualified_without_locks(seed: int) -> int:
     order, serializes the grants of one inviter, and the re-read after it sees the other's grant.)
     """
     from invitations.models import Customer
-    from rewards.services import granting
+    from rewards.services import batches, granting
 
-    granting.invitations_for_reward = lambda: Invitation.objects.select_related(
-        "campaign__card_kind", "inviter"
-    )
-    granting.inviters_for_update = Customer.objects.all
-    return grant_all_qualified(seed)
+    for module in (granting, batches):
+        module.invitations_for_reward = lambda: Invitation.objects.select_related(
+            "campaign__card_kind", "inviter"
+        )
+        module.inviters_for_update = Customer.objects.all
+    return grant_all_qualified(seed, path)
