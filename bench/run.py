@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: grants,binding,claims,upstream,imports,pages,detection,scheduling,"
+        help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,detection,scheduling,"
         "reality (not in the default set: it runs for about 40 minutes)",
     )
     args = parser.parse_args()
@@ -44,6 +44,7 @@ def main() -> None:
         binding,
         claims,
         detection,
+        grant_path,
         grants,
         imports,
         pages,
@@ -56,6 +57,7 @@ def main() -> None:
     wanted = set(filter(None, args.only.split(","))) or {
         "grants",
         "binding",
+        "grant_path",
         "claims",
         "upstream",
         "imports",
@@ -72,6 +74,7 @@ def main() -> None:
     steps = [
         ("grants", lambda: grants.run(args.quick, url)),
         ("binding", lambda: binding.run(args.quick)),
+        ("grant_path", lambda: grant_path.run(args.quick, url)),
         ("claims", lambda: claims.run(args.quick)),
         ("upstream", lambda: upstream.run(args.quick)),
         ("imports", lambda: imports.run(args.quick, url)),
