@@ -14,14 +14,13 @@ def _card_event(card: Card, action: str, *, save: bool = True, **fields) -> Card
     return event
 
 
-def card_assigned_event(card: Card, *, actor_label: str, save: bool = True) -> CardEvent:
+def card_assigned_event(card: Card, *, actor_label: str) -> CardEvent:
     return _card_event(
         card,
         Action.ASSIGNED,
         from_status=Status.AVAILABLE,
         to_status=Status.ASSIGNED,
         actor_label=actor_label,
-        save=save,
     )
 
 

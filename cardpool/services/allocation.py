@@ -45,29 +45,44 @@ def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
     return card
 
 
+# The locking SELECT is ``next_available_cards`` compiled by the ORM (one definition of which
+# cards may be handed out, and in which order); the UPDATE and the events read what it locked.
+_TAKE_CARDS = """
+WITH taken (id, valid_until) AS ({available}),
+assigned AS (
+    UPDATE cardpool_card card SET status = %s, assigned_at = now(), updated_at = now()
+    FROM taken WHERE card.id = taken.id
+    RETURNING card.id
+),
+events AS (
+    INSERT INTO cardpool_cardevent (card_id, action, from_status, to_status, reason, actor_id,
+                                    actor_label, created_at)
+    SELECT id, %s, %s, %s, '', NULL, %s, now() FROM taken ORDER BY valid_until, id
+    RETURNING 1
+)
+SELECT id FROM taken ORDER BY valid_until, id
+"""
+
+
 def allocate_cards(kind_id: int, count: int, *, actor_label: str = "rewards") -> list[int]:
     """Take up to ``count`` available cards of a kind at once, soonest expiry first, and mark
-    them assigned; returns their ids in that order (fewer when the stock runs short).
-
-    The batch form of ``allocate_card``: one locking SELECT (SKIP LOCKED, the same index), one
-    UPDATE and one INSERT of events, in the caller's transaction."""
+    them assigned, with their events; returns their ids in that order (fewer when the stock runs
+    short). The batch form of ``allocate_card``, in one statement in the caller's transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("allocate_cards must be called inside transaction.atomic().")
     if count <= 0:
         return []
-    ids = list(
-        next_available_cards(kind_id, allocation_horizon()).values_list("pk", flat=True)[:count]
-    )
-    if ids:
-        now = timezone.now()
-        Card.objects.filter(pk__in=ids).update(
-            status=Card.Status.ASSIGNED, assigned_at=now, updated_at=now
+    available = next_available_cards(kind_id, allocation_horizon()).values_list(
+        "pk", "valid_until"
+    )[:count]
+    sql, params = available.query.sql_with_params()
+    assigned, action = Card.Status.ASSIGNED, CardEvent.Action.ASSIGNED
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TAKE_CARDS.format(available=sql),
+            [*params, assigned, action, Card.Status.AVAILABLE, assigned, actor_label],
         )
-        CardEvent.objects.bulk_create(
-            card_assigned_event(Card(pk=card_id), actor_label=actor_label, save=False)
-            for card_id in ids
-        )
-    return ids
+        return [card_id for (card_id,) in cursor.fetchall()]
 
 
 @transaction.atomic

@@ -30,26 +30,24 @@ from dataclasses import dataclass, fields
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
-from django.utils import timezone
 
-from cardpool.models import Card, CardKind
+from cardpool.models import CardKind
 from cardpool.services import allocate_cards
 from invitations.models import Campaign, Invitation
 
 from ..anomalies.rules import out_of_stock_finding
-from ..events import grant_created_event, grant_held_event, grant_issued_event
+from ..batch_writes import insert_grants, issue_grants
 from ..exceptions import NotQualified
 from ..lock_objects import (
     invitations_for_reward,
     inviters_for_update,
     oldest_pending_stock_for_update,
 )
-from ..models import Grant, GrantEvent, UnrewardedInvitation
+from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
 from .anomalies import record_finding
 from .granting import grant_reward, hold_reason
 from .issuing import ACTOR, issue_waiting_grant
-from .ledger import credit_points_in_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +161,7 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         [campaigns[row["campaign_id"]].card_kind for row in granted if not holds[row["pk"]]]
     )
     numbers = next_grant_nos(len(granted))
-    now = timezone.now()
-    grants = []
+    rows = []
     for row, number in zip(granted, numbers, strict=True):
         campaign = campaigns[row["campaign_id"]]
         kind_cards = [] if holds[row["pk"]] else cards[campaign.card_kind_id]
@@ -173,37 +170,22 @@ def _grant_batch(ids: list[int]) -> BatchResult:
             status = Grant.Status.HELD
         else:
             status = Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
-        grants.append(
-            Grant(
-                grant_no=number,
-                invitation_id=row["pk"],
-                inviter_id=row["inviter_id"],
-                campaign=campaign,
-                points=campaign.points,
-                status=status,
-                hold_reason=holds[row["pk"]],
-                card_id=card_id,
-                issued_at=now if card_id else None,
-            )
+        rows.append(
+            {
+                "grant_no": number,
+                "invitation_id": row["pk"],
+                "inviter_id": row["inviter_id"],
+                "campaign_id": campaign.pk,
+                "card_id": card_id,
+                "points": campaign.points,
+                "status": status,
+                "hold_reason": holds[row["pk"]],
+            }
         )
-    Grant.objects.bulk_create(grants)
-    issued = [grant for grant in grants if grant.card_id]
-    credit_points_in_bulk(issued)
-    events = [grant_created_event(grant, actor_label=ACTOR, save=False) for grant in grants]
-    for grant in grants:
-        if grant.status == Grant.Status.HELD:
-            events.append(
-                grant_held_event(grant, reason=grant.hold_reason, actor_label=ACTOR, save=False)
-            )
-    events += [
-        grant_issued_event(grant, card=Card(pk=grant.card_id), actor_label=ACTOR, save=False)
-        for grant in issued
-    ]
-    GrantEvent.objects.bulk_create(events)
-    status_counts = Counter(grant.status for grant in grants)
-    result.issued = status_counts[Grant.Status.ISSUED]
-    result.pending_stock = status_counts[Grant.Status.PENDING_STOCK]
-    result.held = status_counts[Grant.Status.HELD]
+    written = insert_grants(rows)
+    result.issued = written.get(Grant.Status.ISSUED, 0)
+    result.pending_stock = written.get(Grant.Status.PENDING_STOCK, 0)
+    result.held = written.get(Grant.Status.HELD, 0)
     return result
 
 
@@ -271,23 +253,14 @@ def issue_waiting_grants(kind: CardKind, limit: int = BATCH_SIZE) -> int:
     """Issue up to ``limit`` of the kind's waiting grants, oldest first, with the soonest
     expiring cards, in the caller's transaction; returns how many were issued. Grants another
     fulfiller holds are skipped (SKIP LOCKED), so several can run at once."""
-    grants = list(oldest_pending_stock_for_update(kind.pk)[:limit])
-    if not grants:
+    grant_ids = list(oldest_pending_stock_for_update(kind.pk).values_list("pk", flat=True)[:limit])
+    if not grant_ids:
         return 0
-    card_ids = allocate_cards(kind.pk, len(grants), actor_label=ACTOR)
-    if len(card_ids) < len(grants):
+    card_ids = allocate_cards(kind.pk, len(grant_ids), actor_label=ACTOR)
+    if len(card_ids) < len(grant_ids):
         record_finding(out_of_stock_finding(kind.pk, kind.code))
-    issued = grants[: len(card_ids)]
-    now = timezone.now()
-    for grant, card_id in zip(issued, card_ids, strict=True):
-        grant.card_id, grant.status, grant.issued_at = card_id, Grant.Status.ISSUED, now
-    Grant.objects.bulk_update(issued, ["card", "status", "issued_at"])
-    credit_points_in_bulk(issued)
-    GrantEvent.objects.bulk_create(
-        grant_issued_event(grant, card=Card(pk=grant.card_id), actor_label=ACTOR, save=False)
-        for grant in issued
-    )
-    return len(issued)
+    # the oldest grants get the soonest-expiring cards; the rest keep waiting
+    return issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True)))
 
 
 def issue_waiting_grants_one_by_one(kind: CardKind) -> int:

@@ -38,6 +38,7 @@ def test_a_batch_issues_each_invitation_once_with_the_soonest_expiring_cards():
     result = grant_rewards(ids(invitations))
 
     assert (result.issued, result.pending_stock, result.skipped) == (4, 0, 0)
+    assert result.one_by_one == 0  # the set-based path did it, not the fallback
     grants = list(Grant.objects.order_by("invitation_id"))
     assert [grant.invitation_id for grant in grants] == ids(invitations)
     # the three soonest-expiring cards first, in expiry order, then the next
@@ -63,8 +64,8 @@ def test_a_batch_run_again_changes_nothing():
     first = grant_rewards([*ids(invitations), pending.pk])
     second = grant_rewards([*ids(invitations), pending.pk])
 
-    assert (first.issued, first.skipped) == (2, 2)
-    assert (second.issued, second.skipped) == (0, 4)
+    assert (first.issued, first.skipped, first.one_by_one) == (2, 2, 0)
+    assert (second.issued, second.skipped, second.one_by_one) == (0, 4, 0)
     assert Grant.objects.count() == 3
     assert GrantEvent.objects.count() == 6 and PointsEntry.objects.count() == 3
 
@@ -89,7 +90,7 @@ def test_the_cap_is_ranked_within_the_batch_and_against_earlier_grants():
         others[3].pk,
     }
     assert set(Unrewarded.objects.values_list("reason", flat=True)) == {"over_cap"}
-    assert (result.issued, result.over_cap) == (4, 3)
+    assert (result.issued, result.over_cap, result.one_by_one) == (4, 3, 0)
     assert Grant.objects.filter(inviter=inviter).count() == 3
     assert Grant.objects.filter(inviter=other).count() == 3
 
@@ -104,7 +105,7 @@ def test_flagged_inviters_and_paused_campaigns_hold_their_grants_and_take_no_car
 
     result = grant_rewards(ids([held_by_inviter, held_by_campaign, issued]))
 
-    assert (result.issued, result.held) == (1, 2)
+    assert (result.issued, result.held, result.one_by_one) == (1, 2, 0)
     reasons = dict(Grant.objects.values_list("invitation_id", "hold_reason"))
     assert reasons == {
         held_by_inviter.pk: "inviter flagged for review",
@@ -127,7 +128,7 @@ def test_a_short_stock_leaves_the_rest_waiting_and_raises_the_stock_out():
 
     result = grant_rewards(ids(invitations))
 
-    assert (result.issued, result.pending_stock) == (2, 3)
+    assert (result.issued, result.pending_stock, result.one_by_one) == (2, 3, 0)
     statuses = list(Grant.objects.order_by("invitation_id").values_list("status", flat=True))
     assert statuses == ["issued"] * 2 + ["pending_stock"] * 3
     assert Anomaly.objects.filter(
@@ -166,14 +167,14 @@ def test_the_sweep_grants_qualified_invitations_left_without_a_grant():
 
     result = grant_missed_rewards(batch_size=3)
 
-    assert (result.issued, result.over_cap) == (6, 1)
+    assert (result.issued, result.over_cap, result.one_by_one) == (6, 1, 0)
     assert Grant.objects.filter(invitation__in=[*missed, over[0]]).count() == 6
     assert Unrewarded.objects.get().invitation_id == over[1].pk
     again = grant_missed_rewards(batch_size=3)
     assert (again.issued, again.over_cap, again.skipped) == (0, 0, 0)
 
 
-def test_fulfilment_issues_the_oldest_waiting_grants_while_cards_last():
+def test_fulfilment_issues_the_oldest_waiting_grants_while_cards_last(caplog):
     campaign = CampaignFactory(points=50)
     invitations = [qualified_invitation(campaign=campaign) for _ in range(5)]
     grant_rewards(ids(invitations))
@@ -189,6 +190,7 @@ def test_fulfilment_issues_the_oldest_waiting_grants_while_cards_last():
     make_cards(campaign.card_kind, 5)
     assert fulfil_pending_grants() == 2
     assert not Grant.objects.filter(status="pending_stock").exists()
+    assert "one by one" not in caplog.text  # the batch did it, not the fallback
 
 
 def test_fulfilment_in_batches_of_two_hundred_issues_more_than_a_batch(monkeypatch):

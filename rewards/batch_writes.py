@@ -1,0 +1,104 @@
+"""The set-based path's writes, each one statement whatever the batch's size.
+
+Building a model instance per row and letting the ORM compile a ``bulk_create`` cost more than
+the database's work (``docs/benchmarks.md``, section 1c): a batch of 200 grants is 1,000 rows in
+four tables. These statements take the batch as arrays and write the grants with their points
+and first events in one statement (data-modifying CTEs: the points and events read the grants'
+``RETURNING``), and issue waiting grants the same way. The callers hold the locks and have
+checked every rule; these only write. The columns are the models' (a migration that adds a
+column without a default breaks them, and the batch tests with it).
+"""
+
+from django.db import connection
+
+from .models import GrantEvent, PointsEntry
+
+ACTOR = "rewards"
+
+# The created event for every grant, a held event for held ones, an issued event (with the card)
+# for issued ones, in that order per grant; one points entry per issued grant with points.
+_POINTS_AND_EVENTS = """
+, points AS (
+    INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
+    SELECT inviter_id, points, %(reward)s, id, '', now()
+    FROM written WHERE status = 'issued' AND points > 0
+    RETURNING 1
+), events AS (
+    INSERT INTO rewards_grantevent (grant_id, action, actor_id, actor_label, reason, card_id,
+                                    created_at)
+    SELECT grant_id, action, NULL, %(actor)s, reason, card_id, now() FROM (
+        SELECT id AS grant_id, 1 AS step, %(created)s AS action, '' AS reason,
+               NULL::bigint AS card_id
+        FROM written WHERE %(with_created)s
+        UNION ALL
+        SELECT id, 2, %(held)s, hold_reason, NULL FROM written WHERE status = 'held'
+        UNION ALL
+        SELECT id, 3, %(issued)s, '', card_id FROM written WHERE status = 'issued'
+    ) e
+    ORDER BY grant_id, step
+    RETURNING 1
+)
+SELECT status, count(*) FROM written GROUP BY status
+"""
+
+INSERT_GRANTS = """
+WITH written AS (
+    INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points,
+                               status, hold_reason, created_at, issued_at, first_revealed_at,
+                               voided_at, void_reason, replaced_by_id)
+    SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
+           now(), CASE WHEN card_id IS NULL THEN NULL ELSE now() END, NULL, NULL, '', NULL
+    FROM unnest(%(grant_no)s::varchar[], %(invitation_id)s::bigint[], %(inviter_id)s::bigint[],
+                %(campaign_id)s::bigint[], %(card_id)s::bigint[], %(points)s::integer[],
+                %(status)s::varchar[], %(hold_reason)s::varchar[])
+         AS batch (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status,
+                   hold_reason)
+    ORDER BY invitation_id
+    RETURNING id, inviter_id, points, status, hold_reason, card_id
+)"""
+
+ISSUE_GRANTS = """
+WITH written AS (
+    UPDATE rewards_grant g
+    SET card_id = batch.card_id, status = 'issued', issued_at = now()
+    FROM unnest(%(grant_id)s::bigint[], %(card_id)s::bigint[]) AS batch (grant_id, card_id)
+    WHERE g.id = batch.grant_id AND g.status = 'pending_stock'
+    RETURNING g.id, g.inviter_id, g.points, g.status, g.hold_reason, g.card_id
+)"""
+
+_CONSTANTS = {
+    "actor": ACTOR,
+    "reward": PointsEntry.Kind.REWARD.value,
+    "created": GrantEvent.Action.CREATED.value,
+    "held": GrantEvent.Action.HELD.value,
+    "issued": GrantEvent.Action.ISSUED.value,
+}
+
+
+def insert_grants(rows: list[dict]) -> dict[str, int]:
+    """Insert grants (``grant_no``, ``invitation_id``, ``inviter_id``, ``campaign_id``,
+    ``card_id`` or None, ``points``, ``status``, ``hold_reason``) with their points and events;
+    returns how many of each status."""
+    columns = ("grant_no", "invitation_id", "inviter_id", "campaign_id", "card_id", "points")
+    params = {column: [row[column] for row in rows] for column in columns}
+    params["status"] = [str(row["status"]) for row in rows]
+    params["hold_reason"] = [row["hold_reason"] for row in rows]
+    return _run(INSERT_GRANTS, {**params, "with_created": True})
+
+
+def issue_grants(pairs: list[tuple[int, int]]) -> int:
+    """Give each waiting grant its card (``(grant_id, card_id)``): issued, points, event;
+    returns how many were issued (a grant no longer waiting is left alone)."""
+    params = {
+        "grant_id": [grant_id for grant_id, _ in pairs],
+        "card_id": [card_id for _, card_id in pairs],
+        "with_created": False,
+    }
+    return _run(ISSUE_GRANTS, params).get("issued", 0)
+
+
+def _run(write: str, params: dict) -> dict[str, int]:
+    """``write`` (a CTE named ``written`` returning the grants) with their points and events."""
+    with connection.cursor() as cursor:
+        cursor.execute(write + _POINTS_AND_EVENTS, {**params, **_CONSTANTS})
+        return dict(cursor.fetchall())
