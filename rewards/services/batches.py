@@ -111,12 +111,11 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         .values("pk", "inviter_id", "campaign_id", "inviter__is_flagged_for_review")
     )
     found = [row["pk"] for row in rows]
+    granted_already = Grant.objects.live().filter(invitation_id__in=found)
+    over_cap_already = UnrewardedInvitation.objects.filter(invitation_id__in=found)
     done = set(
-        Grant.objects.live().filter(invitation_id__in=found).values_list("invitation_id", flat=True)
-    )
-    done |= set(
-        UnrewardedInvitation.objects.filter(invitation_id__in=found).values_list(
-            "invitation_id", flat=True
+        granted_already.values_list("invitation_id", flat=True).union(
+            over_cap_already.values_list("invitation_id", flat=True), all=True
         )
     )
     rows = [row for row in rows if row["pk"] not in done]
