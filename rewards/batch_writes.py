@@ -11,7 +11,7 @@ column without a default breaks them, and the batch tests with it).
 
 from django.db import connection
 
-from .models import GrantEvent, PointsEntry
+from .models import Grant, GrantEvent, PointsEntry
 
 ACTOR = "rewards"
 
@@ -38,7 +38,7 @@ _POINTS_AND_EVENTS = """
     ORDER BY grant_id, step
     RETURNING 1
 )
-SELECT status, count(*) FROM written GROUP BY status
+SELECT {columns} FROM written
 """
 
 INSERT_GRANTS = """
@@ -54,7 +54,7 @@ WITH written AS (
          AS batch (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status,
                    hold_reason)
     ORDER BY invitation_id
-    RETURNING id, inviter_id, points, status, hold_reason, card_id
+    RETURNING {columns}
 )"""
 
 ISSUE_GRANTS = """
@@ -63,8 +63,13 @@ WITH written AS (
     SET card_id = batch.card_id, status = 'issued', issued_at = now()
     FROM unnest(%(grant_id)s::bigint[], %(card_id)s::bigint[]) AS batch (grant_id, card_id)
     WHERE g.id = batch.grant_id AND g.status = 'pending_stock'
-    RETURNING g.id, g.inviter_id, g.points, g.status, g.hold_reason, g.card_id
+    RETURNING {qualified_columns}
 )"""
+
+# Every column of the grant, in the model's order, so the rows come back as Grant instances.
+_FIELDS = [field for field in Grant._meta.concrete_fields]
+_COLUMNS = ", ".join(field.column for field in _FIELDS)
+_QUALIFIED_COLUMNS = ", ".join(f"g.{field.column}" for field in _FIELDS)
 
 _CONSTANTS = {
     "actor": ACTOR,
@@ -75,10 +80,10 @@ _CONSTANTS = {
 }
 
 
-def insert_grants(rows: list[dict]) -> dict[str, int]:
+def insert_grants(rows: list[dict]) -> list[Grant]:
     """Insert grants (``grant_no``, ``invitation_id``, ``inviter_id``, ``campaign_id``,
     ``card_id`` or None, ``points``, ``status``, ``hold_reason``) with their points and events;
-    returns how many of each status."""
+    returns them."""
     columns = ("grant_no", "invitation_id", "inviter_id", "campaign_id", "card_id", "points")
     params = {column: [row[column] for row in rows] for column in columns}
     params["status"] = [str(row["status"]) for row in rows]
@@ -86,19 +91,23 @@ def insert_grants(rows: list[dict]) -> dict[str, int]:
     return _run(INSERT_GRANTS, {**params, "with_created": True})
 
 
-def issue_grants(pairs: list[tuple[int, int]]) -> int:
+def issue_grants(pairs: list[tuple[int, int]]) -> list[Grant]:
     """Give each waiting grant its card (``(grant_id, card_id)``): issued, points, event;
-    returns how many were issued (a grant no longer waiting is left alone)."""
+    returns the grants issued (a grant no longer waiting is left alone)."""
     params = {
         "grant_id": [grant_id for grant_id, _ in pairs],
         "card_id": [card_id for _, card_id in pairs],
         "with_created": False,
     }
-    return _run(ISSUE_GRANTS, params).get("issued", 0)
+    return _run(ISSUE_GRANTS, params)
 
 
-def _run(write: str, params: dict) -> dict[str, int]:
+def _run(write: str, params: dict) -> list[Grant]:
     """``write`` (a CTE named ``written`` returning the grants) with their points and events."""
+    sql = (write + _POINTS_AND_EVENTS).format(
+        columns=_COLUMNS, qualified_columns=_QUALIFIED_COLUMNS
+    )
+    names = [field.attname for field in _FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(write + _POINTS_AND_EVENTS, {**params, **_CONSTANTS})
-        return dict(cursor.fetchall())
+        cursor.execute(sql, {**params, **_CONSTANTS})
+        return [Grant.from_db(connection.alias, names, row) for row in cursor.fetchall()]

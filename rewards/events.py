@@ -1,44 +1,28 @@
 """Every event of a grant or an anomaly, one function per kind (``GrantEvent.Action``,
 ``AnomalyEvent.Action``). Called inside the service's transaction; never from a view, an admin
-class or a signal. ``save=False`` returns the event unsaved, for the grant path, which writes its
-first events in one statement."""
+class or a signal. A new grant's first events (created, held, issued), on both grant paths, are
+written with the grant in one statement by ``rewards.batch_writes``."""
 
 from .models import AnomalyEvent, Grant, GrantEvent
 
 DETECTION = "anomaly detection"
 
 
-def _grant_event(grant: Grant, action: str, *, save: bool = True, **fields) -> GrantEvent:
-    event = GrantEvent(grant=grant, action=action, **fields)
-    if save:
-        event.save()
-    return event
+def _grant_event(grant: Grant, action: str, **fields) -> GrantEvent:
+    return GrantEvent.objects.create(grant=grant, action=action, **fields)
 
 
 def grant_created_event(
-    grant: Grant, *, actor=None, actor_label: str = "", reason: str = "", save: bool = True
+    grant: Grant, *, actor=None, actor_label: str = "", reason: str = ""
 ) -> GrantEvent:
     return _grant_event(
-        grant,
-        GrantEvent.Action.CREATED,
-        actor=actor,
-        actor_label=actor_label,
-        reason=reason,
-        save=save,
+        grant, GrantEvent.Action.CREATED, actor=actor, actor_label=actor_label, reason=reason
     )
 
 
-def grant_held_event(grant: Grant, *, reason: str, actor_label: str, save: bool = True):
+def grant_issued_event(grant: Grant, *, card, actor=None, actor_label: str = "") -> GrantEvent:
     return _grant_event(
-        grant, GrantEvent.Action.HELD, reason=reason, actor_label=actor_label, save=save
-    )
-
-
-def grant_issued_event(
-    grant: Grant, *, card, actor=None, actor_label: str = "", save: bool = True
-) -> GrantEvent:
-    return _grant_event(
-        grant, GrantEvent.Action.ISSUED, card=card, actor=actor, actor_label=actor_label, save=save
+        grant, GrantEvent.Action.ISSUED, card=card, actor=actor, actor_label=actor_label
     )
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from invitations.models import Campaign, Customer, Invitation, PollCycle
 from invitations.selectors import invitations_of
+from referral_site.compiled import CompiledQuery
 
 from .models import (
     Anomaly,
@@ -23,15 +24,7 @@ def points_balance(customer: Customer) -> int:
     return customer.points_entries.aggregate(total=Sum("amount"))["total"] or 0
 
 
-def reward_state(invitation_id: int) -> dict:
-    """``live_grant_id`` (the invitation's grant that is not void, if any) and ``is_unrewarded``,
-    in one statement.
-
-    Must run as its own statement *after* the invitation is locked. Folding it into the locking
-    statement looks cheaper but is wrong under READ COMMITTED: when FOR UPDATE waits for another
-    transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
-    statement's old snapshot and miss the grant the other transaction just committed (the chaos
-    test caught exactly that; the unique constraint refused the second grant)."""
+def _reward_state(invitation_id: int) -> QuerySet:
     live_grant = Grant.objects.live().filter(invitation=OuterRef("pk"))
     return (
         Invitation.objects.filter(pk=invitation_id)
@@ -39,9 +32,24 @@ def reward_state(invitation_id: int) -> dict:
             live_grant_id=Subquery(live_grant.values("pk")[:1]),
             is_unrewarded=Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))),
         )
-        .values("live_grant_id", "is_unrewarded")
-        .get()
+        .values_list("live_grant_id", "is_unrewarded")
     )
+
+
+_REWARD_STATE = CompiledQuery(_reward_state, -9_000_000_001)
+
+
+def reward_state(invitation_id: int) -> dict:
+    """``live_grant_id`` (the invitation's grant that is not void, if any) and ``is_unrewarded``,
+    in one statement (compiled once per process: it is on the grant path).
+
+    Must run as its own statement *after* the invitation is locked. Folding it into the locking
+    statement looks cheaper but is wrong under READ COMMITTED: when FOR UPDATE waits for another
+    transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
+    statement's old snapshot and miss the grant the other transaction just committed (the chaos
+    test caught exactly that; the unique constraint refused the second grant)."""
+    [(live_grant_id, is_unrewarded)] = _REWARD_STATE.rows(invitation_id)
+    return {"live_grant_id": live_grant_id, "is_unrewarded": is_unrewarded}
 
 
 def grants_of(customer: Customer) -> QuerySet[Grant]:

@@ -7,9 +7,14 @@ available row with SKIP LOCKED and flipping its status in the caller's transacti
 that receives it is unique per card in the database.
 """
 
+import functools
+from datetime import date
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
+from referral_site.compiled import CompiledQuery
 
 from .. import secrets
 from ..events import (
@@ -48,7 +53,7 @@ def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
 # The locking SELECT is ``next_available_cards`` compiled by the ORM (one definition of which
 # cards may be handed out, and in which order); the UPDATE and the events read what it locked.
 _TAKE_CARDS = """
-WITH taken (id, valid_until) AS ({available}),
+WITH taken (id, valid_until) AS ({query}),
 assigned AS (
     UPDATE cardpool_card card SET status = %s, assigned_at = now(), updated_at = now()
     FROM taken WHERE card.id = taken.id
@@ -72,17 +77,27 @@ def allocate_cards(kind_id: int, count: int, *, actor_label: str = "rewards") ->
         raise RuntimeError("allocate_cards must be called inside transaction.atomic().")
     if count <= 0:
         return []
-    available = next_available_cards(kind_id, allocation_horizon()).values_list(
-        "pk", "valid_until"
-    )[:count]
-    sql, params = available.query.sql_with_params()
     assigned, action = Card.Status.ASSIGNED, CardEvent.Action.ASSIGNED
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _TAKE_CARDS.format(available=sql),
-            [*params, assigned, action, Card.Status.AVAILABLE, assigned, actor_label],
-        )
-        return [card_id for (card_id,) in cursor.fetchall()]
+    rows = _take_cards(count).rows(
+        kind_id,
+        allocation_horizon(),
+        after=[assigned, action, Card.Status.AVAILABLE, assigned, actor_label],
+    )
+    return [card_id for (card_id,) in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _take_cards(count: int) -> CompiledQuery:
+    """The statement for ``count`` cards (Django writes the LIMIT into the SQL, not a parameter):
+    compiled once per process and count; the single path always takes 1, batches up to 200."""
+    return CompiledQuery(
+        lambda kind_id, valid_from: next_available_cards(kind_id, valid_from).values_list(
+            "pk", "valid_until"
+        )[:count],
+        -9_000_000_001,
+        date(1, 1, 2),
+        template=_TAKE_CARDS,
+    )
 
 
 @transaction.atomic

@@ -32,10 +32,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 
 from cardpool.models import CardKind
-from cardpool.services import allocate_cards
 from invitations.models import Campaign, Invitation
 
-from ..anomalies.rules import out_of_stock_finding
 from ..batch_writes import insert_grants, issue_grants
 from ..exceptions import NotQualified
 from ..lock_objects import (
@@ -45,9 +43,8 @@ from ..lock_objects import (
 )
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
-from .anomalies import record_finding
 from .granting import grant_reward, hold_reason
-from .issuing import ACTOR, issue_waiting_grant
+from .issuing import issue_waiting_grant, take_cards
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +149,9 @@ def _grant_batch(ids: list[int]) -> BatchResult:
 
     holds = {
         row["pk"]: hold_reason(
-            campaigns[row["campaign_id"]], inviter_flagged=row["inviter__is_flagged_for_review"]
+            campaign_paused=campaigns[row["campaign_id"]].is_paused,
+            campaign_flagged=campaigns[row["campaign_id"]].is_flagged_for_review,
+            inviter_flagged=row["inviter__is_flagged_for_review"],
         )
         for row in granted
     }
@@ -181,24 +180,20 @@ def _grant_batch(ids: list[int]) -> BatchResult:
                 "hold_reason": holds[row["pk"]],
             }
         )
-    written = insert_grants(rows)
-    result.issued = written.get(Grant.Status.ISSUED, 0)
-    result.pending_stock = written.get(Grant.Status.PENDING_STOCK, 0)
-    result.held = written.get(Grant.Status.HELD, 0)
+    written = Counter(grant.status for grant in insert_grants(rows))
+    result.issued = written[Grant.Status.ISSUED]
+    result.pending_stock = written[Grant.Status.PENDING_STOCK]
+    result.held = written[Grant.Status.HELD]
     return result
 
 
 def _cards_for(kinds: list[CardKind]) -> dict[int, list[int]]:
-    """Cards for grants of these kinds (one entry per grant), taken in one statement per kind;
-    a kind that runs short raises its out-of-stock anomaly."""
+    """Cards for grants of these kinds (one entry per grant), one statement per kind."""
     wanted = Counter(kind.pk for kind in kinds)
-    by_pk = {kind.pk: kind for kind in kinds}
-    cards = {}
-    for kind_id in sorted(wanted):
-        cards[kind_id] = allocate_cards(kind_id, wanted[kind_id], actor_label=ACTOR)
-        if len(cards[kind_id]) < wanted[kind_id]:
-            record_finding(out_of_stock_finding(kind_id, by_pk[kind_id].code))
-    return cards
+    codes = {kind.pk: kind.code for kind in kinds}
+    return {
+        kind_id: take_cards(kind_id, codes[kind_id], wanted[kind_id]) for kind_id in sorted(wanted)
+    }
 
 
 def _grant_one_by_one(ids: list[int]) -> BatchResult:
@@ -255,11 +250,9 @@ def issue_waiting_grants(kind: CardKind, limit: int = BATCH_SIZE) -> int:
     grant_ids = list(oldest_pending_stock_for_update(kind.pk).values_list("pk", flat=True)[:limit])
     if not grant_ids:
         return 0
-    card_ids = allocate_cards(kind.pk, len(grant_ids), actor_label=ACTOR)
-    if len(card_ids) < len(grant_ids):
-        record_finding(out_of_stock_finding(kind.pk, kind.code))
+    card_ids = take_cards(kind.pk, kind.code, len(grant_ids))
     # the oldest grants get the soonest-expiring cards; the rest keep waiting
-    return issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True)))
+    return len(issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True))))
 
 
 def issue_waiting_grants_one_by_one(kind: CardKind) -> int:

@@ -8,35 +8,68 @@ second live grant per invitation and a second grant per card, so overlap cannot 
 """
 
 from django.db import transaction
+from django.db.models import Count
 
 from invitations.models import Invitation
+from referral_site.compiled import CompiledQuery
 
-from ..events import (
-    grant_created_event,
-    grant_held_event,
-    grant_issued_event,
-    grant_released_event,
-)
+from ..batch_writes import insert_grants
+from ..events import grant_released_event
 from ..exceptions import GrantNotInStatus, NotQualified
 from ..lock_objects import (
     grants_for_update,
     invitations_for_reward,
     inviters_for_update,
 )
-from ..models import Grant, GrantEvent, UnrewardedInvitation
+from ..models import Grant, UnrewardedInvitation
+from ..numbers import next_grant_no
 from ..selectors import reward_state
-from .issuing import ACTOR, card_or_none, create_grant, issue_waiting_grant
+from .issuing import issue_waiting_grant, take_cards
 
 
-def hold_reason(campaign, *, inviter_flagged: bool) -> str:
+def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagged: bool) -> str:
     """Why a new grant must wait for a reviewer, or "" when it may be issued."""
-    if campaign.is_paused:
+    if campaign_paused:
         return "campaign paused"
-    if campaign.is_flagged_for_review:
+    if campaign_flagged:
         return "campaign flagged for review"
     if inviter_flagged:
         return "inviter flagged for review"
     return ""
+
+
+# What the grant path reads with the invitation's lock: only the columns it uses.
+LOCKED_FIELDS = (
+    "pk",
+    "status",
+    "inviter_id",
+    "campaign_id",
+    "inviter__is_flagged_for_review",
+    "campaign__card_kind_id",
+    "campaign__card_kind__code",
+    "campaign__points",
+    "campaign__max_rewards_per_inviter",
+    "campaign__is_paused",
+    "campaign__is_flagged_for_review",
+)
+# The grant path's ORM statements, compiled once per process (referral_site.compiled).
+_LOCK_INVITATION = CompiledQuery(
+    lambda pk: invitations_for_reward().filter(pk=pk).values_list(*LOCKED_FIELDS), -9_000_000_001
+)
+_LOCK_INVITER = CompiledQuery(
+    lambda pk: inviters_for_update().filter(pk=pk).values_list("pk"), -9_000_000_001
+)
+_LIVE_GRANTS = CompiledQuery(
+    lambda inviter_id, campaign_id: (
+        Grant.objects.live()
+        .filter(inviter_id=inviter_id, campaign_id=campaign_id)
+        .values("inviter_id")
+        .annotate(n=Count("pk"))
+        .values_list("n")
+    ),
+    -9_000_000_001,
+    -9_000_000_002,
+)
 
 
 @transaction.atomic
@@ -48,49 +81,58 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     Idempotent: calling it again, from another process at the same moment, or after a crash,
     returns the one live grant. Called by the poller inside the transaction that marks the
     invitation qualified. Raises ``NotQualified``.
+
+    Nine statements, reading only the columns used: lock the invitation (with its campaign's
+    and inviter's fields), read its reward state, lock the inviter, count their live grants,
+    take a card with its event, a number, then the grant with its points and events in one.
     """
-    # Lock order: invitation, inviter, card (see lock_objects). The grant is created once its
-    # card is known, so the common path is one INSERT, not an INSERT then an UPDATE.
-    locked = invitations_for_reward().get(pk=invitation.pk)
-    if locked.status != Invitation.Status.QUALIFIED:
-        raise NotQualified(locked)
-    state = reward_state(locked.pk)
+    # Lock order: invitation, inviter, card (see lock_objects).
+    rows = _LOCK_INVITATION.rows(invitation.pk)
+    if not rows:
+        raise Invitation.DoesNotExist(f"Invitation #{invitation.pk} does not exist.")
+    locked = dict(zip(LOCKED_FIELDS, rows[0], strict=True))
+    if locked["status"] != Invitation.Status.QUALIFIED:
+        raise NotQualified(Invitation(pk=locked["pk"], status=locked["status"]))
+    state = reward_state(locked["pk"])
     if state["live_grant_id"] is not None:
         return Grant.objects.get(pk=state["live_grant_id"])
     if state["is_unrewarded"]:
         return None
     # Invariant 5: lock the inviter so two invitations of theirs cannot both pass the cap check.
-    list(inviters_for_update().filter(pk=locked.inviter_id).values_list("pk"))
-    campaign = locked.campaign
-    live_grants = (
-        Grant.objects.live().filter(inviter_id=locked.inviter_id, campaign=campaign).count()
-    )
-    if live_grants >= campaign.max_rewards_per_inviter:
+    _LOCK_INVITER.rows(locked["inviter_id"])
+    [(live_grants,)] = _LIVE_GRANTS.rows(locked["inviter_id"], locked["campaign_id"]) or [(0,)]
+    if live_grants >= locked["campaign__max_rewards_per_inviter"]:
         UnrewardedInvitation.objects.create(
-            invitation=locked, reason=UnrewardedInvitation.Reason.OVER_CAP
+            invitation_id=locked["pk"], reason=UnrewardedInvitation.Reason.OVER_CAP
         )
         return None
-    held_because = hold_reason(campaign, inviter_flagged=locked.inviter.is_flagged_for_review)
-    card = None if held_because else card_or_none(campaign.card_kind)
+    held_because = hold_reason(
+        campaign_paused=locked["campaign__is_paused"],
+        campaign_flagged=locked["campaign__is_flagged_for_review"],
+        inviter_flagged=locked["inviter__is_flagged_for_review"],
+    )
+    card_id = None
+    if not held_because:
+        kind_id, code = locked["campaign__card_kind_id"], locked["campaign__card_kind__code"]
+        card_id = next(iter(take_cards(kind_id, code, 1)), None)
     if held_because:
         status = Grant.Status.HELD
     else:
-        status = Grant.Status.ISSUED if card else Grant.Status.PENDING_STOCK
-    grant = create_grant(
-        invitation_id=locked.pk,
-        inviter_id=locked.inviter_id,
-        campaign=campaign,
-        points=campaign.points,
-        status=status,
-        hold_reason=held_because,
-        card=card,
+        status = Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
+    [grant] = insert_grants(
+        [
+            {
+                "grant_no": next_grant_no(),
+                "invitation_id": locked["pk"],
+                "inviter_id": locked["inviter_id"],
+                "campaign_id": locked["campaign_id"],
+                "card_id": card_id,
+                "points": locked["campaign__points"],
+                "status": status,
+                "hold_reason": held_because,
+            }
+        ]
     )
-    events = [grant_created_event(grant, actor_label=ACTOR, save=False)]
-    if held_because:
-        events.append(grant_held_event(grant, reason=held_because, actor_label=ACTOR, save=False))
-    if card:
-        events.append(grant_issued_event(grant, card=card, actor_label=ACTOR, save=False))
-    GrantEvent.objects.bulk_create(events)
     return grant
 
 

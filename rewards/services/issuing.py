@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from cardpool.exceptions import NoCardAvailable
 from cardpool.models import Card, CardKind
-from cardpool.services import allocate_card
+from cardpool.services import allocate_card, allocate_cards
 from invitations.models import Campaign
 
 from ..anomalies.rules import out_of_stock_finding
@@ -26,6 +26,15 @@ def card_or_none(kind: CardKind) -> Card | None:
     except NoCardAvailable:
         record_finding(out_of_stock_finding(kind.pk, kind.code))
         return None
+
+
+def take_cards(kind_id: int, code: str, count: int) -> list[int]:
+    """Up to ``count`` cards of a kind allocated in the caller's transaction, soonest expiry
+    first, in one statement; when the stock runs short, fewer, and an out-of-stock anomaly."""
+    card_ids = allocate_cards(kind_id, count, actor_label=ACTOR)
+    if len(card_ids) < count:
+        record_finding(out_of_stock_finding(kind_id, code))
+    return card_ids
 
 
 def create_grant(

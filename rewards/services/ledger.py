@@ -5,22 +5,12 @@ from ..models import Grant, PointsEntry
 
 
 def credit_points(grant: Grant) -> PointsEntry | None:
-    """Book the grant's points to its inviter (when it is issued)."""
-    entries = credit_points_in_bulk([grant])
-    return entries[0] if entries else None
-
-
-def credit_points_in_bulk(grants: list[Grant]) -> list[PointsEntry]:
-    """The same for several issued grants, in one INSERT (the batch paths)."""
-    return PointsEntry.objects.bulk_create(
-        PointsEntry(
-            customer_id=grant.inviter_id,
-            amount=grant.points,
-            kind=PointsEntry.Kind.REWARD,
-            grant=grant,
-        )
-        for grant in grants
-        if grant.points
+    """Book the grant's points to its inviter (when a waiting grant is issued by a reviewer's
+    release or a reissue; new grants are credited by ``rewards.batch_writes``)."""
+    if not grant.points:
+        return None
+    return PointsEntry.objects.create(
+        customer_id=grant.inviter_id, amount=grant.points, kind=PointsEntry.Kind.REWARD, grant=grant
     )
 
 

@@ -1,0 +1,56 @@
+"""ORM queries compiled once per process and run again with new values, for the grant path.
+
+Django builds and compiles a queryset's SQL on every call: on the grant path that cost several
+times the statement's own round trip (``docs/benchmarks.md``, section 1c). A ``CompiledQuery``
+keeps the queryset as the one definition of the statement (its filters, its locks, the rules
+in its managers) and compiles it the first time it runs, with placeholder values standing for
+the parameters that change; later runs send the same SQL with the real values in their places.
+
+Only for querysets whose shape does not depend on the values (no ``__in`` lists, no
+conditional filters); each placeholder must land in exactly one parameter, which is checked
+when the query is compiled. ``template`` wraps the query in a larger statement (``{query}``
+marks its place) whose own parameters follow the query's (``rows(..., after=[...])``).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+
+class CompiledQuery:
+    def __init__(self, build: Callable[..., QuerySet], *placeholders: Any, template="{query}"):
+        self._build = build
+        self._placeholders = placeholders
+        self._template = template
+        self._sql: str | None = None
+        self._params: list = []
+        self._slots: list[int] = []
+
+    def rows(self, *values: Any, after: list | tuple = ()) -> list[tuple]:
+        """Run the query with ``values`` in the placeholders' places; its rows as tuples.
+        A query that locks (``select_for_update``) must run inside a transaction."""
+        if self._sql is None:
+            self._compile()
+        params = list(self._params)
+        for slot, value in zip(self._slots, values, strict=True):
+            params[slot] = value
+        params.extend(after)
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql, params)
+            return cursor.fetchall()
+
+    def _compile(self) -> None:
+        sql, params = self._build(*self._placeholders).query.sql_with_params()
+        params = list(params)
+        slots = []
+        for placeholder in self._placeholders:
+            found = [index for index, param in enumerate(params) if param == placeholder]
+            if len(found) != 1:
+                raise ValueError(
+                    f"placeholder {placeholder!r} is in {len(found)} parameters of {sql!r}"
+                )
+            slots.append(found[0])
+        self._sql = self._template.format(query=sql)
+        self._params, self._slots = params, slots
