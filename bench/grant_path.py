@@ -1,7 +1,7 @@
 """1c. The grant path against fair baselines, measured in the same run, interleaved.
 
 - ``grant_reward`` (the service, one invitation per transaction) against the *same transaction
-  in raw psycopg*: the same 13 statements with the same locks, the same checks in Python, on a
+  in raw psycopg*: the same 9 statements with the same locks, the same checks in Python, on a
   psycopg connection with the same settings (server-side binding, statements prepared after 5
   runs). The ratio is what Django costs on this path.
 - ``grant_rewards`` (the set-based path, batches of 50 and 200) against the *single UPDATE ...
@@ -15,6 +15,7 @@ paired within a round. Duplicates (a card or an invitation granted twice) are co
 after every run.
 """
 
+import datetime
 import os
 import tempfile
 import time
@@ -31,14 +32,8 @@ from .database import libpq
 from .grants import SKIP_LOCKED_SQL
 
 LOCK_INVITATION = """
-SELECT i.id, i.campaign_id, i.inviter_id, i.invitee_phone, i.channel, i.status, i.rejection_reason,
-       i.invited_at, i.qualify_by, i.external_account_id, i.account_opened_at, i.account_channel,
-       i.decided_at, i.next_check_at, i.attempts, i.last_error, i.last_checked_at, i.check_priority,
-       i.signal_at, i.lease_token, i.leased_until, c.id, c.name, c.starts_at, c.ends_at,
-       c.qualification_days, c.card_kind_id, c.points, c.max_rewards_per_inviter, c.is_paused,
-       c.is_flagged_for_review, c.rules, k.id, k.code, k.name, k.face_value,
-       k.low_stock_threshold, k.is_active, u.id, u.user_id, u.phone, u.invite_code,
-       u.is_flagged_for_review, u.created_at, u.checks_requested_at
+SELECT i.id, i.status, i.inviter_id, i.campaign_id, u.is_flagged_for_review, c.card_kind_id, k.code,
+       c.points, c.max_rewards_per_inviter, c.is_paused, c.is_flagged_for_review
 FROM invitations_invitation i
 JOIN invitations_campaign c ON i.campaign_id = c.id
 JOIN cardpool_cardkind k ON c.card_kind_id = k.id
@@ -56,34 +51,24 @@ LIVE_GRANTS = """
 SELECT count(*) FROM rewards_grant
 WHERE NOT (status = 'void') AND campaign_id = %s AND inviter_id = %s
 """
-TAKE_CARD = """
-SELECT id, kind_id, batch_id, number_encrypted, password_encrypted, number_digest, number_last4,
-       valid_until, status, created_at, updated_at, assigned_at
-FROM cardpool_card
-WHERE kind_id = %s AND status = 'available' AND valid_until >= current_date + 30
+AVAILABLE = """
+SELECT id, valid_until FROM cardpool_card
+WHERE kind_id = %s AND status = %s AND valid_until >= %s
 ORDER BY valid_until, id LIMIT 1 FOR UPDATE SKIP LOCKED
 """
-ASSIGN_CARD = "UPDATE cardpool_card SET status = 'assigned', updated_at = now(), assigned_at = now() WHERE id = %s"
-CARD_EVENT = """
-INSERT INTO cardpool_cardevent (card_id, action, from_status, to_status, reason, actor_id, actor_label, created_at)
-VALUES (%s, 'assigned', 'available', 'assigned', '', NULL, 'rewards', now()) RETURNING id
-"""
 GRANT_NO = "SELECT nextval('rewards_grant_no_seq')"
-INSERT_GRANT = """
-INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status,
-                           hold_reason, created_at, issued_at, first_revealed_at, voided_at, void_reason,
-                           replaced_by_id)
-VALUES (%s, %s, %s, %s, %s, %s, 'issued', '', now(), now(), NULL, NULL, '', NULL) RETURNING id
-"""
-POINTS = """
-INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
-VALUES (%s, %s, 'reward', %s, '', now()) RETURNING id
-"""
-GRANT_EVENTS = """
-INSERT INTO rewards_grantevent (grant_id, action, actor_id, actor_label, reason, card_id, created_at)
-SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::integer[], %s::varchar[], %s::text[],
-                     %s::bigint[], %s::timestamptz[]) RETURNING id
-"""
+
+
+def _statements() -> tuple[str, str, dict]:
+    """The two statements the service builds from text (card with event; grant with points and
+    events), as it sends them."""
+    from cardpool.services.allocation import _TAKE_CARDS
+    from rewards import batch_writes
+
+    insert = (batch_writes.INSERT_GRANTS + batch_writes._POINTS_AND_EVENTS).format(
+        columns=batch_writes._COLUMNS, qualified_columns=batch_writes._QUALIFIED_COLUMNS
+    )
+    return _TAKE_CARDS.format(query=AVAILABLE), insert, batch_writes._CONSTANTS
 
 
 def gather(folder: str, parties: int) -> float:
@@ -122,13 +107,14 @@ def raw_same_sql_worker(url: str, invitation_ids: list[int], folder: str, partie
     """``grant_reward``'s transaction written by hand: same statements, locks and checks."""
     from rewards.numbers import _grant_no
 
+    take_card, insert_grant, constants = _statements()
     with psycopg.connect(libpq(url), prepare_threshold=5) as db:
         started = gather(folder, parties)
         for invitation_id in invitation_ids:
             with db.transaction():
                 row = db.execute(LOCK_INVITATION, [invitation_id]).fetchone()
-                status, campaign_id, inviter_id = row[5], row[1], row[2]
-                kind_id, points, cap = row[26], row[27], row[28]
+                _, status, inviter_id, campaign_id, inviter_flagged, kind_id = row[:6]
+                points, cap, paused, campaign_flagged = row[7:]
                 if status != "qualified":
                     raise RuntimeError("not qualified")
                 live_grant, unrewarded = db.execute(REWARD_STATE, [invitation_id]).fetchone()
@@ -136,30 +122,25 @@ def raw_same_sql_worker(url: str, invitation_ids: list[int], folder: str, partie
                     continue
                 db.execute(LOCK_INVITER, [inviter_id]).fetchall()
                 (live,) = db.execute(LIVE_GRANTS, [campaign_id, inviter_id]).fetchone()
-                if live >= cap or row[29] or row[30] or row[42]:
+                if live >= cap or paused or campaign_flagged or inviter_flagged:
                     raise RuntimeError("the bench's invitations are never capped or held")
-                card = db.execute(TAKE_CARD, [kind_id]).fetchone()
-                db.execute(ASSIGN_CARD, [card[0]])
-                db.execute(CARD_EVENT, [card[0]]).fetchone()
+                horizon = datetime.date.today() + datetime.timedelta(days=30)
+                card_parameters = [kind_id, "available", horizon, "assigned", "assigned"]
+                card_parameters += ["available", "assigned", "rewards"]
+                (card_id,) = db.execute(take_card, card_parameters).fetchone()
                 (value,) = db.execute(GRANT_NO).fetchone()
-                (grant_id,) = db.execute(
-                    INSERT_GRANT,
-                    [_grant_no(value), invitation_id, inviter_id, campaign_id, card[0], points],
-                ).fetchone()
-                db.execute(POINTS, [inviter_id, points, grant_id]).fetchone()
-                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                db.execute(
-                    GRANT_EVENTS,
-                    [
-                        [grant_id, grant_id],
-                        ["created", "issued"],
-                        [None, None],
-                        ["rewards", "rewards"],
-                        ["", ""],
-                        [None, card[0]],
-                        [now, now],
-                    ],
-                ).fetchall()
+                batch = {
+                    "grant_no": [_grant_no(value)],
+                    "invitation_id": [invitation_id],
+                    "inviter_id": [inviter_id],
+                    "campaign_id": [campaign_id],
+                    "card_id": [card_id],
+                    "points": [points],
+                    "status": ["issued"],
+                    "hold_reason": [""],
+                    "with_created": True,
+                }
+                db.execute(insert_grant, {**batch, **constants}).fetchall()
         return _finish(started, len(invitation_ids))
 
 

@@ -338,7 +338,7 @@ def _grant_path_section(path: dict, docs: Path) -> list[str]:
         "an invitation granted twice, or a count that is off) are counted with SQL after every run.",
         "",
         f"**One invitation per transaction**, {path['single_count']:,} grants per run: `grant_reward` against "
-        "the same transaction in raw psycopg (the same 13 statements, locks and checks, the same binding and "
+        "the same transaction in raw psycopg (the same 9 statements, locks and checks, the same binding and "
         "prepared statements).",
         "",
         "| processes | grant_reward /s | raw same SQL /s | grant_reward / raw | duplicates |",
