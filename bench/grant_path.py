@@ -154,7 +154,7 @@ def single_update_worker(url: str, kind_id: int, count: int, folder: str, partie
         return _finish(started, done)
 
 
-_runs = {"prefix": 100}
+_runs = {"prefix": 700}  # customers 1700xxxxxxx and up: other sections use 1100-1699
 
 
 def _qualified(count: int) -> tuple[int, list[int]]:

@@ -231,6 +231,8 @@ def write(results: dict, docs: Path) -> None:
                 f"| {name} | {value['median_ms']:.1f} | {value['p95_ms']:.1f} | {value['queries']} |"
             )
         lines.append("")
+    if "load" in results:
+        lines += _load_section(results["load"])
     if "detection" in results:
         detection = results["detection"]
         sizes = detection["sizes"]
@@ -416,6 +418,57 @@ def _plot_grant_path(path: dict, target: Path) -> bool:
     figure.tight_layout()
     figure.savefig(target, dpi=110)
     return True
+
+
+def _load_section(load: dict) -> list[str]:
+    lines = [
+        "## 5b. Pages under real load",
+        "",
+        f"`bench/load.py`: locust against gunicorn ({load['workers']} workers, `gunicorn.conf.py`) with the "
+        f"production settings, over {load['cards']:,} cards, {load['invitations']:,} invitations (1,000 per "
+        f"customer) and {load['grants']:,} grants; every user logged in, asking as fast as it is answered, "
+        f"{load['seconds']} s per measurement, locust on the same 2 cores. The baseline is `/health/live` (a view "
+        'that answers "ok" through the same middleware without touching the database), measured on the same '
+        "gunicorn at the same concurrency in the same run.",
+        "",
+        "| users | pages | requests/s | p50 ms | p95 ms | p99 ms | failures | p95 / baseline's | throughput / baseline's |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for users, round_ in load["rounds"].items():
+        hello = round_["hello"]["all"]
+        for group, label in (
+            ("hello", "baseline"),
+            ("customer", "customer pages"),
+            ("admin", "admin lists"),
+        ):
+            value = round_[group]["all"]
+            lines.append(
+                f"| {users} | {label} | {value['rps']:.0f} | {value['p50_ms']:.0f} | {value['p95_ms']:.0f} | "
+                f"{value['p99_ms']:.0f} | {value['failures']} | {value['p95_ms'] / max(hello['p95_ms'], 1):.1f} | "
+                f"{value['rps'] / hello['rps']:.2f} |"
+            )
+    lines += [
+        "",
+        "Each page (p50 / p95 ms):",
+        "",
+        "| users | page | p50 ms | p95 ms |",
+        "| ---: | --- | ---: | ---: |",
+    ]
+    for users, round_ in load["rounds"].items():
+        for group in ("customer", "admin"):
+            for name, value in round_[group]["pages"].items():
+                lines.append(
+                    f"| {users} | {name} | {value['p50_ms']:.0f} | {value['p95_ms']:.0f} |"
+                )
+    twenty = load["rounds"].get("20") or load["rounds"].get(20)
+    if twenty:
+        p95 = twenty["customer"]["all"]["p95_ms"]
+        lines += [
+            "",
+            f"Target: customer pages p95 under 100 ms at 20 users: {p95:.0f} ms, {'met' if p95 < 100 else 'missed'}.",
+            "",
+        ]
+    return lines
 
 
 def _binding_section(binding: dict) -> list[str]:

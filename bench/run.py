@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,detection,scheduling,"
+        help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
         "reality (not in the default set: it runs for about 40 minutes)",
     )
     args = parser.parse_args()
@@ -47,6 +47,7 @@ def main() -> None:
         grant_path,
         grants,
         imports,
+        load,
         pages,
         report,
         scheduling,
@@ -62,6 +63,7 @@ def main() -> None:
         "upstream",
         "imports",
         "pages",
+        "load",
         "detection",
         "scheduling",
     }
@@ -79,6 +81,7 @@ def main() -> None:
         ("upstream", lambda: upstream.run(args.quick)),
         ("imports", lambda: imports.run(args.quick, url)),
         ("pages", lambda: pages.run(args.quick)),
+        ("load", lambda: load.run(args.quick, url)),
         ("detection", lambda: detection.run(args.quick)),
         ("scheduling", lambda: scheduling.run(args.quick)),
         ("reality", lambda: scheduling_reality.run(args.quick)),

@@ -200,3 +200,20 @@ def test_fulfilment_in_batches_of_two_hundred_issues_more_than_a_batch(monkeypat
     make_cards(campaign.card_kind, 10)
 
     assert fulfil_pending_grants() == 10
+
+
+def test_the_repair_command_grants_the_missed_and_issues_the_waiting():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    campaign = CampaignFactory()
+    missed = [qualified_invitation(campaign=campaign) for _ in range(3)]
+    grant_rewards([missed[0].pk])  # waits: no card yet
+    make_cards(campaign.card_kind, 3)
+    out = StringIO()
+
+    call_command("grant_missed_rewards", stdout=out)
+
+    assert "granted 2 issued" in out.getvalue() and "then 1 waiting grants issued" in out.getvalue()
+    assert Grant.objects.filter(status="issued").count() == 3

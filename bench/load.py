@@ -1,0 +1,215 @@
+"""5b. Pages under real load: locust against gunicorn with the production settings.
+
+The data: 1,000,000 cards, 1,000 customers with 1,000 invitations each (1,000,000 in all),
+100,000 of them rewarded (grants and points entries). gunicorn runs ``referral_site.wsgi`` with
+``gunicorn.conf.py`` (its default number of workers) and the production settings; locust's
+users each hold a logged-in session (made by the production settings, in a child process) and
+ask for pages as fast as they are answered, as browsers behind our TLS proxy would. Each round
+measures, at the same concurrency and one after the other on the same gunicorn, the baseline (a
+view that answers "ok" without touching the database: ``/health/live``, through the same
+middleware), the customer pages and the admin lists.
+"""
+
+import csv
+import json
+import os
+import runpy
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
+
+from invitations.models import Customer
+
+from . import fixtures
+from .common import execute, run_parallel
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8011
+
+
+def _populate(cards: int, customers: int, per_customer: int, grants: int) -> list[int]:
+    kind = fixtures.card_kind("LD")
+    campaign = fixtures.campaign(kind)
+    execute("SET synchronous_commit = off")
+    fixtures.cards(kind, cards)
+    fixtures.customers(customers, "566")
+    execute("ANALYZE")
+    execute(
+        """
+        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
+            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at,
+            attempts, last_error)
+        SELECT %s, c.id, '17' || lpad(g::text, 9, '0'),
+               'link', CASE WHEN g <= %s THEN 'qualified' ELSE 'pending' END, '',
+               now() - (g %% 10000) * interval '1 minute', now() + interval '29 days',
+               CASE WHEN g <= %s THEN 'LDACC' || g END, CASE WHEN g <= %s THEN now() END, '',
+               now() + interval '1 hour', 1, ''
+        FROM generate_series(1, %s) g
+        JOIN invitations_customer c ON c.phone = '1566' || lpad((1 + g %% %s)::text, 7, '0')
+        """,
+        [campaign.pk, grants, grants, grants, customers * per_customer, customers],
+    )
+    execute("ANALYZE")
+    execute(
+        """
+        WITH picked AS (
+            SELECT id, row_number() OVER (ORDER BY id) n FROM cardpool_card WHERE kind_id = %s ORDER BY id LIMIT %s
+        ), invs AS (
+            SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation
+            WHERE campaign_id = %s AND status = 'qualified'
+        )
+        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
+                                   created_at, issued_at, void_reason)
+        SELECT 'RL' || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, 10, 'issued', '', now(), now(), ''
+        FROM invs i JOIN picked p ON p.n = i.n
+        """,
+        [kind.pk, grants, campaign.pk, campaign.pk],
+    )
+    execute(
+        "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "
+        "WHERE id IN (SELECT card_id FROM rewards_grant WHERE campaign_id = %s)",
+        [campaign.pk],
+    )
+    execute(
+        """
+        INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
+        SELECT inviter_id, points, 'reward', id, '', created_at FROM rewards_grant WHERE campaign_id = %s
+        """,
+        [campaign.pk],
+    )
+    execute("VACUUM ANALYZE")
+    return list(
+        Customer.objects.filter(phone__startswith="1566")
+        .order_by("pk")
+        .values_list("user_id", flat=True)[:50]
+    )
+
+
+def make_sessions(user_ids: list[int], admin_id: int) -> dict:
+    """Run with the production settings: a logged-in session per user, as a login makes."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def session_for(user) -> str:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        return store.session_key
+
+    users = get_user_model().objects.in_bulk([*user_ids, admin_id])
+    return {
+        "customers": [session_for(users[user_id]) for user_id in user_ids],
+        "admin": session_for(users[admin_id]),
+    }
+
+
+def _production_env(url: str) -> dict:
+    return {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "referral_site.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CARD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "CARD_NUMBER_DIGEST_KEY": secrets.token_urlsafe(32),
+        "SMS_GATEWAY_URL": "https://sms.invalid/send",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+    }
+
+
+def _locust(group: str, users: int, seconds: int, sessions: dict, folder: str) -> dict:
+    prefix = str(Path(folder) / f"{group}-{users}")
+    env = {**os.environ, "LOAD_GROUP": group, "LOAD_SESSIONS": json.dumps(sessions)}
+    subprocess.run(
+        [
+            *[sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py")],
+            *["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"],
+            *["--host", f"http://127.0.0.1:{PORT}", "--csv", prefix, "--only-summary"],
+            "--loglevel=WARNING",
+        ],
+        env=env,
+        check=False,
+        capture_output=True,
+        timeout=seconds + 120,
+    )
+    with open(f"{prefix}_stats.csv", newline="") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+
+    def figures(row: dict) -> dict:
+        return {
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+            "rps": float(row["Requests/s"]),
+            "p50_ms": float(row["50%"]),
+            "p95_ms": float(row["95%"]),
+            "p99_ms": float(row["99%"]),
+        }
+
+    return {
+        "all": figures(rows["Aggregated"]),
+        "pages": {name: figures(row) for name, row in rows.items() if name != "Aggregated"},
+    }
+
+
+def _wait_for(url: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2, headers={"X-Forwarded-Proto": "https"}).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"gunicorn did not answer at {url}")
+
+
+def run(quick: bool, url: str) -> dict:
+    if quick:
+        cards, customers, per_customer, grants, seconds = 50_000, 100, 500, 5_000, 10
+    else:
+        cards, customers, per_customer, grants, seconds = 1_000_000, 1_000, 1_000, 100_000, 30
+    user_ids = _populate(cards, customers, per_customer, grants)
+    admin = get_user_model().objects.create_superuser("load-admin", "l@example.com", None)
+    env = _production_env(url)
+    [sessions] = run_parallel("bench.load.make_sessions", [(user_ids, admin.pk)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "referral_site.wsgi", "--access-logfile", "/dev/null"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    results = {
+        "cards": cards,
+        "invitations": customers * per_customer,
+        "grants": grants,
+        "seconds": seconds,
+        "workers": None,
+        "rounds": {},
+    }
+    try:
+        _wait_for(f"http://127.0.0.1:{PORT}/health/live")
+        with tempfile.TemporaryDirectory() as folder:
+            for users in (20, 50):
+                round_ = results["rounds"][users] = {}
+                for group in ("hello", "customer", "admin"):
+                    round_[group] = _locust(group, users, seconds, sessions, folder)
+                    value = round_[group]["all"]
+                    print(
+                        f"  load {group:8} x{users}: {value['rps']:7.1f} req/s, p50 {value['p50_ms']:.0f} ms,"
+                        f" p95 {value['p95_ms']:.0f} ms, p99 {value['p99_ms']:.0f} ms,"
+                        f" {value['failures']} failures",
+                        flush=True,
+                    )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    results["workers"] = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+    return results
