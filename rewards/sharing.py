@@ -1,13 +1,16 @@
 """The invite link as a QR code and as a share poster, drawn here (SVG, no outside service)."""
 
+import functools
 from xml.sax.saxutils import escape
 
 import segno
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_svg(url: str, *, scale: int = 5) -> str:
     """An inline ``<svg>`` of ``url`` as a QR code (error correction M: survives a smudged
-    screen); safe to embed as is: segno writes only numbers and fixed attributes."""
+    screen); safe to embed as is: segno writes only numbers and fixed attributes. Kept per
+    process (a customer's link does not change; drawing it took half of /me/'s time)."""
     return segno.make(url, error="m").svg_inline(scale=scale, border=2, dark="#1d2433")
 
 

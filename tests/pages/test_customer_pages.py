@@ -215,6 +215,19 @@ def test_a_customer_sees_reveals_and_reports_only_their_own_rewards(client, camp
     assert "PW0000" not in text(client.get(reverse("rewards:my_rewards")))  # masked again
 
 
+def test_each_rewards_report_form_has_its_own_choices_and_labels(client, campaign, customer):
+    """A label must select the choice of its own card's form, not the first card's."""
+    first, second = (
+        grant_reward(qualified_invitation(campaign=campaign, inviter=customer)) for _ in range(2)
+    )
+    client.force_login(customer.user)
+    page = text(client.get(reverse("rewards:my_rewards")))
+    ids = re.findall(r'<input type="radio" name="problem" value="[a-z_]+" id="([^"]+)"', page)
+    labels = re.findall(r'<label for="(problem-[^"]+)"', page)
+    assert len(ids) == len(set(ids)) == 2 * 3 and sorted(labels) == sorted(ids)
+    assert all(f"problem-{grant.grant_no}-1" in ids for grant in (first, second))
+
+
 def test_reveal_and_report_refuse_get_with_a_page_and_a_post_without_csrf(campaign, customer):
     grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
     client = Client(enforce_csrf_checks=True)
