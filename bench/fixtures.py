@@ -109,3 +109,28 @@ def invitations(
             count,
         ],
     )
+
+
+def issued_grants(kind: CardKind, campaign_obj: Campaign, count: int, prefix: str) -> None:
+    """Issue ``count`` grants (numbers ``{prefix}...``) to the campaign's qualified invitations,
+    oldest first, each with one of the kind's cards, which become assigned."""
+    execute(
+        """
+        WITH picked AS (
+            SELECT id, row_number() OVER (ORDER BY id) n FROM cardpool_card WHERE kind_id = %s ORDER BY id LIMIT %s
+        ), invs AS (
+            SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation
+            WHERE campaign_id = %s AND status = 'qualified'
+        )
+        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
+                                   created_at, issued_at, void_reason)
+        SELECT %s || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, 10, 'issued', '', now(), now(), ''
+        FROM invs i JOIN picked p ON p.n = i.n
+        """,
+        [kind.pk, count, campaign_obj.pk, prefix, campaign_obj.pk],
+    )
+    execute(
+        "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "
+        "WHERE id IN (SELECT card_id FROM rewards_grant WHERE campaign_id = %s)",
+        [campaign_obj.pk],
+    )

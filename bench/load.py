@@ -57,26 +57,7 @@ def _populate(cards: int, customers: int, per_customer: int, grants: int) -> lis
         [campaign.pk, grants, grants, grants, customers * per_customer, customers],
     )
     execute("ANALYZE")
-    execute(
-        """
-        WITH picked AS (
-            SELECT id, row_number() OVER (ORDER BY id) n FROM cardpool_card WHERE kind_id = %s ORDER BY id LIMIT %s
-        ), invs AS (
-            SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation
-            WHERE campaign_id = %s AND status = 'qualified'
-        )
-        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
-                                   created_at, issued_at, void_reason)
-        SELECT 'RL' || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, 10, 'issued', '', now(), now(), ''
-        FROM invs i JOIN picked p ON p.n = i.n
-        """,
-        [kind.pk, grants, campaign.pk, campaign.pk],
-    )
-    execute(
-        "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "
-        "WHERE id IN (SELECT card_id FROM rewards_grant WHERE campaign_id = %s)",
-        [campaign.pk],
-    )
+    fixtures.issued_grants(kind, campaign, grants, "RL")
     execute(
         """
         INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
@@ -189,6 +170,7 @@ def run(quick: bool, url: str) -> dict:
     results = {
         "cards": cards,
         "invitations": customers * per_customer,
+        "customers": customers,
         "grants": grants,
         "seconds": seconds,
         "workers": None,

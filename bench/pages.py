@@ -46,23 +46,7 @@ def _populate(cards: int, grants: int) -> Customer:
         [campaign.pk, grants],
     )
     execute("ANALYZE")
-    execute(
-        """
-        WITH picked AS (
-            SELECT id, row_number() OVER (ORDER BY id) n FROM cardpool_card WHERE kind_id = %s ORDER BY id LIMIT %s
-        ), invs AS (
-            SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation WHERE campaign_id = %s
-        )
-        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
-                                   created_at, issued_at, void_reason)
-        SELECT 'RB' || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, 10, 'issued', '', now(), now(), ''
-        FROM invs i JOIN picked p ON p.n = i.n
-        """,
-        [kind.pk, grants, campaign.pk, campaign.pk],
-    )
-    execute(
-        "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() WHERE id IN (SELECT card_id FROM rewards_grant)"
-    )
+    fixtures.issued_grants(kind, campaign, grants, "RB")
     customer = Customer.objects.get(phone="15550000001")
     execute(
         """

@@ -423,8 +423,8 @@ def _load_section(load: dict) -> list[str]:
         "## 5b. Pages under real load",
         "",
         f"`bench/load.py`: locust against gunicorn ({load['workers']} workers, `gunicorn.conf.py`) with the "
-        f"production settings, over {load['cards']:,} cards, {load['invitations']:,} invitations (1,000 per "
-        f"customer) and {load['grants']:,} grants; every user logged in, asking as fast as it is answered, "
+        f"production settings, over {load['cards']:,} cards, {load['invitations']:,} invitations "
+        f"({load['invitations'] // load.get('customers', 1000):,} per customer) and {load['grants']:,} grants; every user logged in, asking as fast as it is answered, "
         f"{load['seconds']} s per measurement, locust on the same 2 cores. The baseline is `/health/live` (a view "
         'that answers "ok" through the same middleware without touching the database), measured on the same '
         "gunicorn at the same concurrency in the same run.",
