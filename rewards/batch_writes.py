@@ -13,7 +13,7 @@ from django.db import connection
 
 from .models import Grant, GrantEvent, PointsEntry
 
-ACTOR = "rewards"
+ACTOR = "rewards"  # who the grant path's events name: the system, no person
 
 # The created event for every grant, a held event for held ones, an issued event (with the card)
 # for issued ones, in that order per grant; one points entry per issued grant with points.

@@ -43,7 +43,7 @@ from ..lock_objects import (
 )
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
-from .granting import grant_reward, hold_reason
+from .granting import grant_reward, hold_reason, new_grant_status
 from .issuing import issue_waiting_grant, take_cards
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def grant_rewards(invitation_ids: Iterable[int]) -> BatchResult:
 
 def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
     """The sweep: qualified invitations with no live grant and no over-cap record, granted in
-    batches (oldest first). Nothing to do is one indexed query."""
+    batches (oldest first). Nothing to do is one query: a walk of the qualified invitations
+    with two anti-joins on indexed foreign keys."""
     total = BatchResult()
     after = 0
     while True:
@@ -159,16 +160,12 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         [campaigns[row["campaign_id"]].card_kind for row in granted if not holds[row["pk"]]]
     )
     numbers = next_grant_nos(len(granted))
-    rows = []
+    new_grants = []
     for row, number in zip(granted, numbers, strict=True):
         campaign = campaigns[row["campaign_id"]]
         kind_cards = [] if holds[row["pk"]] else cards[campaign.card_kind_id]
         card_id = kind_cards.pop(0) if kind_cards else None
-        if holds[row["pk"]]:
-            status = Grant.Status.HELD
-        else:
-            status = Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
-        rows.append(
+        new_grants.append(
             {
                 "grant_no": number,
                 "invitation_id": row["pk"],
@@ -176,11 +173,11 @@ def _grant_batch(ids: list[int]) -> BatchResult:
                 "campaign_id": campaign.pk,
                 "card_id": card_id,
                 "points": campaign.points,
-                "status": status,
+                "status": new_grant_status(holds[row["pk"]], card_id),
                 "hold_reason": holds[row["pk"]],
             }
         )
-    written = Counter(grant.status for grant in insert_grants(rows))
+    written = Counter(grant.status for grant in insert_grants(new_grants))
     result.issued = written[Grant.Status.ISSUED]
     result.pending_stock = written[Grant.Status.PENDING_STOCK]
     result.held = written[Grant.Status.HELD]
@@ -212,9 +209,9 @@ def _grant_one_by_one(ids: list[int]) -> BatchResult:
             continue
         if grant is None:
             result.over_cap += 1
-        else:
-            # an existing grant is counted by its status too: the single path cannot say
-            setattr(result, grant.status, getattr(result, grant.status, 0) + 1)
+        else:  # a grant made before is counted by its status too: the single path cannot say
+            field = {"issued": "issued", "pending_stock": "pending_stock", "held": "held"}
+            setattr(result, field[grant.status], getattr(result, field[grant.status]) + 1)
     return result
 
 

@@ -38,6 +38,13 @@ def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagge
     return ""
 
 
+def new_grant_status(held_because: str, card_id: int | None) -> str:
+    """Held for a reviewer, issued with its card, or waiting for stock."""
+    if held_because:
+        return Grant.Status.HELD
+    return Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
+
+
 # What the grant path reads with the invitation's lock: only the columns it uses.
 LOCKED_FIELDS = (
     "pk",
@@ -115,10 +122,6 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     if not held_because:
         kind_id, code = locked["campaign__card_kind_id"], locked["campaign__card_kind__code"]
         card_id = next(iter(take_cards(kind_id, code, 1)), None)
-    if held_because:
-        status = Grant.Status.HELD
-    else:
-        status = Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
     [grant] = insert_grants(
         [
             {
@@ -128,7 +131,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
                 "campaign_id": locked["campaign_id"],
                 "card_id": card_id,
                 "points": locked["campaign__points"],
-                "status": status,
+                "status": new_grant_status(held_because, card_id),
                 "hold_reason": held_because,
             }
         ]

@@ -1,5 +1,7 @@
-"""Where a grant is created and where a waiting grant gets its card: one place for each, used by
-granting (the poller), fulfilment, staff's release and reissue."""
+"""Cards for grants and waiting grants given their card: take_cards (both grant paths; the
+stock-out anomaly when short), issue_waiting_grant (a reviewer's release, the fallback of a failed
+fulfilment batch) and create_grant (a staff reissue, whose events name the reviewer). New grants
+of the grant paths are written by ``rewards.batch_writes``."""
 
 from django.utils import timezone
 
@@ -9,13 +11,12 @@ from cardpool.services import allocate_card, allocate_cards
 from invitations.models import Campaign
 
 from ..anomalies.rules import out_of_stock_finding
+from ..batch_writes import ACTOR
 from ..events import grant_issued_event
 from ..models import Grant
 from ..numbers import next_grant_no
 from .anomalies import record_finding
 from .ledger import credit_points
-
-ACTOR = "rewards"
 
 
 def card_or_none(kind: CardKind) -> Card | None:
