@@ -6,17 +6,37 @@ keeps the queryset as the one definition of the statement (its filters, its lock
 in its managers) and compiles it the first time it runs, with placeholder values standing for
 the parameters that change; later runs send the same SQL with the real values in their places.
 
-Only for querysets whose shape does not depend on the values (no ``__in`` lists, no
-conditional filters); each placeholder must land in exactly one parameter, which is checked
-when the query is compiled. ``template`` wraps the query in a larger statement (``{query}``
-marks its place) whose own parameters follow the query's (``rows(..., after=[...])``).
+Only for querysets whose shape does not depend on the values (no ``__in`` lists: use
+``__any``, below, which sends a list as one array parameter; no conditional filters); each
+placeholder must land in exactly one parameter, which is checked when the query is compiled.
+``template`` wraps the query in a larger statement (``{query}`` marks its place) whose own
+parameters follow the query's (``rows(..., after=[...])``).
 """
 
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Field, ForeignObject, Lookup, QuerySet
+
+
+class AnyOf(Lookup):
+    """``field__any=[...]``: ``field = ANY(%s)`` with the list as one array parameter, so the
+    statement is the same whatever the list's length (``__in`` writes one ``%s`` per item)."""
+
+    lookup_name = "any"
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+
+
+# Registered for every field and relation (relations keep lookups of their own).
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)
 
 
 class CompiledQuery:

@@ -32,7 +32,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 
 from cardpool.models import CardKind
-from invitations.models import Campaign, Invitation
+from invitations.models import Invitation
+from referral_site.compiled import CompiledQuery
 
 from ..batch_writes import insert_grants, issue_grants
 from ..exceptions import NotQualified
@@ -43,7 +44,7 @@ from ..lock_objects import (
 )
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
-from .granting import grant_reward, hold_reason, new_grant_status
+from .granting import LOCKED_FIELDS, grant_reward, hold_reason, new_grant_status
 from .issuing import issue_waiting_grant, take_cards
 
 logger = logging.getLogger(__name__)
@@ -100,44 +101,71 @@ def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
         after = ids[-1]
 
 
+# The batch's ORM statements, compiled once per process (referral_site.compiled): a list of
+# ids is one array parameter (``__any``), so a batch of any size sends the same statements.
+_LOCK_INVITATIONS = CompiledQuery(
+    lambda ids: (
+        invitations_for_reward()
+        .filter(pk__any=ids, status=Invitation.Status.QUALIFIED)
+        .values_list(*LOCKED_FIELDS)
+    ),
+    [-9_000_000_001],
+)
+_DONE_ALREADY = CompiledQuery(
+    lambda granted, over_cap: (
+        Grant.objects.live()
+        .filter(invitation_id__any=granted)
+        .values_list("invitation_id")
+        .union(
+            UnrewardedInvitation.objects.filter(invitation_id__any=over_cap).values_list(
+                "invitation_id"
+            ),
+            all=True,
+        )
+    ),
+    [-9_000_000_001],
+    [-9_000_000_002],
+)
+_LOCK_INVITERS = CompiledQuery(
+    lambda ids: inviters_for_update().filter(pk__any=ids).values_list("pk"), [-9_000_000_001]
+)
+_LIVE_GRANTS = CompiledQuery(
+    lambda inviters, campaigns: (
+        Grant.objects.live()
+        .filter(inviter_id__any=inviters, campaign_id__any=campaigns)
+        .values("inviter_id", "campaign_id")
+        .annotate(n=Count("pk"))
+        .values_list("inviter_id", "campaign_id", "n")
+    ),
+    [-9_000_000_001],
+    [-9_000_000_002],
+)
+
+
 @transaction.atomic
 def _grant_batch(ids: list[int]) -> BatchResult:
     result = BatchResult()
-    rows = list(
-        invitations_for_reward()
-        .filter(pk__in=ids, status=Invitation.Status.QUALIFIED)
-        .values("pk", "inviter_id", "campaign_id", "inviter__is_flagged_for_review")
-    )
+    rows = [dict(zip(LOCKED_FIELDS, row, strict=True)) for row in _LOCK_INVITATIONS.rows(ids)]
     found = [row["pk"] for row in rows]
-    granted_already = Grant.objects.live().filter(invitation_id__in=found)
-    over_cap_already = UnrewardedInvitation.objects.filter(invitation_id__in=found)
-    done = set(
-        granted_already.values_list("invitation_id", flat=True).union(
-            over_cap_already.values_list("invitation_id", flat=True), all=True
-        )
-    )
+    done = {invitation_id for (invitation_id,) in _DONE_ALREADY.rows(found, found)}
     rows = [row for row in rows if row["pk"] not in done]
     result.skipped = len(ids) - len(rows)
     if not rows:
         return result
 
     inviter_ids = sorted({row["inviter_id"] for row in rows})
-    list(inviters_for_update().filter(pk__in=inviter_ids).values_list("pk"))
-    campaign_ids = {row["campaign_id"] for row in rows}
-    campaigns = Campaign.objects.select_related("card_kind").in_bulk(campaign_ids)
+    _LOCK_INVITERS.rows(inviter_ids)
+    campaign_ids = sorted({row["campaign_id"] for row in rows})
     live = Counter(
         {
-            (count["inviter_id"], count["campaign_id"]): count["n"]
-            for count in Grant.objects.live()
-            .filter(inviter_id__in=inviter_ids, campaign_id__in=campaign_ids)
-            .values("inviter_id", "campaign_id")
-            .annotate(n=Count("pk"))
+            (inviter_id, campaign_id): count
+            for inviter_id, campaign_id, count in _LIVE_GRANTS.rows(inviter_ids, campaign_ids)
         }
     )
     granted, over_cap = [], []
     for row in rows:  # in id order: the earlier invitation takes the last place under the cap
         key = (row["inviter_id"], row["campaign_id"])
-        if live[key] >= campaigns[row["campaign_id"]].max_rewards_per_inviter:
+        if live[key] >= row["campaign__max_rewards_per_inviter"]:
             over_cap.append(row)
         else:
             live[key] += 1
@@ -150,29 +178,26 @@ def _grant_batch(ids: list[int]) -> BatchResult:
 
     holds = {
         row["pk"]: hold_reason(
-            campaign_paused=campaigns[row["campaign_id"]].is_paused,
-            campaign_flagged=campaigns[row["campaign_id"]].is_flagged_for_review,
+            campaign_paused=row["campaign__is_paused"],
+            campaign_flagged=row["campaign__is_flagged_for_review"],
             inviter_flagged=row["inviter__is_flagged_for_review"],
         )
         for row in granted
     }
-    cards = _cards_for(
-        [campaigns[row["campaign_id"]].card_kind for row in granted if not holds[row["pk"]]]
-    )
+    cards = _cards_for([row for row in granted if not holds[row["pk"]]])
     numbers = next_grant_nos(len(granted))
     new_grants = []
     for row, number in zip(granted, numbers, strict=True):
-        campaign = campaigns[row["campaign_id"]]
-        kind_cards = [] if holds[row["pk"]] else cards[campaign.card_kind_id]
+        kind_cards = [] if holds[row["pk"]] else cards[row["campaign__card_kind_id"]]
         card_id = kind_cards.pop(0) if kind_cards else None
         new_grants.append(
             {
                 "grant_no": number,
                 "invitation_id": row["pk"],
                 "inviter_id": row["inviter_id"],
-                "campaign_id": campaign.pk,
+                "campaign_id": row["campaign_id"],
                 "card_id": card_id,
-                "points": campaign.points,
+                "points": row["campaign__points"],
                 "status": new_grant_status(holds[row["pk"]], card_id),
                 "hold_reason": holds[row["pk"]],
             }
@@ -184,13 +209,11 @@ def _grant_batch(ids: list[int]) -> BatchResult:
     return result
 
 
-def _cards_for(kinds: list[CardKind]) -> dict[int, list[int]]:
-    """Cards for grants of these kinds (one entry per grant), one statement per kind."""
-    wanted = Counter(kind.pk for kind in kinds)
-    codes = {kind.pk: kind.code for kind in kinds}
-    return {
-        kind_id: take_cards(kind_id, codes[kind_id], wanted[kind_id]) for kind_id in sorted(wanted)
-    }
+def _cards_for(rows: list[dict]) -> dict[int, list[int]]:
+    """Cards for these invitations' grants, by kind (one statement per kind)."""
+    wanted = Counter(row["campaign__card_kind_id"] for row in rows)
+    codes = {row["campaign__card_kind_id"]: row["campaign__card_kind__code"] for row in rows}
+    return {kind: take_cards(kind, codes[kind], wanted[kind]) for kind in sorted(wanted)}
 
 
 def _grant_one_by_one(ids: list[int]) -> BatchResult:

@@ -46,3 +46,16 @@ def test_a_placeholder_that_is_not_one_parameter_is_refused():
     missing = CompiledQuery(lambda pk: Customer.objects.values_list("pk"), -9_000_000_001)
     with pytest.raises(ValueError, match="is in 0 parameters"):
         missing.rows(1)
+
+
+def test_any_sends_a_list_as_one_parameter_and_compiles_once_for_every_length():
+    customers = [CustomerFactory() for _ in range(3)]
+    phones = CompiledQuery(
+        lambda pks: Customer.objects.filter(pk__any=pks).order_by("pk").values_list("phone"),
+        [-9_000_000_001],
+    )
+    assert phones.rows([customers[0].pk]) == [(customers[0].phone,)]
+    assert phones.rows([c.pk for c in customers]) == [(c.phone,) for c in customers]
+    assert phones.rows([]) == []
+    users = Customer.objects.filter(user_id__any=[customers[1].user_id]).values_list("pk")
+    assert list(users) == [(customers[1].pk,)]  # relations too
