@@ -368,19 +368,19 @@ def _grant_path_section(path: dict, docs: Path) -> list[str]:
     eight = {int(k): v for k, v in batch.items()}.get(8) or batch.get("8")
     single_eight = {int(k): v for k, v in single.items()}.get(8)
     if eight and single_eight:
-        best = max(
-            eight["table"]["batches of 50"]["ratio"], eight["table"]["batches of 200"]["ratio"]
-        )
+        fifty = eight["table"]["batches of 50"]["ratio"]
+        two_hundred = eight["table"]["batches of 200"]["ratio"]
         per_invitation = single_eight["table"]["service"]["ratio"]
         speedup = (
             eight["table"]["batches of 200"]["rate"] / single_eight["table"]["service"]["rate"]
         )
+        verdict = "met" if min(fifty, two_hundred) >= 1 else "not met for both"
         lines += [
             "",
-            f"Targets at 8 processes: batches at least 1.0x the single UPDATE: {best:.2f}x, "
-            f"{'met' if best >= 1 else 'missed'}; `grant_reward` at least 0.5x the raw same-SQL transaction: "
-            f"{per_invitation:.2f}x, {'met' if per_invitation >= 0.5 else 'missed'}. Batches of 200 grant "
-            f"{speedup:.0f}x as many invitations a second as `grant_reward` at 8 processes.",
+            f"Targets at 8 processes: batches at least 1.0x the single UPDATE: {fifty:.2f}x with batches of "
+            f"50, {two_hundred:.2f}x with batches of 200, {verdict}; `grant_reward` at least 0.5x the raw "
+            f"same-SQL transaction: {per_invitation:.2f}x, {'met' if per_invitation >= 0.5 else 'missed'}. "
+            f"Batches of 200 grant {speedup:.0f}x as many invitations a second as `grant_reward` at 8 processes.",
             "",
         ]
     if _plot_grant_path(path, docs / "grant_path.png"):
