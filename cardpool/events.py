@@ -1,6 +1,7 @@
 """Every event of a card, one function per kind (``CardEvent.Action``). Called inside the
 service's transaction; never from a view, an admin class or a signal. ``save=False`` returns the
-event unsaved, for a service that writes many in one statement."""
+event unsaved, for a service that writes many in one statement. Allocation writes its assigned
+events in its own statement (``services.allocation.allocate_cards``)."""
 
 from .models import Card, CardEvent
 

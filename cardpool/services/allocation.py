@@ -18,7 +18,6 @@ from referral_site.compiled import CompiledQuery
 
 from .. import secrets
 from ..events import (
-    card_assigned_event,
     card_expired_event,
     card_revealed_event,
     card_voided_event,
@@ -32,7 +31,8 @@ EXPIRE_CHUNK = 1000
 
 
 def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
-    """Take one available card of ``kind``, soonest expiry first, and mark it assigned.
+    """Take one available card of ``kind``, soonest expiry first, and mark it assigned (one
+    ``allocate_cards``).
 
     Must run inside the caller's transaction (the one that creates the grant), so the card and
     the grant commit or roll back together. Raises ``NoCardAvailable`` when no unlocked card of
@@ -40,14 +40,10 @@ def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("allocate_card must be called inside transaction.atomic().")
-    card = next_available_cards(kind.pk, allocation_horizon()).first()
-    if card is None:
+    card_ids = allocate_cards(kind.pk, 1, actor_label=actor_label)
+    if not card_ids:
         raise NoCardAvailable(kind.code, settings.CARD_MIN_VALIDITY_DAYS)
-    card.status = Card.Status.ASSIGNED
-    card.assigned_at = timezone.now()
-    card.save(update_fields=["status", "assigned_at", "updated_at"])
-    card_assigned_event(card, actor_label=actor_label)
-    return card
+    return Card.objects.get(pk=card_ids[0])
 
 
 # The locking SELECT is ``next_available_cards`` compiled by the ORM (one definition of which

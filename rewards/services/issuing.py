@@ -1,13 +1,11 @@
 """Cards for grants and waiting grants given their card: take_cards (both grant paths; the
 stock-out anomaly when short), issue_waiting_grant (a reviewer's release, the fallback of a failed
-fulfilment batch) and create_grant (a staff reissue, whose events name the reviewer). New grants
-of the grant paths are written by ``rewards.batch_writes``."""
+fulfilment batch) and create_waiting_grant (a staff reissue's replacement, whose events name the
+reviewer). New grants of the grant paths are written by ``rewards.batch_writes``."""
 
 from django.utils import timezone
 
-from cardpool.exceptions import NoCardAvailable
-from cardpool.models import Card, CardKind
-from cardpool.services import allocate_card, allocate_cards
+from cardpool.services import allocate_cards
 from invitations.models import Campaign
 
 from ..anomalies.rules import out_of_stock_finding
@@ -19,16 +17,6 @@ from .anomalies import record_finding
 from .ledger import credit_points
 
 
-def card_or_none(kind: CardKind) -> Card | None:
-    """A card of ``kind`` allocated in the caller's transaction, or None (and an out-of-stock
-    anomaly) when none is in stock."""
-    try:
-        return allocate_card(kind)
-    except NoCardAvailable:
-        record_finding(out_of_stock_finding(kind.pk, kind.code))
-        return None
-
-
 def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     """Up to ``count`` cards of a kind allocated in the caller's transaction, soonest expiry
     first, in one statement; when the stock runs short, fewer, and an out-of-stock anomaly."""
@@ -38,47 +26,34 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     return card_ids
 
 
-def create_grant(
-    *,
-    invitation_id: int,
-    inviter_id: int,
-    campaign: Campaign,
-    points: int,
-    status: str,
-    card: Card | None = None,
-    hold_reason: str = "",
-) -> Grant:
-    """The one INSERT of a grant, with a number from the sequence; an issued one is credited
-    (its events are the caller's: the poller writes them in one bulk insert)."""
-    grant = Grant.objects.create(
+def create_waiting_grant(*, invitation_id: int, inviter_id: int, campaign: Campaign, points: int):
+    """A grant that waits for its card (``issue_waiting_grant`` gives it one), numbered from the
+    sequence: a staff reissue's replacement. The grant paths write theirs with
+    ``rewards.batch_writes``."""
+    return Grant.objects.create(
         grant_no=next_grant_no(),
         invitation_id=invitation_id,
         inviter_id=inviter_id,
         campaign=campaign,
         points=points,
-        status=status,
-        hold_reason=hold_reason,
-        card=card,
-        issued_at=timezone.now() if card else None,
+        status=Grant.Status.PENDING_STOCK,
     )
-    if card is not None:
-        credit_points(grant)
-    return grant
 
 
 def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = ACTOR) -> bool:
     """Give a waiting grant its card and points; False (and the grant left pending_stock)
     when no card is in stock. Runs inside the caller's transaction, grant row locked."""
-    card = card_or_none(grant.campaign.card_kind)
-    if card is None:
+    kind = grant.campaign.card_kind
+    card_ids = take_cards(kind.pk, kind.code, 1)
+    if not card_ids:
         if grant.status != Grant.Status.PENDING_STOCK:
             grant.status = Grant.Status.PENDING_STOCK
             grant.save(update_fields=["status"])
         return False
-    grant.card = card
+    grant.card_id = card_ids[0]
     grant.status = Grant.Status.ISSUED
     grant.issued_at = timezone.now()
     grant.save(update_fields=["card", "status", "issued_at"])
     credit_points(grant)
-    grant_issued_event(grant, card=card, actor=actor, actor_label=actor_label)
+    grant_issued_event(grant, card=grant.card, actor=actor, actor_label=actor_label)
     return True

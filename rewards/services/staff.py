@@ -11,7 +11,7 @@ from ..events import grant_created_event, grant_reissued_event, grant_voided_eve
 from ..exceptions import GrantNotInStatus
 from ..lock_objects import grants_for_update
 from ..models import Grant
-from .issuing import create_grant, issue_waiting_grant
+from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
 
 
@@ -59,12 +59,11 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
     _void_locked(old, reason, actor)
-    new = create_grant(
+    new = create_waiting_grant(
         invitation_id=old.invitation_id,
         inviter_id=old.inviter_id,
         campaign=old.campaign,
         points=old.points,
-        status=Grant.Status.PENDING_STOCK,
     )
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
