@@ -64,6 +64,20 @@ WSGI_APPLICATION = "referral_site.wsgi.application"
 
 TEMPLATES = [
     {
+        # the customer pages (referral_site/jinja2.py says why Jinja2)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "referral_site.jinja2.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "referral_site.jinja2.csrf_once",
+            ],
+        },
+    },
+    {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,

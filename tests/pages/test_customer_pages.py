@@ -7,10 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from markupsafe import Markup
 
 from invitations import sms
 from invitations.exceptions import TOO_MANY_CODES
 from invitations.models import Customer, Invitation
+from referral_site import jinja2 as customer_templates
 from rewards.models import Anomaly, GrantEvent, PointsEntry
 from rewards.reauth import SESSION_KEY
 from rewards.services import grant_reward, reissue_grant
@@ -173,6 +175,31 @@ def test_home_shows_the_link_its_qr_code_counts_and_masked_invitations(client, c
     counts = re.search(r'<dl class="counts" id="counts">(.*?)</dl>', page, re.S).group(1)
     assert re.findall(r"<dd>(\d+)</dd>", counts) == ["2", "1", "1", "1", "9"]
     assert "我们会每隔几小时查询一次" in page  # what happens next to a waiting invitation
+
+
+def test_what_staff_or_customers_typed_is_escaped_and_our_texts_keep_their_markup(
+    client, campaign, customer
+):
+    """The customer pages are Jinja2 with Django's meaning: values escaped, in translated
+    texts too (``|fill``), while a translation's own markup stays markup."""
+    campaign.name = '<script>alert("name")</script>'
+    campaign.rules = "<b>rule</b>\nline two"
+    campaign.save()
+    client.force_login(customer.user)
+    page = text(client.get(reverse("rewards:home")))
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    assert "&lt;b&gt;rule&lt;/b&gt;<br>line two" in page
+
+    with_markup = customer_templates.fill(
+        Markup("Open it with <strong>the same number</strong> before %(by)s."), by="<x>"
+    )
+    assert with_markup == "Open it with <strong>the same number</strong> before &lt;x&gt;."
+    assert (
+        customer_templates.fill(
+            customer_templates._("Reward %(no)s, earned %(on)s"), no="<i>", on="x"
+        )
+        == "奖励 &lt;i&gt;，获得于 x"
+    )
 
 
 def test_the_poster_is_an_svg_with_the_masked_inviter_and_the_link(client, campaign, customer):
