@@ -276,7 +276,12 @@ class Invitation(models.Model):
                 condition=Q(status="pending"),
                 name="invitation_due_by_priority",
             ),
-            models.Index(fields=["inviter", "-invited_at"], name="invitation_by_inviter"),
+            # the customer's "my invitations": newest first, a page at a time, in index order
+            models.Index(fields=["inviter", "-invited_at", "-id"], name="invitation_of_inviter"),
+            # ... and its counts, from the index alone (COUNT(*), no heap page per invitation)
+            models.Index(
+                fields=["inviter", "campaign", "status"], name="invitation_counts_of_inviter"
+            ),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-invited_at", "-id"], name="invitation_newest_first"),
             # anomaly rules: recent qualifications, and pending invitations past their window

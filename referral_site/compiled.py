@@ -11,8 +11,12 @@ Only for querysets whose shape does not depend on the values (no ``__in`` lists:
 placeholder must land in exactly one parameter, which is checked when the query is compiled.
 ``template`` wraps the query in a larger statement (``{query}`` marks its place) whose own
 parameters follow the query's (``rows(..., after=[...])``).
+
+``CompiledList`` gives one owner's rows to Django's ``Paginator`` through two such statements,
+the count and a page: the customer pages (docs/benchmarks.md, section 5b).
 """
 
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +51,7 @@ class CompiledQuery:
         self._sql: str | None = None
         self._params: list = []
         self._slots: list[int] = []
+        self.names: list[str] = []  # the columns' names, for a values() queryset
 
     def rows(self, *values: Any, after: list | tuple = ()) -> list[tuple]:
         """Run the query with ``values`` in the placeholders' places; its rows as tuples.
@@ -62,7 +67,9 @@ class CompiledQuery:
             return cursor.fetchall()
 
     def _compile(self) -> None:
-        sql, params = self._build(*self._placeholders).query.sql_with_params()
+        query = self._build(*self._placeholders).query
+        self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        sql, params = query.sql_with_params()
         params = list(params)
         slots = []
         for placeholder in self._placeholders:
@@ -74,3 +81,49 @@ class CompiledQuery:
             slots.append(found[0])
         self._sql = self._template.format(query=sql)
         self._params, self._slots = params, slots
+
+
+class CompiledList:
+    """The rows of ``build(owner)`` (an ordered ``values()`` queryset) a page at a time, each a
+    named tuple of the values' names, and their number, counted on ``count(owner)`` (a lean
+    queryset of the same rows). Both statements are compiled once per process; the page's
+    LIMIT and OFFSET are parameters. ``of(owner)`` is what Django's ``Paginator`` takes."""
+
+    def __init__(self, build: Callable[[Any], QuerySet], count: Callable[[Any], QuerySet]):
+        self._page = CompiledQuery(build, _OWNER, template="{query} LIMIT %s OFFSET %s")
+        self._count = CompiledQuery(
+            lambda owner: count(owner).order_by().values("pk"),
+            _OWNER,
+            template="SELECT count(*) FROM ({query}) AS counted",
+        )
+        self._row: type | None = None
+
+    def count(self, owner) -> int:
+        return self._count.rows(owner)[0][0]
+
+    def rows(self, owner, offset: int, limit: int) -> list[tuple]:
+        found = self._page.rows(owner, after=[limit, offset])
+        if self._row is None:
+            self._row = namedtuple("Row", self._page.names)
+        return [self._row._make(row) for row in found]
+
+    def of(self, owner) -> "OwnersRows":
+        return OwnersRows(self, owner)
+
+
+class OwnersRows:
+    """One owner's rows as Django's ``Paginator`` reads them: ``count()`` and a slice."""
+
+    def __init__(self, rows: CompiledList, owner):
+        self._rows, self._owner = rows, owner
+
+    def count(self) -> int:
+        return self._rows.count(self._owner)
+
+    def __getitem__(self, window: slice) -> list[tuple]:
+        start = window.start or 0
+        return self._rows.rows(self._owner, start, window.stop - start)
+
+
+# An owner's id stands in for the real one while a list's statements are compiled.
+_OWNER = -9_000_000_101

@@ -105,6 +105,8 @@ class Grant(models.Model):
             models.Index(fields=["inviter", "campaign", "status"], name="grant_inviter_campaign"),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
+            # the customer's "my rewards": one inviter's grants newest first, a page at a time
+            models.Index(fields=["inviter", "-created_at", "-id"], name="grant_by_inviter"),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +159,14 @@ class PointsEntry(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="reversal") | Q(amount__lt=0, grant__isnull=False),
                 name="points_reversal_negative",
+            ),
+        ]
+        indexes = [
+            # the customer's "my points": newest first, a page at a time, and the balance
+            models.Index(
+                fields=["customer", "-created_at", "-id"],
+                include=["amount"],
+                name="points_by_customer",
             ),
         ]
 

@@ -3,7 +3,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from invitations.models import Customer
-from referral_site.compiled import CompiledQuery
+from referral_site.compiled import CompiledList, CompiledQuery
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,50 @@ def test_any_sends_a_list_as_one_parameter_and_compiles_once_for_every_length():
     assert phones.rows([]) == []
     users = Customer.objects.filter(user_id__any=[customers[1].user_id]).values_list("pk")
     assert list(users) == [(customers[1].pk,)]  # relations too
+
+
+def test_a_compiled_list_pages_like_the_queryset_with_its_names_and_count():
+    from django.core.paginator import Paginator
+    from django.db.models import F
+
+    from invitations.models import Invitation
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory()
+    mine, other = CustomerFactory(), CustomerFactory()
+    for n in range(45):
+        Invitation.objects.create(
+            campaign=campaign,
+            inviter=mine if n % 3 else other,
+            invitee_phone=f"159{n:08d}",
+            qualify_by=campaign.ends_at,
+            next_check_at=campaign.starts_at,
+        )
+
+    def rows(inviter_id):
+        return (
+            Invitation.objects.filter(inviter_id=inviter_id)
+            .order_by("-id")
+            .values("invitee_phone", days=F("campaign__qualification_days"))
+        )
+
+    listed = CompiledList(rows, lambda inviter_id: Invitation.objects.filter(inviter_id=inviter_id))
+    expected = list(rows(mine.pk))
+    assert listed.count(mine.pk) == len(expected) == 30
+    pages = Paginator(listed.of(mine.pk), 20)
+
+    def dicts(found) -> list[dict]:
+        return [row._asdict() for row in found]
+
+    assert [dicts(pages.page(n).object_list) for n in (1, 2)] == [expected[:20], expected[20:]]
+    assert pages.page(2).object_list[0].days == campaign.qualification_days
+    # another owner through the same statements: only the values change
+    others = list(rows(other.pk))
+    with CaptureQueriesContext(connection) as queries:
+        assert dicts(listed.rows(other.pk, 0, 100)) == others
+        listed.rows(mine.pk, 20, 20)
+    first, second = (query["sql"] for query in queries)
+    assert (
+        first.replace(f"= {other.pk} ", "= ? ").split("LIMIT")[0]
+        == second.replace(f"= {mine.pk} ", "= ? ").split("LIMIT")[0]
+    )
