@@ -3,11 +3,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from invitations.models import Campaign, Customer, Invitation, PollCycle
-from invitations.selectors import invitations_of
 from referral_site.compiled import CompiledList, CompiledQuery, OwnersRows
 
 from .models import (
@@ -68,8 +67,16 @@ def grants_of(customer: Customer) -> QuerySet[Grant]:
     )
 
 
+def _open_card_reports(grant) -> QuerySet[Anomaly]:
+    return Anomaly.objects.filter(grant=grant, kind="card_reported", status__in=Anomaly.ACTIVE)
+
+
+def card_report_open(grant: Grant) -> bool:
+    """Whether the customer's report of this grant's card is being checked."""
+    return _open_card_reports(grant).exists()
+
+
 def _grant_rows(inviter_id: int) -> QuerySet:
-    reports = Anomaly.objects.filter(grant=OuterRef("pk"), kind="card_reported")
     answers = AnomalyEvent.objects.filter(
         anomaly__grant=OuterRef("pk"),
         anomaly__kind="card_reported",
@@ -92,7 +99,7 @@ def _grant_rows(inviter_id: int) -> QuerySet:
             replaces_no=Subquery(
                 Grant.objects.filter(replaced_by=OuterRef("pk")).values("grant_no")[:1]
             ),
-            report_open=Exists(reports.filter(status__in=Anomaly.ACTIVE)),
+            report_open=Exists(_open_card_reports(OuterRef("pk"))),
             report_answer=Subquery(answers.values("reason")[:1]),
         )
     )
@@ -152,23 +159,51 @@ class InvitationCounts:
     cap_left: int | None
 
 
+_INVITER, _CAMPAIGNS = -9_000_000_103, [-9_000_000_104]
+# Counted by status from invitation_counts_of_inviter alone: no heap page per invitation.
+_INVITATIONS_BY_STATUS = CompiledQuery(
+    lambda inviter_id, campaign_ids: (
+        Invitation.objects.filter(inviter_id=inviter_id, campaign_id__any=campaign_ids)
+        .order_by()
+        .values("status")
+        .annotate(count=Count("*"))
+        .values_list("status", "count")
+    ),
+    _INVITER,
+    _CAMPAIGNS,
+)
+_LIVE_GRANT_COUNT = CompiledQuery(
+    lambda inviter_id, campaign_ids: (
+        Grant.objects.live()
+        .filter(inviter_id=inviter_id, campaign_id__any=campaign_ids)
+        .order_by()
+        .values("pk")
+    ),
+    _INVITER,
+    _CAMPAIGNS,
+    template="SELECT count(*) FROM ({query}) AS grants",
+)
+
+
 def invitation_counts(customer: Customer, campaign: Campaign | None) -> InvitationCounts:
-    """The customer's counts in ``campaign`` (all campaigns when there is none): two queries."""
-    invitations = invitations_of(customer)
-    grants = Grant.objects.live().filter(inviter=customer)
+    """The customer's counts in ``campaign`` (all campaigns when there is none): two
+    statements, compiled once per process."""
     if campaign is not None:
-        invitations = invitations.filter(campaign=campaign)
-        grants = grants.filter(campaign=campaign)
-    counts = invitations.aggregate(  # of a column in the index: no heap page per invitation
-        invited=Count("status"),
-        opened=Count("status", filter=Q(status=Invitation.Status.QUALIFIED)),
-        waiting=Count("status", filter=Q(status=Invitation.Status.PENDING)),
-    )
-    rewarded = grants.count()
+        campaign_ids = [campaign.pk]
+    else:
+        campaign_ids = list(Campaign.objects.values_list("pk", flat=True))
+    by_status = dict(_INVITATIONS_BY_STATUS.rows(customer.pk, campaign_ids))
+    [(rewarded,)] = _LIVE_GRANT_COUNT.rows(customer.pk, campaign_ids)
     cap_left = None
     if campaign is not None:
         cap_left = max(0, campaign.max_rewards_per_inviter - rewarded)
-    return InvitationCounts(rewarded=rewarded, cap_left=cap_left, **counts)
+    return InvitationCounts(
+        invited=sum(by_status.values()),
+        opened=by_status.get(Invitation.Status.QUALIFIED, 0),
+        waiting=by_status.get(Invitation.Status.PENDING, 0),
+        rewarded=rewarded,
+        cap_left=cap_left,
+    )
 
 
 _POINTS_ROWS = CompiledList(

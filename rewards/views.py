@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from invitations.exceptions import CheckTooSoon
 from invitations.models import Customer
@@ -20,8 +20,10 @@ from invitations.services import check_friends_now
 
 from .exceptions import RewardError
 from .forms import CardReportForm, PasswordAgainForm
+from .models import Grant
 from .reauth import mark_authenticated, needs_password_again
 from .selectors import (
+    card_report_open,
     grants_for_page,
     grants_of,
     invitation_counts,
@@ -168,13 +170,21 @@ def check_friends(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def report_card(request, grant_no: str):
+    """'Problem with this card?': the form for one of the customer's own issued cards (a page
+    of its own, so that the list of rewards stays light), then the report."""
     customer = _customer(request)
-    grant = get_object_or_404(grants_of(customer), grant_no=grant_no)
-    form = CardReportForm(request.POST)
-    if not form.is_valid():
-        return render(request, "rewards/report.html", {"grant": grant, "form": form})
+    grant = get_object_or_404(grants_of(customer), grant_no=grant_no)  # invariant 10: own only
+    if request.method == "GET" or not (form := CardReportForm(request.POST)).is_valid():
+        if grant.status != Grant.Status.ISSUED:
+            return redirect("rewards:my_rewards")
+        context = {
+            "grant": grant,
+            "form": CardReportForm() if request.method == "GET" else form,
+            "report_open": card_report_open(grant),
+        }
+        return render(request, "rewards/report.html", context)
     try:
         report_card_problem(
             grant, customer, form.cleaned_data["note"], problem=form.cleaned_data["problem"]

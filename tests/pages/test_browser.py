@@ -156,10 +156,12 @@ def test_a_customer_shares_reveals_reports_and_switches_language(page, live_serv
     look(page, "card")
     page.click("text=返回我的奖励")
     assert "PW" not in page.inner_text("#grants")
-    page.click(f"#grant-{grant.grant_no} details.report summary")
-    page.check(f"#grant-{grant.grant_no} input[value=activated]")
-    page.fill(f"#note-{grant.grant_no}", "提示已被使用")
-    page.click(f"#grant-{grant.grant_no} details.report button")
+    page.click(f"#grant-{grant.grant_no} >> text=卡有问题？")
+    page.click("label[for=id_problem_0]")  # the label selects its choice
+    assert page.is_checked("input[value=activated]")
+    page.fill("#id_note", "提示已被使用")
+    look(page, "report")
+    page.click("button.primary >> text=提交反馈")
     assert "已反馈，核查中" in page.inner_text(f"#grant-{grant.grant_no}")
     look(page, "reported")
 

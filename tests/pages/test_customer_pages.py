@@ -242,28 +242,39 @@ def test_a_customer_sees_reveals_and_reports_only_their_own_rewards(client, camp
     assert "PW0000" not in text(client.get(reverse("rewards:my_rewards")))  # masked again
 
 
-def test_each_rewards_report_form_has_its_own_choices_and_labels(client, campaign, customer):
-    """A label must select the choice of its own card's form, not the first card's."""
-    first, second = (
-        grant_reward(qualified_invitation(campaign=campaign, inviter=customer)) for _ in range(2)
-    )
+def test_a_card_problem_is_reported_on_a_page_of_its_own_for_own_issued_cards_only(
+    client, campaign, customer
+):
+    """The list links each issued card to its report form (20 forms made the list heavy)."""
+    mine = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    theirs = grant_reward(qualified_invitation(campaign=campaign))
     client.force_login(customer.user)
-    page = text(client.get(reverse("rewards:my_rewards")))
-    ids = re.findall(r'<input type="radio" name="problem" value="[a-z_]+" id="([^"]+)"', page)
-    labels = re.findall(r'<label for="(problem-[^"]+)"', page)
-    assert len(ids) == len(set(ids)) == 2 * 3 and sorted(labels) == sorted(ids)
-    assert all(f"problem-{grant.grant_no}-1" in ids for grant in (first, second))
+    url = reverse("rewards:report_card", args=[mine.grant_no])
+    listed = text(client.get(reverse("rewards:my_rewards")))
+    assert f'href="{url}"' in listed and 'type="radio"' not in listed
+    form = text(client.get(url))
+    ids = re.findall(r'<input type="radio" name="problem" value="[a-z_]+"[^>]* id="([^"]+)"', form)
+    labels = re.findall(r'<label for="(id_problem_[^"]+)"', form)
+    assert len(ids) == 3 and sorted(labels) == sorted(ids)
+    assert mine.grant_no in form
+    assert client.get(reverse("rewards:report_card", args=[theirs.grant_no])).status_code == 404
+    waiting = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    waiting.status = "held"
+    waiting.card = None
+    waiting.save()
+    back = client.get(reverse("rewards:report_card", args=[waiting.grant_no]))
+    assert back.status_code == 302 and back.url == reverse("rewards:my_rewards")
 
 
-def test_reveal_and_report_refuse_get_with_a_page_and_a_post_without_csrf(campaign, customer):
+def test_reveal_refuses_get_with_a_page_and_both_refuse_a_post_without_csrf(campaign, customer):
     grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
     client = Client(enforce_csrf_checks=True)
     client.force_login(customer.user)
+    got = client.get(reverse("rewards:reveal_card", args=[grant.grant_no]))
+    assert got.status_code == 405 and got["Allow"] == "POST"
+    assert 'id="error-page"' in text(got)
     for name in ("rewards:reveal_card", "rewards:report_card"):
         url = reverse(name, args=[grant.grant_no])
-        got = client.get(url)
-        assert got.status_code == 405 and got["Allow"] == "POST"
-        assert 'id="error-page"' in text(got)
         assert client.post(url, {"problem": "other"}).status_code == 403
     assert not GrantEvent.objects.filter(grant=grant, action__in=["revealed", "reported"]).exists()
 
