@@ -176,28 +176,28 @@ def report_card(request, grant_no: str):
     of its own, so that the list of rewards stays light), then the report."""
     customer = _customer(request)
     grant = get_object_or_404(grants_of(customer), grant_no=grant_no)  # invariant 10: own only
-    if request.method == "GET" or not (form := CardReportForm(request.POST)).is_valid():
+    if request.method == "GET":
         if grant.status != Grant.Status.ISSUED:
             return redirect("rewards:my_rewards")
-        context = {
-            "grant": grant,
-            "form": CardReportForm() if request.method == "GET" else form,
-            "report_open": card_report_open(grant),
-        }
-        return render(request, "rewards/report.html", context)
-    try:
-        report_card_problem(
-            grant, customer, form.cleaned_data["note"], problem=form.cleaned_data["problem"]
-        )
-    except RewardError as error:
-        messages.error(request, str(error))
+        form = CardReportForm()
     else:
-        messages.success(
-            request,
-            _(
-                "Thank you. We are checking the card of reward %(grant)s and will replace it "
-                "if it does not work; this page shows the outcome."
-            )
-            % {"grant": grant.grant_no},
-        )
-    return redirect("rewards:my_rewards")
+        form = CardReportForm(request.POST)
+        if form.is_valid():
+            try:
+                report_card_problem(
+                    grant, customer, form.cleaned_data["note"], problem=form.cleaned_data["problem"]
+                )
+            except RewardError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Thank you. We are checking the card of reward %(grant)s and will replace "
+                        "it if it does not work; this page shows the outcome."
+                    )
+                    % {"grant": grant.grant_no},
+                )
+            return redirect("rewards:my_rewards")
+    context = {"grant": grant, "form": form, "report_open": card_report_open(grant)}
+    return render(request, "rewards/report.html", context)
