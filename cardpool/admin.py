@@ -247,8 +247,10 @@ class CardAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "masked_number", "valid_until", "status", "batch", "assigned_at"]
     list_filter = ["kind", "status", "valid_until", "batch"]
     list_select_related = ["kind", "batch__kind"]
-    # Numbers are stored encrypted; exact search goes through the keyed digest.
-    search_fields = ["=number_digest"]
+    # Numbers are stored encrypted; exact search goes through the keyed digest, with an exact
+    # lookup: "=" is iexact, UPPER() on both sides, which no index serves (550 ms at 1,000,000
+    # cards, a scan; the digest is lower-case hex either way).
+    search_fields = ["number_digest__exact"]
     search_label = _("Exact card number.")
     normalize_search = staticmethod(secrets.number_digest)
     readonly_fields = [

@@ -4,7 +4,9 @@ from unittest.mock import patch
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -197,5 +199,9 @@ def test_a_search_by_card_number_goes_by_post_and_finds_it_written_any_way(
     import_rows(card_kind, [["JD-1111-2222", "p", valid_date()], ["JD33334444", "p", valid_date()]])
     found = client.post(reverse("admin:cardpool_card_private_search"), {"term": "jd 1111 2222"})
     assert "1111" not in found.url and "2222" not in found.url
-    page = client.get(found.url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(found.url).content.decode()
     assert "••••2222" in page and "••••4444" not in page
+    # an exact match on the digest, which its unique index serves (iexact wraps both in UPPER)
+    searches = [query["sql"] for query in queries if 'number_digest" =' in query["sql"]]
+    assert searches and not any("UPPER" in sql for sql in searches)
