@@ -282,6 +282,10 @@ class Invitation(models.Model):
             models.Index(
                 fields=["inviter", "campaign", "status"], name="invitation_counts_of_inviter"
             ),
+            # staff's exact search (referral_site.admin_tools): by the invitee's number, by the
+            # upstream's account id
+            models.Index(fields=["invitee_phone"], name="invitation_by_invitee_phone"),
+            models.Index(fields=["external_account_id"], name="invitation_by_account_id"),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-invited_at", "-id"], name="invitation_newest_first"),
             # anomaly rules: recent qualifications, and pending invitations past their window

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -218,4 +219,24 @@ class PrivateSearchMixin:
             return super().get_search_results(request, queryset, search_term)
         if self.normalize_search is not None:
             term = self.normalize_search(term) or term
+        if term and all(field.startswith("=") for field in self.search_fields):
+            return queryset.filter(self._exact_matches(term)), False
         return super().get_search_results(request, queryset, term)
+
+    def _exact_matches(self, term: str) -> Q:
+        """Every ``=field`` as equalities an index serves, for the term as typed and in capitals
+        (grant numbers and invite codes are written in capitals). Django's ``=`` is iexact,
+        UPPER() on both sides, which no index serves: a scan (577 ms for a phone among 1,000,000
+        invitations). A field across a relation is looked up first, its ids then matched: an OR
+        across a join is a scan too."""
+        values = list(dict.fromkeys([term, term.upper()]))
+        matches = Q()
+        for field in self.search_fields:
+            relation, _, name = field.removeprefix("=").partition("__")
+            if not name:
+                matches |= Q(**{f"{relation}__in": values})
+                continue
+            related = self.model._meta.get_field(relation).related_model
+            found = related._default_manager.filter(**{f"{name}__in": values}).values_list("pk")
+            matches |= Q(**{f"{relation}__in": [pk for (pk,) in found[:1000]]})
+        return matches

@@ -95,6 +95,39 @@ def test_a_search_by_full_phone_number_never_puts_it_in_a_url(
     assert client.get(found.url.split("?")[0]).context["cl"].result_count >= 1
 
 
+@pytest.mark.parametrize(
+    ("changelist", "typed"),
+    [
+        ("admin:rewards_grant_changelist", "grant_no_lower_case"),
+        ("admin:invitations_invitation_changelist", "account_id"),
+        ("admin:invitations_invitation_changelist", "inviter_phone"),
+        ("admin:rewards_pointsentry_changelist", "grant_no"),
+    ],
+)
+def test_exact_searches_use_indexes_and_find_numbers_typed_in_lower_case(
+    client, reviewer, grant, changelist, typed
+):
+    """Django's "=" search is iexact (UPPER() on both sides, a scan of a million invitations):
+    the private search matches with equalities, the term as typed and in capitals."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reviewer.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    term = {
+        "grant_no_lower_case": grant.grant_no.lower(),
+        "grant_no": grant.grant_no,
+        "account_id": grant.invitation.external_account_id,
+        "inviter_phone": grant.inviter.phone,
+    }[typed]
+    found = client.post(
+        reverse(changelist.replace("_changelist", "_private_search")), {"term": term}
+    )
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(found.url)
+    assert page.context["cl"].result_count == 1, (changelist, typed)
+    assert not any("UPPER(" in query["sql"] for query in queries), changelist
+
+
 def test_a_user_manager_without_the_permission_sees_the_phone_masked_on_the_password_page(
     client, reviewer, grant
 ):
