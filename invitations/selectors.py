@@ -21,11 +21,6 @@ def customer_by_invite_code(code: str) -> Customer | None:
     return Customer.objects.filter(invite_code=code.strip().upper()).first()
 
 
-def invitations_of(customer: Customer) -> QuerySet[Invitation]:
-    """Only this customer's invitations (invariant 10)."""
-    return Invitation.objects.filter(inviter=customer).select_related("campaign")
-
-
 def customer_of(user) -> Customer | None:
     """The customer record of a logged-in site user; None for staff and anonymous users."""
     if not user.is_authenticated:

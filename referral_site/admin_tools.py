@@ -166,8 +166,10 @@ class PrivateSearchMixin:
     in the URL, where access logs, browser history and the Referer header would keep it. The
     term is kept in the session under a random token; the list is shown at ``?found=<token>``.
 
-    Searches as ``search_fields`` say; ``normalize_search(term)`` (a staticmethod) may rewrite
-    the term first (a phone typed with spaces), returning None to leave it as typed. The box is
+    Searches as ``search_fields`` say, except that a list whose fields are all exact (``=``)
+    matches them by equalities an index serves (``_exact_matches``); ``normalize_search(term)``
+    (a staticmethod) may rewrite the term first (a phone typed with spaces), returning None to
+    leave it as typed. The box is
     drawn by templates/admin/change_list.html when ``private_search_url`` is in the context."""
 
     search_label = _("Search")

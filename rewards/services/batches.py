@@ -233,8 +233,7 @@ def _grant_one_by_one(ids: list[int]) -> BatchResult:
         if grant is None:
             result.over_cap += 1
         else:  # a grant made before is counted by its status too: the single path cannot say
-            field = {"issued": "issued", "pending_stock": "pending_stock", "held": "held"}
-            setattr(result, field[grant.status], getattr(result, field[grant.status]) + 1)
+            setattr(result, grant.status, getattr(result, grant.status) + 1)
     return result
 
 
