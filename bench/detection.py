@@ -63,8 +63,8 @@ def _populate(cards: int, invitations: int, grants: int) -> Campaign:
             FROM invitations_invitation WHERE campaign_id = %s AND status = 'qualified'
         )
         INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points,
-                                   status, hold_reason, created_at, issued_at, void_reason)
-        SELECT 'AD' || lpad(q.n::text, 11, '0'), q.id, q.inviter_id, %s, p.id, 10, 'issued', '',
+                                   status, origin, hold_reason, created_at, issued_at, void_reason)
+        SELECT 'AD' || lpad(q.n::text, 11, '0'), q.id, q.inviter_id, %s, p.id, 10, 'issued', 'automatic', '',
                q.decided_at, q.decided_at, ''
         FROM qualified q JOIN picked p ON p.n = q.n
         """,

@@ -25,7 +25,7 @@ from .models import (
     ReconciliationRun,
     UnrewardedInvitation,
 )
-from .services import reissue_grant, reject_hold, release_hold, void_grant
+from .services import grant_again, reissue_grant, reject_hold, release_hold, void_grant
 from .services.anomalies import review_anomaly
 
 
@@ -54,7 +54,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "issued_at",
         "first_revealed_at",
     ]
-    list_filter = ["status", "campaign", "created_at"]
+    list_filter = ["status", "origin", "campaign", "created_at"]
     list_select_related = ["inviter", "campaign", "card__kind"]
     search_fields = ["=grant_no", "=inviter__phone"]
     search_label = _("Exact grant number or inviter's phone number.")
@@ -67,6 +67,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "card",
         "points",
         "status",
+        "origin",
         "hold_reason",
         "created_at",
         "issued_at",
@@ -110,6 +111,12 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
                 _("Reject selected held grants (voids them)"),
                 _("Reject held grants"),
                 reject_hold,
+            ),
+            (
+                "grant_again_selected",
+                _("Grant selected void grants again (a new grant on the same terms)"),
+                _("Grant again"),
+                grant_again,
             ),
         ]
     ]

@@ -44,10 +44,11 @@ SELECT {columns} FROM written
 INSERT_GRANTS = """
 WITH written AS (
     INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, points,
-                               status, hold_reason, created_at, issued_at, first_revealed_at,
-                               voided_at, void_reason, replaced_by_id)
-    SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status, hold_reason,
-           now(), CASE WHEN card_id IS NULL THEN NULL ELSE now() END, NULL, NULL, '', NULL
+                               status, origin, hold_reason, created_at, issued_at,
+                               first_revealed_at, voided_at, void_reason, replaced_by_id)
+    SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, points, status,
+           %(automatic)s, hold_reason, now(), CASE WHEN card_id IS NULL THEN NULL ELSE now() END,
+           NULL, NULL, '', NULL
     FROM unnest(%(grant_no)s::varchar[], %(invitation_id)s::bigint[], %(inviter_id)s::bigint[],
                 %(campaign_id)s::bigint[], %(card_id)s::bigint[], %(points)s::integer[],
                 %(status)s::varchar[], %(hold_reason)s::varchar[])
@@ -77,6 +78,9 @@ _CONSTANTS = {
     "created": GrantEvent.Action.CREATED.value,
     "held": GrantEvent.Action.HELD.value,
     "issued": GrantEvent.Action.ISSUED.value,
+    # only the grant paths insert here: the database refuses a second automatic grant for an
+    # invitation, live or void (invariant 14)
+    "automatic": Grant.Origin.AUTOMATIC.value,
 }
 
 

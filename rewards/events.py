@@ -56,6 +56,17 @@ def grant_reissued_event(grant: Grant, *, actor, reason: str, replacement: Grant
     )
 
 
+def grant_granted_again_event(
+    grant: Grant, *, actor, reason: str, replacement: Grant
+) -> GrantEvent:
+    return _grant_event(
+        grant,
+        GrantEvent.Action.GRANTED_AGAIN,
+        actor=actor,
+        reason=f"granted again as {replacement.grant_no}: {reason}",
+    )
+
+
 def anomaly_reviewed_event(anomaly, *, status: str, actor, note: str) -> AnomalyEvent:
     return AnomalyEvent.objects.create(anomaly=anomaly, action=status, actor=actor, reason=note)
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 NOT_QUALIFIED = _("Invitation #{invitation} is {status}, not qualified: nothing to grant.")
 GRANT_NOT_IN_STATUS = _("Grant {grant} is {status}; this needs a grant that is {expected}.")
 NOT_YOUR_GRANT = _("This reward is not yours.")
+NOT_GRANTED_AGAIN = _("Grant {grant} cannot be granted again: {why}")
 
 
 def _status_label(status: str) -> str:
@@ -34,3 +35,13 @@ class GrantNotInStatus(RewardError):
 class NotYourGrant(RewardError):
     def __init__(self):
         super().__init__(NOT_YOUR_GRANT)
+
+
+class NotGrantedAgain(RewardError):
+    REPLACED = _("it was reissued or granted again already.")
+    LIVE_GRANT = _("its invitation has a live grant.")
+    NOT_QUALIFIED = _("its invitation is no longer qualified.")
+    OVER_CAP = _("the inviter has reached the campaign's cap since.")
+
+    def __init__(self, grant, why):
+        super().__init__(NOT_GRANTED_AGAIN.format(grant=grant.grant_no, why=why))

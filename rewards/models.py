@@ -23,6 +23,21 @@ class Grant(models.Model):
         ISSUED = "issued", _("Issued")
         VOID = "void", _("Void")
 
+    class Origin(models.TextChoices):
+        """Who made the grant. Invariant 14: the automatic paths (the poller, the sweep, a batch)
+        make at most one grant per invitation, ever; after a person voids it or rejects it, only
+        another person's action (a reissue, "grant again") makes the next one."""
+
+        AUTOMATIC = "automatic", _("granted when the invitation qualified")
+        REISSUE = "reissue", _("reissued by staff")
+        GRANTED_AGAIN = "granted_again", _("granted again by staff")
+        # Grants the automatic paths made again after a void, before this rule was enforced
+        # (migration 0013 labels them); reconciliation names each one as a breach.
+        REPEATED_BEFORE_RULE = (
+            "repeated",
+            _("made again automatically after a void (before the rule)"),
+        )
+
     grant_no = models.CharField(
         max_length=20, unique=True, editable=False, verbose_name=_("grant no")
     )
@@ -54,6 +69,7 @@ class Grant(models.Model):
     )
     points = models.PositiveIntegerField(verbose_name=_("points"))
     status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("status"))
+    origin = models.CharField(max_length=16, choices=Origin.choices, verbose_name=_("origin"))
     hold_reason = models.CharField(max_length=200, blank=True, verbose_name=_("hold reason"))
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, verbose_name=_("created at")
@@ -86,6 +102,18 @@ class Grant(models.Model):
                 fields=["invitation"],
                 condition=~Q(status="void"),
                 name="grant_one_live_per_invitation",
+            ),
+            # Invariant 14: a decision a person made is final for the automatic paths. Their
+            # grant is the invitation's first and only automatic one, live or void: a sweep that
+            # finds the invitation without a live grant after a void cannot grant it again.
+            models.UniqueConstraint(
+                fields=["invitation"],
+                condition=Q(origin="automatic"),
+                name="grant_one_automatic_per_invitation",
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=["automatic", "reissue", "granted_again", "repeated"]),
+                name="grant_origin_known",
             ),
             models.CheckConstraint(
                 condition=~Q(status="issued") | Q(card__isnull=False, issued_at__isnull=False),
@@ -184,6 +212,7 @@ class GrantEvent(models.Model):
         REPORTED = "reported", _("Reported")
         VOIDED = "voided", _("Voided")
         REISSUED = "reissued", _("Reissued")
+        GRANTED_AGAIN = "granted_again", _("Granted again")
 
     grant = models.ForeignKey(
         Grant, on_delete=models.PROTECT, related_name="events", verbose_name=_("grant")
@@ -273,6 +302,7 @@ class AnomalyRule(models.TextChoices):
         _("card status changed without an event"),
     )
     HISTORY_UNPROTECTED = "history_unprotected", _("history tables not protected")
+    GRANT_AFTER_VOID = "grant_after_void", _("granted automatically after a person's void")
     # stock
     LOW_STOCK = "low_stock", _("stock under its threshold")
     OUT_OF_STOCK = "out_of_stock", _("out of stock with grants waiting")

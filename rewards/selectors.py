@@ -3,7 +3,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from invitations.models import Campaign, Customer, Invitation, PollCycle
@@ -33,14 +44,17 @@ def points_balance(customer: Customer) -> int:
 
 
 def _reward_state(invitation_id: int) -> QuerySet:
-    live_grant = Grant.objects.live().filter(invitation=OuterRef("pk"))
+    # the live grant first; else the newest void one (a person's decision, invariant 14)
+    standing = Grant.objects.filter(invitation=OuterRef("pk")).order_by(
+        Case(When(status=Grant.Status.VOID, then=Value(1)), default=Value(0)), "-pk"
+    )
     return (
         Invitation.objects.filter(pk=invitation_id)
         .annotate(
-            live_grant_id=Subquery(live_grant.values("pk")[:1]),
+            grant_id=Subquery(standing.values("pk")[:1]),
             is_unrewarded=Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))),
         )
-        .values_list("live_grant_id", "is_unrewarded")
+        .values_list("grant_id", "is_unrewarded")
     )
 
 
@@ -48,16 +62,17 @@ _REWARD_STATE = CompiledQuery(_reward_state, -9_000_000_001)
 
 
 def reward_state(invitation_id: int) -> dict:
-    """``live_grant_id`` (the invitation's grant that is not void, if any) and ``is_unrewarded``,
-    in one statement (compiled once per process: it is on the grant path).
+    """``grant_id``, the invitation's grant that stands (the live one; else the newest void one:
+    a person voided or rejected it, and that decision is final for the grant paths), and
+    ``is_unrewarded``, in one statement (compiled once per process: it is on the grant path).
 
     Must run as its own statement *after* the invitation is locked. Folding it into the locking
     statement looks cheaper but is wrong under READ COMMITTED: when FOR UPDATE waits for another
     transaction, PostgreSQL re-checks the locked row but not the subqueries, which keep the
     statement's old snapshot and miss the grant the other transaction just committed (the chaos
     test caught exactly that; the unique constraint refused the second grant)."""
-    [(live_grant_id, is_unrewarded)] = _REWARD_STATE.rows(invitation_id)
-    return {"live_grant_id": live_grant_id, "is_unrewarded": is_unrewarded}
+    [(grant_id, is_unrewarded)] = _REWARD_STATE.rows(invitation_id)
+    return {"grant_id": grant_id, "is_unrewarded": is_unrewarded}
 
 
 def grants_of(customer: Customer) -> QuerySet[Grant]:

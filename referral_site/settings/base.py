@@ -248,6 +248,7 @@ ANOMALY_PAUSING_RULES = env.list(
         "grant_card_not_assigned",
         "account_counted_twice",
         "existing_customer_rewarded",
+        "grant_after_void",
     ],
 )
 # Findings recorded per rule and run, at most (the rest are counted in the log).

@@ -363,26 +363,70 @@ PROTECTED_TABLES = (
 )
 
 
+def grant_after_void(now: datetime) -> list[Finding]:
+    """Invariant 14: after a person voided an invitation's grant (or rejected its hold), only
+    another person's action (a reissue, "grant again") makes its next grant. A grant of another
+    origin made after the void is an automatic path undoing that decision: money paid twice.
+    The unique index on automatic grants stands behind it; grants the old sweep made before
+    the index (labelled ``repeated`` by the migration) are found here."""
+    rows = _rows(
+        """SELECT g.id, g.grant_no, g.campaign_id, g.invitation_id, v.id, v.grant_no
+           FROM rewards_grant v
+           -- made after the void grant; while that one was live, no other could be (the
+           -- one-live-grant index; invitation_two_live_grants watches that one)
+           JOIN rewards_grant g ON g.invitation_id = v.invitation_id AND g.id > v.id
+           WHERE v.status = 'void' AND g.origin NOT IN (%(reissue)s, %(granted_again)s)
+           ORDER BY g.id""",
+        {"reissue": Grant.Origin.REISSUE, "granted_again": Grant.Origin.GRANTED_AGAIN},
+    )
+    return [
+        Finding(
+            AnomalyRule.GRANT_AFTER_VOID,
+            CRITICAL,
+            f"grant:{grant_id}",
+            _(
+                "Grant %(grant)s of invitation #%(invitation)s was made automatically after "
+                "a person voided %(void)s."
+            )
+            % {"grant": grant_no, "invitation": invitation_id, "void": void_no},
+            {"grant_id": grant_id, "void_grant_id": void_id, "invitation_id": invitation_id},
+            "rewards.grant",
+            grant_id,
+            campaign_id,
+        )
+        for grant_id, grant_no, campaign_id, invitation_id, void_id, void_no in rows
+    ]
+
+
+# Invariant 14's card side: a card's status only moves forward (cardpool migration 0006).
+PROTECTING_TRIGGERS = (
+    *((table, f"{table}_append_only") for table in PROTECTED_TABLES),
+    ("cardpool_card", "cardpool_card_status_forward"),
+)
+
+
 def history_unprotected(now: datetime) -> list[Finding]:
     """A superuser can drop or disable a trigger; this notices."""
+    tables, triggers = zip(*PROTECTING_TRIGGERS, strict=True)
     rows = _rows(
-        """SELECT t.name FROM unnest(%(tables)s::text[]) AS t(name)
+        """SELECT t.name, t.trigger FROM unnest(%(tables)s::text[], %(triggers)s::text[])
+                  AS t(name, trigger)
            WHERE NOT EXISTS (
                SELECT 1 FROM pg_trigger g
-               WHERE g.tgrelid = t.name::regclass AND g.tgname = t.name || '_append_only'
+               WHERE g.tgrelid = t.name::regclass AND g.tgname = t.trigger
                  AND g.tgenabled <> 'D')""",
-        {"tables": list(PROTECTED_TABLES)},
+        {"tables": list(tables), "triggers": list(triggers)},
     )
     return [
         Finding(
             AnomalyRule.HISTORY_UNPROTECTED,
             CRITICAL,
             f"table:{table}",
-            _("%(table)s can be rewritten: its append-only trigger is missing or disabled.")
-            % {"table": table},
-            {"table": table},
+            _("%(table)s can be rewritten: its trigger %(trigger)s is missing or disabled.")
+            % {"table": table, "trigger": trigger},
+            {"table": table, "trigger": trigger},
         )
-        for (table,) in rows
+        for table, trigger in rows
     ]
 
 
@@ -720,6 +764,7 @@ INVARIANTS: tuple[Rule, ...] = (
     Rule(AnomalyRule.GRANT_NUMBER_REUSED, CRITICAL, grant_number_reused),
     Rule(AnomalyRule.CARD_CHANGED_WITHOUT_EVENT, CRITICAL, card_changed_without_event),
     Rule(AnomalyRule.HISTORY_UNPROTECTED, CRITICAL, history_unprotected),
+    Rule(AnomalyRule.GRANT_AFTER_VOID, CRITICAL, grant_after_void),
 )
 RULES: tuple[Rule, ...] = (
     *INVARIANTS,

@@ -4,10 +4,11 @@ from .anomalies import raise_anomaly
 from .batches import fulfil_pending_grants, grant_missed_rewards, grant_rewards
 from .customer import report_card_problem, reveal_grant_card
 from .granting import grant_reward, release_hold
-from .staff import reissue_grant, reject_hold, void_grant
+from .staff import grant_again, reissue_grant, reject_hold, void_grant
 
 __all__ = [
     "fulfil_pending_grants",
+    "grant_again",
     "grant_missed_rewards",
     "grant_reward",
     "grant_rewards",

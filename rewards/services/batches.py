@@ -9,7 +9,8 @@ as the single path (invitations, inviters, grants, cards):
 
 1. lock the batch's invitations, in id order, reading only the columns needed;
 2. as a statement of its own after the locks (``selectors.reward_state`` says why), find those
-   that already have a live grant or an over-cap record: they are left alone (idempotent);
+   that already have a grant, live or void, or an over-cap record: they are left alone
+   (idempotent; and a grant a person voided or rejected stays so, invariant 14);
 3. lock their inviters, in id order, and count the live grants each has in each campaign;
 4. take the invitations in id order per inviter and campaign up to the cap; the rest are
    recorded over the cap (invariant 5, ranked within the batch as well as against the past);
@@ -58,7 +59,7 @@ class BatchResult:
     pending_stock: int = 0
     held: int = 0
     over_cap: int = 0
-    skipped: int = 0  # not qualified, or granted (or recorded over the cap) already
+    skipped: int = 0  # not qualified, granted (or voided, or recorded over the cap) already
     failed: int = 0  # left for the next sweep: even the single path failed (logged)
     one_by_one: int = 0  # of all these, how many went through the single path
 
@@ -82,15 +83,16 @@ def grant_rewards(invitation_ids: Iterable[int]) -> BatchResult:
 
 
 def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
-    """The sweep: qualified invitations with no live grant and no over-cap record, granted in
-    batches (oldest first). Nothing to do is one query: a walk of the qualified invitations
-    with two anti-joins on indexed foreign keys."""
+    """The sweep: qualified invitations with no grant at all (a void one is a person's decision,
+    final for the sweep: invariant 14) and no over-cap record, granted in batches (oldest
+    first). Nothing to do is one query: a walk of the qualified invitations with two anti-joins
+    on indexed foreign keys."""
     total = BatchResult()
     after = 0
     while True:
         ids = list(
             Invitation.objects.filter(status=Invitation.Status.QUALIFIED, pk__gt=after)
-            .filter(~Exists(Grant.objects.live().filter(invitation=OuterRef("pk"))))
+            .filter(~Exists(Grant.objects.filter(invitation=OuterRef("pk"))))
             .filter(~Exists(UnrewardedInvitation.objects.filter(invitation=OuterRef("pk"))))
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
@@ -113,8 +115,7 @@ _LOCK_INVITATIONS = CompiledQuery(
 )
 _DONE_ALREADY = CompiledQuery(
     lambda granted, over_cap: (
-        Grant.objects.live()
-        .filter(invitation_id__any=granted)
+        Grant.objects.filter(invitation_id__any=granted)  # live or void: both stand
         .values_list("invitation_id")
         .union(
             UnrewardedInvitation.objects.filter(invitation_id__any=over_cap).values_list(
@@ -232,6 +233,8 @@ def _grant_one_by_one(ids: list[int]) -> BatchResult:
             continue
         if grant is None:
             result.over_cap += 1
+        elif grant.status == Grant.Status.VOID:  # a person's decision stands
+            result.skipped += 1
         else:  # a grant made before is counted by its status too: the single path cannot say
             setattr(result, grant.status, getattr(result, grant.status) + 1)
     return result

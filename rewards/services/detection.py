@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invitations.models import Campaign
+from invitations.models import Campaign, CampaignEvent
 from invitations.services.campaigns import set_campaign_paused
 from invitations.services.polling import database_now
 
@@ -98,9 +98,19 @@ def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
 
 
 def _pause(campaign_id: int, anomaly: Anomaly) -> bool:
-    """Pause the campaign's granting (new grants are held) with the anomaly as the reason."""
+    """Pause the campaign's granting (new grants are held) with the anomaly as the reason;
+    unless a person resumed it since the anomaly was opened: they saw it and decided, and
+    detection does not undo that on its next run (invariant 14). A new anomaly pauses again."""
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.is_paused:
+        return False
+    resumed_by_a_person = CampaignEvent.objects.filter(
+        campaign_id=campaign_id,
+        action=CampaignEvent.Action.RESUMED,
+        actor__isnull=False,
+        created_at__gte=anomaly.created_at,
+    )
+    if resumed_by_a_person.exists():
         return False
     reason = f"anomaly #{anomaly.pk} ({anomaly.kind}): {anomaly.message}"
     set_campaign_paused(campaign, is_paused=True, reason=reason, actor_label=DETECTION)

@@ -86,7 +86,9 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     or the campaign is paused). Returns None, and records why, when the inviter is over the cap.
 
     Idempotent: calling it again, from another process at the same moment, or after a crash,
-    returns the one live grant. Called by the poller inside the transaction that marks the
+    returns the one live grant. Final: after a person voided the grant or rejected the hold, it
+    returns that void grant and grants nothing (invariant 14; the database refuses a second
+    automatic grant for an invitation). Called by the poller inside the transaction that marks the
     invitation qualified. Raises ``NotQualified``.
 
     Nine statements, reading only the columns used: lock the invitation (with its campaign's
@@ -101,8 +103,8 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     if locked["status"] != Invitation.Status.QUALIFIED:
         raise NotQualified(Invitation(pk=locked["pk"], status=locked["status"]))
     state = reward_state(locked["pk"])
-    if state["live_grant_id"] is not None:
-        return Grant.objects.get(pk=state["live_grant_id"])
+    if state["grant_id"] is not None:  # live, or void by a person's decision (invariant 14)
+        return Grant.objects.get(pk=state["grant_id"])
     if state["is_unrewarded"]:
         return None
     # Invariant 5: lock the inviter so two invitations of theirs cannot both pass the cap check.

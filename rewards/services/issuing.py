@@ -26,11 +26,14 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     return card_ids
 
 
-def create_waiting_grant(*, invitation_id: int, inviter_id: int, campaign: Campaign, points: int):
+def create_waiting_grant(
+    *, invitation_id: int, inviter_id: int, campaign: Campaign, points: int, origin: str
+):
     """A grant that waits for its card (``issue_waiting_grant`` gives it one), numbered from the
-    sequence: a staff reissue's replacement. The grant paths write theirs with
-    ``rewards.batch_writes``."""
+    sequence: a staff reissue's replacement, or a grant staff make again after a void. The grant
+    paths write theirs with ``rewards.batch_writes``."""
     return Grant.objects.create(
+        origin=origin,
         grant_no=next_grant_no(),
         invitation_id=invitation_id,
         inviter_id=inviter_id,

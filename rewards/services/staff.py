@@ -7,9 +7,14 @@ from cardpool.exceptions import required_reason
 from cardpool.models import Card
 from cardpool.services import void_card
 
-from ..events import grant_created_event, grant_reissued_event, grant_voided_event
-from ..exceptions import GrantNotInStatus
-from ..lock_objects import grants_for_update
+from ..events import (
+    grant_created_event,
+    grant_granted_again_event,
+    grant_reissued_event,
+    grant_voided_event,
+)
+from ..exceptions import GrantNotInStatus, NotGrantedAgain
+from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
 from ..models import Grant
 from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
@@ -64,6 +69,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
         inviter_id=old.inviter_id,
         campaign=old.campaign,
         points=old.points,
+        origin=Grant.Origin.REISSUE,
     )
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
@@ -81,3 +87,41 @@ def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
     _void_locked(locked, f"rejected after review: {reason}", actor)
     grant_voided_event(locked, actor=actor, reason=locked.void_reason)
     return locked
+
+
+@transaction.atomic(durable=True)
+def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
+    """A reviewer undoes a void (their own mistake, or a rejection they now accept): a new grant
+    for the same invitation, on the void grant's terms, issued with a card or waiting for one.
+    The only way an invitation whose grant was voided or rejected is granted again: the
+    automatic paths never do (invariant 14). The void grant links to the new one.
+
+    Refused (``NotGrantedAgain``) when the grant is not the invitation's latest, the invitation
+    has a live grant, is no longer qualified, or the inviter has reached the campaign's cap since.
+    Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
+    # the lock order of every path (lock_objects): invitation, inviter (the cap), then the grant
+    invitation = invitations_for_reward().get(pk=grant.invitation_id)
+    list(inviters_for_update().filter(pk=invitation.inviter_id))
+    old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.VOID})
+    if old.replaced_by_id is not None:
+        raise NotGrantedAgain(old, NotGrantedAgain.REPLACED)
+    if Grant.objects.live().filter(invitation_id=old.invitation_id).exists():
+        raise NotGrantedAgain(old, NotGrantedAgain.LIVE_GRANT)
+    if invitation.status != invitation.Status.QUALIFIED:
+        raise NotGrantedAgain(old, NotGrantedAgain.NOT_QUALIFIED)
+    live = Grant.objects.live().filter(inviter_id=old.inviter_id, campaign_id=old.campaign_id)
+    if live.count() >= old.campaign.max_rewards_per_inviter:
+        raise NotGrantedAgain(old, NotGrantedAgain.OVER_CAP)
+    new = create_waiting_grant(
+        invitation_id=old.invitation_id,
+        inviter_id=old.inviter_id,
+        campaign=old.campaign,
+        points=old.points,
+        origin=Grant.Origin.GRANTED_AGAIN,
+    )
+    old.replaced_by = new
+    old.save(update_fields=["replaced_by"])
+    grant_granted_again_event(old, actor=actor, reason=reason, replacement=new)
+    grant_created_event(new, actor=actor, reason=f"granted again after {old.grant_no}: {reason}")
+    issue_waiting_grant(new, actor=actor, actor_label="")
+    return new

@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from invitations.models import Invitation, PollCycle
+from rewards.batch_writes import insert_grants
 from rewards.models import Anomaly, AnomalyRule, Grant
-from rewards.services import grant_reward
+from rewards.numbers import next_grant_no
+from rewards.services import grant_reward, void_grant
 from rewards.services.detection import detect_anomalies
 from tests.factories import (
     CampaignFactory,
@@ -107,7 +109,9 @@ def assigned_card_without_grant():
 
 def grant_card_not_assigned():
     [grant] = issued_grants(1)
-    # the incident's "fix": a used card marked free again
+    # the incident's "fix": a used card marked free again, its trigger switched off first
+    sql("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending FK checks
+    sql("ALTER TABLE cardpool_card DISABLE TRIGGER cardpool_card_status_forward")
     sql(
         "UPDATE cardpool_card SET status = 'available', assigned_at = NULL WHERE id = %s",
         [grant.card_id],
@@ -152,6 +156,27 @@ def card_changed_without_event():
 
 def history_unprotected():
     bypass_append_only("rewards_grantevent")
+
+
+def grant_after_void():
+    """The old sweep: a grant made again after a person's void, its unique index dropped."""
+    [grant] = issued_grants(1)
+    void_grant(grant, reason="fraud", actor=None)
+    drop_unique("rewards_grant", "invitation_id")
+    insert_grants(
+        [
+            {
+                "grant_no": next_grant_no(),
+                "invitation_id": grant.invitation_id,
+                "inviter_id": grant.inviter_id,
+                "campaign_id": grant.campaign_id,
+                "card_id": None,
+                "points": grant.points,
+                "status": Grant.Status.PENDING_STOCK,
+                "hold_reason": "",
+            }
+        ]
+    )
 
 
 def low_stock():
@@ -232,6 +257,7 @@ SETUPS = {
     AnomalyRule.GRANT_NUMBER_REUSED: grant_number_reused,
     AnomalyRule.CARD_CHANGED_WITHOUT_EVENT: card_changed_without_event,
     AnomalyRule.HISTORY_UNPROTECTED: history_unprotected,
+    AnomalyRule.GRANT_AFTER_VOID: grant_after_void,
     AnomalyRule.LOW_STOCK: low_stock,
     AnomalyRule.OUT_OF_STOCK: out_of_stock,
     AnomalyRule.CARDS_EXPIRING: cards_expiring,

@@ -125,6 +125,7 @@ def test_the_database_refuses_a_second_live_grant_and_a_shared_card():
             campaign=campaign,
             points=1,
             status="pending_stock",
+            origin="reissue",  # a staff path: only the one-live-grant rule stands in the way
         )
     other = grant_reward(qualified_invitation(campaign=campaign))
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -1,0 +1,60 @@
+"""Migrations rewards 0013-0014 label who made each existing grant, so that the index on
+automatic grants can be built on a database where the old sweep already granted a voided
+invitation again; reconciliation then names each such grant."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from rewards.models import Grant
+from rewards.services import grant_reward, reissue_grant, void_grant
+from rewards.services.reconciliation import reconcile
+from tests.factories import CampaignFactory, make_cards, qualified_invitation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("rewards", "0012_customer_page_indexes")]
+AFTER = [("rewards", "0014_one_automatic_grant_per_invitation")]
+
+
+def migrate(targets) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+
+
+def test_existing_grants_are_labelled_and_a_grant_made_again_after_a_void_is_a_breach(
+    admin_user,
+):
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 5)
+    plain = grant_reward(qualified_invitation(campaign=campaign))
+    reissued = grant_reward(qualified_invitation(campaign=campaign))
+    replacement = reissue_grant(reissued, reason="card already activated", actor=admin_user)
+    voided = grant_reward(qualified_invitation(campaign=campaign))
+    void_grant(voided, reason="fraud", actor=admin_user)
+    migrate(BEFORE)
+    with connection.cursor() as cursor:  # what the old sweep did next
+        cursor.execute(
+            """INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id,
+                   points, status, hold_reason, created_at, void_reason)
+               SELECT 'RG-AGAIN', invitation_id, inviter_id, campaign_id, points,
+                      'pending_stock', '', now(), ''
+               FROM rewards_grant WHERE id = %s RETURNING id""",
+            [voided.pk],
+        )
+        [(again_id,)] = cursor.fetchall()
+
+    migrate(AFTER)
+
+    origins = dict(Grant.objects.values_list("pk", "origin"))
+    assert origins == {
+        plain.pk: "automatic",
+        reissued.pk: "automatic",
+        replacement.pk: "reissue",
+        voided.pk: "automatic",
+        again_id: "repeated",
+    }
+    run = reconcile()
+    assert not run.is_ok
+    assert [breach["subject"] for breach in run.report["breaches"]] == [f"grant:{again_id}"]
