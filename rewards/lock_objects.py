@@ -29,7 +29,7 @@ def inviters_for_update() -> QuerySet[Customer]:
 def grants_for_update() -> QuerySet[Grant]:
     return (
         Grant.objects.select_for_update(of=("self",))
-        .select_related("campaign__card_kind")
+        .select_related("campaign", "card_kind")
         .order_by("pk")
     )
 
@@ -37,7 +37,7 @@ def grants_for_update() -> QuerySet[Grant]:
 def oldest_pending_stock_for_update(kind_id: int) -> QuerySet[Grant]:
     return (
         Grant.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=Grant.Status.PENDING_STOCK, campaign__card_kind_id=kind_id)
-        .select_related("campaign__card_kind")
+        .filter(status=Grant.Status.PENDING_STOCK, card_kind_id=kind_id)
+        .select_related("card_kind")
         .order_by("created_at", "id")
     )

@@ -67,6 +67,16 @@ class Grant(models.Model):
         related_name="grant",
         verbose_name=_("card"),
     )
+    # Invariant 17: the terms it was earned on, fixed when it is made; issue, restock fulfilment
+    # and reissue pay these, whatever the campaign says by then.
+    card_kind = models.ForeignKey(
+        "cardpool.CardKind",
+        on_delete=models.PROTECT,
+        related_name="grants",
+        db_index=False,  # grant_waiting_by_kind serves what reads grants by kind
+        verbose_name=_("card kind"),
+    )
+    face_value = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("face value"))
     points = models.PositiveIntegerField(verbose_name=_("points"))
     status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("status"))
     origin = models.CharField(max_length=16, choices=Origin.choices, verbose_name=_("origin"))
@@ -131,6 +141,13 @@ class Grant(models.Model):
                 name="grant_pending_stock",
             ),
             models.Index(fields=["inviter", "campaign", "status"], name="grant_inviter_campaign"),
+            # restock fulfilment: a kind's waiting grants, oldest first (the terms they were
+            # earned on, invariant 17)
+            models.Index(
+                fields=["card_kind", "created_at", "id"],
+                condition=Q(status="pending_stock"),
+                name="grant_waiting_by_kind",
+            ),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
             # the customer's "my rewards": one inviter's grants newest first, a page at a time

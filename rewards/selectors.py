@@ -77,9 +77,7 @@ def reward_state(invitation_id: int) -> dict:
 
 def grants_of(customer: Customer) -> QuerySet[Grant]:
     """Only this customer's grants (invariant 10)."""
-    return Grant.objects.filter(inviter=customer).select_related(
-        "campaign__card_kind", "card", "invitation"
-    )
+    return Grant.objects.filter(inviter=customer).select_related("card_kind", "card", "invitation")
 
 
 def _open_card_reports(grant) -> QuerySet[Anomaly]:
@@ -105,8 +103,8 @@ def _grant_rows(inviter_id: int) -> QuerySet:
             "status",
             "points",
             "created_at",
-            kind_name=F("campaign__card_kind__name"),
-            face_value=F("campaign__card_kind__face_value"),
+            "face_value",
+            kind_name=F("card_kind__name"),
             valid_until=F("card__valid_until"),
             replacement_no=Subquery(
                 Grant.objects.filter(pk=OuterRef("replaced_by_id")).values("grant_no")[:1]
@@ -242,10 +240,10 @@ STOCK_SQL = """
 SELECT k.id, k.code, k.low_stock_threshold,
        (SELECT count(*) FROM cardpool_card c
          WHERE c.kind_id = k.id AND c.status = 'available' AND c.valid_until >= %(horizon)s),
-       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
-         WHERE m.card_kind_id = k.id AND g.status = 'pending_stock'),
-       (SELECT count(*) FROM rewards_grant g JOIN invitations_campaign m ON m.id = g.campaign_id
-         WHERE m.card_kind_id = k.id AND g.status = 'issued'
+       (SELECT count(*) FROM rewards_grant g
+         WHERE g.card_kind_id = k.id AND g.status = 'pending_stock'),
+       (SELECT count(*) FROM rewards_grant g
+         WHERE g.card_kind_id = k.id AND g.status = 'issued'
            AND g.created_at >= %(now)s - interval '7 days'),
        (SELECT count(*) FROM cardpool_card c
          WHERE c.kind_id = k.id AND c.status = 'available'

@@ -45,7 +45,7 @@ from ..lock_objects import (
 )
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
-from .granting import LOCKED_FIELDS, grant_reward, hold_reason, new_grant_status
+from .granting import LOCKED_FIELDS, grant_reward, hold_reason, new_grant_status, terms_of
 from .issuing import issue_waiting_grant, take_cards
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def _grant_batch(ids: list[int]) -> BatchResult:
                 "inviter_id": row["inviter_id"],
                 "campaign_id": row["campaign_id"],
                 "card_id": card_id,
-                "points": row["campaign__points"],
+                **terms_of(row),
                 "status": new_grant_status(holds[row["pk"]], card_id),
                 "hold_reason": holds[row["pk"]],
             }
@@ -244,9 +244,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
     """Issue waiting grants, oldest first, while cards last, a batch per transaction; returns
     how many were issued. A batch that fails is done again one grant per transaction."""
     if kind is None:
-        kinds = list(
-            CardKind.objects.filter(campaign__grants__status=Grant.Status.PENDING_STOCK).distinct()
-        )
+        kinds = list(CardKind.objects.filter(grants__status=Grant.Status.PENDING_STOCK).distinct())
     else:
         kinds = [kind]
     issued = 0

@@ -38,6 +38,16 @@ def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagge
     return ""
 
 
+def terms_of(locked: dict) -> dict:
+    """The terms a grant is earned on, from its locked campaign (invariant 17): stored on the
+    grant, paid by issue, fulfilment and reissue whatever the campaign says later."""
+    return {
+        "card_kind_id": locked["campaign__card_kind_id"],
+        "face_value": locked["campaign__card_kind__face_value"],
+        "points": locked["campaign__points"],
+    }
+
+
 def new_grant_status(held_because: str, card_id: int | None) -> str:
     """Held for a reviewer, issued with its card, or waiting for stock."""
     if held_because:
@@ -54,6 +64,7 @@ LOCKED_FIELDS = (
     "inviter__is_flagged_for_review",
     "campaign__card_kind_id",
     "campaign__card_kind__code",
+    "campaign__card_kind__face_value",
     "campaign__points",
     "campaign__max_rewards_per_inviter",
     "campaign__is_paused",
@@ -132,7 +143,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
                 "inviter_id": locked["inviter_id"],
                 "campaign_id": locked["campaign_id"],
                 "card_id": card_id,
-                "points": locked["campaign__points"],
+                **terms_of(locked),
                 "status": new_grant_status(held_because, card_id),
                 "hold_reason": held_because,
             }

@@ -6,7 +6,6 @@ reviewer). New grants of the grant paths are written by ``rewards.batch_writes``
 from django.utils import timezone
 
 from cardpool.services import allocate_cards
-from invitations.models import Campaign
 
 from ..anomalies.rules import out_of_stock_finding
 from ..batch_writes import ACTOR
@@ -26,19 +25,20 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     return card_ids
 
 
-def create_waiting_grant(
-    *, invitation_id: int, inviter_id: int, campaign: Campaign, points: int, origin: str
-):
+def create_waiting_grant(*, of: Grant, origin: str):
     """A grant that waits for its card (``issue_waiting_grant`` gives it one), numbered from the
-    sequence: a staff reissue's replacement, or a grant staff make again after a void. The grant
-    paths write theirs with ``rewards.batch_writes``."""
+    sequence, for the same invitation and on the same terms as ``of`` (invariant 17): a staff
+    reissue's replacement, or a grant staff make again after a void. The grant paths write
+    theirs with ``rewards.batch_writes``."""
     return Grant.objects.create(
         origin=origin,
         grant_no=next_grant_no(),
-        invitation_id=invitation_id,
-        inviter_id=inviter_id,
-        campaign=campaign,
-        points=points,
+        invitation_id=of.invitation_id,
+        inviter_id=of.inviter_id,
+        campaign_id=of.campaign_id,
+        card_kind=of.card_kind,
+        face_value=of.face_value,
+        points=of.points,
         status=Grant.Status.PENDING_STOCK,
     )
 
@@ -46,7 +46,7 @@ def create_waiting_grant(
 def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = ACTOR) -> bool:
     """Give a waiting grant its card and points; False (and the grant left pending_stock)
     when no card is in stock. Runs inside the caller's transaction, grant row locked."""
-    kind = grant.campaign.card_kind
+    kind = grant.card_kind  # the terms it was earned on, not the campaign's today
     card_ids = take_cards(kind.pk, kind.code, 1)
     if not card_ids:
         if grant.status != Grant.Status.PENDING_STOCK:

@@ -64,13 +64,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
     _void_locked(old, reason, actor)
-    new = create_waiting_grant(
-        invitation_id=old.invitation_id,
-        inviter_id=old.inviter_id,
-        campaign=old.campaign,
-        points=old.points,
-        origin=Grant.Origin.REISSUE,
-    )
+    new = create_waiting_grant(of=old, origin=Grant.Origin.REISSUE)
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
     grant_reissued_event(old, actor=actor, reason=reason, replacement=new)
@@ -112,13 +106,7 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     live = Grant.objects.live().filter(inviter_id=old.inviter_id, campaign_id=old.campaign_id)
     if live.count() >= old.campaign.max_rewards_per_inviter:
         raise NotGrantedAgain(old, NotGrantedAgain.OVER_CAP)
-    new = create_waiting_grant(
-        invitation_id=old.invitation_id,
-        inviter_id=old.inviter_id,
-        campaign=old.campaign,
-        points=old.points,
-        origin=Grant.Origin.GRANTED_AGAIN,
-    )
+    new = create_waiting_grant(of=old, origin=Grant.Origin.GRANTED_AGAIN)
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
     grant_granted_again_event(old, actor=actor, reason=reason, replacement=new)

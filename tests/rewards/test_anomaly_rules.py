@@ -171,6 +171,8 @@ def grant_after_void():
                 "inviter_id": grant.inviter_id,
                 "campaign_id": grant.campaign_id,
                 "card_id": None,
+                "card_kind_id": grant.card_kind_id,
+                "face_value": grant.face_value,
                 "points": grant.points,
                 "status": Grant.Status.PENDING_STOCK,
                 "hold_reason": "",

@@ -130,6 +130,8 @@ def test_the_database_refuses_a_second_automatic_grant_for_an_invitation(admin_u
                     "inviter_id": grant.inviter_id,
                     "campaign_id": grant.campaign_id,
                     "card_id": None,
+                    "card_kind_id": grant.card_kind_id,
+                    "face_value": grant.face_value,
                     "points": 10,
                     "status": Grant.Status.PENDING_STOCK,
                     "hold_reason": "",

@@ -123,6 +123,8 @@ def test_the_database_refuses_a_second_live_grant_and_a_shared_card():
             invitation=first.invitation,
             inviter=first.inviter,
             campaign=campaign,
+            card_kind=campaign.card_kind,
+            face_value=campaign.card_kind.face_value,
             points=1,
             status="pending_stock",
             origin="reissue",  # a staff path: only the one-live-grant rule stands in the way

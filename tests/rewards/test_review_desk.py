@@ -218,7 +218,7 @@ def _states():
     """For each admin action, an object in a state the action applies to."""
     from cardpool.models import Card
     from invitations.services.campaigns import set_campaign_flagged, set_customer_flagged
-    from rewards.services import grant_reward
+    from rewards.services import grant_reward, void_grant
     from tests.factories import qualified_invitation
 
     campaign = CampaignFactory()
@@ -232,6 +232,8 @@ def _states():
     paused = CampaignFactory(is_paused=True)
     set_campaign_flagged(paused, is_flagged=True, reason="setup")
     set_customer_flagged(held.inviter, is_flagged=True, reason="setup")
+    voided = grant_reward(qualified_invitation(campaign=campaign))
+    void_grant(voided, reason="setup", actor=None)
     available = Card.objects.filter(status="available").first()
     return {
         ("card", "void_selected"): available,
@@ -239,6 +241,7 @@ def _states():
         ("grant", "reissue_selected"): issued,
         ("grant", "release_selected"): held,
         ("grant", "reject_selected"): held,
+        ("grant", "grant_again_selected"): voided,
         ("anomaly", "acknowledge"): anomaly,
         ("anomaly", "resolve"): anomaly,
         ("anomaly", "false_positive"): anomaly,
