@@ -6,7 +6,10 @@ load balancer, ingress: addresses or networks), the hop it appended is the addre
 the first address outside ``TRUSTED_PROXIES`` is the client. None are configured by default:
 the header is ignored and the direct peer (REMOTE_ADDR) is the client. A malformed hop where one
 is needed, or a chain longer than ``MAX_HOPS``, stops the walk at the address that wrote it:
-never a forged address, never an exception."""
+never a forged address, never an exception.
+
+The throttles count an IPv4 client per address and an IPv6 client per /64 (``throttle_key``):
+one home router or phone line is given a whole /64 and may change the low 64 bits at will."""
 
 import functools
 import ipaddress
@@ -21,6 +24,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Proxies of ours a request may pass through; a longer chain stops at the last one examined.
 MAX_HOPS = 16
+# An IPv6 client is counted per network of this size (a subscriber's usual allocation).
+IPV6_THROTTLE_PREFIX = 64
 # A hop as some proxies write it: "[2001:db8::1]", "[2001:db8::1]:443", "203.0.113.7:80".
 _BRACKETED = re.compile(r"\[([0-9A-Fa-f:.]{2,45})\](?::[0-9]{1,5})?")
 _IPV4_WITH_PORT = re.compile(r"([0-9.]{7,15}):[0-9]{1,5}")
@@ -104,3 +109,24 @@ def client_ip(request) -> str | None:
                 break  # the proxy at `client` wrote no usable address: it is the client
             client = hop
     return str(client)
+
+
+def throttle_key(address: str | None) -> str | None:
+    """What the throttles count a client by: an IPv4 address itself, an IPv6 address's /64 as
+    that network's first address (``2001:db8:1:2::``, which an address column holds), an
+    IPv4-mapped address as its IPv4 one. ``address`` is ``client_ip``'s answer."""
+    if not address:
+        return None
+    parsed = parse_address(address)
+    if parsed is None:
+        raise ValueError(f"not an IP address: {address!r}")
+    if parsed.version == 6:
+        network = ipaddress.ip_network((parsed, IPV6_THROTTLE_PREFIX), strict=False)
+        parsed = network.network_address
+    return str(parsed)
+
+
+def client_network(request) -> str | None:
+    """``throttle_key(client_ip(request))``: what django-axes counts failed logins by
+    (``AXES_CLIENT_IP_CALLABLE``), so a /64 is locked out as one client."""
+    return throttle_key(client_ip(request))

@@ -122,7 +122,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 # A bad entry stops the start-up.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 parse_networks("TRUSTED_PROXIES", TRUSTED_PROXIES, refuse_everyone=True)
-AXES_CLIENT_IP_CALLABLE = "referral_site.client_ip.client_ip"
+# Failed logins are counted per IPv4 address and per IPv6 /64.
+AXES_CLIENT_IP_CALLABLE = "referral_site.client_ip.client_network"
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

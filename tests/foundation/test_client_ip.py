@@ -1,5 +1,5 @@
 """Whose address a request is: X-Forwarded-For believed only from TRUSTED_PROXIES, hop by hop
-from the right; /metrics judged on that address."""
+from the right; the throttles' key (an IPv6 client per /64); /metrics judged on that address."""
 
 import os
 import time
@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import Client, RequestFactory
 
-from referral_site.client_ip import MAX_HOPS, client_ip
+from referral_site.client_ip import MAX_HOPS, client_ip, client_network, throttle_key
 from tests.foundation.test_settings import run_manage, setting_in_child
 
 PROXY = "10.0.0.2"  # our load balancer, in the tests that configure one
@@ -106,6 +106,18 @@ def test_a_peer_that_is_no_address_is_no_client(settings):
     assert client_ip(request(remote="not-an-ip", forwarded="198.51.100.7")) is None
     assert client_ip(request(remote="", forwarded="198.51.100.7")) is None
     assert client_ip(request(remote="fe80::1%eth0")) is None
+
+
+def test_throttles_count_ipv4_per_address_and_ipv6_per_64():
+    assert throttle_key("198.51.100.7") == "198.51.100.7"
+    assert throttle_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::"
+    assert throttle_key("2001:db8:1:2::1") == throttle_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert throttle_key("2001:db8:1:3::1") == "2001:db8:1:3::"
+    assert throttle_key("::ffff:198.51.100.7") == "198.51.100.7"
+    assert throttle_key(None) is None
+    with pytest.raises(ValueError):
+        throttle_key("not-an-ip")
+    assert client_network(request(remote="2001:db8:1:2::99")) == "2001:db8:1:2::"
 
 
 # --- the settings: parsed at start-up, a bad entry named ----------------------------------------
