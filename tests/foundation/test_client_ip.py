@@ -1,14 +1,20 @@
 """Whose address a request is: X-Forwarded-For believed only from TRUSTED_PROXIES, hop by hop
 from the right; the throttles' key (an IPv6 client per /64); /metrics judged on that address."""
 
+import http.client
 import os
+import socket
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.test import Client, RequestFactory
 
 from referral_site.client_ip import MAX_HOPS, client_ip, client_network, throttle_key
-from tests.foundation.test_settings import run_manage, setting_in_child
+from tests.foundation.test_settings import PRODUCTION_ENV, run_manage, setting_in_child
+from tests.processes import ROOT, worker_environment
 
 PROXY = "10.0.0.2"  # our load balancer, in the tests that configure one
 
@@ -170,3 +176,60 @@ def test_metrics_believe_the_forwarded_address_only_through_a_configured_proxy(s
     outsider = proxy.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.5")
     assert outsider.status_code == 403
     assert proxy.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 403
+
+
+@contextmanager
+def gunicorn(**env):
+    """The production web server (gunicorn.conf.py, production settings) on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **worker_environment(),
+        **PRODUCTION_ENV,
+        "DJANGO_SETTINGS_MODULE": "referral_site.settings.production",
+        "SECURE_SSL_REDIRECT": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        **env,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "referral_site.wsgi"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no gunicorn"
+                time.sleep(0.1)
+
+        def get(path: str, forwarded: str) -> int:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            headers = {"Host": "rewards.example.com", "X-Forwarded-For": forwarded}
+            connection.request("GET", path, headers=headers)
+            status = connection.getresponse().status
+            connection.close()
+            return status
+
+        yield get
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.mark.django_db
+def test_metrics_over_real_http_believe_the_header_only_from_a_configured_proxy():
+    # the scraper's network only; this test's connections come from 127.0.0.1
+    only_ours = {"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8"}
+    with gunicorn(**only_ours, TRUSTED_PROXIES="10.9.9.9") as get:  # a proxy, but not the peer
+        assert get("/metrics", "10.0.0.7") == 403
+    with gunicorn(**only_ours, TRUSTED_PROXIES="127.0.0.1") as get:  # the peer is our proxy
+        assert get("/metrics", "10.0.0.7") == 200
+        assert get("/metrics", "10.0.0.7, 203.0.113.5") == 403
