@@ -35,7 +35,7 @@ def parse_networks(setting: str, entries: Iterable[str], *, refuse_everyone: boo
     """Addresses or networks (CIDR) from a setting, IPv4 or IPv6, as a tuple of networks.
     Raises ``ImproperlyConfigured`` naming the first bad entry, so a typo stops the start-up
     instead of failing (or trusting nobody, or everybody) at the first request."""
-    networks = []
+    parsed = []
     for entry in entries:
         entry = entry.strip()
         if not entry:
@@ -53,8 +53,8 @@ def parse_networks(setting: str, entries: Iterable[str], *, refuse_everyone: boo
             raise ImproperlyConfigured(
                 f"{setting}: {entry!r} is every address: anyone could forge X-Forwarded-For"
             )
-        networks.append(network)
-    return tuple(networks)
+        parsed.append(network)
+    return tuple(parsed)
 
 
 @functools.lru_cache(maxsize=16)
