@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from referral_site.client_ip import client_ip
+from referral_site.client_ip import client_ip, networks
 
 from . import health, metrics
 
@@ -47,11 +47,12 @@ def _may_scrape(request) -> bool:
         request.headers.get("Authorization", ""), f"Bearer {token}"
     ):
         return True
+    # the client's address, X-Forwarded-For believed only from TRUSTED_PROXIES
     address = client_ip(request)
     if address is None:
         return False
     ip = ipaddress.ip_address(address)
-    return any(ip in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETWORKS)
+    return any(ip in network for network in networks("METRICS_ALLOWED_NETWORKS"))
 
 
 @never_cache

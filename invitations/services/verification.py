@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from referral_site.client_ip import throttle_key
+
 from ..exceptions import (
     CodeExpired,
     CodeNotSent,
@@ -42,10 +44,13 @@ def send_phone_code(
     """Text a fresh six-digit code to ``phone``, for an invitation by ``inviter`` or, without
     one, for a sign-up. Raises ``InvalidPhone``, ``CodeSentRecently``,
     ``TooManyCodes`` (per number and per address, each per hour) and ``CodeNotSent``.
+    ``address`` is the client's (``client_ip``); it is counted, and kept, as ``throttle_key``
+    gives it: an IPv6 client per /64, whose low bits are the client's to change.
 
     The throttles count recent rows without a lock: two requests at the same instant may both
     pass the last free slot, which bounds the overshoot to the concurrency of one client."""
     phone = normalize_phone(phone)
+    address = throttle_key(address)
     if channel not in Invitation.Channel.values:
         channel = Invitation.Channel.LINK  # the query string is the visitor's to write
     now = timezone.now()

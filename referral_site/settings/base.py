@@ -8,6 +8,7 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy
 
+from referral_site.client_ip import parse_networks
 from referral_site.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -116,10 +117,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-# How many proxies of ours (load balancer, ingress) stand in front of the app; 0 when clients
-# connect directly. Throttles key on the address the outermost one saw (referral_site.client_ip).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "referral_site.client_ip.client_ip"
+# Our proxies (load balancer, ingress): addresses or CIDR networks, IPv4 or IPv6. X-Forwarded-For
+# is believed only from them, hop by hop from the right; none by default (referral_site.client_ip).
+# A bad entry stops the start-up.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+parse_networks("TRUSTED_PROXIES", TRUSTED_PROXIES, refuse_everyone=True)
+# Failed logins are counted per IPv4 address and per IPv6 /64.
+AXES_CLIENT_IP_CALLABLE = "referral_site.client_ip.client_network"
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -133,6 +137,7 @@ METRICS_ALLOWED_NETWORKS = env.list(
     "METRICS_ALLOWED_NETWORKS",
     default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
 )
+parse_networks("METRICS_ALLOWED_NETWORKS", METRICS_ALLOWED_NETWORKS)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Customers are Chinese retail investors: Chinese first, English second.
