@@ -237,6 +237,9 @@ ANOMALY_EMAIL_RECIPIENTS = env.list("ANOMALY_EMAIL_RECIPIENTS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # links in those emails
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="referral-rewards@localhost")
+# Seconds an SMTP connect or reply may take: a mail server that accepts and never answers
+# costs one timeout per notification run, never a hung worker (mail is sent outside transactions).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 # Rules whose findings about a campaign pause its granting at once (new grants are held).
 ANOMALY_PAUSING_RULES = env.list(
     "ANOMALY_PAUSING_RULES",

@@ -13,6 +13,7 @@ from ..exceptions import GrantNotInStatus, NotYourGrant
 from ..lock_objects import grants_for_update
 from ..models import Anomaly, CardProblem, Grant
 from .anomalies import raise_anomaly
+from .detection import queue_notify_reviewers
 
 CARD_REPORTED = _("Customer reports a problem with the card of grant {grant}: {problem}. {note}")
 
@@ -54,10 +55,12 @@ def report_card_problem(
         message = CARD_REPORTED.format(
             grant=locked.grant_no, problem=CardProblem(problem).label, note=note or "-"
         )
-    return raise_anomaly(
+    anomaly = raise_anomaly(
         "card_reported",
         locked.grant_no,
         message,
         severity=Anomaly.Severity.CRITICAL,
         grant=locked,
     )
+    queue_notify_reviewers()  # after the commit: the request never waits on the mail server
+    return anomaly

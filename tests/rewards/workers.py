@@ -52,3 +52,20 @@ def grant_all_qualified_without_locks(seed: int, path: str = "single") -> int:
         )
         module.inviters_for_update = Customer.objects.all
     return grant_all_qualified(seed, path)
+
+
+def detect_with_smtp(port: int) -> dict:
+    """The detection schedule's run, its e-mail going to an SMTP server on ``port`` (the test's
+    server that accepts and never answers); returns what it emailed and how long it took."""
+    import time
+
+    from django.conf import settings
+
+    from rewards.services.detection import detect_anomalies
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
+    started = time.monotonic()
+    run = detect_anomalies()
+    return {"emailed": run.emailed, "seconds": time.monotonic() - started}
