@@ -3,6 +3,14 @@ from django.utils.translation import gettext_lazy as _
 NOT_QUALIFIED = _("Invitation #{invitation} is {status}, not qualified: nothing to grant.")
 GRANT_NOT_IN_STATUS = _("Grant {grant} is {status}; this needs a grant that is {expected}.")
 NOT_YOUR_GRANT = _("This reward is not yours.")
+CARD_ALREADY_REPORTED = _(
+    "You have already reported the card of reward {grant}. We are checking it and will replace "
+    "it if it does not work; the outcome will show on My rewards."
+)
+TOO_MANY_REPORTS = _(
+    "You have reported {count} cards in the last 24 hours, the most we take in a day. We are "
+    "checking them; please report another card tomorrow."
+)
 
 
 def _status_label(status: str) -> str:
@@ -34,3 +42,15 @@ class GrantNotInStatus(RewardError):
 class NotYourGrant(RewardError):
     def __init__(self):
         super().__init__(NOT_YOUR_GRANT)
+
+
+class CardAlreadyReported(RewardError):
+    """The card's report is still being checked: nothing more is recorded."""
+
+    def __init__(self, grant):
+        super().__init__(CARD_ALREADY_REPORTED.format(grant=grant.grant_no))
+
+
+class TooManyReports(RewardError):
+    def __init__(self, count: int):
+        super().__init__(TOO_MANY_REPORTS.format(count=count))

@@ -224,6 +224,8 @@ POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
 POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
 # A customer may ask us to check their friends now once per this many minutes.
 CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
+# A customer may report at most this many cards in 24 hours (one open report per card).
+REPORTS_PER_CUSTOMER_PER_DAY = env.int("REPORTS_PER_CUSTOMER_PER_DAY", default=5)
 # Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
 # flow; named by a setting so ``invitations`` never imports ``rewards``.
 QUALIFIED_INVITATION_HANDLER = env.str(

@@ -69,3 +69,28 @@ def detect_with_smtp(port: int) -> dict:
     started = time.monotonic()
     run = detect_anomalies()
     return {"emailed": run.emailed, "seconds": time.monotonic() - started}
+
+
+def report_cards(customer_id: int, grant_ids: list[int], taps: int, start_at: float) -> dict:
+    """A customer tapping "send report" ``taps`` times on each of ``grant_ids`` from
+    ``start_at`` (every process at once); counts each answer."""
+    import time
+
+    from invitations.models import Customer
+    from rewards.exceptions import RewardError
+    from rewards.models import Grant
+    from rewards.services import report_card_problem
+
+    customer = Customer.objects.select_related("user").get(pk=customer_id)
+    grants = list(Grant.objects.filter(pk__in=grant_ids))
+    answers = {"reported": 0}
+    time.sleep(max(0.0, start_at - time.time()))
+    for _ in range(taps):
+        for grant in grants:
+            try:
+                report_card_problem(grant, customer, "它说已被使用")
+                answer = "reported"
+            except RewardError as refusal:  # CardAlreadyReported, TooManyReports
+                answer = type(refusal).__name__
+            answers[answer] = answers.get(answer, 0) + 1
+    return answers
