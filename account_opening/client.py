@@ -24,6 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from referral_site.outbound import refuse_inside_transaction
+
 from .contract import CHANNELS
 from .rate_limit import SharedRateLimiter, clamp_seconds
 
@@ -247,6 +249,7 @@ class HttpAccountOpeningClient:
     def lookup(self, phone: str, *, deadline: float | None = None) -> AccountStatus:
         """Raises ``RetryableUpstreamError`` (after its own retries), ``UpstreamRateLimited``,
         ``UpstreamRejected``, ``InvalidUpstreamReply`` or ``SlotUnavailable``."""
+        refuse_inside_transaction("an account-opening lookup")  # it may wait seconds
         attempt = 0
         while True:
             attempt += 1

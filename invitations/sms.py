@@ -6,6 +6,8 @@ import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from referral_site.outbound import refuse_inside_transaction
+
 from .phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -52,4 +54,5 @@ class OutboxSender:
 
 
 def send_sms(phone: str, text: str) -> None:
+    refuse_inside_transaction("send_sms")  # a slow gateway must hold no row lock
     import_string(settings.SMS_SENDER)().send(phone, text)

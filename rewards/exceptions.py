@@ -4,6 +4,14 @@ NOT_QUALIFIED = _("Invitation #{invitation} is {status}, not qualified: nothing 
 GRANT_NOT_IN_STATUS = _("Grant {grant} is {status}; this needs a grant that is {expected}.")
 NOT_YOUR_GRANT = _("This reward is not yours.")
 NOT_GRANTED_AGAIN = _("Grant {grant} cannot be granted again: {why}")
+CARD_ALREADY_REPORTED = _(
+    "You have already reported the card of reward {grant}. We are checking it and will replace "
+    "it if it does not work; the outcome will show on My rewards."
+)
+TOO_MANY_REPORTS = _(
+    "You have reported {count} cards in the last 24 hours, the most we take in a day. We are "
+    "checking them; please report another card tomorrow."
+)
 
 
 def _status_label(status: str) -> str:
@@ -45,3 +53,15 @@ class NotGrantedAgain(RewardError):
 
     def __init__(self, grant, why):
         super().__init__(NOT_GRANTED_AGAIN.format(grant=grant.grant_no, why=why))
+
+
+class CardAlreadyReported(RewardError):
+    """The card's report is still being checked: nothing more is recorded."""
+
+    def __init__(self, grant):
+        super().__init__(CARD_ALREADY_REPORTED.format(grant=grant.grant_no))
+
+
+class TooManyReports(RewardError):
+    def __init__(self, count: int):
+        super().__init__(TOO_MANY_REPORTS.format(count=count))

@@ -419,7 +419,13 @@ class Anomaly(models.Model):
                 fields=["kind", "subject"],
                 condition=Q(status__in=["open", "acknowledged"]),
                 name="anomaly_one_active_per_subject",
-            )
+            ),
+            # one open report per card (a grant has one card): a repeat report adds nothing
+            models.UniqueConstraint(
+                fields=["grant"],
+                condition=Q(kind="card_reported", status__in=["open", "acknowledged"]),
+                name="anomaly_one_open_report_per_grant",
+            ),
         ]
         indexes = [
             models.Index(

@@ -3,6 +3,7 @@
 from .services import fulfil_pending_grants as fulfil
 from .services import grant_missed_rewards as sweep
 from .services.detection import detect_anomalies as detect
+from .services.detection import notify_reviewers as notify
 from .services.reconciliation import reconcile as reconcile_all
 
 
@@ -16,6 +17,11 @@ def grant_missed_rewards() -> dict:
 
 def detect_anomalies() -> int:
     return len(detect().opened)
+
+
+def notify_reviewers() -> int:
+    """Queued after the commit of a customer's report: the reviewers hear of it at once."""
+    return notify()
 
 
 def reconcile() -> bool:

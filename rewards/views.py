@@ -18,7 +18,7 @@ from invitations.models import Customer
 from invitations.selectors import current_campaign, customer_of
 from invitations.services import check_friends_now
 
-from .exceptions import RewardError
+from .exceptions import CardAlreadyReported, RewardError
 from .forms import CardReportForm, PasswordAgainForm
 from .models import Grant
 from .reauth import mark_authenticated, needs_password_again
@@ -187,6 +187,8 @@ def report_card(request, grant_no: str):
                 report_card_problem(
                     grant, customer, form.cleaned_data["note"], problem=form.cleaned_data["problem"]
                 )
+            except CardAlreadyReported as repeat:
+                messages.info(request, str(repeat))  # a repeat tap: nothing recorded, all is well
             except RewardError as error:
                 messages.error(request, str(error))
             else:

@@ -229,6 +229,8 @@ POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
 POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
 # A customer may ask us to check their friends now once per this many minutes.
 CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
+# A customer may report at most this many cards in 24 hours (one open report per card).
+REPORTS_PER_CUSTOMER_PER_DAY = env.int("REPORTS_PER_CUSTOMER_PER_DAY", default=5)
 # Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
 # flow; named by a setting so ``invitations`` never imports ``rewards``.
 QUALIFIED_INVITATION_HANDLER = env.str(
@@ -242,6 +244,9 @@ ANOMALY_EMAIL_RECIPIENTS = env.list("ANOMALY_EMAIL_RECIPIENTS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # links in those emails
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="referral-rewards@localhost")
+# Seconds an SMTP connect or reply may take: a mail server that accepts and never answers
+# costs one timeout per notification run, never a hung worker (mail is sent outside transactions).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 # Rules whose findings about a campaign pause its granting at once (new grants are held).
 ANOMALY_PAUSING_RULES = env.list(
     "ANOMALY_PAUSING_RULES",

@@ -1,5 +1,7 @@
 """What a customer does with their own rewards."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
@@ -9,10 +11,11 @@ from cardpool.services import reveal_card_to_owner
 from invitations.models import Customer
 
 from ..events import grant_reported_event, grant_revealed_event
-from ..exceptions import GrantNotInStatus, NotYourGrant
-from ..lock_objects import grants_for_update
-from ..models import Anomaly, CardProblem, Grant
+from ..exceptions import CardAlreadyReported, GrantNotInStatus, NotYourGrant, TooManyReports
+from ..lock_objects import grants_for_update, inviters_for_update
+from ..models import Anomaly, CardProblem, Grant, GrantEvent
 from .anomalies import raise_anomaly
+from .detection import queue_notify_reviewers
 
 CARD_REPORTED = _("Customer reports a problem with the card of grant {grant}: {problem}. {note}")
 
@@ -42,10 +45,27 @@ def reveal_grant_card(grant: Grant, customer: Customer) -> tuple[str, str]:
 def report_card_problem(
     grant: Grant, customer: Customer, note: str = "", problem: str = CardProblem.ACTIVATED
 ) -> Anomaly:
-    """The customer says the card does not work: a critical anomaly for staff. A second report
-    of the same grant while the first is being checked adds to it (one more occurrence and
-    event), it does not raise a second alarm. Raises ``NotYourGrant`` and ``GrantNotInStatus``."""
+    """The customer says the card does not work: a critical anomaly for staff and an event.
+
+    One open report per card: while it is being checked, another report of the same card
+    records nothing and raises ``CardAlreadyReported`` (a double tap, or a hundred). At most
+    ``REPORTS_PER_CUSTOMER_PER_DAY`` reports per customer in 24 hours, across their cards
+    (``TooManyReports``). The customer's row is locked first (lock order: inviter, then grant),
+    so concurrent reports of one customer are counted one after the other. Also raises
+    ``NotYourGrant`` and ``GrantNotInStatus``."""
+    list(inviters_for_update().filter(pk=customer.pk).values_list("pk"))
     locked = _own_issued_grant(grant, customer)
+    if Anomaly.objects.filter(
+        grant=locked, kind="card_reported", status__in=Anomaly.ACTIVE
+    ).exists():
+        raise CardAlreadyReported(locked)
+    reported = GrantEvent.objects.filter(
+        grant__inviter=customer,
+        action=GrantEvent.Action.REPORTED,
+        created_at__gte=timezone.now() - timedelta(hours=24),
+    ).count()
+    if reported >= settings.REPORTS_PER_CUSTOMER_PER_DAY:
+        raise TooManyReports(reported)
     if problem not in CardProblem.values:
         problem = CardProblem.OTHER
     note = note.strip()[:500]
@@ -54,10 +74,12 @@ def report_card_problem(
         message = CARD_REPORTED.format(
             grant=locked.grant_no, problem=CardProblem(problem).label, note=note or "-"
         )
-    return raise_anomaly(
+    anomaly = raise_anomaly(
         "card_reported",
         locked.grant_no,
         message,
         severity=Anomaly.Severity.CRITICAL,
         grant=locked,
     )
+    queue_notify_reviewers()  # after the commit: the request never waits on the mail server
+    return anomaly

@@ -2,22 +2,26 @@
 
 Scheduled every ``ANOMALY_INTERVAL_MINUTES`` and run on demand by ``manage.py
 detect_anomalies``. Overlapping runs are harmless: anomalies are unique per rule and subject in
-the database, a pause is idempotent, and an email is claimed with a row lock before it is sent.
+the database, a pause is idempotent, and an email is claimed with an advisory lock (never a row
+lock: mail goes out after the commit, outside any transaction) before it is sent.
 """
 
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invitations.models import Campaign, CampaignEvent
 from invitations.services.campaigns import set_campaign_paused
 from invitations.services.polling import database_now
+from referral_site.outbound import inside_transaction, refuse_inside_transaction
 
 from ..anomalies.rules import RULES, Finding, Rule, one_run
 from ..events import DETECTION, anomaly_paused_campaign_event
@@ -26,6 +30,8 @@ from .anomalies import close_anomaly_automatically, record_finding
 
 logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
+NOTIFY_LOCK = 7_266_101  # pg advisory lock namespace: (NOTIFY_LOCK, anomaly id) is being emailed
+NOTIFY_BUDGET_SECONDS = 30  # one run's sending; the rest waits for the next run
 
 
 @dataclass
@@ -59,7 +65,12 @@ def detect_anomalies() -> DetectionRun:
                 run.failed_rules.append(rule.code)
                 continue
             _apply(rule, findings, run)
-    run.emailed = notify_reviewers()
+    if inside_transaction():
+        # run inline inside somebody's transaction (django-q2's scheduler in sync mode holds
+        # its schedule rows locked): the reviewers' e-mail goes after that commit
+        queue_notify_reviewers()
+    else:
+        run.emailed = notify_reviewers()
     return run
 
 
@@ -127,31 +138,82 @@ def reviewer_emails() -> list[str]:
     )
 
 
-@transaction.atomic
 def notify_reviewers() -> int:
-    """Email each active anomaly to the reviewers once (not once per occurrence). Rows are
-    claimed with SKIP LOCKED, so two runs never send the same one; a crash before the commit
-    sends it again on the next run (an alert is better twice than never)."""
+    """Email each active anomaly to the reviewers once (not once per occurrence); returns how
+    many were sent. Runs outside any transaction, so no row lock is held while a mail server
+    takes its time: each anomaly is claimed with a session advisory lock (two runs never send
+    the same one at once), re-read, sent, then marked. A send that fails or times out
+    (``EMAIL_TIMEOUT``) is logged and ends this run; the rest stay unmarked and go with the
+    next run (an alert is better twice than never, and it is on the desk anyway)."""
+    refuse_inside_transaction("notify_reviewers")
     recipients = reviewer_emails()
     if not recipients:
         return 0  # kept unnotified: sent once somebody is there to read it
-    pending = list(
-        Anomaly.objects.select_for_update(skip_locked=True)
-        .filter(status__in=Anomaly.ACTIVE, notified_at__isnull=True)
-        .order_by("pk")
+    pending = Anomaly.objects.filter(status__in=Anomaly.ACTIVE, notified_at__isnull=True)
+    deadline = time.monotonic() + NOTIFY_BUDGET_SECONDS
+    mail = get_connection()
+    sent = 0
+    try:
+        for anomaly_id in pending.order_by("pk").values_list("pk", flat=True):
+            if time.monotonic() > deadline:
+                break  # the next run sends the rest
+            with _sending(anomaly_id) as mine:
+                anomaly = pending.filter(pk=anomaly_id).first() if mine else None
+                if anomaly is None:
+                    continue  # another run holds it, or sent it since the list was read
+                try:
+                    mail.send_messages([_anomaly_email(anomaly, recipients)])
+                except Exception:
+                    logger.exception(
+                        "anomaly email not sent (anomaly #%s); the next run tries again",
+                        anomaly_id,
+                    )
+                    break  # the server is failing: do not wait on it once per anomaly
+                pending.filter(pk=anomaly_id).update(notified_at=timezone.now())
+                sent += 1
+    finally:
+        mail.close()
+    return sent
+
+
+def queue_notify_reviewers() -> None:
+    """Queue ``notify_reviewers`` as a task once the caller's transaction commits, so a request
+    that opened an anomaly never waits on the mail server (a broker failure is logged; the next
+    detection run sends it)."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "rewards.tasks.notify_reviewers", task_name="notify reviewers", timeout=90
+        ),
+        robust=True,
     )
-    for anomaly in pending:
-        send_mail(
-            subject=_("[referral rewards] %(severity)s: %(rule)s")
-            % {"severity": anomaly.get_severity_display(), "rule": anomaly.get_kind_display()},
-            message=_("%(message)s\n\nReview it: %(url)s\n")
-            % {
-                "message": anomaly.message,
-                "url": f"{settings.SITE_URL}/admin/rewards/anomaly/{anomaly.pk}/change/",
-            },
-            from_email=None,
-            recipient_list=recipients,
-        )
-        anomaly.notified_at = timezone.now()
-        anomaly.save(update_fields=["notified_at"])
-    return len(pending)
+
+
+def _anomaly_email(anomaly: Anomaly, recipients: list[str]) -> EmailMessage:
+    return EmailMessage(
+        subject=_("[referral rewards] %(severity)s: %(rule)s")
+        % {"severity": anomaly.get_severity_display(), "rule": anomaly.get_kind_display()},
+        body=_("%(message)s\n\nReview it: %(url)s\n")
+        % {
+            "message": anomaly.message,
+            "url": f"{settings.SITE_URL}/admin/rewards/anomaly/{anomaly.pk}/change/",
+        },
+        to=recipients,
+    )
+
+
+@contextmanager
+def _sending(anomaly_id: int):
+    """A session advisory lock on (NOTIFY_LOCK, anomaly): held by one sender at a time, and no
+    row lock, so the anomaly stays free for customers, staff and detection meanwhile."""
+    key = [NOTIFY_LOCK, anomaly_id % 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)

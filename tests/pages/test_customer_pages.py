@@ -312,10 +312,10 @@ def test_a_report_is_recorded_once_then_shows_its_state_and_outcome(
     assert not Anomaly.objects.exists()
 
     client.post(url, {"problem": "activated", "note": "says used"})
-    client.post(url, {"problem": "declined", "note": "shop refused it too"})
+    client.post(url, {"problem": "declined", "note": "shop refused it too"})  # already reported
     anomaly = Anomaly.objects.get(kind="card_reported")
-    assert (anomaly.severity, anomaly.grant, anomaly.occurrences) == ("critical", grant, 2)
-    assert GrantEvent.objects.filter(grant=grant, action="reported").count() == 2
+    assert (anomaly.severity, anomaly.grant, anomaly.occurrences) == ("critical", grant, 1)
+    assert GrantEvent.objects.filter(grant=grant, action="reported").count() == 1
     page = text(client.get(reverse("rewards:my_rewards")))
     assert "已反馈，核查中" in page
 

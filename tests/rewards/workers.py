@@ -52,3 +52,45 @@ def grant_all_qualified_without_locks(seed: int, path: str = "single") -> int:
         )
         module.inviters_for_update = Customer.objects.all
     return grant_all_qualified(seed, path)
+
+
+def detect_with_smtp(port: int) -> dict:
+    """The detection schedule's run, its e-mail going to an SMTP server on ``port`` (the test's
+    server that accepts and never answers); returns what it emailed and how long it took."""
+    import time
+
+    from django.conf import settings
+
+    from rewards.services.detection import detect_anomalies
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
+    started = time.monotonic()
+    run = detect_anomalies()
+    return {"emailed": run.emailed, "seconds": time.monotonic() - started}
+
+
+def report_cards(customer_id: int, grant_ids: list[int], taps: int, start_at: float) -> dict:
+    """A customer tapping "send report" ``taps`` times on each of ``grant_ids`` from
+    ``start_at`` (every process at once); counts each answer."""
+    import time
+
+    from invitations.models import Customer
+    from rewards.exceptions import RewardError
+    from rewards.models import Grant
+    from rewards.services import report_card_problem
+
+    customer = Customer.objects.select_related("user").get(pk=customer_id)
+    grants = list(Grant.objects.filter(pk__in=grant_ids))
+    answers = {"reported": 0}
+    time.sleep(max(0.0, start_at - time.time()))
+    for _ in range(taps):
+        for grant in grants:
+            try:
+                report_card_problem(grant, customer, "它说已被使用")
+                answer = "reported"
+            except RewardError as refusal:  # CardAlreadyReported, TooManyReports
+                answer = type(refusal).__name__
+            answers[answer] = answers.get(answer, 0) + 1
+    return answers
