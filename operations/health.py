@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from django.conf import settings
@@ -22,6 +22,7 @@ class Check:
     name: str
     ok: bool
     detail: str = ""
+    warning: bool = False  # named when not ok, but does not make the answer a 503
 
 
 _migrated = False  # once this process saw every migration applied, it stays so
@@ -139,6 +140,42 @@ def readiness() -> list[Check]:
     return [*checks, broker()]
 
 
+def reconciliation(now: datetime) -> list[Check]:
+    """The latest finished run decides (a run killed midway never finishes, and must not turn
+    the status red for good), and it must be recent: a schedule whose every run dies leaves an
+    old clean run behind. A run started and unfinished past RECONCILE_MAX_MINUTES, later than
+    the latest finished one, is its own check, "reconciliation_stuck"."""
+    runs = ReconciliationRun.objects.order_by("-started_at")
+    finished = runs.filter(finished_at__isnull=False).first()
+    if finished is None:
+        decided = Check("reconciliation", False, "never finished")
+    else:
+        age = now - finished.finished_at
+        max_age = timedelta(hours=settings.RECONCILE_MAX_AGE_HOURS)
+        detail = (
+            f"{finished.breaches} breaches, finished {finished.finished_at:%Y-%m-%d %H:%M:%S %Z}"
+        )
+        if age > max_age:
+            detail += f", older than {settings.RECONCILE_MAX_AGE_HOURS} h"
+        decided = Check("reconciliation", finished.is_ok and age <= max_age, detail)
+    started = runs.filter(finished_at__isnull=True)
+    if finished is not None:
+        started = started.filter(started_at__gt=finished.started_at)
+    unfinished = started.first()
+    limit = timedelta(minutes=settings.RECONCILE_MAX_MINUTES)
+    if unfinished is None or now - unfinished.started_at <= limit:
+        stuck = Check("reconciliation_stuck", True, "running" if unfinished else "", warning=True)
+    else:
+        stuck = Check(
+            "reconciliation_stuck",
+            False,
+            f"run {unfinished.pk} started {unfinished.started_at:%Y-%m-%d %H:%M:%S %Z}, "
+            f"unfinished after {settings.RECONCILE_MAX_MINUTES} min",
+            warning=True,
+        )
+    return [decided, stuck]
+
+
 def status(now: datetime) -> list[Check]:
     """Readiness, and is the pipeline working: the poller's last cycle younger than its
     stalled threshold, the last reconciliation clean, no critical anomaly open."""
@@ -154,11 +191,7 @@ def status(now: datetime) -> list[Check]:
             f"last cycle {last:%Y-%m-%d %H:%M:%S %Z}" if last else "never ran",
         )
     )
-    run = ReconciliationRun.objects.order_by("-started_at").first()
-    if run is None:
-        checks.append(Check("reconciliation", False, "never ran"))
-    else:
-        checks.append(Check("reconciliation", run.is_ok, f"{run.breaches} breaches"))
+    checks.extend(reconciliation(now))
     critical = Anomaly.objects.filter(
         status__in=Anomaly.ACTIVE, severity=Anomaly.Severity.CRITICAL
     ).count()

@@ -20,13 +20,14 @@ def live(request):
 
 
 def _answer(checks: list[health.Check]) -> JsonResponse:
-    ok = all(check.ok for check in checks)
+    failing = [check.name for check in checks if not check.ok and not check.warning]
     body = {
-        "status": "ok" if ok else "failing",
-        "failing": [check.name for check in checks if not check.ok],
+        "status": "failing" if failing else "ok",
+        "failing": failing,
+        "warnings": [check.name for check in checks if not check.ok and check.warning],
         "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
     }
-    return JsonResponse(body, status=200 if ok else 503)
+    return JsonResponse(body, status=503 if failing else 200)
 
 
 @never_cache
