@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "referral_site.logging.request_ids",
     "django.middleware.security.SecurityMiddleware",
+    "referral_site.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "referral_site.middleware.refuse_garbage_paths",
     "django.contrib.sessions.middleware.SessionMiddleware",

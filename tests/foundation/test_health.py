@@ -173,3 +173,43 @@ def test_the_review_desk_shows_the_last_finished_reconciliation(client, admin_us
     client.force_login(admin_user)
     page = client.get("/admin/").content.decode()
     assert _("all invariants hold") in page
+
+
+def test_outsiders_learn_only_ok_or_not_and_staff_or_our_networks_the_details(
+    client, settings, admin_user
+):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    now = timezone.now()
+    PollCycle.objects.create(worker="w", started_at=now, finished_at=now)
+    ReconciliationRun.objects.create(is_ok=True, finished_at=now)
+    Anomaly.objects.create(kind="card_reported", subject="g", severity="critical", message="m")
+    outside = Client(REMOTE_ADDR="203.0.113.9")
+
+    response = outside.get("/health/status")
+    assert response.status_code == 503 and response.json() == {"status": "failing"}
+    # a forged forwarding header changes nothing when no proxy of ours is declared
+    forged = outside.get("/health/status", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert forged.json() == {"status": "failing"}
+    ready = outside.get("/health/ready")
+    assert ready.status_code == 200 and ready.json() == {"status": "ok"}
+
+    customer = User.objects.create_user("13800138000", password="x")
+    outside.force_login(customer)
+    assert outside.get("/health/status").json() == {"status": "failing"}
+    former_staff = User.objects.create_user("gone", password="x", is_staff=True, is_active=False)
+    outside.force_login(former_staff)
+    assert outside.get("/health/status").json() == {"status": "failing"}
+
+    outside.force_login(admin_user)  # staff, from anywhere
+    body = outside.get("/health/status").json()
+    assert body["failing"] == ["anomalies"]
+    assert body["checks"]["anomalies"]["detail"] == "1 critical open"
+
+    settings.METRICS_TOKEN = "s3cret-token"  # whoever /metrics answers
+    token = Client(REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    assert token.get("/health/status").json()["failing"] == ["anomalies"]
+    wrong = Client(REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret-tokem")
+    assert wrong.get("/health/status").json() == {"status": "failing"}
+    assert "checks" in client.get("/health/status").json()  # the test client is 127.0.0.1
