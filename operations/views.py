@@ -19,26 +19,36 @@ def live(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _answer(checks: list[health.Check]) -> JsonResponse:
-    ok = all(check.ok for check in checks)
-    body = {
-        "status": "ok" if ok else "failing",
-        "failing": [check.name for check in checks if not check.ok],
-        "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
-    }
-    return JsonResponse(body, status=200 if ok else 503)
+def _answer(request, checks: list[health.Check]) -> JsonResponse:
+    """The status code and ok / failing to anyone; which checks fail and why (counts of
+    critical anomalies, the poller's last cycle, ...) only to staff and to the callers /metrics
+    answers (our networks, or METRICS_TOKEN)."""
+    failing = [check.name for check in checks if not check.ok and not check.warning]
+    body = {"status": "failing" if failing else "ok"}
+    if _may_see_details(request):
+        body["failing"] = failing
+        body["warnings"] = [check.name for check in checks if not check.ok and check.warning]
+        body["checks"] = {check.name: {"ok": check.ok, "detail": check.detail} for check in checks}
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+def _may_see_details(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    return _may_scrape(request)
 
 
 @never_cache
 @require_GET
 def ready(request):
-    return _answer(health.readiness())
+    return _answer(request, health.readiness())
 
 
 @never_cache
 @require_GET
 def status(request):
-    return _answer(health.status(timezone.now()))
+    return _answer(request, health.status(timezone.now()))
 
 
 def _may_scrape(request) -> bool:

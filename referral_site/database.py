@@ -23,6 +23,13 @@ NO_URL = (
     "DATABASE_URL=postgres://user:password@host:5432/name."
 )
 NOT_POSTGRES = "DATABASE_URL must be a PostgreSQL URL (postgres://...), got scheme {scheme!r}."
+BAD_TIMEOUT = "{name} must be a whole number {unit}, from {low} to {high}; got {value!r}."
+
+# The web entry point (referral_site.wsgi) sets this in its environment before the settings are
+# read: its connections get DB_STATEMENT_TIMEOUT_MS by default, other processes (the worker
+# cluster, management commands) none unless told.
+WEB_PROCESS_MARKER = "REFERRAL_WEB_PROCESS"
+WEB_STATEMENT_TIMEOUT_MS = 15_000
 
 
 class UnsupportedDatabase(Exception):
@@ -53,7 +60,33 @@ def database_config(env: environ.Env) -> dict:
     options["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
     threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
     options["prepare_threshold"] = threshold if threshold > 0 else None
+    # A database host that accepts nothing and answers nothing: the whole connection attempt
+    # (TCP, TLS, start-up, authentication) gives up after DB_CONNECT_TIMEOUT seconds (psycopg
+    # enforces it, a silent server after the TCP accept included) instead of psycopg's 130 s.
+    options["connect_timeout"] = _bounded(env, "DB_CONNECT_TIMEOUT", 3, 1, 60, "of seconds")
+    # A statement running away on the server is cancelled by the server: in web processes
+    # after DB_STATEMENT_TIMEOUT_MS (default 15 s, under gunicorn's 30 s), so a page answers
+    # with an error instead of its worker being killed; elsewhere no limit unless set.
+    web = os.environ.get(WEB_PROCESS_MARKER) == "1"
+    default = WEB_STATEMENT_TIMEOUT_MS if web else 0
+    timeout = _bounded(env, "DB_STATEMENT_TIMEOUT_MS", default, 0, 86_400_000, "of milliseconds")
+    if timeout:
+        options["options"] = f"-c statement_timeout={timeout}"
     return config
+
+
+def _bounded(env: environ.Env, name: str, default: int, low: int, high: int, unit: str) -> int:
+    """A whole number from the environment within [low, high], or a refusal naming it."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ImproperlyConfigured(
+            BAD_TIMEOUT.format(name=name, unit=unit, low=low, high=high, value=raw)
+        )
+    return value
 
 
 def url_for(settings_dict: dict) -> str:

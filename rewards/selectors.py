@@ -345,6 +345,9 @@ def review_desk(now: datetime) -> dict:
         "poller_stalled": health.is_stalled,
         "upstream_lookups": health.lookups,
         "upstream_error_rate": health.error_rate,
-        "last_reconciliation": ReconciliationRun.objects.order_by("-started_at").first(),
+        # the latest *finished* run: one killed midway never finishes (0 breaches, not ok)
+        "last_reconciliation": ReconciliationRun.objects.filter(finished_at__isnull=False)
+        .order_by("-started_at")
+        .first(),
         "count_limit": 10_000,
     }

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "referral_site.logging.request_ids",
     "django.middleware.security.SecurityMiddleware",
+    "referral_site.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "referral_site.middleware.refuse_garbage_paths",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -277,6 +278,10 @@ ANOMALY_UPSTREAM_ERROR_RATE = env.float("ANOMALY_UPSTREAM_ERROR_RATE", default=0
 ANOMALY_UPSTREAM_MIN_LOOKUPS = env.int("ANOMALY_UPSTREAM_MIN_LOOKUPS", default=10)
 ANOMALY_PENDING_PAST_WINDOW_HOURS = env.int("ANOMALY_PENDING_PAST_WINDOW_HOURS", default=24)
 ANOMALY_GRANT_WAIT_HOURS = env.int("ANOMALY_GRANT_WAIT_HOURS", default=24)
+# /health/status: the latest finished reconciliation decides, and must be younger than this (the
+# schedule is daily); a run unfinished after RECONCILE_MAX_MINUTES is a warning of its own.
+RECONCILE_MAX_AGE_HOURS = env.int("RECONCILE_MAX_AGE_HOURS", default=48)
+RECONCILE_MAX_MINUTES = env.int("RECONCILE_MAX_MINUTES", default=30)
 
 # Interval schedules whose period comes from a setting: `manage.py sync_schedules` applies a
 # changed value to the schedule the migrations created (names are django-q2 Schedule names).

@@ -181,3 +181,22 @@ def test_the_wsgi_application_defaults_to_production_settings():
         timeout=60,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_language_cookie_is_secure_same_site_and_hidden_from_scripts_in_production():
+    # Django's own set_language view, under the production settings, over HTTPS
+    code = (
+        "from django.test import Client\n"
+        "answer = Client().post('/i18n/setlang/', {'language': 'en', 'next': '/me/'},"
+        " secure=True, HTTP_HOST='rewards.example.com')\n"
+        "print(answer.status_code, answer.cookies['django_language'].output())\n"
+    )
+    env = {**worker_environment(), **PRODUCTION_ENV}
+    result = run_manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    status, cookie = result.stdout.strip().split(" ", 1)
+    assert status == "302" and "django_language=en" in cookie
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"secure", "httponly", "samesite"} <= attributes, cookie
+    assert "SameSite=Lax" in cookie

@@ -65,8 +65,15 @@ def page(browser, request):
     )
     page = context.new_page()
     page.width = request.param
+    # whatever a test does, Chromium must refuse nothing under the Content-Security-Policy
+    refused = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and refused.append(message.text),
+    )
     yield page
     context.close()
+    assert refused == [], refused
 
 
 def look(page, name: str) -> None:
@@ -81,6 +88,18 @@ def look(page, name: str) -> None:
     assert int.from_bytes(header[16:20], "big") == page.width
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= page.width, f"{name} is {scroll_width}px wide at {page.width}px"
+
+
+def wait_for(page, expression: str, timeout: float = 30_000) -> None:
+    """Playwright's ``wait_for_function`` evaluates its predicate with ``eval`` in the page,
+    which the Content-Security-Policy forbids (no 'unsafe-eval'); ``evaluate`` is not the
+    page's script, so poll with it."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
+        page.wait_for_timeout(100)
 
 
 @pytest.fixture
@@ -135,16 +154,12 @@ def test_a_customer_shares_reveals_reports_and_switches_language(page, live_serv
     invite_url = page.inner_text("#invite-url")
     assert invite_url.endswith(f"/i/{customer.invite_code}")
     page.click("[data-copy='#invite-url']")
-    page.wait_for_function(
-        "document.querySelector(\"[data-copy='#invite-url']\").textContent === '已复制'"
-    )
+    wait_for(page, "document.querySelector(\"[data-copy='#invite-url']\").textContent === '已复制'")
     assert page.evaluate("navigator.clipboard.readText()") == invite_url
     page.click("#qr-code summary")
     assert page.locator("#qr-code svg.segno").is_visible()
     page.click("#poster")  # drawn as a PNG to save with a long press
-    page.wait_for_function(
-        "document.querySelector('#poster-preview img').src.startsWith('data:image/png')"
-    )
+    wait_for(page, "document.querySelector('#poster-preview img').src.startsWith('data:image/png')")
     look(page, "home")
 
     # rewards: show the card, then report a problem and see its state
@@ -234,7 +249,8 @@ def test_a_card_manager_uploads_watches_the_check_confirms_and_gets_the_batch(
         page.click("input[type=submit]")
         page.wait_for_url("**/admin/cardpool/cardupload/*/change/")
         # the bar moves without a reload, then the page shows the checked file
-        page.wait_for_function(
+        wait_for(
+            page,
             "(() => { const bar = document.getElementById('upload-progress');"
             " return bar && bar.value > 0 && bar.value < 100; })()",
             timeout=120_000,
