@@ -5,8 +5,10 @@ staff's search and forms. What is not a number is refused with a message that sa
 database holds only 11 ASCII digits."""
 
 import json
+import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from account_opening.client import InvalidUpstreamReply, parse_body
+from account_opening.client import HttpAccountOpeningClient, InvalidUpstreamReply, parse_body
 from devtools.simulator_process import simulator_process
 from invitations import sms
 from invitations.exceptions import CODE_SENT_RECENTLY, NOT_INVITABLE, TOO_MANY_CODES
@@ -387,3 +389,33 @@ def test_an_upstream_reply_about_the_number_in_other_digits_is_refused(replied):
     body = json.dumps({"phone": replied, "opened": False}).encode()
     with pytest.raises(InvalidUpstreamReply, match="another phone"):
         parse_body("13800138000", body)
+
+
+class SuperscriptLength(BaseHTTPRequestHandler):
+    """An upstream whose Content-Length is "²" (a digit to str.isdigit(), not to int())."""
+
+    def do_GET(self):
+        body = json.dumps({"phone": "13800138000", "opened": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "\u00b2")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.mark.django_db(transaction=True)  # the client never waits inside a transaction
+def test_a_content_length_in_other_digits_is_no_crash_the_body_is_read_within_its_cap(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SuperscriptLength)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.ACCOUNT_OPENING_RATE = 1000
+        client = HttpAccountOpeningClient(f"http://127.0.0.1:{server.server_address[1]}")
+        status = client.lookup("13800138000")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (status.phone, status.is_opened) == ("13800138000", False)
