@@ -309,7 +309,8 @@ class HttpAccountOpeningClient:
                 raise InvalidUpstreamReply(f"reply is compressed ({encoding[:20]!r})")
             too_large = InvalidUpstreamReply(f"reply larger than {self.max_body_bytes} bytes")
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
+            # isascii: "²" passes isdigit() and makes int() raise
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise too_large
             body = bytearray()
             for chunk in response.iter_content(chunk_size=8192):

@@ -1,6 +1,12 @@
 """The documented contract's vocabulary (docs/account-opening-api.md), as the upstream speaks it.
 ``invitations.models.AccountChannel`` stores the same values (a test keeps them equal)."""
 
+import re
+
+# A phone as the contract writes it: the normalized number, 11 ASCII digits (never full-width or
+# another script's digits, which would be another key on either side).
+PHONE = re.compile(r"1[0-9]{10}", re.ASCII)
+
 CHANNELS = {
     "app": "App",
     "h5": "H5 (mobile web)",

@@ -32,6 +32,12 @@ from .services.uploads import STALLED_AFTER, upload_problems
 from .tasks import queue_check, queue_import
 
 
+def is_ascii_digits(object_id) -> bool:
+    """An id from the URL that int() and the <int:> routes take: "²" and "١" pass isdigit()."""
+    text = str(object_id)
+    return text.isascii() and text.isdigit()
+
+
 @admin.register(CardKind)
 class CardKindAdmin(admin.ModelAdmin):
     list_display = [
@@ -176,7 +182,7 @@ class CardUploadAdmin(ReadOnlyAdmin):
         return custom + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not str(object_id).isdigit():
+        if not is_ascii_digits(object_id):
             return super().change_view(request, object_id, form_url, extra_context)
         upload = get_object_or_404(
             CardUpload.objects.select_related("kind", "uploaded_by", "batch"), pk=object_id
@@ -288,7 +294,7 @@ class CardAdmin(PrivateSearchMixin, ReadOnlyAdmin):
             **(extra_context or {}),
             "can_reveal": request.user.has_perm("cardpool.reveal_card_secret"),
             "reveal_url": reverse("admin:cardpool_card_reveal", args=[object_id])
-            if str(object_id).isdigit()
+            if is_ascii_digits(object_id)
             else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 from django.utils import timezone
 
-from account_opening.contract import CHANNELS
+from account_opening.contract import CHANNELS, PHONE
 
 FAULTS = (
     "timeout",
@@ -55,6 +55,11 @@ def validate_account(record: dict) -> dict:
     channel = str(record.get("channel", "")).strip()
     if not phone or not account_id:
         raise BadAccount("phone and account_id are required")
+    if not PHONE.fullmatch(phone):
+        raise BadAccount(
+            f"phone {phone[:40]!r} is not 11 ASCII digits from 1 (the contract's normalized"
+            " number: no spaces, prefix, full-width or other digits)"
+        )
     if channel not in CHANNELS:
         raise BadAccount(f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
     opened_at = record.get("opened_at") or timezone.now().isoformat()

@@ -3,7 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Campaign
-from .phones import InvalidPhone, normalize_phone
+from .phones import InvalidPhone, ascii_digits, normalize_phone
 
 
 class PhoneField(forms.CharField):
@@ -35,6 +35,11 @@ class PhoneCodeForm(forms.Form):
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
         ),
     )
+
+    def clean_code(self):
+        # a code typed with a Chinese input method comes in full-width digits: the same code
+        code = self.cleaned_data["code"]
+        return ascii_digits(code) or code
 
 
 class PhoneLoginForm(AuthenticationForm):

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from .phones import mask_phone
+from .phones import STORED_PHONE, mask_phone
 
 INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
 
@@ -47,6 +47,13 @@ class Customer(models.Model):
         verbose_name = _("customer")
         permissions = [("view_full_phone", _("Can see full phone numbers"))]
         verbose_name_plural = _("customers")
+        constraints = [
+            # one way to write a number (invitations.phones): 11 ASCII digits, never a twin in
+            # full-width or another script's digits that uniqueness would take for another
+            models.CheckConstraint(
+                condition=Q(phone__regex=STORED_PHONE), name="customer_phone_is_ascii"
+            ),
+        ]
 
     def __str__(self) -> str:
         return mask_phone(self.phone)
@@ -315,6 +322,9 @@ class Invitation(models.Model):
                 | Q(external_account_id__isnull=False, account_opened_at__isnull=False),
                 name="invitation_qualified_has_account",
             ),
+            models.CheckConstraint(
+                condition=Q(invitee_phone__regex=STORED_PHONE), name="invitation_phone_is_ascii"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -422,6 +432,12 @@ class PhoneVerification(models.Model):
             # the throttles count recent codes per number and per address
             models.Index(fields=["phone", "created_at"], name="verification_by_phone"),
             models.Index(fields=["address", "created_at"], name="verification_by_address"),
+        ]
+        constraints = [
+            # the per-number throttles count rows by this column: one way to write a number
+            models.CheckConstraint(
+                condition=Q(phone__regex=STORED_PHONE), name="verification_phone_is_ascii"
+            ),
         ]
 
     def __str__(self) -> str:
