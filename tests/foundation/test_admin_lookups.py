@@ -227,6 +227,18 @@ def test_a_refused_parameter_gets_a_message_and_is_logged(client, staff, data, c
         assert any(key in record.getMessage() for record in caplog.records), key
 
 
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [(Customer, "phone"), (Invitation, "invitee_phone"), (User, "username"), (Customer, "user")],
+)
+def test_a_popup_never_returns_a_private_column(client, staff, data, model, field):
+    """``?_to_field=`` would put the column's raw value in each row of a popup list: Django
+    refuses a field no relation points at (kept here so a relation to one fails loudly)."""
+    response = client.get(url_of(model), {"_to_field": field, "_popup": "1"})
+    assert response.status_code == 400
+    assert not any(phone in response.content.decode() for phone in PHONES)
+
+
 def test_the_private_search_token_is_refused_where_there_is_no_private_search(client, staff):
     assert refused(client.get(url_of(Campaign), {"found": "a-token"}))
     assert client.get(url_of(Grant), {"found": "a-token"}).status_code == 200  # finds nothing
