@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from referral_site.admin_tools import (
     PrivateSearchMixin,
     ReadOnlyAdmin,
+    StrictListMixin,
     actor_shown,
     reason_action,
 )
@@ -39,7 +40,7 @@ def is_ascii_digits(object_id) -> bool:
 
 
 @admin.register(CardKind)
-class CardKindAdmin(admin.ModelAdmin):
+class CardKindAdmin(StrictListMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",

@@ -14,6 +14,7 @@ from referral_site.admin_tools import (
     PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
+    StrictListMixin,
     actor_shown,
     reason_action,
     shown_phone,
@@ -88,7 +89,7 @@ class CustomerAdmin(PrivateSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(StrictListMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "starts_at",
@@ -294,10 +295,14 @@ class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):
     for staff without the permission to see them, and is searched without the number in a URL."""
 
     list_display = ["username_shown", "email", "is_staff", "is_active", "last_login"]
-    search_label = _("User name (a customer's is their phone number) or e-mail.")
+    # A user name is found whole (a customer's is their phone: part of one would narrow it down
+    # digit by digit), with an equality its unique index serves; names and e-mails in part.
+    search_fields = ["username__exact", "first_name", "last_name", "email"]
+    search_label = _("Exact user name (a customer's is their phone number), or name or e-mail.")
     normalize_search = staticmethod(phone_or_none)
+    ordering = ["-pk"]  # newest first; never by user name, which masked phones would give away
 
-    @admin.display(description=_("username"), ordering="username")
+    @admin.display(description=_("username"))
     def username_shown(self, user) -> str:
         return shown_user(user)
 

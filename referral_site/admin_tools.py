@@ -1,12 +1,17 @@
-"""Shared admin pieces: read-only model admins, and actions that ask for a reason."""
+"""Shared admin pieces: strict lists, read-only model admins, and actions that ask for a
+reason."""
 
+import logging
 import secrets
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import F, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,9 +19,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from referral_site.middleware import current_user
-from referral_site.privacy import mask_phone
+from referral_site.privacy import PRIVATE_FIELDS, mask_phone
 
 FULL_PHONE_PERMISSION = "invitations.view_full_phone"
+
+security_log = logging.getLogger("django.security.DisallowedModelAdminLookup")
 
 
 def shown_phone(phone: str) -> str:
@@ -51,7 +58,114 @@ class ReasonForm(forms.Form):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class StrictChangeList(ChangeList):
+    """A list filtered only by the filters it offers, never sorted by a private column.
+
+    Django applies any query-string key its ``lookup_allowed`` accepts, and it accepts every
+    lookup on the model's own fields: ``?invitee_phone__startswith=139``, ``__regex``, ``__gt``
+    narrow a masked number digit by digit. Here a parameter that no filter of the list
+    consumed (a ``list_filter``'s own parameters, the date hierarchy's year, month and day) is
+    refused (``DisallowedModelAdminLookup``; ``StrictListMixin`` answers 400 with a message)
+    before any row is read. ``?o=N`` sorts by a column only if ``get_sortable_by`` names it
+    (Django checks that for the header's links only), and whatever asked for it, an order by
+    a column in ``PRIVATE_FIELDS`` is dropped."""
+
+    def get_filters(self, request):
+        given = set(self.get_filters_params())
+        specs, has_filters, remaining, duplicates, active = super().get_filters(request)
+        built = set()  # what the date hierarchy turned its year, month and day into
+        if self.date_hierarchy and f"{self.date_hierarchy}__year" in given:
+            built = {f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"}
+        unoffered = (set(remaining) - built) | (given & built)
+        if unoffered:
+            raise DisallowedModelAdminLookup(sorted(unoffered)[0])
+        return specs, has_filters, remaining, duplicates, active
+
+    def get_ordering_field(self, field_name):
+        if field_name not in self.sortable_by:
+            return None
+        return super().get_ordering_field(field_name)
+
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        kept = [part for part in ordering if not _touches_private(self.model, part)]
+        return kept if len(kept) == len(ordering) else [*kept, "-pk"]  # still a total order
+
+
+def _touches_private(model, ordering, *, hops: int = 3) -> bool:
+    """Whether sorting ``model`` by ``ordering`` (a path, an expression, or a relation, which
+    sorts by the related model's own ordering) sorts by a column in ``PRIVATE_FIELDS``."""
+    if isinstance(ordering, F):
+        ordering = ordering.name
+    if hasattr(ordering, "flatten"):
+        return any(
+            _touches_private(model, part.name, hops=hops)
+            for part in ordering.flatten()
+            if isinstance(part, F)
+        )
+    if not isinstance(ordering, str) or hops <= 0:
+        return False
+    for part in ordering.lstrip("-").split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.name in PRIVATE_FIELDS:
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return any(_touches_private(model, related, hops=hops - 1) for related in model._meta.ordering)
+
+
+class StrictListMixin:
+    """Every staff list: filtered only as it offers, never sorted by a phone, a user name (a
+    customer's is their phone), a card number or digest (``StrictChangeList``), for everybody.
+    ``tests/foundation/test_admin_lookups.py`` checks every list of the project has it."""
+
+    def get_changelist(self, request, **kwargs):
+        return StrictChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except DisallowedModelAdminLookup as refused:  # Django's own refusals too
+            parameter = str(refused).removeprefix("Filtering by ").removesuffix(" not allowed")
+            security_log.warning(
+                "Unoffered list parameter %r by user %s", parameter[:100], request.user.pk
+            )
+            return TemplateResponse(
+                request,
+                "admin/refused_lookup.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": _("This list cannot be filtered that way"),
+                    "message": _(
+                        "This list cannot be filtered by “%(parameter)s”: use the filters "
+                        "beside it or its search box. Nothing was filtered."
+                    )
+                    % {"parameter": parameter[:100]},
+                    "list_url": request.path,
+                },
+                status=400,
+            )
+
+    def get_sortable_by(self, request):
+        # which column sorts by what, as the changelist reads it
+        reading = SimpleNamespace(lookup_opts=self.opts, model_admin=self, model=self.model)
+        sortable = []
+        for column in super().get_sortable_by(request):
+            try:
+                ordering = ChangeList.get_ordering_field(reading, column)
+            except AttributeError:
+                continue
+            if not _touches_private(self.model, ordering):
+                sortable.append(column)
+        return sortable
+
+
+class ReadOnlyAdmin(StrictListMixin, admin.ModelAdmin):
     """State changes go through services (actions, import); nothing is edited in a form."""
 
     def has_add_permission(self, request):
@@ -161,7 +275,7 @@ PRIVATE_SEARCH_VAR = "found"
 KEPT_SEARCHES = 20
 
 
-class PrivateSearchMixin:
+class PrivateSearchMixin(StrictListMixin):
     """The list's search box posts its term (a full phone or card number) instead of putting it
     in the URL, where access logs, browser history and the Referer header would keep it. The
     term is kept in the session under a random token; the list is shown at ``?found=<token>``.
