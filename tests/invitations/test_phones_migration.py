@@ -2,6 +2,8 @@
 user name with them), refuses to merge twins under a unique rule, naming them, and its check
 constraints then refuse any other spelling; backwards, the constraints go."""
 
+import re
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -18,6 +20,16 @@ CONSTRAINTS = {
     "invitation_phone_is_ascii",
     "verification_phone_is_ascii",
 }
+
+
+@pytest.fixture(autouse=True)
+def latest_migrations_after():
+    """Leave the database at the latest migrations: going back here unapplies the other apps'
+    migrations that depend on these, which the tests after this one need."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def migrate(targets) -> None:
@@ -97,8 +109,8 @@ def test_twins_under_a_unique_rule_stop_the_migration_naming_them_and_nothing_ch
     assert f"customers [{twin_customer.pk}]" in message
     assert f"invitations [{second.pk}]" in message
     assert f"customers [{garbage.pk}] have a phone that is no number" in message
-    assert str(ascii_customer.pk) not in message and str(first.pk) not in message
-    assert str(other_campaign.pk) not in message
+    named = {int(number) for number in re.findall(r"\d+", message)}
+    assert {ascii_customer.pk, first.pk, other_campaign.pk}.isdisjoint(named)
     lone_twin.refresh_from_db()
     other_campaign.refresh_from_db()
     assert lone_twin.phone == "15٩١٢٣٤٥٦٧٨"  # nothing rewritten

@@ -16,6 +16,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("rewards", "0012_customer_page_indexes")]
 
 
+@pytest.fixture(autouse=True)
+def latest_migrations_after():
+    """Leave the database at the latest migrations whatever the test did."""
+    yield
+    migrate()
+
+
 def migrate(targets=None) -> None:
     """To ``targets``, or to the latest migrations."""
     executor = MigrationExecutor(connection)
