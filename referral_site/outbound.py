@@ -1,7 +1,7 @@
 """Calls to the outside world (mail, SMS, an upstream) never run inside a transaction.
 
 A transaction that waits on a slow server holds its row locks for as long, and every customer
-and worker that needs those rows waits behind it (DESIGN.md, rule 15). Senders call
+and worker that needs those rows waits behind it (docs/architecture.md). Senders call
 ``refuse_inside_transaction`` first: called inside one, they raise at once instead of sending."""
 
 from django.db import connection

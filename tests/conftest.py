@@ -27,3 +27,13 @@ def upstream(settings, sim):
     settings.ACCOUNT_OPENING_TOTAL_TIMEOUT = 2
     settings.ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS = 1
     return sim
+
+
+@pytest.fixture
+def latest_migrations_after():
+    """Leave the database at the latest migrations whatever the test did: going back unapplies
+    the other apps' migrations that depend on those, which the tests after it need."""
+    from tests.migrations import migrate
+
+    yield
+    migrate()

@@ -104,3 +104,36 @@ def qualified_invitation(**kwargs):
         "external_account_id": factory.Sequence(lambda n: f"ACC{n}"),
     }
     return InvitationFactory(**{**defaults, **kwargs})
+
+
+def issued_grants_of(customer, count: int, *, points: int = 200) -> list:
+    """``count`` grants issued to ``customer`` in a new campaign, through the grant path."""
+    from rewards.services import grant_reward
+
+    campaign = CampaignFactory(points=points)
+    make_cards(campaign.card_kind, count)
+    return [
+        grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+        for _ in range(count)
+    ]
+
+
+def insert_grant_again(grant, **changes) -> list:
+    """What the grant paths write for ``grant``'s invitation once more, without their checks
+    (``rewards.batch_writes``): the old sweep's second grant after a void."""
+    from rewards.batch_writes import insert_grants
+    from rewards.numbers import next_grant_no
+
+    row = {
+        "grant_no": next_grant_no(),
+        "invitation_id": grant.invitation_id,
+        "inviter_id": grant.inviter_id,
+        "campaign_id": grant.campaign_id,
+        "card_id": None,
+        "card_kind_id": grant.card_kind_id,
+        "face_value": grant.face_value,
+        "points": grant.points,
+        "status": "pending_stock",
+        "hold_reason": "",
+    }
+    return insert_grants([{**row, **changes}])

@@ -3,7 +3,7 @@
 ``silent_smtp_server``: a mail server that accepts the connection and never says a word (no 220
 greeting), the worst a mail server can do short of refusing. ``outbound_calls``: wraps the last
 step of every sender the product has and records, for each call, whether a transaction of ours
-was open at that moment (none may be: DESIGN.md, rule 15)."""
+was open at that moment (none may be: docs/architecture.md)."""
 
 import socket
 import threading

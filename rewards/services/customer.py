@@ -14,6 +14,7 @@ from ..events import grant_reported_event, grant_revealed_event
 from ..exceptions import CardAlreadyReported, GrantNotInStatus, NotYourGrant, TooManyReports
 from ..lock_objects import grants_for_update, inviters_for_update
 from ..models import Anomaly, CardProblem, Grant, GrantEvent
+from ..selectors import card_report_open
 from .anomalies import raise_anomaly
 from .detection import queue_notify_reviewers
 
@@ -55,9 +56,7 @@ def report_card_problem(
     ``NotYourGrant`` and ``GrantNotInStatus``."""
     list(inviters_for_update().filter(pk=customer.pk).values_list("pk"))
     locked = _own_issued_grant(grant, customer)
-    if Anomaly.objects.filter(
-        grant=locked, kind="card_reported", status__in=Anomaly.ACTIVE
-    ).exists():
+    if card_report_open(locked):
         raise CardAlreadyReported(locked)
     reported = GrantEvent.objects.filter(
         grant__inviter=customer,

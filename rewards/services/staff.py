@@ -64,13 +64,14 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
     _void_locked(old, reason, actor)
-    new = create_waiting_grant(of=old, origin=Grant.Origin.REISSUE)
-    old.replaced_by = new
-    old.save(update_fields=["replaced_by"])
-    grant_reissued_event(old, actor=actor, reason=reason, replacement=new)
-    grant_created_event(new, actor=actor, reason=f"reissue of {old.grant_no}")
-    issue_waiting_grant(new, actor=actor, actor_label="")
-    return new
+    return _replace(
+        old,
+        origin=Grant.Origin.REISSUE,
+        event=grant_reissued_event,
+        reason=reason,
+        created_reason=f"reissue of {old.grant_no}",
+        actor=actor,
+    )
 
 
 @transaction.atomic(durable=True)
@@ -106,10 +107,24 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     live = Grant.objects.live().filter(inviter_id=old.inviter_id, campaign_id=old.campaign_id)
     if live.count() >= old.campaign.max_rewards_per_inviter:
         raise NotGrantedAgain(old, NotGrantedAgain.OVER_CAP)
-    new = create_waiting_grant(of=old, origin=Grant.Origin.GRANTED_AGAIN)
+    return _replace(
+        old,
+        origin=Grant.Origin.GRANTED_AGAIN,
+        event=grant_granted_again_event,
+        reason=reason,
+        created_reason=f"granted again after {old.grant_no}: {reason}",
+        actor=actor,
+    )
+
+
+def _replace(old: Grant, *, origin: str, event, reason: str, created_reason: str, actor) -> Grant:
+    """A new grant on ``old``'s terms for its invitation, made by a reviewer: ``old`` (void,
+    locked) links to it and gets ``event``, the new one its created event naming the reviewer,
+    then a card now or a wait for one. Runs inside the staff action's transaction."""
+    new = create_waiting_grant(of=old, origin=origin)
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
-    grant_granted_again_event(old, actor=actor, reason=reason, replacement=new)
-    grant_created_event(new, actor=actor, reason=f"granted again after {old.grant_no}: {reason}")
+    event(old, actor=actor, reason=reason, replacement=new)
+    grant_created_event(new, actor=actor, reason=created_reason)
     issue_waiting_grant(new, actor=actor, actor_label="")
     return new

@@ -6,14 +6,16 @@ import hmac
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from cardpool import secrets
 from cardpool.models import Card
 from tests.factories import CardKindFactory, make_cards
+from tests.migrations import migrate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("latest_migrations_after"),
+]
 
 BEFORE = [("cardpool", "0004_card_uploads")]
 AFTER = [("cardpool", "0005_purge_uploads_and_dashless_digests")]
@@ -23,22 +25,6 @@ def old_digest(number: str) -> str:
     """The digest before 0005: spaces and case ignored, dashes kept."""
     key = settings.CARD_NUMBER_DIGEST_KEY.encode()
     return hmac.new(key, "".join(number.split()).upper().encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def latest_migrations_after():
-    """Leave the database at the latest migrations: going back here unapplies the other apps'
-    migrations that depend on these, which the tests after this one need."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
 
 
 def test_digests_are_recomputed_without_dashes_and_twins_are_kept_apart(capsys):

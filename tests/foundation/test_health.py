@@ -87,7 +87,19 @@ def healthy_poller_and_clean_run(hours_ago: float = 1) -> ReconciliationRun:
     return run
 
 
-def test_a_reconciliation_killed_midway_leaves_the_status_to_the_last_finished_run(client):
+@pytest.fixture(scope="module")
+def committed_by_children(django_db_blocker):
+    """Reconciliation runs a child process committed: outside the test's transaction, so its
+    rollback leaves them; deleted once the module is done (after that rollback)."""
+    run_ids = []
+    yield run_ids
+    with django_db_blocker.unblock():
+        ReconciliationRun.objects.filter(pk__in=run_ids).delete()
+
+
+def test_a_reconciliation_killed_midway_leaves_the_status_to_the_last_finished_run(
+    client, committed_by_children
+):
     """``manage.py reconcile`` really killed (SIGKILL) once its run is recorded: the run never
     finishes. The clean run before it decides; once unfinished past RECONCILE_MAX_MINUTES it is
     a warning of its own, and the next finished run makes it history."""
@@ -119,6 +131,7 @@ def test_a_reconciliation_killed_midway_leaves_the_status_to_the_last_finished_r
         child.send_signal(signal.SIGKILL)
         child.wait()
     killed = ReconciliationRun.objects.get(finished_at__isnull=True)
+    committed_by_children.append(killed.pk)
 
     response = client.get("/health/status")
     assert response.status_code == 200, response.json()

@@ -6,12 +6,15 @@ import re
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from invitations.models import Customer, Invitation, PhoneVerification
 from tests.factories import CampaignFactory, CustomerFactory, InvitationFactory, UserFactory
+from tests.migrations import migrate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("latest_migrations_after"),
+]
 
 BEFORE = [("invitations", "0012_invitations_of_inviter_in_page_order")]
 AFTER = [("invitations", "0013_phones_are_ascii")]
@@ -20,22 +23,6 @@ CONSTRAINTS = {
     "invitation_phone_is_ascii",
     "verification_phone_is_ascii",
 }
-
-
-@pytest.fixture(autouse=True)
-def latest_migrations_after():
-    """Leave the database at the latest migrations: going back here unapplies the other apps'
-    migrations that depend on these, which the tests after this one need."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
 
 
 def constraints() -> dict[str, bool]:

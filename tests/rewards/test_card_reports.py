@@ -8,19 +8,12 @@ from django.test import Client
 from django.urls import reverse
 
 from rewards.models import Anomaly, GrantEvent
-from rewards.services import grant_reward
 from rewards.services.anomalies import review_anomaly
-from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.factories import (
+    CustomerFactory,
+    issued_grants_of,
+)
 from tests.processes import run_workers, scalar
-
-
-def issued_grants(customer, count: int):
-    campaign = CampaignFactory(points=200)
-    make_cards(campaign.card_kind, count)
-    return [
-        grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
-        for _ in range(count)
-    ]
 
 
 def logged_in(customer) -> Client:
@@ -54,7 +47,7 @@ def test_a_hundred_taps_on_one_card_make_one_report_and_the_page_says_it_is_alre
     admin_user,
 ):
     customer = CustomerFactory()
-    [grant] = issued_grants(customer, 1)
+    [grant] = issued_grants_of(customer, 1)
     client = logged_in(customer)
 
     first = report(client, grant, follow=True)
@@ -90,7 +83,7 @@ def test_a_hundred_taps_on_one_card_make_one_report_and_the_page_says_it_is_alre
 def test_a_customer_reports_at_most_the_daily_limit_of_cards(settings):
     settings.REPORTS_PER_CUSTOMER_PER_DAY = 2
     customer = CustomerFactory()
-    grants = issued_grants(customer, 3)
+    grants = issued_grants_of(customer, 3)
     client = logged_in(customer)
 
     for grant in grants[:2]:
@@ -104,7 +97,7 @@ def test_a_customer_reports_at_most_the_daily_limit_of_cards(settings):
     assert "您已反馈过奖励" in text(report(client, grants[0], follow=True))
     # the limit is per customer
     other = CustomerFactory()
-    [theirs] = issued_grants(other, 1)
+    [theirs] = issued_grants_of(other, 1)
     report(logged_in(other), theirs)
     assert reports_of(theirs) == (1, 1)
 
@@ -112,7 +105,7 @@ def test_a_customer_reports_at_most_the_daily_limit_of_cards(settings):
 @pytest.mark.django_db(transaction=True)
 def test_taps_from_separate_processes_at_once_make_one_report():
     customer = CustomerFactory()
-    [grant] = issued_grants(customer, 1)
+    [grant] = issued_grants_of(customer, 1)
 
     answers = run_workers(
         "tests.rewards.workers.report_cards",
@@ -127,7 +120,7 @@ def test_taps_from_separate_processes_at_once_make_one_report():
 @pytest.mark.django_db(transaction=True)
 def test_reports_from_separate_processes_across_cards_stop_exactly_at_the_limit():
     customer = CustomerFactory()
-    grants = issued_grants(customer, 6)
+    grants = issued_grants_of(customer, 6)
     ids = [grant.pk for grant in grants]
 
     answers = run_workers(

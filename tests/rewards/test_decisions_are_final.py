@@ -20,15 +20,13 @@ from invitations.models import Campaign, Invitation
 from invitations.services.campaigns import set_campaign_paused
 from invitations.services.invitations import attribute_invitation
 from rewards import tasks
-from rewards.batch_writes import insert_grants
 from rewards.exceptions import NotGrantedAgain
 from rewards.models import Anomaly, AnomalyRule, Grant, GrantEvent, PointsEntry
-from rewards.numbers import next_grant_no
 from rewards.services import grant_again, grant_reward, grant_rewards, void_grant
 from rewards.services.batches import fulfil_pending_grants
 from rewards.services.detection import detect_anomalies
 from rewards.services.reconciliation import reconcile
-from tests.factories import CampaignFactory, make_cards, qualified_invitation
+from tests.factories import CampaignFactory, insert_grant_again, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -122,22 +120,7 @@ def test_the_database_refuses_a_second_automatic_grant_for_an_invitation(admin_u
 
     # what the grant paths write, without their checks: the unique index refuses it
     with pytest.raises(IntegrityError), transaction.atomic():
-        insert_grants(
-            [
-                {
-                    "grant_no": next_grant_no(),
-                    "invitation_id": grant.invitation_id,
-                    "inviter_id": grant.inviter_id,
-                    "campaign_id": grant.campaign_id,
-                    "card_id": None,
-                    "card_kind_id": grant.card_kind_id,
-                    "face_value": grant.face_value,
-                    "points": 10,
-                    "status": Grant.Status.PENDING_STOCK,
-                    "hold_reason": "",
-                }
-            ]
-        )
+        insert_grant_again(grant, points=10)
     with pytest.raises(IntegrityError), transaction.atomic():  # an origin nobody knows
         Grant.objects.filter(pk=grant.pk).update(origin="")
 

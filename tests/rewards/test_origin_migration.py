@@ -4,30 +4,19 @@ invitation again; reconciliation then names each such grant."""
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from rewards.models import Grant
 from rewards.services import grant_reward, reissue_grant, void_grant
 from rewards.services.reconciliation import reconcile
 from tests.factories import CampaignFactory, make_cards, qualified_invitation
+from tests.migrations import migrate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("latest_migrations_after"),
+]
 
 BEFORE = [("rewards", "0012_customer_page_indexes")]
-
-
-@pytest.fixture(autouse=True)
-def latest_migrations_after():
-    """Leave the database at the latest migrations whatever the test did."""
-    yield
-    migrate()
-
-
-def migrate(targets=None) -> None:
-    """To ``targets``, or to the latest migrations."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets or executor.loader.graph.leaf_nodes())
 
 
 def test_existing_grants_are_labelled_and_a_grant_made_again_after_a_void_is_a_breach(

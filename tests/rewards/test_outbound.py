@@ -20,25 +20,19 @@ from invitations import sms
 from invitations.models import Invitation
 from referral_site.outbound import OutboundInsideTransaction
 from rewards.models import Anomaly
-from rewards.services import grant_reward
 from rewards.services.detection import notify_reviewers
-from tests.factories import CampaignFactory, CustomerFactory, InvitationFactory, make_cards
+from tests.factories import (
+    CampaignFactory,
+    CustomerFactory,
+    InvitationFactory,
+    issued_grants_of,
+    make_cards,
+)
 from tests.outbound import outbound_calls, silent_smtp_server
 from tests.pages.codes import last_code
 from tests.processes import start_worker
 
 EMAIL_TIMEOUT = 2
-
-
-def issued_grants(customer, count: int):
-    from tests.factories import qualified_invitation
-
-    campaign = CampaignFactory(points=200)
-    make_cards(campaign.card_kind, count)
-    return [
-        grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
-        for _ in range(count)
-    ]
 
 
 def logged_in(user) -> Client:
@@ -63,7 +57,7 @@ def test_a_mail_server_that_never_answers_blocks_no_customer_no_reviewer_and_no_
     admin_user,
 ):
     customer = CustomerFactory()
-    first, second = issued_grants(customer, 2)
+    first, second = issued_grants_of(customer, 2)
     customer_client = logged_in(customer.user)
     assert report(customer_client, first).status_code == 302
     anomaly = Anomaly.objects.get(grant=first)
@@ -127,7 +121,7 @@ def test_a_report_queues_the_reviewers_email_for_after_its_commit_and_it_is_sent
 ):
     settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
     customer = CustomerFactory()
-    [grant] = issued_grants(customer, 1)
+    [grant] = issued_grants_of(customer, 1)
 
     with outbound_calls() as calls:
         response = report(logged_in(customer.user), grant)
