@@ -147,6 +147,8 @@ def _invitation_rows(inviter_id: int) -> QuerySet:
             "qualify_by",
             cap=F("campaign__max_rewards_per_inviter"),
             rewarded=first(Grant.objects.live()),
+            # voided or rejected by a person, final (invariant 14): read only without a live one
+            cancelled=first(Grant.objects.filter(status=Grant.Status.VOID)),
             over_cap=first(UnrewardedInvitation.objects.all()),
         )
     )
@@ -158,8 +160,9 @@ _INVITATION_ROWS = CompiledList(
 
 
 def invitations_for_page(customer: Customer) -> OwnersRows:
-    """The customer's invitations, newest first, each with its live grant's id (or None) and
-    whether it went over the cap; for ``Paginator``."""
+    """The customer's invitations, newest first, each with its live grant's id (or None), a
+    void grant's (a reward a person cancelled) and whether it went over the cap; for
+    ``Paginator``."""
     return _INVITATION_ROWS.of(customer.pk)
 
 

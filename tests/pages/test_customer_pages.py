@@ -15,7 +15,7 @@ from invitations.models import Customer, Invitation
 from referral_site import jinja2 as customer_templates
 from rewards.models import Anomaly, GrantEvent, PointsEntry
 from rewards.reauth import SESSION_KEY
-from rewards.services import grant_reward, reissue_grant
+from rewards.services import grant_reward, reissue_grant, void_grant
 from rewards.services.anomalies import review_anomaly
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 from tests.pages.codes import last_code
@@ -175,6 +175,22 @@ def test_home_shows_the_link_its_qr_code_counts_and_masked_invitations(client, c
     counts = re.search(r'<dl class="counts" id="counts">(.*?)</dl>', page, re.S).group(1)
     assert re.findall(r"<dd>(\d+)</dd>", counts) == ["2", "1", "1", "1", "9"]
     assert "我们会每隔几小时查询一次" in page  # what happens next to a waiting invitation
+
+
+def test_a_reward_a_person_cancelled_says_so_not_that_it_is_being_prepared(
+    client, campaign, customer, admin_user
+):
+    """A void grant is final for the automatic paths (invariant 14): no reward will follow, and
+    the inviter's page must not promise one."""
+    grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
+    void_grant(grant, reason="the friend's account was closed for fraud", actor=admin_user)
+    client.force_login(customer.user)
+
+    page = text(client.get(reverse("rewards:home")))
+
+    assert "已开户：奖励已取消" in page and "联系客服" in page
+    assert "正在准备" not in page
+    assert "fraud" not in page  # the reviewer's reason is for staff
 
 
 def test_what_staff_or_customers_typed_is_escaped_and_our_texts_keep_their_markup(
