@@ -310,12 +310,13 @@ class Invitation(models.Model):
             models.UniqueConstraint(
                 fields=["campaign", "invitee_phone"], name="invitation_once_per_phone"
             ),
-            # ... and one opened account qualifies at most one invitation per campaign (other
-            # invitations of the same account keep its id for the record, as rejected/expired).
+            # ... and one opened account qualifies at most one invitation across all campaigns:
+            # a friend invited in two overlapping campaigns is paid once, the first to qualify
+            # (other invitations of the account keep its id for the record, as rejected/expired).
             models.UniqueConstraint(
-                fields=["campaign", "external_account_id"],
+                fields=["external_account_id"],
                 condition=Q(status="qualified"),
-                name="invitation_qualifies_once_per_account",
+                name="invitation_qualifies_once_per_account_anywhere",
             ),
             models.CheckConstraint(
                 condition=~Q(status="qualified")

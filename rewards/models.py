@@ -310,7 +310,7 @@ class AnomalyRule(models.TextChoices):
         "grant_card_not_assigned",
         _("issued grant whose card is not assigned"),
     )
-    ACCOUNT_COUNTED_TWICE = "account_counted_twice", _("account counted twice in a campaign")
+    ACCOUNT_COUNTED_TWICE = "account_counted_twice", _("account counted twice")
     EXISTING_CUSTOMER_REWARDED = "existing_customer_rewarded", _("existing customer rewarded")
     CARD_SECRET_IN_CLEAR = "card_secret_in_clear", _("card secret not encrypted")
     GRANT_NUMBER_REUSED = "grant_number_reused", _("grant number used twice")

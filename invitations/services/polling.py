@@ -217,10 +217,8 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     if decision.outcome != Outcome.QUALIFIED:
         _finish(invitation, now, **decision.changes)
         return decision.outcome
-    qualified_with_account = Invitation.objects.filter(
-        campaign_id=invitation.campaign_id,
-        external_account_id=account.account_id,
-        status=Invitation.Status.QUALIFIED,
+    qualified_with_account = Invitation.objects.filter(  # in any campaign
+        external_account_id=account.account_id, status=Invitation.Status.QUALIFIED
     )
     other = qualified_with_account.exclude(pk=invitation.pk).first()
     if other is None:
@@ -230,7 +228,8 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
         except IntegrityError:  # the same account qualified another invitation a moment ago
             other = qualified_with_account.first()
     if other is not None:
-        # Invariant 3: one account counts once per campaign, whoever invited it and by which phone.
+        # Invariant 3: one account counts once, in whichever campaign, whoever invited it and by
+        # which phone.
         reason = ACCOUNT_ALREADY_COUNTED.format(account=account.account_id, other=other.pk)
         changes = {**decision.changes, "status": Invitation.Status.REJECTED}
         _finish(invitation, now, **changes, rejection_reason=reason)

@@ -222,25 +222,31 @@ def grant_card_not_assigned(now: datetime) -> list[Finding]:
 
 
 def account_counted_twice(now: datetime) -> list[Finding]:
+    """Invariant 3: one opened account counts for one invitation, in whichever campaign. Counted
+    are the invitations it qualifies and those holding a live grant (a rejected invitation that
+    was paid before the rule held across campaigns stays here until a person voids the extra
+    grant)."""
     rows = _rows(
-        """SELECT campaign_id, external_account_id, array_agg(id ORDER BY id)
-           FROM invitations_invitation
-           WHERE status = 'qualified' AND external_account_id IS NOT NULL
-           GROUP BY campaign_id, external_account_id HAVING count(*) > 1"""
+        """SELECT external_account_id, array_agg(id ORDER BY id), max(campaign_id)
+           FROM invitations_invitation i
+           WHERE external_account_id IS NOT NULL
+             AND (status = 'qualified' OR EXISTS (
+                 SELECT 1 FROM rewards_grant g
+                 WHERE g.invitation_id = i.id AND g.status <> 'void'))
+           GROUP BY external_account_id HAVING count(*) > 1"""
     )
     return [
         Finding(
             AnomalyRule.ACCOUNT_COUNTED_TWICE,
             CRITICAL,
-            f"campaign:{campaign_id}@account:{account_id}",
+            f"account:{account_id}",
             _(
-                "Account %(account)s qualified %(count)s invitations in campaign "
-                "#%(campaign)s: %(invitations)s."
+                "Account %(account)s counts for %(count)s invitations (qualified, or paid): "
+                "%(invitations)s."
             )
             % {
                 "account": account_id,
                 "count": len(invitations),
-                "campaign": campaign_id,
                 "invitations": invitations[:SAMPLE],
             },
             {"invitation_ids": invitations[:SAMPLE], "account_id": account_id},
@@ -248,7 +254,7 @@ def account_counted_twice(now: datetime) -> list[Finding]:
             campaign_id,
             campaign_id,
         )
-        for campaign_id, account_id, invitations in rows
+        for account_id, invitations, campaign_id in rows
     ]
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from account_opening.client import HttpAccountOpeningClient
 from invitations.lock_objects import due_invitations_for_update
 from invitations.models import AccountChannel, Invitation, PollCycle
+from invitations.phones import mask_phone
 from invitations.services import poll_invitations
 from invitations.services.polling import claim_due_invitations, record_lookup
 from rewards.models import Grant
@@ -94,6 +95,34 @@ def test_one_account_counts_once_per_campaign_whichever_phone_invited_it(upstrea
     assert Grant.objects.count() == 1
     # the heartbeat tells a rejection (counted already) from an existing customer
     assert (cycle.qualified, cycle.rejected, cycle.ineligible) == (1, 1, 0)
+
+
+def test_one_account_qualifies_one_invitation_across_overlapping_campaigns(upstream, client):
+    """A friend invited by two people in two overlapping campaigns opens one account: one
+    reward (the first to qualify), the other invitation not rewarded, and its inviter told so
+    in plain words, without being told who."""
+    first_campaign, second_campaign = CampaignFactory(), CampaignFactory(name="second")
+    make_cards(first_campaign.card_kind, 5)
+    first = InvitationFactory(campaign=first_campaign, invitee_phone="15900000001")
+    second = InvitationFactory(campaign=second_campaign, invitee_phone="15900000001")
+    upstream.add_accounts([opened("15900000001", "app", account_id="ONE-ACCOUNT")])
+
+    cycle = poll_invitations()
+
+    statuses = dict(
+        Invitation.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "status")
+    )
+    assert sorted(statuses.values()) == ["qualified", "rejected"]
+    assert (cycle.qualified, cycle.rejected) == (1, 1)
+    assert Grant.objects.count() == 1
+    [rejected] = [pk for pk, status in statuses.items() if status == "rejected"]
+    loser = Invitation.objects.get(pk=rejected)
+    assert "ONE-ACCOUNT was already counted" in loser.rejection_reason
+    client.force_login(loser.inviter.user)
+    page = client.get("/me/").content.decode()
+    assert "该账户已计入另一份邀请" in page
+    winner = first if rejected == second.pk else second
+    assert winner.inviter.phone not in page and mask_phone(winner.inviter.phone) not in page
 
 
 def test_a_stale_worker_whose_lease_was_taken_over_records_nothing(upstream):
