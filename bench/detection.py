@@ -63,13 +63,14 @@ def _populate(cards: int, invitations: int, grants: int) -> Campaign:
             FROM invitations_invitation WHERE campaign_id = %s AND status = 'qualified'
         )
         INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id,
-                                   face_value, points, status, origin, hold_reason, created_at, issued_at, void_reason)
+                                   face_value, points, cap, status, origin, hold_reason, created_at, issued_at, void_reason)
         SELECT 'AD' || lpad(q.n::text, 11, '0'), q.id, q.inviter_id, %s, p.id, %s,
-               (SELECT face_value FROM cardpool_cardkind WHERE id = %s), 10, 'issued', 'automatic', '',
+               (SELECT face_value FROM cardpool_cardkind WHERE id = %s), 10,
+               (SELECT max_rewards_per_inviter FROM invitations_campaign WHERE id = %s), 'issued', 'automatic', '',
                q.decided_at, q.decided_at, ''
         FROM qualified q JOIN picked p ON p.n = q.n
         """,
-        [kind.pk, grants, campaign.pk, campaign.pk, kind.pk, kind.pk],
+        [kind.pk, grants, campaign.pk, campaign.pk, kind.pk, kind.pk, campaign.pk],
     )
     execute(
         "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "

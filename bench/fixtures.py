@@ -122,13 +122,23 @@ def issued_grants(kind: CardKind, campaign_obj: Campaign, count: int, prefix: st
             SELECT id, inviter_id, row_number() OVER (ORDER BY id) n FROM invitations_invitation
             WHERE campaign_id = %s AND status = 'qualified'
         )
-        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id, face_value, points, status, origin, hold_reason,
+        INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id, face_value, points, cap, status, origin, hold_reason,
                                    created_at, issued_at, void_reason)
         SELECT %s || lpad(i.n::text, 11, '0'), i.id, i.inviter_id, %s, p.id, %s,
-               (SELECT face_value FROM cardpool_cardkind WHERE id = %s), 10, 'issued', 'automatic', '', now(), now(), ''
+               (SELECT face_value FROM cardpool_cardkind WHERE id = %s), 10,
+               (SELECT max_rewards_per_inviter FROM invitations_campaign WHERE id = %s), 'issued', 'automatic', '', now(), now(), ''
         FROM invs i JOIN picked p ON p.n = i.n
         """,
-        [kind.pk, count, campaign_obj.pk, prefix, campaign_obj.pk, kind.pk, kind.pk],
+        [
+            kind.pk,
+            count,
+            campaign_obj.pk,
+            prefix,
+            campaign_obj.pk,
+            kind.pk,
+            kind.pk,
+            campaign_obj.pk,
+        ],
     )
     execute(
         "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "

@@ -44,18 +44,18 @@ SELECT {columns} FROM written
 INSERT_GRANTS = """
 WITH written AS (
     INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id,
-                               card_kind_id, face_value, points, status, origin, hold_reason,
+                               card_kind_id, face_value, points, cap, status, origin, hold_reason,
                                created_at, issued_at, first_revealed_at, voided_at, void_reason,
                                replaced_by_id)
     SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id, face_value,
-           points, status, %(automatic)s, hold_reason, now(),
+           points, cap, status, %(automatic)s, hold_reason, now(),
            CASE WHEN card_id IS NULL THEN NULL ELSE now() END, NULL, NULL, '', NULL
     FROM unnest(%(grant_no)s::varchar[], %(invitation_id)s::bigint[], %(inviter_id)s::bigint[],
                 %(campaign_id)s::bigint[], %(card_id)s::bigint[], %(card_kind_id)s::bigint[],
-                %(face_value)s::numeric[], %(points)s::integer[], %(status)s::varchar[],
-                %(hold_reason)s::varchar[])
+                %(face_value)s::numeric[], %(points)s::integer[], %(cap)s::integer[],
+                %(status)s::varchar[], %(hold_reason)s::varchar[])
          AS batch (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id,
-                   face_value, points, status, hold_reason)
+                   face_value, points, cap, status, hold_reason)
     ORDER BY invitation_id
     RETURNING {columns}
 )"""
@@ -88,8 +88,8 @@ _CONSTANTS = {
 
 def insert_grants(rows: list[dict]) -> list[Grant]:
     """Insert grants (``grant_no``, ``invitation_id``, ``inviter_id``, ``campaign_id``,
-    ``card_id`` or None, the terms: ``card_kind_id``, ``face_value``, ``points``; ``status``,
-    ``hold_reason``) with their points and events; returns them."""
+    ``card_id`` or None, the terms: ``card_kind_id``, ``face_value``, ``points``, ``cap``;
+    ``status``, ``hold_reason``) with their points and events; returns them."""
     columns = (
         "grant_no",
         "invitation_id",
@@ -99,6 +99,7 @@ def insert_grants(rows: list[dict]) -> list[Grant]:
         "card_kind_id",
         "face_value",
         "points",
+        "cap",
     )
     params = {column: [row[column] for row in rows] for column in columns}
     params["status"] = [str(row["status"]) for row in rows]

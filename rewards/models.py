@@ -78,6 +78,9 @@ class Grant(models.Model):
     )
     face_value = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("face value"))
     points = models.PositiveIntegerField(verbose_name=_("points"))
+    # the campaign's cap per inviter when it was earned: a cap lowered later does not make it a
+    # breach (invariant 5)
+    cap = models.PositiveIntegerField(verbose_name=_("cap when earned"))
     status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("status"))
     origin = models.CharField(max_length=16, choices=Origin.choices, verbose_name=_("origin"))
     hold_reason = models.CharField(max_length=200, blank=True, verbose_name=_("hold reason"))

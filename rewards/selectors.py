@@ -75,6 +75,18 @@ def reward_state(invitation_id: int) -> dict:
     return {"grant_id": grant_id, "is_unrewarded": is_unrewarded}
 
 
+def inviters_above_cap(campaign: Campaign, cap: int) -> int:
+    """How many inviters already hold more than ``cap`` live grants in ``campaign``."""
+    return (
+        Grant.objects.live()
+        .filter(campaign=campaign)
+        .values("inviter_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=cap)
+        .count()
+    )
+
+
 def grants_of(customer: Customer) -> QuerySet[Grant]:
     """Only this customer's grants (invariant 10)."""
     return Grant.objects.filter(inviter=customer).select_related("card_kind", "card", "invitation")

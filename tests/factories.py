@@ -133,6 +133,7 @@ def insert_grant_again(grant, **changes) -> list:
         "card_kind_id": grant.card_kind_id,
         "face_value": grant.face_value,
         "points": grant.points,
+        "cap": grant.cap,
         "status": "pending_stock",
         "hold_reason": "",
     }

@@ -126,12 +126,17 @@ def invitation_two_live_grants(now: datetime) -> list[Finding]:
 
 
 def inviter_over_cap(now: datetime) -> list[Finding]:
+    """Invariant 5: no grant made while its inviter already held the cap in force then (stored
+    on each grant): the n-th live grant of an inviter in a campaign is a breach only if n is
+    above its own cap. A cap lowered later turns no past grant into a breach."""
     rows = _rows(
-        """SELECT g.inviter_id, g.campaign_id, count(*), c.max_rewards_per_inviter
-           FROM rewards_grant g JOIN invitations_campaign c ON c.id = g.campaign_id
-           WHERE g.status <> 'void'
-           GROUP BY g.inviter_id, g.campaign_id, c.max_rewards_per_inviter
-           HAVING count(*) > c.max_rewards_per_inviter"""
+        """SELECT inviter_id, campaign_id, count(*), array_agg(id ORDER BY id) FILTER (
+                      WHERE n > cap), min(cap) FILTER (WHERE n > cap)
+           FROM (SELECT id, inviter_id, campaign_id, cap,
+                        row_number() OVER (PARTITION BY inviter_id, campaign_id ORDER BY id) AS n
+                 FROM rewards_grant WHERE status <> 'void') ranked
+           GROUP BY inviter_id, campaign_id
+           HAVING bool_or(n > cap)"""
     )
     return [
         Finding(
@@ -143,12 +148,12 @@ def inviter_over_cap(now: datetime) -> list[Finding]:
                 "the cap is %(cap)s."
             )
             % {"customer": customer_id, "count": count, "campaign": campaign_id, "cap": cap},
-            {"live_grants": count, "cap": cap},
+            {"live_grants": count, "cap": cap, "over_cap_grant_ids": over[:SAMPLE]},
             "invitations.customer",
             customer_id,
             campaign_id,
         )
-        for customer_id, campaign_id, count, cap in rows
+        for customer_id, campaign_id, count, over, cap in rows
     ]
 
 

@@ -1,10 +1,11 @@
-"""Invariant 17: a grant carries the terms it was earned on (card kind and face value; points
-it carried already), so that a waiting grant is issued, and an issued one reissued, on those
-terms whatever the campaign says later.
+"""Invariant 17: a grant carries the terms it was earned on (card kind and face value, and the
+campaign's cap per inviter then; points it carried already), so that a waiting grant is issued,
+and an issued one reissued, on those terms whatever the campaign says later, and a cap lowered
+later does not turn it into a breach.
 
 Existing grants: an issued or void grant with a card takes its card's kind; a grant without a
-card takes its campaign's kind today, which is the best record there is (before this migration
-nothing kept the kind a waiting grant was earned under)."""
+card takes its campaign's kind today, and every grant its campaign's cap today: the best record
+there is (before this migration nothing kept either)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -20,6 +21,9 @@ UPDATE rewards_grant g SET card_kind_id = coalesce(
 
 UPDATE rewards_grant g SET face_value = k.face_value
 FROM cardpool_cardkind k WHERE k.id = g.card_kind_id;
+
+UPDATE rewards_grant g SET cap = m.max_rewards_per_inviter
+FROM invitations_campaign m WHERE m.id = g.campaign_id;
 """
 
 
@@ -49,6 +53,11 @@ class Migration(migrations.Migration):
                 decimal_places=2, max_digits=10, null=True, verbose_name="face value"
             ),
         ),
+        migrations.AddField(
+            model_name="grant",
+            name="cap",
+            field=models.PositiveIntegerField(null=True, verbose_name="cap when earned"),
+        ),
         migrations.RunSQL(BACKFILL, reverse_sql=migrations.RunSQL.noop),
         migrations.AlterField(
             model_name="grant",
@@ -60,6 +69,11 @@ class Migration(migrations.Migration):
                 to="cardpool.cardkind",
                 verbose_name="card kind",
             ),
+        ),
+        migrations.AlterField(
+            model_name="grant",
+            name="cap",
+            field=models.PositiveIntegerField(verbose_name="cap when earned"),
         ),
         migrations.AlterField(
             model_name="grant",

@@ -45,6 +45,7 @@ def terms_of(locked: dict) -> dict:
         "card_kind_id": locked["campaign__card_kind_id"],
         "face_value": locked["campaign__card_kind__face_value"],
         "points": locked["campaign__points"],
+        "cap": locked["campaign__max_rewards_per_inviter"],
     }
 
 

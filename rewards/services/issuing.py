@@ -39,6 +39,7 @@ def create_waiting_grant(*, of: Grant, origin: str):
         card_kind=of.card_kind,
         face_value=of.face_value,
         points=of.points,
+        cap=of.cap,
         status=Grant.Status.PENDING_STOCK,
     )
 

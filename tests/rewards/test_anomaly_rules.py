@@ -80,11 +80,9 @@ def invitation_two_live_grants():
 
 
 def inviter_over_cap():
-    [first, _] = issued_grants(2)
-    sql(
-        "UPDATE invitations_campaign SET max_rewards_per_inviter = 1 WHERE id = %s",
-        [first.campaign_id],
-    )
+    """A second grant written while the cap in force was 1 (what the cap check refuses)."""
+    [_, second] = issued_grants(2)
+    sql("UPDATE rewards_grant SET cap = 1 WHERE id = %s", [second.pk])
 
 
 def bypass_append_only(table: str) -> None:

@@ -126,6 +126,7 @@ def test_the_database_refuses_a_second_live_grant_and_a_shared_card():
             card_kind=campaign.card_kind,
             face_value=campaign.card_kind.face_value,
             points=1,
+            cap=campaign.max_rewards_per_inviter,
             status="pending_stock",
             origin="reissue",  # a staff path: only the one-live-grant rule stands in the way
         )
