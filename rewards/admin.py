@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Value, When
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +30,7 @@ from .models import (
     ReconciliationRun,
     UnrewardedInvitation,
 )
-from .selectors import inviters_above_cap
+from .selectors import inviters_above_cap, unopened_cards
 from .services import grant_again, reissue_grant, reject_hold, release_hold, void_grant
 from .services.anomalies import review_anomaly
 
@@ -46,6 +47,26 @@ class GrantEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class UnopenedCardFilter(admin.SimpleListFilter):
+    """Issued cards their customers never opened, expiring soon or expired: staff act before
+    (a reminder) or after (a reissue, with a reason)."""
+
+    title = _("card not opened")
+    parameter_name = "unopened"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("expiring", _("expiring soon")),
+            ("expired", _("expired")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("expiring", "expired"):
+            return queryset
+        chosen = unopened_cards(timezone.now(), expired=self.value() == "expired")
+        return queryset.filter(pk__in=chosen.values("pk"))
+
+
 @admin.register(Grant)
 class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = [
@@ -59,7 +80,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "issued_at",
         "first_revealed_at",
     ]
-    list_filter = ["status", "origin", "campaign", "created_at"]
+    list_filter = ["status", "origin", UnopenedCardFilter, "campaign", "created_at"]
     list_select_related = ["inviter", "campaign", "card__kind"]
     search_fields = ["=grant_no", "=inviter__phone"]
     search_label = _("Exact grant number or inviter's phone number.")

@@ -116,6 +116,7 @@ def _grant_rows(inviter_id: int) -> QuerySet:
             "points",
             "created_at",
             "face_value",
+            "first_revealed_at",
             kind_name=F("card_kind__name"),
             valid_until=F("card__valid_until"),
             replacement_no=Subquery(
@@ -334,6 +335,17 @@ def poller_health(now: datetime) -> PollerHealth:
     )
 
 
+def unopened_cards(now: datetime, *, expired: bool) -> QuerySet[Grant]:
+    """Issued grants whose customer never opened the card: already expired (``expired``), or
+    expiring within ``UNOPENED_CARD_WARNING_DAYS`` (local dates, as the cards' validity)."""
+    today = timezone.localdate(now)
+    unopened = Grant.objects.filter(status=Grant.Status.ISSUED, first_revealed_at__isnull=True)
+    if expired:
+        return unopened.filter(card__valid_until__lt=today)
+    soon = today + timedelta(days=settings.UNOPENED_CARD_WARNING_DAYS)
+    return unopened.filter(card__valid_until__gte=today, card__valid_until__lte=soon)
+
+
 def review_desk(now: datetime) -> dict:
     """What the admin index shows staff: what needs a person now, and whether the pipeline runs.
     Every figure is an indexed lookup or a bounded count."""
@@ -353,6 +365,9 @@ def review_desk(now: datetime) -> dict:
         "grants_7d": bounded_count(Grant.objects.filter(created_at__gte=now - timedelta(days=7))),
         "held": bounded_count(Grant.objects.filter(status=Grant.Status.HELD)),
         "pending_stock": bounded_count(Grant.objects.filter(status=Grant.Status.PENDING_STOCK)),
+        "unopened_expiring": bounded_count(unopened_cards(now, expired=False)),
+        "unopened_expired": bounded_count(unopened_cards(now, expired=True)),
+        "unopened_days": settings.UNOPENED_CARD_WARNING_DAYS,
         "invitations_pending": bounded_count(pending),
         "invitations_due": bounded_count(pending.filter(next_check_at__lte=now)),
         "last_cycle": health.last_cycle_at,

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -96,6 +97,7 @@ def my_rewards(request):
     context = {
         "page": _page(request, grants_for_page(customer)),
         "report_form": CardReportForm(),
+        "today": timezone.localdate(),
     }
     return render(request, "rewards/my_rewards.html", context)
 

@@ -265,6 +265,8 @@ ANOMALY_PAUSING_RULES = env.list(
 # Findings recorded per rule and run, at most (the rest are counted in the log).
 ANOMALY_MAX_FINDINGS_PER_RULE = env.int("ANOMALY_MAX_FINDINGS_PER_RULE", default=200)
 ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)
+# The desk lists issued cards their customers have not opened that expire within these days.
+UNOPENED_CARD_WARNING_DAYS = env.int("UNOPENED_CARD_WARNING_DAYS", default=14)
 ANOMALY_STOCK_MIN_DAYS_LEFT = env.float("ANOMALY_STOCK_MIN_DAYS_LEFT", default=7.0)
 ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY = env.int(
     "ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY", default=20
