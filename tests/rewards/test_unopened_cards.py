@@ -59,7 +59,7 @@ def test_the_customer_reads_that_an_unopened_card_expired_and_what_to_do(client,
 
 
 def test_the_desk_counts_unopened_cards_expiring_and_expired_and_lists_them(admin_client, grants):
-    expired, opened, soon, fine = grants
+    expired, _, soon, _ = grants
 
     desk = admin_client.get(reverse("admin:index")).content.decode()
     assert '?unopened=expiring">1</a>' in desk
