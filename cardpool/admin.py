@@ -20,7 +20,7 @@ from referral_site.admin_tools import (
 from . import secrets
 from .exceptions import CardImportRejected, CardPoolError
 from .forms import CardImportForm
-from .models import Card, CardBatch, CardEvent, CardKind, CardUpload
+from .models import Card, CardBatch, CardEvent, CardKind, CardKindEvent, CardUpload
 from .selectors import card_kinds_with_stock
 from .services import (
     confirm_upload,
@@ -54,9 +54,15 @@ class CardKindAdmin(StrictListMixin, admin.ModelAdmin):
         "low_stock_threshold",
     ]
     search_fields = ["code", "name"]
+    list_filter = ["is_active"]
 
     def get_queryset(self, request):
         return card_kinds_with_stock()
+
+    def get_readonly_fields(self, request, obj=None):
+        # switched off and on through the actions, with a reason; the face value is what every
+        # grant of the kind was earned at, fixed once the kind exists
+        return ["is_active", "face_value"] if obj else ["is_active"]
 
     @admin.display(description=_("allocatable"), ordering="allocatable_count")
     def allocatable(self, kind):
@@ -350,3 +356,10 @@ class CardEventAdmin(ReadOnlyAdmin):
     list_select_related = ["card__kind", "actor"]
     search_fields = ["=card__id", "reason"]
     show_full_result_count = False
+
+
+@admin.register(CardKindEvent)
+class CardKindEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "action", actor_shown, "reason"]
+    list_filter = ["action"]
+    list_select_related = ["kind", "actor"]

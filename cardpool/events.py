@@ -3,7 +3,7 @@ service's transaction; never from a view, an admin class or a signal. ``save=Fal
 event unsaved, for a service that writes many in one statement. Allocation writes its assigned
 events in its own statement (``services.allocation.allocate_cards``)."""
 
-from .models import Card, CardEvent
+from .models import Card, CardEvent, CardKindEvent
 
 Action, Status = CardEvent.Action, Card.Status
 
@@ -52,3 +52,7 @@ def card_expired_event(card: Card, *, save: bool = True) -> CardEvent:
 
 def card_revealed_event(card: Card, *, actor, reason: str = "") -> CardEvent:
     return _card_event(card, Action.REVEALED, reason=reason, actor=actor)
+
+
+def card_kind_switched_event(kind, *, action: str, reason: str, actor) -> CardKindEvent:
+    return CardKindEvent.objects.create(kind=kind, action=action, reason=reason, actor=actor)

@@ -5,6 +5,10 @@ from django.utils.translation import gettext_lazy as _
 NO_CARD_AVAILABLE = _("No card of kind {kind} is available (unexpired for at least {days} days).")
 CARD_NOT_IN_STATUS = _("Card {card} is {status}; this action needs a card that is {expected}.")
 REASON_REQUIRED = _("A reason is required.")
+KIND_SWITCHED_OFF = _(
+    "Card kind {kind} is switched off: no card of it is handed out and no batch of it is "
+    "imported. Switch it on first (Card kinds, action “Switch on”)."
+)
 
 
 class CardPoolError(Exception):
@@ -22,6 +26,12 @@ class CardNotInStatus(CardPoolError):
         super().__init__(
             CARD_NOT_IN_STATUS.format(card=card.pk, status=card.status, expected=expected)
         )
+
+
+class KindSwitchedOff(CardPoolError):
+    def __init__(self, kind_code: str):
+        super().__init__(KIND_SWITCHED_OFF.format(kind=kind_code))
+        self.kind_code = kind_code
 
 
 class ReasonRequired(CardPoolError):

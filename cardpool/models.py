@@ -174,6 +174,39 @@ class CardEvent(models.Model):
         return f"{self.card} {self.action}"
 
 
+class CardKindEvent(models.Model):
+    """Every switch of a card kind off (no card of it is handed out, no batch imported) or on,
+    with who and why."""
+
+    class Action(models.TextChoices):
+        SWITCHED_OFF = "switched_off", _("switched off")
+        SWITCHED_ON = "switched_on", _("switched on")
+
+    kind = models.ForeignKey(
+        CardKind, on_delete=models.PROTECT, related_name="events", verbose_name=_("kind")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+    reason = models.TextField(verbose_name=_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("actor"),
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
+
+    class Meta:
+        verbose_name = _("card kind event")
+        verbose_name_plural = _("card kind events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind.code} {self.action}"
+
+
 class CardUpload(models.Model):
     """A card file on its way into the pool: stored encrypted (``CardUploadPart``), checked in the
     background into ``StagedCard`` rows, imported on a manager's confirmation, purged at expiry.

@@ -144,8 +144,12 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(CampaignEvent)
 class CampaignEventAdmin(EventAdmin):
-    list_display = ["created_at", "campaign", *EventAdmin.list_display[1:]]
+    list_display = ["created_at", "campaign", *EventAdmin.list_display[1:], "changes"]
     list_select_related = ["campaign", "actor"]
+
+    @admin.display(description=_("changes"))
+    def changes(self, event: CampaignEvent) -> str:
+        return event.changes_shown
 
 
 @admin.register(InvitationEvent)

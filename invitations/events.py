@@ -39,6 +39,17 @@ def campaign_unflagged_event(campaign, *, reason, actor=None, actor_label="") ->
     )
 
 
+def campaign_terms_changed_event(campaign, *, changes: dict, reason, actor) -> CampaignEvent:
+    """``changes``: each changed term's [old, new] value."""
+    return _campaign_event(
+        campaign,
+        CampaignEvent.Action.TERMS_CHANGED,
+        reason=reason,
+        actor=actor,
+        details={"changes": changes},
+    )
+
+
 def customer_flagged_event(customer: Customer, *, reason, actor=None, actor_label=""):
     return CustomerEvent.objects.create(
         customer=customer,

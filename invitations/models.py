@@ -100,6 +100,17 @@ class Campaign(models.Model):
         blank=True, help_text=_("Shown to invitees on the landing page."), verbose_name=_("rules")
     )
 
+    # What a reward is earned on: changed on a started campaign only with a reason, recorded
+    # with old and new values (``services.campaigns.change_campaign``).
+    TERMS = (
+        "starts_at",
+        "ends_at",
+        "qualification_days",
+        "card_kind",
+        "points",
+        "max_rewards_per_inviter",
+    )
+
     objects = CampaignQuerySet.as_manager()
 
     class Meta:
@@ -156,19 +167,22 @@ class RecordedEvent(models.Model):
 
 
 class CampaignEvent(RecordedEvent):
-    """Every pause, resume, flag and unflag of a campaign, with who (a person or a process)
-    and why."""
+    """Every pause, resume, flag and unflag of a campaign, and every change of a started
+    campaign's terms (``details``: each changed term's old and new value), with who (a person or
+    a process) and why."""
 
     class Action(models.TextChoices):
         PAUSED = "paused", _("Paused")
         RESUMED = "resumed", _("Resumed")
         FLAGGED = "flagged", _("flagged for review")
         UNFLAGGED = "unflagged", _("review flag removed")
+        TERMS_CHANGED = "terms_changed", _("terms changed")
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="events", verbose_name=_("campaign")
     )
     action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta(RecordedEvent.Meta):
         verbose_name = _("campaign event")
@@ -176,6 +190,16 @@ class CampaignEvent(RecordedEvent):
 
     def __str__(self) -> str:
         return f"{self.campaign} {self.action}"
+
+    @property
+    def changes_shown(self) -> str:
+        """A terms change as staff read it: "points: 200 → 500; card kind: ..."."""
+        parts = []
+        for name, (old, new) in self.details.get("changes", {}).items():
+            label = _("face value") if name == "face_value" else Campaign._meta.get_field(name)
+            label = getattr(label, "verbose_name", label)
+            parts.append(f"{label}: {old} → {new}")
+        return "; ".join(parts)
 
 
 class CustomerEvent(RecordedEvent):

@@ -201,18 +201,22 @@ def with_reason(
     apply: Callable,
     refusals: tuple[type, ...],
     permission: str,
+    form_class: type[forms.Form] | None = None,
 ):
-    """Ask for a reason on an intermediate page, then call ``apply(obj, reason)`` for each
-    object in primary-key order; exceptions of the ``refusals`` types are shown as warnings and
-    the others go on. Refused outright without ``permission``."""
+    """Ask for a reason (and what else ``form_class``, a ``ReasonForm``, asks) on an intermediate
+    page, then call ``apply(obj, reason, **other fields)`` for each object in primary-key order;
+    exceptions of the ``refusals`` types are shown as warnings and the others go on. Refused
+    outright without ``permission``."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
-    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    form = (form_class or ReasonForm)(request.POST if "apply" in request.POST else None)
     if form.is_valid():
         done, refused = 0, []
+        fields = dict(form.cleaned_data)
+        reason = fields.pop("reason")
         for obj in queryset.order_by("pk"):
             try:
-                apply(obj, form.cleaned_data["reason"])
+                apply(obj, reason, **fields)
                 done += 1
             except refusals as error:
                 refused.append(f"{obj}: {error}")
@@ -247,11 +251,12 @@ def reason_action(
     permission: str,
     refusals: tuple[type, ...] = (),
     argument: str = "reason",
+    form_class: type[forms.Form] | None = None,
     **service_kwargs,
 ):
-    """An admin action that asks for a reason (``with_reason``), then calls
-    ``service(obj, <argument>=reason, actor=<the staff member>, **service_kwargs)`` for each
-    selected object. Every staff action is one of these."""
+    """An admin action that asks for a reason (``with_reason``; ``form_class`` may ask more),
+    then calls ``service(obj, <argument>=reason, actor=<the staff member>, **the form's other
+    fields, **service_kwargs)`` for each selected object. Every staff action is one of these."""
 
     def action(modeladmin, request, queryset):
         return with_reason(
@@ -260,11 +265,12 @@ def reason_action(
             queryset,
             title=title,
             action=code,
-            apply=lambda obj, reason: service(
-                obj, **{argument: reason}, actor=request.user, **service_kwargs
+            apply=lambda obj, reason, **fields: service(
+                obj, **{argument: reason}, actor=request.user, **fields, **service_kwargs
             ),
             refusals=refusals,
             permission=permission,
+            form_class=form_class,
         )
 
     action.__name__ = code

@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db.models import Case, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -8,13 +7,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from invitations.admin import CampaignAdmin
-from invitations.models import Campaign
+from cardpool.models import CardKind
 from invitations.phones import phone_or_none
 from referral_site.admin_tools import (
     PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
+    ReasonForm,
     actor_shown,
     reason_action,
 )
@@ -30,8 +29,15 @@ from .models import (
     ReconciliationRun,
     UnrewardedInvitation,
 )
-from .selectors import inviters_above_cap, unopened_cards
-from .services import grant_again, reissue_grant, reject_hold, release_hold, void_grant
+from .selectors import unopened_cards
+from .services import (
+    grant_again,
+    reissue_grant,
+    reject_hold,
+    release_hold,
+    replace_in_kind,
+    void_grant,
+)
 from .services.anomalies import review_anomaly
 
 
@@ -45,6 +51,17 @@ class GrantEventInline(ReadOnlyInline):
     model = GrantEvent
     fields = ["created_at", "action", actor_shown, "actor_label", "reason", "card"]
     readonly_fields = fields
+
+
+class KindAndReasonForm(ReasonForm):
+    card_kind = forms.ModelChoiceField(
+        queryset=CardKind.objects.filter(is_active=True),
+        label=_("Card kind to pay in"),
+        help_text=_(
+            "The reward is paid at this kind's face value; the difference is recorded with your "
+            "reason."
+        ),
+    )
 
 
 class UnopenedCardFilter(admin.SimpleListFilter):
@@ -145,6 +162,16 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
                 grant_again,
             ),
         ]
+    ] + [
+        reason_action(
+            "replace_in_kind_selected",
+            _("Replace selected grants in another card kind (asks for the kind and a reason)"),
+            title=_("Replace in another card kind"),
+            service=replace_in_kind,
+            permission="rewards.change_grant",
+            refusals=(RewardError, CardPoolError),
+            form_class=KindAndReasonForm,
+        )
     ]
     show_full_result_count = False
 
@@ -357,55 +384,5 @@ class AnomalyEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class CampaignForm(forms.ModelForm):
-    """A campaign's form, which says before a lower cap is saved how many inviters already hold
-    more: their grants stay valid (each keeps the cap in force when it was earned), and they
-    earn nothing more until under the new cap."""
-
-    confirm_lower_cap = forms.BooleanField(
-        required=False,
-        label=_("Lower the cap all the same"),
-        help_text=_("Asked only when inviters already hold more rewards than the new cap."),
-    )
-
-    class Meta:
-        model = Campaign
-        fields = [
-            "name",
-            "starts_at",
-            "ends_at",
-            "qualification_days",
-            "card_kind",
-            "points",
-            "max_rewards_per_inviter",
-            "rules",
-        ]
-
-    def clean(self):
-        data = super().clean()
-        cap = data.get("max_rewards_per_inviter")
-        lowered = self.instance.pk and cap is not None
-        lowered = lowered and cap < self.instance.max_rewards_per_inviter
-        if lowered and not data.get("confirm_lower_cap"):
-            above = inviters_above_cap(self.instance, cap)
-            if above:
-                raise ValidationError(
-                    _(
-                        "%(count)s inviters already hold more than %(cap)s rewards in this "
-                        "campaign. Their rewards stay valid (the cap applies to rewards earned "
-                        "after the change); they earn no more until they are under it. Tick "
-                        "“Lower the cap all the same” to save."
-                    ),
-                    params={"count": above, "cap": cap},
-                )
-        return data
-
-
-# The campaign's form counts grants, which the invitations app does not know: registered here,
-# above it, with everything else of invitations' CampaignAdmin.
-admin.site.unregister(Campaign)
-
-
-@admin.register(Campaign)
-class CampaignWithCapAdmin(CampaignAdmin):
-    form = CampaignForm
+# The campaign's and card kinds' pages count grants, which the apps below do not know.
+from . import admin_terms  # noqa: E402, F401

@@ -65,3 +65,26 @@ class CardAlreadyReported(RewardError):
 class TooManyReports(RewardError):
     def __init__(self, count: int):
         super().__init__(TOO_MANY_REPORTS.format(count=count))
+
+
+KIND_IN_USE = _(
+    "Card kind {kind} is still in use: {campaigns} can still earn rewards of it and {waiting} "
+    "rewards wait for it or are held. Move those campaigns to another kind (with a reason) and "
+    "those rewards (action “Replace in another card kind”) first."
+)
+
+
+class KindInUse(RewardError):
+    def __init__(self, kind, campaigns: list[str], waiting: int):
+        names = "、".join(campaigns) if campaigns else "0"
+        super().__init__(KIND_IN_USE.format(kind=kind.code, campaigns=names, waiting=waiting))
+
+
+SAME_KIND = _(
+    "Grant {grant} is already of card kind {kind}: use “Reissue” for a new card of the same kind."
+)
+
+
+class SameKind(RewardError):
+    def __init__(self, grant, kind):
+        super().__init__(SAME_KIND.format(grant=grant.grant_no, kind=kind.code))

@@ -17,7 +17,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from invitations.models import Campaign, Customer, Invitation, PollCycle
+from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 from referral_site.compiled import CompiledList, CompiledQuery, OwnersRows
 
 from .models import (
@@ -368,6 +368,11 @@ def review_desk(now: datetime) -> dict:
         "unopened_expiring": bounded_count(unopened_cards(now, expired=False)),
         "unopened_expired": bounded_count(unopened_cards(now, expired=True)),
         "unopened_days": settings.UNOPENED_CARD_WARNING_DAYS,
+        "terms_changed_7d": bounded_count(
+            CampaignEvent.objects.filter(
+                action=CampaignEvent.Action.TERMS_CHANGED, created_at__gte=now - timedelta(days=7)
+            )
+        ),
         "invitations_pending": bounded_count(pending),
         "invitations_due": bounded_count(pending.filter(next_check_at__lte=now)),
         "last_cycle": health.last_cycle_at,

@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import secrets
-from ..exceptions import CardImportRejected
+from ..exceptions import KIND_SWITCHED_OFF, CardImportRejected
+from ..lock_objects import kinds_for_update
 from ..models import CardBatch, CardKind, CardUpload, CardUploadPart, StagedCard
 from .importing import (
     ALREADY_IMPORTED,
@@ -116,7 +117,10 @@ def receive_upload(
     actor=None,
 ) -> CardUpload:
     """Store a file encrypted, in slices, as a new upload waiting to be checked. Raises
-    ``CardImportRejected`` for a file over ``MAX_UPLOAD_BYTES`` (nothing is kept)."""
+    ``CardImportRejected`` for a file over ``MAX_UPLOAD_BYTES`` or a kind that is switched off
+    (nothing is kept)."""
+    if refusal := _kind_switched_off(kind):
+        raise CardImportRejected([refusal])
     upload = CardUpload.objects.create(
         kind=kind,
         supplier=supplier,
@@ -201,6 +205,11 @@ def _already_imported(upload: CardUpload) -> RowError | None:
         return None
     when = timezone.localtime(previous.imported_at).strftime("%Y-%m-%d %H:%M")
     return RowError(0, ALREADY_IMPORTED.format(batch=previous.pk, when=when))
+
+
+def _kind_switched_off(kind: CardKind) -> RowError | None:
+    """A switched-off kind takes no batch, whichever path imports it (admin or command)."""
+    return None if kind.is_active else RowError(0, KIND_SWITCHED_OFF.format(kind=kind.code))
 
 
 def validate_upload(upload_id: int, *, progress: Progress | None = None) -> CardUpload:
@@ -418,7 +427,10 @@ def import_upload(upload_id: int) -> CardUpload:
     if upload.status != CardUpload.Status.IMPORTING:
         return upload
     problems = _Problems()
-    if refusal := _already_imported(upload):
+    # locked: a kind switched off while the upload waited for confirmation takes no batch
+    if refusal := _kind_switched_off(kinds_for_update().get(pk=upload.kind_id)):
+        problems.add([refusal])
+    elif refusal := _already_imported(upload):
         problems.add([refusal])
     elif StagedCard.objects.filter(upload=upload).count() != upload.row_count:
         problems.add([RowError(0, STAGED_ROWS_LOST)])

@@ -1,16 +1,20 @@
-"""Switches staff (or anomaly detection) turn on campaigns and customers: each with a reason, each
-recorded as an event. While a campaign is paused or flagged, or an inviter is flagged, new
-grants are held for review (fail closed); turning a switch off does not release them: a reviewer
-does."""
+"""Changes to campaigns and customers. A started campaign's terms change only with a reason,
+recorded with their old and new values. Switches staff (or anomaly detection) turn on campaigns
+and customers: each with a reason, each recorded as an event. While a campaign is paused or
+flagged, or an inviter is flagged, new grants are held for review (fail closed); turning a switch
+off does not release them: a reviewer does."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from cardpool.exceptions import required_reason
+from cardpool.exceptions import KindSwitchedOff, required_reason
+from cardpool.lock_objects import kinds_for_update
 
 from ..events import (
     campaign_flagged_event,
     campaign_paused_event,
     campaign_resumed_event,
+    campaign_terms_changed_event,
     campaign_unflagged_event,
     customer_flagged_event,
     customer_unflagged_event,
@@ -83,3 +87,48 @@ def set_customer_flagged(
         actor=actor,
         actor_label=actor_label,
     )
+
+
+def _shown(value) -> object:
+    """A term's value as the event keeps it (JSON): a card kind by code and face value."""
+    if hasattr(value, "face_value"):
+        return f"{value.code} ({value.face_value})"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@transaction.atomic
+def change_campaign(campaign: Campaign, *, values: dict, reason: str = "", actor=None) -> Campaign:
+    """Save staff's edit of a campaign (``values``: field name to new value).
+
+    Once the campaign has started, a change of its terms (``Campaign.TERMS``) needs a reason and
+    is recorded as a ``terms_changed`` event with each changed term's old and new value. Its
+    effect, stated on the campaign's page: grants earned from the event on are paid on the new
+    terms; each grant made before keeps the terms stored on it (invariant 17). The campaign row
+    is locked, and a grant reads the campaign in the statement that locks its invitation, so
+    every grant is earned wholly on the old terms or wholly on the new ones.
+
+    A campaign is never moved onto a card kind that is switched off (the kind is locked, so a
+    switch-off cannot slip in between). Raises ``ReasonRequired`` and ``KindSwitchedOff``."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    kind = values.get("card_kind")
+    if kind is not None and kind.pk != locked.card_kind_id:
+        if not kinds_for_update().get(pk=kind.pk).is_active:
+            raise KindSwitchedOff(kind.code)
+    changed = {
+        name: [_shown(getattr(locked, name)), _shown(value)]
+        for name, value in values.items()
+        if name in Campaign.TERMS and getattr(locked, name) != value
+    }
+    if "card_kind" in changed and locked.card_kind.face_value != kind.face_value:
+        changed["face_value"] = [str(locked.card_kind.face_value), str(kind.face_value)]
+    started = locked.starts_at <= timezone.now()
+    if changed and started:
+        reason = required_reason(reason)
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(values))
+    if changed and started:
+        campaign_terms_changed_event(locked, changes=changed, reason=reason, actor=actor)
+    return locked

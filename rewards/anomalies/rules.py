@@ -368,6 +368,7 @@ PROTECTED_TABLES = (
     "rewards_grantevent",
     "rewards_anomalyevent",
     "cardpool_cardevent",
+    "cardpool_cardkindevent",
     "invitations_campaignevent",
     "invitations_customerevent",
     "invitations_invitationevent",

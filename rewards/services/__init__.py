@@ -4,7 +4,7 @@ from .anomalies import raise_anomaly
 from .batches import fulfil_pending_grants, grant_missed_rewards, grant_rewards
 from .customer import report_card_problem, reveal_grant_card
 from .granting import grant_reward, release_hold
-from .staff import grant_again, reissue_grant, reject_hold, void_grant
+from .staff import grant_again, reissue_grant, reject_hold, replace_in_kind, void_grant
 
 __all__ = [
     "fulfil_pending_grants",
@@ -16,6 +16,7 @@ __all__ = [
     "reissue_grant",
     "reject_hold",
     "release_hold",
+    "replace_in_kind",
     "report_card_problem",
     "reveal_grant_card",
     "void_grant",

@@ -244,7 +244,12 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
     """Issue waiting grants, oldest first, while cards last, a batch per transaction; returns
     how many were issued. A batch that fails is done again one grant per transaction."""
     if kind is None:
-        kinds = list(CardKind.objects.filter(grants__status=Grant.Status.PENDING_STOCK).distinct())
+        kinds = list(
+            CardKind.objects.filter(
+                is_active=True,  # a kind switched off hands out nothing (services.card_kinds)
+                grants__status=Grant.Status.PENDING_STOCK,
+            ).distinct()
+        )
     else:
         kinds = [kind]
     issued = 0

@@ -25,19 +25,21 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     return card_ids
 
 
-def create_waiting_grant(*, of: Grant, origin: str):
+def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
     """A grant that waits for its card (``issue_waiting_grant`` gives it one), numbered from the
     sequence, for the same invitation and on the same terms as ``of`` (invariant 17): a staff
-    reissue's replacement, or a grant staff make again after a void. The grant paths write
-    theirs with ``rewards.batch_writes``."""
+    reissue's replacement, or a grant staff make again after a void. Only a reviewer's explicit
+    choice (``staff.replace_in_kind``) gives another ``card_kind``, at its face value. The grant
+    paths write theirs with ``rewards.batch_writes``."""
+    kind = card_kind or of.card_kind
     return Grant.objects.create(
         origin=origin,
         grant_no=next_grant_no(),
         invitation_id=of.invitation_id,
         inviter_id=of.inviter_id,
         campaign_id=of.campaign_id,
-        card_kind=of.card_kind,
-        face_value=of.face_value,
+        card_kind=kind,
+        face_value=kind.face_value if card_kind else of.face_value,
         points=of.points,
         cap=of.cap,
         status=Grant.Status.PENDING_STOCK,

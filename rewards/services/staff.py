@@ -3,8 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.exceptions import required_reason
-from cardpool.models import Card
+from cardpool.exceptions import KindSwitchedOff, required_reason
+from cardpool.lock_objects import kinds_for_update
+from cardpool.models import Card, CardKind
 from cardpool.services import void_card
 
 from ..events import (
@@ -13,7 +14,7 @@ from ..events import (
     grant_reissued_event,
     grant_voided_event,
 )
-from ..exceptions import GrantNotInStatus, NotGrantedAgain
+from ..exceptions import GrantNotInStatus, NotGrantedAgain, SameKind
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
 from ..models import Grant
 from .issuing import create_waiting_grant, issue_waiting_grant
@@ -75,6 +76,39 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
 
 
 @transaction.atomic(durable=True)
+def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) -> Grant:
+    """Staff's explicit choice to pay a reward in another card kind than it was earned in (its
+    kind is discontinued, or switched off while the reward waited): the grant, issued or waiting
+    for stock, is voided (an issued card voided, its points reversed) and replaced by a grant of
+    ``card_kind`` at that kind's face value, with the same points and cap. The reissued event
+    records both kinds and the difference in value. Raises ``ReasonRequired``,
+    ``GrantNotInStatus``, ``SameKind`` and ``KindSwitchedOff``."""
+    allowed = {Grant.Status.ISSUED, Grant.Status.PENDING_STOCK}
+    old, reason = _locked_for_staff(grant, reason, allowed=allowed)
+    if card_kind.pk == old.card_kind_id:
+        raise SameKind(old, card_kind)
+    # locked after the grant: the kind cannot be switched off before this grant is seen waiting
+    kind = kinds_for_update().get(pk=card_kind.pk)
+    if not kind.is_active:
+        raise KindSwitchedOff(kind.code)
+    was = f"{old.card_kind.code} ({old.face_value})"
+    note = (
+        f"in {kind.code} ({kind.face_value}) instead of {was}, "
+        f"{kind.face_value - old.face_value:+} yuan: {reason}"
+    )
+    _void_locked(old, reason, actor)
+    return _replace(
+        old,
+        origin=Grant.Origin.REISSUE,
+        event=grant_reissued_event,
+        reason=note,
+        created_reason=f"reissue of {old.grant_no} {note}",
+        actor=actor,
+        card_kind=kind,
+    )
+
+
+@transaction.atomic(durable=True)
 def reject_hold(grant: Grant, *, reason: str, actor) -> Grant:
     """A reviewer refuses a grant held for review: it is voided (it had no card and credited no
     points, so nothing is reversed). Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
@@ -117,11 +151,14 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     )
 
 
-def _replace(old: Grant, *, origin: str, event, reason: str, created_reason: str, actor) -> Grant:
-    """A new grant on ``old``'s terms for its invitation, made by a reviewer: ``old`` (void,
-    locked) links to it and gets ``event``, the new one its created event naming the reviewer,
-    then a card now or a wait for one. Runs inside the staff action's transaction."""
-    new = create_waiting_grant(of=old, origin=origin)
+def _replace(
+    old: Grant, *, origin: str, event, reason: str, created_reason: str, actor, card_kind=None
+) -> Grant:
+    """A new grant on ``old``'s terms (in ``card_kind`` if given) for its invitation, made by a
+    reviewer: ``old`` (void, locked) links to it and gets ``event``, the new one its created event
+    naming the reviewer, then a card now or a wait for one. Runs inside the staff action's
+    transaction."""
+    new = create_waiting_grant(of=old, origin=origin, card_kind=card_kind)
     old.replaced_by = new
     old.save(update_fields=["replaced_by"])
     event(old, actor=actor, reason=reason, replacement=new)

@@ -6,8 +6,6 @@ unrelated inviters' rewards. Through the admin's campaign form, then the detecti
 code and reconciliation."""
 
 import pytest
-from django.urls import reverse
-from django.utils import timezone
 
 from invitations.models import Campaign
 from rewards.models import Anomaly, AnomalyRule, Grant
@@ -15,26 +13,13 @@ from rewards.services import grant_reward
 from rewards.services.detection import detect_anomalies
 from rewards.services.reconciliation import reconcile
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.rewards.campaign_form import edit
 
 pytestmark = pytest.mark.django_db
 
 
 def change_cap(client, campaign: Campaign, cap: int, **extra):
-    local = timezone.localtime
-    form = {
-        "name": campaign.name,
-        "starts_at_0": local(campaign.starts_at).strftime("%Y-%m-%d"),
-        "starts_at_1": local(campaign.starts_at).strftime("%H:%M:%S"),
-        "ends_at_0": local(campaign.ends_at).strftime("%Y-%m-%d"),
-        "ends_at_1": local(campaign.ends_at).strftime("%H:%M:%S"),
-        "qualification_days": campaign.qualification_days,
-        "card_kind": campaign.card_kind_id,
-        "points": campaign.points,
-        "max_rewards_per_inviter": cap,
-        "rules": campaign.rules,
-        **extra,
-    }
-    return client.post(reverse("admin:invitations_campaign_change", args=[campaign.pk]), form)
+    return edit(client, campaign, max_rewards_per_inviter=cap, terms_reason="cap lowered", **extra)
 
 
 def test_a_cap_lowered_later_makes_no_past_grant_a_breach_and_pauses_nothing(admin_client):

@@ -1,16 +1,19 @@
 """The review desk in the admin: campaign pause/resume with a reason and a permission, and the
 anomaly queue."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from cardpool.models import CardKind
 from invitations.models import Campaign, CampaignEvent
 from rewards.models import Anomaly
 from rewards.services.detection import detect_anomalies
-from tests.factories import CampaignFactory, make_cards
+from tests.factories import CampaignFactory, CardKindFactory, make_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +182,7 @@ def test_every_admin_action_is_refused_to_a_group_without_its_permission(
         allowed = user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
         assert (response.status_code != 403) == allowed, (group, opts.model_name, action)
         checked += 1
-    assert checked >= 13  # cards 1, grants 4, anomalies 3, campaigns 4, customers 2
+    assert checked >= 18  # cards 1, kinds 2, grants 6, anomalies 3, campaigns 4, customers 2
 
 
 def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(client, staff):
@@ -204,13 +207,20 @@ def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(clien
 
 
 def _count_events() -> int:
-    from cardpool.models import CardEvent
+    from cardpool.models import CardEvent, CardKindEvent
     from invitations.models import CustomerEvent
     from rewards.models import AnomalyEvent, GrantEvent
 
     return sum(
         model.objects.count()
-        for model in (CardEvent, CampaignEvent, CustomerEvent, GrantEvent, AnomalyEvent)
+        for model in (
+            CardEvent,
+            CardKindEvent,
+            CampaignEvent,
+            CustomerEvent,
+            GrantEvent,
+            AnomalyEvent,
+        )
     )
 
 
@@ -235,7 +245,14 @@ def _states():
     voided = grant_reward(qualified_invitation(campaign=campaign))
     void_grant(voided, reason="setup", actor=None)
     available = Card.objects.filter(status="available").first()
+    unused = CardKindFactory(code="UNUSED", face_value=Decimal("30.00"))
+    switched_off = CardKindFactory(code="OFF", face_value=Decimal("30.00"))
+    CardKind.objects.filter(pk=unused.pk).update(is_active=True)  # whatever an action did before
+    CardKind.objects.filter(pk=switched_off.pk).update(is_active=False)
     return {
+        ("cardkind", "switch_off"): unused,
+        ("cardkind", "switch_on"): switched_off,
+        ("grant", "replace_in_kind_selected"): issued,
         ("card", "void_selected"): available,
         ("grant", "void_selected"): issued,
         ("grant", "reissue_selected"): issued,
@@ -265,7 +282,13 @@ def test_every_admin_action_writes_an_event(admin_client):
         before = _count_events()
         response = admin_client.post(
             reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-            {"action": action, "_selected_action": [obj.pk], "apply": "1", "reason": "why"},
+            {
+                "action": action,
+                "_selected_action": [obj.pk],
+                "apply": "1",
+                "reason": "why",
+                "card_kind": CardKind.objects.get(code="UNUSED").pk,  # for a replacement
+            },
         )
         assert response.status_code == 302, (model_name, action)
         assert _count_events() > before, (model_name, action)

@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 )
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
+        except CardImportRejected as rejected:  # refused before a row was read
+            raise CommandError(f"{file.name}: nothing imported. {rejected}") from None
 
         def progress(rows: int, percent: int) -> None:
             sys.stderr.write(f"\rchecked {rows} rows ({percent}%)")

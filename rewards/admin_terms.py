@@ -1,0 +1,198 @@
+"""The admin pages where the terms of a reward are set: campaigns (their terms change on the
+record) and card kinds (switched off and on with a reason). They count grants, which the apps
+below do not know, so they are registered here, over those apps' own classes."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from cardpool.admin import CardKindAdmin
+from cardpool.exceptions import KIND_SWITCHED_OFF, CardPoolError
+from cardpool.models import CardKind
+from cardpool.selectors import card_kinds_with_stock
+from invitations.admin import CampaignAdmin
+from invitations.models import Campaign, CampaignEvent
+from invitations.services.campaigns import change_campaign
+from referral_site.admin_tools import reason_action, shown_user
+
+from .exceptions import RewardError
+from .models import Grant
+from .selectors import inviters_above_cap
+from .services.card_kinds import switch_kind
+
+
+class CampaignForm(forms.ModelForm):
+    """A campaign's form. Before saving it says how many inviters already hold more than a
+    lowered cap (their grants stay valid: each keeps the cap in force when it was earned), and
+    whether the chosen card kind has no card to hand out; it refuses a kind that is switched off,
+    and a change of a started campaign's terms without a reason."""
+
+    confirm_lower_cap = forms.BooleanField(
+        required=False,
+        label=_("Lower the cap all the same"),
+        help_text=_("Asked only when inviters already hold more rewards than the new cap."),
+    )
+    confirm_kind_without_stock = forms.BooleanField(
+        required=False,
+        label=_("Use this card kind all the same"),
+        help_text=_("Asked only when the card kind has no card that can be handed out."),
+    )
+    terms_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Why the terms change"),
+        help_text=_(
+            "Required when the terms of a campaign that has started change: recorded with the old "
+            "and new values. Rewards already earned keep their terms."
+        ),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "starts_at",
+            "ends_at",
+            "qualification_days",
+            "card_kind",
+            "points",
+            "max_rewards_per_inviter",
+            "rules",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        self._check_cap(data)
+        self._check_kind(data)
+        self._check_reason(data)
+        return data
+
+    def _check_cap(self, data) -> None:
+        cap = data.get("max_rewards_per_inviter")
+        lowered = self.instance.pk and cap is not None
+        lowered = lowered and cap < self.instance.max_rewards_per_inviter
+        if lowered and not data.get("confirm_lower_cap"):
+            above = inviters_above_cap(self.instance, cap)
+            if above:
+                raise ValidationError(
+                    _(
+                        "%(count)s inviters already hold more than %(cap)s rewards in this "
+                        "campaign. Their rewards stay valid (the cap applies to rewards earned "
+                        "after the change); they earn no more until they are under it. Tick "
+                        "“Lower the cap all the same” to save."
+                    ),
+                    params={"count": above, "cap": cap},
+                )
+
+    def _check_kind(self, data) -> None:
+        kind = data.get("card_kind")
+        if kind is None or kind.pk == self.instance.card_kind_id:
+            return
+        if not kind.is_active:
+            self.add_error("card_kind", KIND_SWITCHED_OFF.format(kind=kind.code))
+            return
+        stock = card_kinds_with_stock().get(pk=kind.pk).allocatable_count
+        if not stock and not data.get("confirm_kind_without_stock"):
+            self.add_error(
+                "card_kind",
+                _(
+                    "Card kind %(kind)s has no card that can be handed out now: rewards earned "
+                    "under it will wait until a batch is imported. Tick “Use this card kind all "
+                    "the same” to save."
+                )
+                % {"kind": kind.code},
+            )
+
+    def _check_reason(self, data) -> None:
+        started = self.instance.pk and self.instance.starts_at <= timezone.now()
+        terms = set(self.changed_data) & set(Campaign.TERMS)
+        if started and terms and not data.get("terms_reason", "").strip():
+            self.add_error(
+                "terms_reason",
+                _(
+                    "This campaign has started: say why its terms change. The old and new values "
+                    "are recorded with your reason."
+                ),
+            )
+
+
+admin.site.unregister(Campaign)
+
+
+@admin.register(Campaign)
+class CampaignWithTermsAdmin(CampaignAdmin):
+    form = CampaignForm
+    readonly_fields = [*CampaignAdmin.readonly_fields, "terms_history"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            return
+        fields = [name for name in form.changed_data if name in CampaignForm.Meta.fields]
+        change_campaign(
+            obj,
+            values={name: form.cleaned_data[name] for name in fields},
+            reason=form.cleaned_data["terms_reason"],
+            actor=request.user,
+        )
+
+    @admin.display(description=_("changes of terms"))
+    def terms_history(self, campaign: Campaign):
+        if campaign.pk is None:
+            return "—"
+        events = CampaignEvent.objects.filter(
+            campaign=campaign, action=CampaignEvent.Action.TERMS_CHANGED
+        ).select_related("actor")[:10]
+        if not events:
+            return _("None: every reward was earned on the terms shown.")
+        return format_html_join(
+            "", "<p>{}</p>", ((self._terms_change(campaign, event),) for event in events)
+        )
+
+    def _terms_change(self, campaign: Campaign, event: CampaignEvent):
+        earlier = Grant.objects.live().filter(campaign=campaign, created_at__lt=event.created_at)
+        waiting = earlier.filter(status__in=[Grant.Status.PENDING_STOCK, Grant.Status.HELD])
+        when = timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        return format_html(
+            "<strong>{}</strong> · {} · {}<br>{}<br>{}",
+            when,
+            shown_user(event.actor) if event.actor else event.actor_label,
+            event.reason,
+            event.changes_shown,
+            _(
+                "Effect: rewards earned from %(when)s on are paid on the new terms; the "
+                "%(earlier)s rewards earned before keep theirs (%(waiting)s of them still "
+                "waiting for a card or a review)."
+            )
+            % {"when": when, "earlier": earlier.count(), "waiting": waiting.count()},
+        )
+
+
+admin.site.unregister(CardKind)
+
+
+@admin.register(CardKind)
+class CardKindSwitchedAdmin(CardKindAdmin):
+    actions = [
+        reason_action(
+            "switch_off",
+            _("Switch off: no card handed out, no batch imported (asks for a reason)"),
+            title=_("Switch card kinds off"),
+            service=switch_kind,
+            permission="cardpool.change_cardkind",
+            refusals=(RewardError, CardPoolError),
+            is_active=False,
+        ),
+        reason_action(
+            "switch_on",
+            _("Switch on (asks for a reason)"),
+            title=_("Switch card kinds on"),
+            service=switch_kind,
+            permission="cardpool.change_cardkind",
+            refusals=(RewardError, CardPoolError),
+            is_active=True,
+        ),
+    ]

@@ -1,0 +1,25 @@
+"""The admin's campaign form, posted as staff fill it in."""
+
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations.models import Campaign
+
+
+def edit(client, campaign: Campaign, **changes):
+    """Post the admin's campaign form as staff fill it in, with ``changes``."""
+    local = timezone.localtime
+    form = {
+        "name": campaign.name,
+        "starts_at_0": local(campaign.starts_at).strftime("%Y-%m-%d"),
+        "starts_at_1": local(campaign.starts_at).strftime("%H:%M:%S"),
+        "ends_at_0": local(campaign.ends_at).strftime("%Y-%m-%d"),
+        "ends_at_1": local(campaign.ends_at).strftime("%H:%M:%S"),
+        "qualification_days": campaign.qualification_days,
+        "card_kind": campaign.card_kind_id,
+        "points": campaign.points,
+        "max_rewards_per_inviter": campaign.max_rewards_per_inviter,
+        "rules": campaign.rules,
+        **changes,
+    }
+    return client.post(reverse("admin:invitations_campaign_change", args=[campaign.pk]), form)
