@@ -18,6 +18,7 @@ from referral_site.admin_tools import (
     reason_action,
 )
 
+from .admin_batches import CardBatchFilter
 from .exceptions import RewardError
 from .models import (
     Anomaly,
@@ -97,7 +98,14 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "issued_at",
         "first_revealed_at",
     ]
-    list_filter = ["status", "origin", UnopenedCardFilter, "campaign", "created_at"]
+    list_filter = [
+        "status",
+        "origin",
+        UnopenedCardFilter,
+        "campaign",
+        "created_at",
+        CardBatchFilter,
+    ]
     list_select_related = ["inviter", "campaign", "card__kind"]
     search_fields = ["=grant_no", "=inviter__phone"]
     search_label = _("Exact grant number or inviter's phone number.")

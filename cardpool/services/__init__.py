@@ -8,6 +8,7 @@ from .allocation import (
     reencrypt_cards,
     reveal_card_secret,
     reveal_card_to_owner,
+    void_available_cards,
     void_card,
 )
 from .importing import RowError
@@ -37,5 +38,6 @@ __all__ = [
     "reveal_card_secret",
     "reveal_card_to_owner",
     "validate_upload",
+    "void_available_cards",
     "void_card",
 ]

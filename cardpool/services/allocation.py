@@ -24,7 +24,7 @@ from ..events import (
 )
 from ..exceptions import CardNotInStatus, NoCardAvailable, required_reason
 from ..lock_objects import cards_for_update, next_available_cards
-from ..models import Card, CardEvent, CardKind
+from ..models import Card, CardBatch, CardEvent, CardKind
 from ..selectors import allocation_horizon
 
 EXPIRE_CHUNK = 1000
@@ -116,6 +116,47 @@ def void_card(
         locked, from_status=expected, reason=reason, actor=actor, actor_label=actor_label
     )
     return locked
+
+
+# Under READ COMMITTED the UPDATE waits for a card an allocation holds, then re-reads its status:
+# a card handed out meanwhile is no longer available and is left to its grant.
+_VOID_BATCH = """
+WITH voided AS (
+    UPDATE cardpool_card SET status = %(void)s, updated_at = now()
+    WHERE batch_id = %(batch)s AND status = %(available)s
+    RETURNING id
+),
+events AS (
+    INSERT INTO cardpool_cardevent (card_id, action, from_status, to_status, reason, actor_id,
+                                    actor_label, created_at)
+    SELECT id, %(action)s, %(available)s, %(void)s, %(reason)s, %(actor)s, '', now()
+    FROM voided
+    RETURNING 1
+)
+SELECT count(*) FROM voided
+"""
+
+
+@transaction.atomic
+def void_available_cards(batch: CardBatch, *, reason: str, actor) -> int:
+    """Withdraw every card of a batch that is still available (imported under the wrong kind,
+    or a supplier's recall), each with its voided event; returns how many. Cards already handed
+    out stay with their grants (the rewards app lists them for review). Raises
+    ``ReasonRequired``."""
+    reason = required_reason(reason)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VOID_BATCH,
+            {
+                "batch": batch.pk,
+                "void": Card.Status.VOID,
+                "available": Card.Status.AVAILABLE,
+                "action": CardEvent.Action.VOIDED,
+                "reason": f"batch #{batch.pk} withdrawn: {reason}",
+                "actor": getattr(actor, "pk", None),
+            },
+        )
+        return cursor.fetchone()[0]
 
 
 def expire_cards() -> int:

@@ -94,3 +94,61 @@ def report_cards(customer_id: int, grant_ids: list[int], taps: int, start_at: fl
                 answer = type(refusal).__name__
             answers[answer] = answers.get(answer, 0) + 1
     return answers
+
+
+def grant_or_withdraw(seed: int, batch_id: int) -> int:
+    """Seed 0 withdraws the batch after a moment; the others grant what is qualified."""
+    import time
+
+    from cardpool.models import CardBatch
+    from cardpool.services import void_available_cards
+
+    if seed == 0:
+        time.sleep(0.3)
+        return void_available_cards(CardBatch(pk=batch_id), reason="race", actor=None)
+    return grant_all_qualified(seed)
+
+
+def grant_or_change_terms(seed: int, campaign_id: int, kind_id: int) -> int:
+    """Seed 0 moves the campaign to another kind and 500 points after a moment, on the record;
+    the others grant what is qualified meanwhile."""
+    import time
+
+    from cardpool.models import CardKind
+    from invitations.models import Campaign
+    from invitations.services.campaigns import change_campaign
+
+    if seed == 0:
+        time.sleep(0.3)
+        values = {"card_kind": CardKind.objects.get(pk=kind_id), "points": 500}
+        change_campaign(Campaign(pk=campaign_id), values=values, reason="race", actor=None)
+        return 1
+    return grant_all_qualified(seed)
+
+
+def move_or_switch_off(seed: int, start: float, campaign_ids: list[int], kind_ids: list[int]):
+    """Round r at ``start + r / 4`` s: seed 0 switches kind r off; seed s moves campaign s onto
+    kind r. Returns what it managed and what was refused."""
+    import time
+
+    from cardpool.exceptions import CardPoolError
+    from cardpool.models import CardKind
+    from invitations.models import Campaign
+    from invitations.services.campaigns import change_campaign
+    from rewards.exceptions import RewardError
+    from rewards.services.card_kinds import switch_kind
+
+    done = refused = 0
+    for round_, kind_id in enumerate(kind_ids):
+        time.sleep(max(0.0, start + round_ / 4 - time.time()))
+        kind = CardKind.objects.get(pk=kind_id)
+        try:
+            if seed == 0:
+                switch_kind(kind, is_active=False, reason="race", actor=None)
+            else:
+                campaign = Campaign(pk=campaign_ids[seed - 1])
+                change_campaign(campaign, values={"card_kind": kind}, reason="race", actor=None)
+            done += 1
+        except (CardPoolError, RewardError):
+            refused += 1
+    return [done, refused]
