@@ -154,3 +154,53 @@ def test_a_killed_poller_loses_nothing_and_nothing_is_handled_twice():
     assert scalar("SELECT count(*) FROM rewards_grant") == 20
     assert scalar("SELECT count(DISTINCT invitation_id) FROM rewards_grant") == 20
     assert scalar("SELECT count(*) FROM invitations_invitation WHERE lease_token IS NOT NULL") == 0
+
+
+def test_pollers_looking_up_one_account_invited_in_two_campaigns_at_once_count_it_once():
+    """Invariant 3 across campaigns, with the lookups racing: each friend was invited by two
+    people in two overlapping campaigns; six pollers decide both invitations at the same time.
+    One of each pair qualifies and is paid; the other is recorded as not rewarded, with why."""
+    first = CampaignFactory(max_rewards_per_inviter=100)
+    second = CampaignFactory(max_rewards_per_inviter=100, card_kind=first.card_kind)
+    make_cards(first.card_kind, 100)
+    with simulator("--rate", str(RATE)) as sim:
+        phones = [f"157{index:08d}" for index in range(40)]
+        for phone in phones:
+            InvitationFactory(campaign=first, invitee_phone=phone)
+            InvitationFactory(campaign=second, invitee_phone=phone)
+        sim.add_accounts(
+            [
+                {
+                    "phone": phone,
+                    "account_id": f"ONE{phone}",
+                    "channel": "one_click",
+                    "opened_at": None,
+                }
+                for phone in phones
+            ]
+        )
+        sim.reset()
+        # one invitation per claim, the two of a pair next to each other in the queue: two
+        # pollers hold a pair at once and both hear "opened" for the same account
+        run_workers(
+            "tests.invitations.workers.poll_once", [(1,)] * 6, timeout=300, **overlap_env(sim)
+        )
+
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'pending'") == 0
+    assert (
+        scalar(
+            """SELECT count(*) FROM (SELECT external_account_id FROM invitations_invitation
+           WHERE status = 'qualified' GROUP BY 1 HAVING count(*) > 1) twice"""
+        )
+        == 0
+    )
+    assert scalar("SELECT count(*) FROM invitations_invitation WHERE status = 'qualified'") == 40
+    assert (
+        scalar(
+            """SELECT count(*) FROM invitations_invitation WHERE status = 'rejected'
+           AND rejection_reason LIKE %s""",
+            ["account ONE% was already counted for invitation #%"],
+        )
+        == 40
+    )
+    assert scalar("SELECT count(*) FROM rewards_grant") == 40
