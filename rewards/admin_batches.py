@@ -79,7 +79,7 @@ class CardBatchWithGrantsAdmin(CardBatchAdmin):
             action="withdraw",
             apply=apply,
             refusals=(),
-            permission="cardpool.change_card",
+            permission="cardpool.change_cardbatch",
         )
         for batch, voided in withdrawn:
             holding = grants_holding(batch).count()

@@ -9,7 +9,8 @@ from invitations.services.campaigns import set_campaign_paused, set_customer_fla
 from rewards.models import Anomaly
 from rewards.services import grant_reward
 from rewards.services.anomalies import review_anomaly
-from tests.factories import CampaignFactory, make_cards, qualified_invitation
+from rewards.services.card_kinds import switch_kind
+from tests.factories import CampaignFactory, CardKindFactory, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +18,7 @@ TABLES = (
     "rewards_pointsentry",
     "rewards_grantevent",
     "cardpool_cardevent",
+    "cardpool_cardkindevent",
     "invitations_campaignevent",
     "invitations_customerevent",
     "invitations_invitationevent",
@@ -27,7 +29,7 @@ TABLES = (
 @pytest.fixture
 def history():
     """A rewarded invitation (ledger entry, grant, card and invitation events), a paused
-    campaign and a flagged inviter."""
+    campaign, a flagged inviter and a card kind switched off."""
     campaign = CampaignFactory(points=10)
     make_cards(campaign.card_kind, 1)
     grant = grant_reward(qualified_invitation(campaign=campaign))
@@ -36,6 +38,7 @@ def history():
     InvitationEvent.objects.create(invitation=grant.invitation, action="qualified")
     anomaly = Anomaly.objects.create(kind="low_stock", subject="s", severity="warning", message="m")
     review_anomaly(anomaly, status="acknowledged", note="looking", actor=None)
+    switch_kind(CardKindFactory(code="OLD"), is_active=False, reason="discontinued", actor=None)
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 VIEW_ALL = [
     f"{app}.view_{model}"
     for app, models in {
-        "cardpool": ["cardkind", "cardbatch", "card", "cardevent"],
+        "cardpool": ["cardkind", "cardkindevent", "cardbatch", "card", "cardevent"],
         "invitations": [
             "customer",
             "customerevent",
@@ -31,11 +31,12 @@ VIEW_ALL = [
 ] + ["admin.view_logentry"]
 
 GROUPS = {
-    # import batches, watch stock, void cards
+    # import and withdraw batches, watch stock, void cards, switch card kinds off and on
     "Card managers": [
         *VIEW_ALL,
         "cardpool.add_card",
         "cardpool.change_card",
+        "cardpool.change_cardbatch",
         "cardpool.change_cardkind",
         "cardpool.add_cardkind",
     ],
