@@ -63,6 +63,30 @@ class CampaignForm(forms.ModelForm):
             "rules",
         ]
 
+    def _kept_seconds(self, name: str):
+        """The widget shows a time to the minute: a time sent back as shown keeps its seconds,
+        so saving an untouched form changes nothing."""
+        value, old = self.cleaned_data.get(name), self.initial.get(name)
+        if value and old and value == old.replace(second=0, microsecond=0):
+            return old
+        return value
+
+    def clean_starts_at(self):
+        return self._kept_seconds("starts_at")
+
+    def clean_ends_at(self):
+        return self._kept_seconds("ends_at")
+
+    def changed_fields(self) -> list[str]:
+        """The model's fields whose value differs from what the campaign had."""
+        return [
+            name
+            for name in CampaignForm.Meta.fields  # the admin's subclass lists its extra fields too
+            if name in self.cleaned_data
+            and getattr(self.cleaned_data[name], "pk", self.cleaned_data[name])
+            != self.initial.get(name)
+        ]
+
     def clean(self):
         data = super().clean()
         self._check_cap(data)
@@ -108,7 +132,7 @@ class CampaignForm(forms.ModelForm):
 
     def _check_reason(self, data) -> None:
         started = self.instance.pk and self.instance.starts_at <= timezone.now()
-        terms = set(self.changed_data) & set(Campaign.TERMS)
+        terms = set(self.changed_fields()) & set(Campaign.TERMS)
         if started and terms and not data.get("terms_reason", "").strip():
             self.add_error(
                 "terms_reason",
@@ -131,10 +155,9 @@ class CampaignWithTermsAdmin(CampaignAdmin):
         if not change:
             obj.save()
             return
-        fields = [name for name in form.changed_data if name in CampaignForm.Meta.fields]
         change_campaign(
             obj,
-            values={name: form.cleaned_data[name] for name in fields},
+            values={name: form.cleaned_data[name] for name in form.changed_fields()},
             reason=form.cleaned_data["terms_reason"],
             actor=request.user,
         )

@@ -93,8 +93,8 @@ def _shown(value) -> object:
     """A term's value as the event keeps it (JSON): a card kind by code and face value."""
     if hasattr(value, "face_value"):
         return f"{value.code} ({value.face_value})"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    if hasattr(value, "tzinfo"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return value
 
 

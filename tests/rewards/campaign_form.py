@@ -7,14 +7,15 @@ from invitations.models import Campaign
 
 
 def edit(client, campaign: Campaign, **changes):
-    """Post the admin's campaign form as staff fill it in, with ``changes``."""
+    """Post the admin's campaign form as staff fill it in, with ``changes``: times as the widget
+    shows them, to the minute."""
     local = timezone.localtime
     form = {
         "name": campaign.name,
         "starts_at_0": local(campaign.starts_at).strftime("%Y-%m-%d"),
-        "starts_at_1": local(campaign.starts_at).strftime("%H:%M:%S"),
+        "starts_at_1": local(campaign.starts_at).strftime("%H:%M"),
         "ends_at_0": local(campaign.ends_at).strftime("%Y-%m-%d"),
-        "ends_at_1": local(campaign.ends_at).strftime("%H:%M:%S"),
+        "ends_at_1": local(campaign.ends_at).strftime("%H:%M"),
         "qualification_days": campaign.qualification_days,
         "card_kind": campaign.card_kind_id,
         "points": campaign.points,

@@ -94,13 +94,27 @@ def test_a_campaign_not_started_yet_is_edited_freely(admin_client):
     assert not terms_events(campaign).exists()
 
 
-def test_a_name_or_rules_edit_needs_no_reason(admin_client):
-    campaign = CampaignFactory()
+def test_a_name_or_rules_edit_needs_no_reason_and_keeps_the_window_to_the_second(admin_client):
+    campaign = CampaignFactory()  # starts and ends at a time with seconds, as made in code
+    assert campaign.starts_at.second or campaign.starts_at.microsecond
 
     assert edit(admin_client, campaign, name="Spring", rules="Open by May").status_code == 302
 
-    assert Campaign.objects.get(pk=campaign.pk).name == "Spring"
+    saved = Campaign.objects.get(pk=campaign.pk)
+    assert saved.name == "Spring"
+    assert (saved.starts_at, saved.ends_at) == (campaign.starts_at, campaign.ends_at)
     assert not terms_events(campaign).exists()
+
+
+def test_a_window_moved_is_recorded_in_local_time(admin_client):
+    campaign = CampaignFactory(
+        ends_at=timezone.make_aware(timezone.datetime(2027, 2, 3, 19, 0, 17))
+    )
+
+    edit(admin_client, campaign, ends_at_0="2027-03-01", ends_at_1="20:00", terms_reason="longer")
+
+    [event] = terms_events(campaign)
+    assert event.details["changes"] == {"ends_at": ["2027-02-03 19:00:17", "2027-03-01 20:00:00"]}
 
 
 def test_a_campaign_is_not_moved_onto_a_kind_switched_off_and_is_warned_of_one_without_stock(
