@@ -24,6 +24,13 @@ class PhoneField(forms.CharField):
 
 class InviteeForm(forms.Form):
     phone = PhoneField(label=_("Your mobile number"))
+    # unticked until the friend ticks it: their number is personal data (recorded when given)
+    consent = forms.BooleanField(
+        label=_("I agree that my number is used as described"),
+        error_messages={
+            "required": _("Please tick the box to agree; without it we cannot take your number.")
+        },
+    )
 
 
 class PhoneCodeForm(forms.Form):

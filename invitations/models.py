@@ -281,6 +281,14 @@ class Invitation(models.Model):
         max_length=16, choices=AccountChannel.choices, blank=True, verbose_name=_("account channel")
     )
     decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
+    consented_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the invitee agreed to the use of their number (empty: staff attributed)."
+        ),
+        verbose_name=_("consented at"),
+    )
     # polling
     next_check_at = models.DateTimeField(verbose_name=_("next check at"))
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
@@ -449,6 +457,7 @@ class PhoneVerification(models.Model):
     expires_at = models.DateTimeField(verbose_name=_("expires at"))
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     verified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verified at"))
+    consented_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consented at"))
 
     class Meta:
         verbose_name = _("phone verification")

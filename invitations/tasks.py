@@ -1,6 +1,7 @@
 """django-q2 entry points."""
 
 from .services import poll_invitations as run_poll_cycle
+from .services.verification import purge_phone_verifications as purge
 
 
 def poll_invitations() -> dict:
@@ -11,3 +12,7 @@ def poll_invitations() -> dict:
         "qualified": cycle.qualified,
         "errors": cycle.errors,
     }
+
+
+def purge_phone_verifications() -> int:
+    return purge()

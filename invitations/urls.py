@@ -12,6 +12,7 @@ urlpatterns = [
     path("i/<invite_code:code>/verify", views.verify, name="verify"),
     path("i/<invite_code:code>/invited", views.invited, name="invited"),
     path("i/<invite_code:code>/open-account", views.open_account, name="open_account"),
+    path("privacy/", views.privacy, name="privacy"),
     path("signup/", views.signup, name="signup"),
     path("signup/verify", views.signup_verify, name="signup_verify"),
 ]

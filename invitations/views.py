@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -7,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -31,6 +34,8 @@ from .selectors import (
     phone_verification,
 )
 from .services import (
+    Acceptance,
+    accept_invitation,
     check_phone_code,
     confirm_phone_code,
     invitee_opening_account,
@@ -53,20 +58,49 @@ def _refusal_text(refusal: InvitationRefused) -> str:
     return str(NOT_INVITABLE if isinstance(refusal, PRIVATE_REFUSALS) else refusal)
 
 
+def _proven_phone(request) -> str | None:
+    """The number this browser proved with a code in the last ``PHONE_PROOF_MINUTES``."""
+    proof = request.session.get("phone_proof")
+    if not isinstance(proof, dict) or not isinstance(proof.get("until"), int | float):
+        return None
+    return proof.get("phone") if time.time() < proof["until"] else None
+
+
+def _accepted(request, inviter, acceptance: Acceptance, phone: str):
+    """Keep the proof of the number and where its holder stands; on to the page that says so."""
+    request.session["phone_proof"] = {
+        "phone": phone,
+        "until": time.time() + settings.PHONE_PROOF_MINUTES * 60,
+    }
+    request.session["acceptance"] = acceptance.outcome
+    request.session["invitation_id"] = acceptance.invitation.pk if acceptance.invitation else None
+    return redirect("invitations:invited", code=inviter.invite_code)
+
+
 @require_http_methods(["GET", "POST"])
 def landing(request, code: str):
-    """The invitee's page: who invites, the campaign's rules, the phone form. A code is texted
-    to the number; the invitation exists once it is entered (``verify``)."""
+    """The invitee's page: who invites, the campaign's rules, the phone form with the consent
+    box. A code is texted to the number; the invitation exists once it is entered (``verify``).
+    A friend coming back with a number this browser proved a few minutes ago is not texted
+    again: they land where they stand."""
     inviter = _inviter(code)
     campaign = current_campaign()
     form = InviteeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and campaign is not None and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        channel = request.GET.get("ch", "link")
         try:
+            if phone == _proven_phone(request):
+                acceptance = accept_invitation(
+                    inviter, phone, channel=channel, consented_at=timezone.now()
+                )
+                return _accepted(request, inviter, acceptance, phone)
             verification = send_phone_code(
                 inviter,
-                form.cleaned_data["phone"],
+                phone,
                 address=client_ip(request),
-                channel=request.GET.get("ch", "link"),
+                channel=channel,
+                consented_at=timezone.now(),
             )
         except InvitationRefused as refusal:
             form.add_error("phone", _refusal_text(refusal))
@@ -96,6 +130,7 @@ def verify(request, code: str):
                 verification.phone,
                 address=client_ip(request),
                 channel=verification.channel,
+                consented_at=verification.consented_at,
             )
         except InvitationRefused as refusal:
             resend_refused = _refusal_text(refusal)
@@ -103,13 +138,12 @@ def verify(request, code: str):
             request.session["phone_verification_id"] = verification.pk
     elif request.method == "POST" and form.is_valid():
         try:
-            invitation = confirm_phone_code(verification, form.cleaned_data["code"])
+            acceptance = confirm_phone_code(verification, form.cleaned_data["code"])
         except InvitationRefused as refusal:
             form.add_error("code", _refusal_text(refusal))
         else:
             del request.session["phone_verification_id"]
-            request.session["invitation_id"] = invitation.pk
-            return redirect("invitations:invited", code=inviter.invite_code)
+            return _accepted(request, inviter, acceptance, verification.phone)
     return render(
         request,
         "invitations/verify.html",
@@ -124,15 +158,36 @@ def verify(request, code: str):
 
 
 def invited(request, code: str):
+    """Where the friend stands: the invitation accepted now or before, another friend's that came
+    first (without who), or nothing to do as a customer already; and what is left to do."""
+    outcome = request.session.get("acceptance")
     invitation = invitation_by_id(request.session.get("invitation_id"))
-    if invitation is None:
+    if outcome not in Acceptance.__dict__.values() or (
+        invitation is None and outcome != Acceptance.ALREADY_A_CUSTOMER
+    ):
         return redirect("invitations:landing", code=code)
     return render(
         request,
         "invitations/invited.html",
         {
             "invitation": invitation,
+            "outcome": outcome,
+            "inviter": invitation.inviter
+            if invitation and outcome != Acceptance.INVITED_BY_ANOTHER
+            else None,
             "open_account_url": reverse("invitations:open_account", kwargs={"code": code}),
+        },
+    )
+
+
+def privacy(request):
+    """What the landing page keeps of a friend's number, why and for how long."""
+    return render(
+        request,
+        "invitations/privacy.html",
+        {
+            "code_minutes": settings.PHONE_CODE_TTL_MINUTES,
+            "retention_days": settings.PHONE_VERIFICATION_RETENTION_DAYS,
         },
     )
 

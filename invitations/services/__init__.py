@@ -4,9 +4,17 @@ from .customers import register_customer
 from .invitations import create_invitation
 from .polling import poll_invitations
 from .signals import check_friends_now, invitee_opening_account
-from .verification import check_phone_code, confirm_phone_code, send_phone_code
+from .verification import (
+    Acceptance,
+    accept_invitation,
+    check_phone_code,
+    confirm_phone_code,
+    send_phone_code,
+)
 
 __all__ = [
+    "Acceptance",
+    "accept_invitation",
     "check_friends_now",
     "check_phone_code",
     "confirm_phone_code",

@@ -26,8 +26,10 @@ def create_invitation(
     phone: str,
     channel: str = Invitation.Channel.LINK,
     campaign: Campaign | None = None,
+    consented_at=None,
 ) -> Invitation:
-    """Record that ``inviter`` invited the owner of ``phone``; the poller checks it from then on.
+    """Record that ``inviter`` invited the owner of ``phone`` (who agreed at ``consented_at`` to
+    the use of their number); the poller checks it from then on.
 
     Raises ``InvalidPhone``, ``SelfInvitation``, ``NoRunningCampaign``, ``CampaignNotRunning``,
     ``AlreadyACustomer`` and ``DuplicateInvitation`` (the first valid invitation of a phone in a
@@ -57,6 +59,7 @@ def create_invitation(
                 channel=channel,
                 qualify_by=now + timedelta(days=campaign.qualification_days),
                 next_check_at=now + FIRST_CHECK_AFTER,
+                consented_at=consented_at,
             )
     except IntegrityError:
         if Invitation.objects.filter(campaign=campaign, invitee_phone=invitee_phone).exists():

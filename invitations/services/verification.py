@@ -8,7 +8,8 @@ was invited already."""
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,15 +19,18 @@ from django.utils.translation import gettext as _
 from referral_site.client_ip import throttle_key
 
 from ..exceptions import (
+    AlreadyACustomer,
     CodeExpired,
     CodeNotSent,
     CodeSentRecently,
     CodeUsedUp,
+    DuplicateInvitation,
     TooManyCodes,
     WrongCode,
 )
 from ..models import Customer, Invitation, PhoneVerification
 from ..phones import normalize_phone
+from ..selectors import current_campaign
 from ..sms import SmsNotSent, send_sms
 from .invitations import create_invitation
 
@@ -39,11 +43,17 @@ def _digest(verification_phone: str, code: str) -> str:
 
 
 def send_phone_code(
-    inviter: Customer | None, phone: str, *, address: str | None, channel: str = "link"
+    inviter: Customer | None,
+    phone: str,
+    *,
+    address: str | None,
+    channel: str = "link",
+    consented_at: datetime | None = None,
 ) -> PhoneVerification:
-    """Text a fresh six-digit code to ``phone``, for an invitation by ``inviter`` or, without
-    one, for a sign-up. Raises ``InvalidPhone``, ``CodeSentRecently``,
-    ``TooManyCodes`` (per number and per address, each per hour) and ``CodeNotSent``.
+    """Text a fresh six-digit code to ``phone``, for an invitation by ``inviter`` (whose invitee
+    agreed to the use of their number at ``consented_at``) or, without one, for a sign-up.
+    Raises ``InvalidPhone``, ``CodeSentRecently``, ``TooManyCodes`` (per number and per
+    address, each per hour) and ``CodeNotSent``.
     ``address`` is the client's (``client_ip``); it is counted, and kept, as ``throttle_key``
     gives it: an IPv6 client per /64, whose low bits are the client's to change.
 
@@ -74,6 +84,7 @@ def send_phone_code(
         channel=channel,
         code_digest=_digest(phone, code),
         address=address,
+        consented_at=consented_at,
         expires_at=now + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES),
     )
     text = _("Your verification code is %(code)s, valid for %(minutes)d minutes.") % {
@@ -117,9 +128,48 @@ def check_phone_code(verification: PhoneVerification, code: str) -> PhoneVerific
     return locked
 
 
-def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation:
-    """Check ``code`` and, when right, record the invitation. Raises what ``check_phone_code``
-    and ``create_invitation`` raise. A double tap returns the invitation the first one made."""
+@dataclass(frozen=True)
+class Acceptance:
+    """Where a friend who proved their number stands with this link: told to them, the holder
+    of the number, and only about their own number (never who else invited them)."""
+
+    ACCEPTED = "accepted"  # the invitation was made now
+    ACCEPTED_BEFORE = "accepted_before"  # they accepted this inviter's invitation earlier
+    INVITED_BY_ANOTHER = "invited_by_another"  # another friend's invitation came first
+    ALREADY_A_CUSTOMER = "already_a_customer"  # they use the referral pages themselves
+
+    outcome: str
+    invitation: Invitation | None = None
+
+
+def accept_invitation(
+    inviter: Customer, phone: str, *, channel: str, consented_at: datetime | None
+) -> Acceptance:
+    """For a number its holder has proved (a code just now, or a proof their session keeps):
+    the invitation, made now or found from before, and where they stand. Raises the other
+    refusals of ``create_invitation`` (no campaign running, inviting oneself)."""
+    phone = normalize_phone(phone)
+    try:
+        invitation = create_invitation(inviter, phone, channel=channel, consented_at=consented_at)
+        return Acceptance(Acceptance.ACCEPTED, invitation)
+    except AlreadyACustomer:
+        return Acceptance(Acceptance.ALREADY_A_CUSTOMER)
+    except DuplicateInvitation:
+        earlier = Invitation.objects.filter(
+            campaign=current_campaign(), invitee_phone=phone
+        ).first()
+        if earlier is None:  # the campaign ended in between
+            raise
+    mine = earlier.inviter_id == inviter.pk
+    return Acceptance(
+        Acceptance.ACCEPTED_BEFORE if mine else Acceptance.INVITED_BY_ANOTHER, earlier
+    )
+
+
+def confirm_phone_code(verification: PhoneVerification, code: str) -> Acceptance:
+    """Check ``code`` and, when right, accept the invitation (``accept_invitation``). Raises what
+    ``check_phone_code`` and ``create_invitation`` raise. A double tap finds the invitation the
+    first one made, as just accepted."""
     verified = check_phone_code(verification, code)
     earlier = Invitation.objects.filter(
         inviter_id=verified.inviter_id,
@@ -127,5 +177,18 @@ def confirm_phone_code(verification: PhoneVerification, code: str) -> Invitation
         invited_at__gte=verified.verified_at,
     ).first()
     if earlier is not None:
-        return earlier
-    return create_invitation(verified.inviter, verified.phone, channel=verified.channel)
+        return Acceptance(Acceptance.ACCEPTED, earlier)
+    return accept_invitation(
+        verified.inviter,
+        verified.phone,
+        channel=verified.channel,
+        consented_at=verified.consented_at,
+    )
+
+
+def purge_phone_verifications() -> int:
+    """Delete the records of codes sent (number, time, address) older than
+    ``PHONE_VERIFICATION_RETENTION_DAYS``; returns how many. The throttles read the last hour."""
+    days = max(settings.PHONE_VERIFICATION_RETENTION_DAYS, 1)
+    old = PhoneVerification.objects.filter(created_at__lt=timezone.now() - timedelta(days=days))
+    return old.delete()[0]

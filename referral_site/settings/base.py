@@ -220,6 +220,12 @@ PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
 PHONE_CODE_RESEND_SECONDS = env.int("PHONE_CODE_RESEND_SECONDS", default=60)
 PHONE_CODES_PER_NUMBER_PER_HOUR = env.int("PHONE_CODES_PER_NUMBER_PER_HOUR", default=5)
 PHONE_CODES_PER_ADDRESS_PER_HOUR = env.int("PHONE_CODES_PER_ADDRESS_PER_HOUR", default=20)
+# A friend who proved their number keeps that proof in their session this long: coming back to
+# the link within it costs no new code.
+PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
+# Records of codes sent (number, time, network address) are deleted after this many days; the
+# throttles need only the last hour.
+PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)
 
 # --- polling --------------------------------------------------------------------------------
 POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)

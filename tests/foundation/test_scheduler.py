@@ -16,11 +16,13 @@ SCHEDULE_MIGRATIONS = {
     "rewards.migrations.0005_schedule_detection_and_reconciliation": "create_schedules",
     "cardpool.migrations.0005_purge_uploads_and_dashless_digests": "create_schedule",
     "rewards.migrations.0011_schedule_the_missed_rewards_sweep": "create_schedules",
+    "invitations.migrations.0016_consent_and_code_retention": "create_schedule",
 }
 SCHEDULES = {
     "cardpool.expire_cards",
     "cardpool.purge_expired_uploads",
     "invitations.poll_invitations",
+    "invitations.purge_phone_verifications",
     "rewards.fulfil_pending_grants",
     "rewards.grant_missed_rewards",
     "rewards.detect_anomalies",

@@ -143,11 +143,11 @@ def verify(inviter) -> str:
     return reverse("invitations:verify", args=[inviter.invite_code])
 
 
-def refusal_on_verify(client, inviter, typed: str, ascii_phone: str) -> str:
-    sent = client.post(landing(inviter), {"phone": typed})
+def answer_after_code(client, inviter, typed: str, ascii_phone: str) -> str:
+    """The page the holder of the number reads once the code proves it."""
+    sent = client.post(landing(inviter), {"phone": typed, "consent": "on"})
     assert sent.status_code == 302 and sent.url == verify(inviter)
-    page = client.post(verify(inviter), {"code": last_code()}).content.decode()
-    assert str(NOT_INVITABLE) in page
+    page = client.post(verify(inviter), {"code": last_code()}, follow=True).content.decode()
     assert sms.outbox[-1][0] == ascii_phone  # the code went to the number itself, in ASCII
     return page
 
@@ -155,8 +155,8 @@ def refusal_on_verify(client, inviter, typed: str, ascii_phone: str) -> str:
 def test_a_twin_of_an_invited_number_is_the_same_invitee(inviter, campaign):
     create_invitation(CustomerFactory(), "13912345678")
     client = Client(REMOTE_ADDR="10.0.0.1")
-    page = refusal_on_verify(client, inviter, twin("13912345678", "full-width"), "13912345678")
-    assert str(NOT_INVITABLE) in page
+    page = answer_after_code(client, inviter, twin("13912345678", "full-width"), "13912345678")
+    assert "另一位好友先邀请了您" in page
     assert list(Invitation.objects.values_list("invitee_phone", flat=True)) == ["13912345678"]
 
 
@@ -164,19 +164,21 @@ def test_a_twin_of_an_invited_number_is_the_same_invitee(inviter, campaign):
 def test_the_inviter_cannot_invite_their_own_number_in_arabic_indic_digits(
     inviter, campaign, spell
 ):
-    page = refusal_on_verify(Client(), inviter, spell(inviter.phone, "arabic-indic"), inviter.phone)
+    page = answer_after_code(Client(), inviter, spell(inviter.phone, "arabic-indic"), inviter.phone)
     assert str(NOT_INVITABLE) in page and not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize("spell", [twin, written])
 def test_an_existing_customer_in_persian_digits_is_not_invited(inviter, campaign, spell):
     CustomerFactory(phone="15912345678")
-    page = refusal_on_verify(Client(), inviter, spell("15912345678", "persian"), "15912345678")
-    assert str(NOT_INVITABLE) in page and not Invitation.objects.exists()
+    page = answer_after_code(Client(), inviter, spell("15912345678", "persian"), "15912345678")
+    assert "您已是我们的客户" in page and not Invitation.objects.exists()
 
 
 def test_an_invitation_made_from_other_digits_is_stored_in_ascii(client, inviter, campaign):
-    client.post(landing(inviter), {"phone": "+86 " + written("15912345678", "devanagari")})
+    client.post(
+        landing(inviter), {"phone": "+86 " + written("15912345678", "devanagari"), "consent": "on"}
+    )
     done = client.post(verify(inviter), {"code": last_code("15912345678")})
     assert done.status_code == 302
     assert Invitation.objects.get().invitee_phone == "15912345678"
@@ -184,9 +186,9 @@ def test_an_invitation_made_from_other_digits_is_stored_in_ascii(client, inviter
 
 def test_per_number_code_limits_count_every_spelling_as_one_number(inviter, campaign, settings):
     first = Client(REMOTE_ADDR="10.0.0.1")
-    first.post(landing(inviter), {"phone": "15912345678"})
+    first.post(landing(inviter), {"phone": "15912345678", "consent": "on"})
     again = Client(REMOTE_ADDR="10.0.0.2").post(
-        landing(inviter), {"phone": twin("15912345678", "full-width")}
+        landing(inviter), {"phone": twin("15912345678", "full-width"), "consent": "on"}
     )
     assert str(CODE_SENT_RECENTLY).split("{")[0] in again.content.decode()
 
@@ -194,10 +196,12 @@ def test_per_number_code_limits_count_every_spelling_as_one_number(inviter, camp
     scripts = ["full-width", "arabic-indic", "persian", "devanagari", "bengali", "thai"]
     for n, script in enumerate(scripts[: settings.PHONE_CODES_PER_NUMBER_PER_HOUR - 1]):
         client = Client(REMOTE_ADDR=f"10.0.1.{n}")
-        sent = client.post(landing(inviter), {"phone": twin("15912345678", script)})
+        sent = client.post(
+            landing(inviter), {"phone": twin("15912345678", script), "consent": "on"}
+        )
         assert sent.status_code == 302
     refused = Client(REMOTE_ADDR="10.0.2.1").post(
-        landing(inviter), {"phone": twin("15912345678", "mathematical bold")}
+        landing(inviter), {"phone": twin("15912345678", "mathematical bold"), "consent": "on"}
     )
     assert str(TOO_MANY_CODES) in refused.content.decode()
     assert len(sms.outbox) == settings.PHONE_CODES_PER_NUMBER_PER_HOUR
@@ -206,7 +210,7 @@ def test_per_number_code_limits_count_every_spelling_as_one_number(inviter, camp
 
 
 def test_a_code_typed_in_full_width_digits_is_the_code(client, inviter, campaign):
-    client.post(landing(inviter), {"phone": "15912345678"})
+    client.post(landing(inviter), {"phone": "15912345678", "consent": "on"})
     code = last_code("15912345678")
     done = client.post(verify(inviter), {"code": written(code, "full-width")})
     assert done.status_code == 302 and Invitation.objects.count() == 1

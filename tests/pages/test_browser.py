@@ -123,15 +123,29 @@ def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_
     look(page, "landing-error")
     page.fill("#id_phone", "159 0000 0001")
     page.click("button[type=submit]")
+    assert "请勾选同意" in page.inner_text("main")  # the box is never ticked for them
+    assert page.input_value("#id_phone") == "159 0000 0001"
+    page.check("#id_consent")
+    page.click("button[type=submit]")
     assert "159****0001" in page.inner_text("main")
     assert page.get_attribute("#id_code", "inputmode") == "numeric"
     look(page, "verify")
     code = last_code("15900000001")
     page.fill("#id_code", code)
     page.click("button.primary")
-    assert "去开户" in page.inner_text("h1")
+    assert "您已接受 137****0000 的邀请" in page.inner_text("h1")
     assert page.get_attribute("#open-account", "href").endswith("/open-account")
     look(page, "invited")
+
+    # "I'll do it later": back to the link a few minutes on, no new code, where they left off
+    texts = len(outbox)
+    page.goto(f"{live_server.url}/i/{inviter.invite_code}")
+    page.fill("#id_phone", "15900000001")
+    page.check("#id_consent")
+    page.click("button[type=submit]")
+    assert "欢迎回来：您已接受 137****0000 的邀请" in page.inner_text("h1")
+    assert page.is_visible("#open-account") and len(outbox) == texts
+    look(page, "invited-again")
 
 
 def test_a_customer_shares_reveals_reports_and_switches_language(page, live_server):

@@ -56,7 +56,8 @@ def ask_code(inviter, **meta):
     """A code for a fresh number from the landing page; refused when too many, never a 500."""
     phone = f"1590000{next(NUMBERS) % 10_000:04d}"
     page = Client(**meta).post(
-        reverse("invitations:landing", args=[inviter.invite_code]), {"phone": phone}
+        reverse("invitations:landing", args=[inviter.invite_code]),
+        {"phone": phone, "consent": "on"},
     )
     assert page.status_code == 302 or str(TOO_MANY_CODES) in page.content.decode()
 
@@ -153,7 +154,8 @@ def test_a_resent_code_counts_against_the_64(inviter, settings):
     settings.PHONE_CODES_PER_NUMBER_PER_HOUR = 10
     client = Client(REMOTE_ADDR="2001:db8:9:9::1")
     client.post(
-        reverse("invitations:landing", args=[inviter.invite_code]), {"phone": "15900000001"}
+        reverse("invitations:landing", args=[inviter.invite_code]),
+        {"phone": "15900000001", "consent": "on"},
     )
     for n in range(LIMIT + 2):
         client.defaults["REMOTE_ADDR"] = f"2001:db8:9:9::{n + 2:x}"

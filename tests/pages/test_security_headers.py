@@ -54,7 +54,7 @@ def test_every_customer_page_carries_the_strict_policy(client):
     for address in anonymous:
         pages[address] = client.get(address)
     sms.outbox.clear()
-    sent = client.post(landing, {"phone": "15900000001"})
+    sent = client.post(landing, {"phone": "15900000001", "consent": "on"})
     pages["verify"] = client.get(sent.url)
     pages["invited"] = client.post(sent.url, {"code": last_code("15900000001")}, follow=True)
 

@@ -156,7 +156,7 @@ def test_no_sms_mail_or_upstream_call_happens_inside_a_transaction(settings, mai
         # SMS: the landing page's code (the sign-up sends it through the same service)
         client = Client()
         landing = reverse("invitations:landing", args=[inviter.invite_code])
-        client.post(landing, {"phone": "15900000002"})
+        client.post(landing, {"phone": "15900000002", "consent": "on"})
         client.post(
             reverse("invitations:verify", args=[inviter.invite_code]),
             {"code": last_code("15900000002")},
