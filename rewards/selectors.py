@@ -160,6 +160,10 @@ def _invitation_rows(inviter_id: int) -> QuerySet:
             "qualify_by",
             cap=F("campaign__max_rewards_per_inviter"),
             rewarded=first(Grant.objects.live()),
+            # issued, or on its way (waiting for a card, or held for a check): said so
+            reward_status=Subquery(
+                Grant.objects.live().filter(invitation=OuterRef("pk")).values("status")[:1]
+            ),
             # voided or rejected by a person, final (invariant 14): read only without a live one
             cancelled=first(Grant.objects.filter(status=Grant.Status.VOID)),
             over_cap=first(UnrewardedInvitation.objects.all()),
@@ -183,8 +187,9 @@ def invitations_for_page(customer: Customer) -> OwnersRows:
 class InvitationCounts:
     invited: int
     opened: int
-    waiting: int
-    rewarded: int
+    waiting: int  # friends who have not opened yet
+    rewarded: int  # rewards issued: the card is there, the points credited
+    on_its_way: int  # rewards earned, waiting for a card or held for a check
     cap_left: int | None
 
 
@@ -201,16 +206,17 @@ _INVITATIONS_BY_STATUS = CompiledQuery(
     _INVITER,
     _CAMPAIGNS,
 )
-_LIVE_GRANT_COUNT = CompiledQuery(
+_LIVE_GRANTS_BY_STATUS = CompiledQuery(
     lambda inviter_id, campaign_ids: (
         Grant.objects.live()
         .filter(inviter_id=inviter_id, campaign_id__any=campaign_ids)
         .order_by()
-        .values("pk")
+        .values("status")
+        .annotate(count=Count("*"))
+        .values_list("status", "count")
     ),
     _INVITER,
     _CAMPAIGNS,
-    template="SELECT count(*) FROM ({query}) AS grants",
 )
 
 
@@ -222,15 +228,16 @@ def invitation_counts(customer: Customer, campaign: Campaign | None) -> Invitati
     else:
         campaign_ids = list(Campaign.objects.values_list("pk", flat=True))
     by_status = dict(_INVITATIONS_BY_STATUS.rows(customer.pk, campaign_ids))
-    [(rewarded,)] = _LIVE_GRANT_COUNT.rows(customer.pk, campaign_ids)
+    grants = dict(_LIVE_GRANTS_BY_STATUS.rows(customer.pk, campaign_ids))
     cap_left = None
     if campaign is not None:
-        cap_left = max(0, campaign.max_rewards_per_inviter - rewarded)
+        cap_left = max(0, campaign.max_rewards_per_inviter - sum(grants.values()))
     return InvitationCounts(
         invited=sum(by_status.values()),
         opened=by_status.get(Invitation.Status.QUALIFIED, 0),
         waiting=by_status.get(Invitation.Status.PENDING, 0),
-        rewarded=rewarded,
+        rewarded=grants.get(Grant.Status.ISSUED, 0),
+        on_its_way=grants.get(Grant.Status.PENDING_STOCK, 0) + grants.get(Grant.Status.HELD, 0),
         cap_left=cap_left,
     )
 

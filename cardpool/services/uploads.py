@@ -26,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .. import secrets
@@ -457,6 +458,10 @@ def import_upload(upload_id: int) -> CardUpload:
     upload.status = CardUpload.Status.IMPORTED
     upload.batch = batch
     upload.save()
+    # Rewards waiting for this kind get their cards right after the commit, not at the next
+    # schedule (which stays the safety net: a failure here is logged, the import stands).
+    kind, handler = upload.kind, import_string(settings.CARDS_IMPORTED_HANDLER)
+    transaction.on_commit(lambda: handler(kind), robust=True)
     return upload
 
 

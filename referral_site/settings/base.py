@@ -240,6 +240,11 @@ CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
 REPORTS_PER_CUSTOMER_PER_DAY = env.int("REPORTS_PER_CUSTOMER_PER_DAY", default=5)
 # Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
 # flow; named by a setting so ``invitations`` never imports ``rewards``.
+# Called with the card kind right after a batch of it is imported (the card pool knows nothing
+# of rewards): the rewards waiting for the kind are issued then, oldest first.
+CARDS_IMPORTED_HANDLER = env.str(
+    "CARDS_IMPORTED_HANDLER", default="rewards.services.fulfil_pending_grants"
+)
 QUALIFIED_INVITATION_HANDLER = env.str(
     "QUALIFIED_INVITATION_HANDLER", default="rewards.services.grant_reward"
 )

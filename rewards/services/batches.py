@@ -36,7 +36,7 @@ from cardpool.models import CardKind
 from invitations.models import Invitation
 from referral_site.compiled import CompiledQuery
 
-from ..batch_writes import insert_grants, issue_grants
+from ..batch_writes import insert_grants
 from ..exceptions import NotQualified
 from ..lock_objects import (
     invitations_for_reward,
@@ -46,7 +46,12 @@ from ..lock_objects import (
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
 from .granting import LOCKED_FIELDS, grant_reward, hold_reason, new_grant_status, terms_of
-from .issuing import issue_waiting_grant, take_cards
+from .issuing import (
+    SERVED_AHEAD,
+    cards_for_new_grants,
+    issue_waiting_grant,
+    issue_waiting_grants,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +190,8 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         )
         for row in granted
     }
-    cards = _cards_for([row for row in granted if not holds[row["pk"]]])
+    queued: Counter = Counter()  # per kind: new grants that wait behind older ones
+    cards = _cards_for([row for row in granted if not holds[row["pk"]]], queued)
     numbers = next_grant_nos(len(granted))
     new_grants = []
     for row, number in zip(granted, numbers, strict=True):
@@ -204,17 +210,26 @@ def _grant_batch(ids: list[int]) -> BatchResult:
             }
         )
     written = Counter(grant.status for grant in insert_grants(new_grants))
+    for (kind, code), n in sorted(queued.items()):  # the queue, oldest first (counted as made)
+        issue_waiting_grants(kind, code, n + SERVED_AHEAD)
     result.issued = written[Grant.Status.ISSUED]
     result.pending_stock = written[Grant.Status.PENDING_STOCK]
     result.held = written[Grant.Status.HELD]
     return result
 
 
-def _cards_for(rows: list[dict]) -> dict[int, list[int]]:
-    """Cards for these invitations' grants, by kind (one statement per kind)."""
+def _cards_for(rows: list[dict], queued: Counter) -> dict[int, list[int]]:
+    """Cards for these invitations' grants, by kind (one statement per kind); a kind whose
+    older grants wait gives none, and its count goes to ``queued`` to serve that queue."""
     wanted = Counter(row["campaign__card_kind_id"] for row in rows)
     codes = {row["campaign__card_kind_id"]: row["campaign__card_kind__code"] for row in rows}
-    return {kind: take_cards(kind, codes[kind], wanted[kind]) for kind in sorted(wanted)}
+    cards = {}
+    for kind in sorted(wanted):
+        cards[kind] = cards_for_new_grants(kind, codes[kind], wanted[kind])
+        if cards[kind] is None:
+            cards[kind] = []
+            queued[(kind, codes[kind])] = wanted[kind]
+    return cards
 
 
 def _grant_one_by_one(ids: list[int]) -> BatchResult:
@@ -257,7 +272,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
         while True:
             try:
                 with transaction.atomic():
-                    count = issue_waiting_grants(card_kind)
+                    count = issue_waiting_grants(card_kind.pk, card_kind.code, BATCH_SIZE)
             except Exception:
                 logger.exception("issuing a batch of %s grants failed: one by one", card_kind.code)
                 issued += issue_waiting_grants_one_by_one(card_kind)
@@ -266,18 +281,6 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
             if count < BATCH_SIZE:
                 break
     return issued
-
-
-def issue_waiting_grants(kind: CardKind, limit: int = BATCH_SIZE) -> int:
-    """Issue up to ``limit`` of the kind's waiting grants, oldest first, with the soonest
-    expiring cards, in the caller's transaction; returns how many were issued. Grants another
-    fulfiller holds are skipped (SKIP LOCKED), so several can run at once."""
-    grant_ids = list(oldest_pending_stock_for_update(kind.pk).values_list("pk", flat=True)[:limit])
-    if not grant_ids:
-        return 0
-    card_ids = take_cards(kind.pk, kind.code, len(grant_ids))
-    # the oldest grants get the soonest-expiring cards; the rest keep waiting
-    return len(issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True))))
 
 
 def issue_waiting_grants_one_by_one(kind: CardKind) -> int:

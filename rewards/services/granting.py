@@ -24,7 +24,12 @@ from ..lock_objects import (
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_no
 from ..selectors import reward_state
-from .issuing import issue_waiting_grant, take_cards
+from .issuing import (
+    SERVED_AHEAD,
+    cards_for_new_grants,
+    issue_waiting_grant,
+    issue_waiting_grants,
+)
 
 
 def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagged: bool) -> str:
@@ -103,9 +108,11 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     automatic grant for an invitation). Called by the poller inside the transaction that marks the
     invitation qualified. Raises ``NotQualified``.
 
-    Nine statements, reading only the columns used: lock the invitation (with its campaign's
+    Ten statements, reading only the columns used: lock the invitation (with its campaign's
     and inviter's fields), read its reward state, lock the inviter, count their live grants,
-    take a card with its event, a number, then the grant with its points and events in one.
+    look for older grants of the kind waiting for stock (then this one waits its turn and the
+    oldest is served instead), take a card with its event, a number, then the grant with its
+    points and events in one.
     """
     # Lock order: invitation, inviter, card (see lock_objects).
     rows = _LOCK_INVITATION.rows(invitation.pk)
@@ -132,10 +139,12 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         campaign_flagged=locked["campaign__is_flagged_for_review"],
         inviter_flagged=locked["inviter__is_flagged_for_review"],
     )
-    card_id = None
+    card_id, queued = None, False
+    kind_id, code = locked["campaign__card_kind_id"], locked["campaign__card_kind__code"]
     if not held_because:
-        kind_id, code = locked["campaign__card_kind_id"], locked["campaign__card_kind__code"]
-        card_id = next(iter(take_cards(kind_id, code, 1)), None)
+        cards = cards_for_new_grants(kind_id, code, 1)
+        queued = cards is None  # older grants of the kind wait: this one takes its turn
+        card_id = next(iter(cards or []), None)
     [grant] = insert_grants(
         [
             {
@@ -150,6 +159,8 @@ def grant_reward(invitation: Invitation) -> Grant | None:
             }
         ]
     )
+    if queued and issue_waiting_grants(kind_id, code, 1 + SERVED_AHEAD):  # oldest first
+        grant.refresh_from_db()
     return grant
 
 

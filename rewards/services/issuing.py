@@ -6,10 +6,12 @@ reviewer). New grants of the grant paths are written by ``rewards.batch_writes``
 from django.utils import timezone
 
 from cardpool.services import allocate_cards
+from referral_site.compiled import CompiledQuery
 
 from ..anomalies.rules import out_of_stock_finding
-from ..batch_writes import ACTOR
+from ..batch_writes import ACTOR, issue_grants
 from ..events import grant_issued_event
+from ..lock_objects import oldest_pending_stock_for_update
 from ..models import Grant
 from ..numbers import next_grant_no
 from .anomalies import record_finding
@@ -23,6 +25,41 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     if len(card_ids) < count:
         record_finding(out_of_stock_finding(kind_id, code))
     return card_ids
+
+
+# With new grants that wait their turn, the queue is served up to this many further grants in the
+# same transaction (a restock found by a grant, not by the import, is served at once); the rest
+# is the fulfilment's.
+SERVED_AHEAD = 10
+
+_OTHERS_WAITING = CompiledQuery(
+    lambda kind_id: Grant.objects.filter(
+        status=Grant.Status.PENDING_STOCK, card_kind_id=kind_id
+    ).values_list("pk")[:1],
+    -9_000_000_001,
+)
+
+
+def cards_for_new_grants(kind_id: int, code: str, count: int) -> list[int] | None:
+    """Cards for ``count`` new grants of a kind, or None while older grants of the kind wait for
+    stock: the new ones wait their turn, and the caller serves the queue oldest first
+    (``issue_waiting_grants``) in the same transaction, so a card that arrives goes to the
+    reward earned first."""
+    if _OTHERS_WAITING.rows(kind_id):
+        return None
+    return take_cards(kind_id, code, count)
+
+
+def issue_waiting_grants(kind_id: int, code: str, limit: int) -> int:
+    """Issue up to ``limit`` of the kind's waiting grants, oldest first, with the soonest
+    expiring cards, in the caller's transaction; returns how many were issued. Grants another
+    fulfiller holds are skipped (SKIP LOCKED), so several can run at once."""
+    grant_ids = list(oldest_pending_stock_for_update(kind_id).values_list("pk", flat=True)[:limit])
+    if not grant_ids:
+        return 0
+    card_ids = take_cards(kind_id, code, len(grant_ids))
+    # the oldest grants get the soonest-expiring cards; the rest keep waiting
+    return len(issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True))))
 
 
 def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
