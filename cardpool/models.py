@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .secrets import mask_number
@@ -36,7 +37,7 @@ class CardKind(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.face_value} yuan)"
+        return gettext("%(code)s (%(value)s yuan)") % {"code": self.code, "value": self.face_value}
 
 
 class CardBatch(models.Model):
@@ -65,7 +66,11 @@ class CardBatch(models.Model):
 
     def __str__(self) -> str:
         # No kind here: list filters print every batch, and a lookup per batch adds up.
-        return f"#{self.pk} {self.file_name} ({self.row_count} cards)"
+        return gettext("#%(id)s %(file)s (%(count)s cards)") % {
+            "id": self.pk,
+            "file": self.file_name,
+            "count": self.row_count,
+        }
 
 
 class Card(models.Model):
@@ -171,7 +176,7 @@ class CardEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.card} {self.action}"
+        return f"{self.card} {self.get_action_display()}"
 
 
 class CardKindEvent(models.Model):
@@ -204,7 +209,7 @@ class CardKindEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind.code} {self.action}"
+        return f"{self.kind.code} {self.get_action_display()}"
 
 
 class CardUpload(models.Model):

@@ -3,6 +3,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .phones import STORED_PHONE, mask_phone
@@ -189,7 +191,7 @@ class CampaignEvent(RecordedEvent):
         verbose_name_plural = _("campaign events")
 
     def __str__(self) -> str:
-        return f"{self.campaign} {self.action}"
+        return f"{self.campaign} {self.get_action_display()}"
 
     @property
     def changes_shown(self) -> str:
@@ -219,7 +221,7 @@ class CustomerEvent(RecordedEvent):
         verbose_name_plural = _("customer events")
 
     def __str__(self) -> str:
-        return f"{self.customer} {self.action}"
+        return f"{self.customer} {self.get_action_display()}"
 
 
 CHECK_PRIORITIES = [
@@ -361,7 +363,7 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {mask_phone(self.invitee_phone)} ({self.status})"
+        return f"#{self.pk} {mask_phone(self.invitee_phone)}（{self.get_status_display()}）"
 
 
 class InvitationEvent(RecordedEvent):
@@ -386,7 +388,7 @@ class InvitationEvent(RecordedEvent):
         verbose_name_plural = _("invitation events")
 
     def __str__(self) -> str:
-        return f"{self.invitation} {self.action}"
+        return f"{self.invitation} {self.get_action_display()}"
 
 
 class PollCycle(models.Model):
@@ -418,7 +420,10 @@ class PollCycle(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"poll cycle {self.started_at:%Y-%m-%d %H:%M:%S} on {self.worker}"
+        return gettext("poll cycle %(at)s on %(worker)s") % {
+            "at": f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M:%S}",
+            "worker": self.worker,
+        }
 
 
 class UpstreamRateLimit(models.Model):
@@ -475,4 +480,7 @@ class PhoneVerification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{mask_phone(self.phone)} for {self.inviter or 'sign-up'}"
+        return gettext("%(phone)s for %(what)s") % {
+            "phone": mask_phone(self.phone),
+            "what": self.inviter or gettext("sign-up"),
+        }

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from rewards.models import Anomaly, ReconciliationRun
+from rewards.models import Anomaly, AnomalyRule, ReconciliationRun
 from rewards.selectors import poller_health
 
 
@@ -178,7 +178,10 @@ def reconciliation(now: datetime) -> list[Check]:
 
 def status(now: datetime) -> list[Check]:
     """Readiness, and is the pipeline working: the poller's last cycle younger than its
-    stalled threshold, the last reconciliation clean, no critical anomaly open."""
+    stalled threshold, the last reconciliation clean, no critical anomaly open that operations
+    must act on now. Not counted: one customer's card report (a reviewer's work on the desk, not
+    the service's health: one person's report must not page anyone or fail a load balancer) and
+    an anomaly whose condition has already cleared (it closes by itself)."""
     checks = readiness()
     if not checks[0].ok:
         return checks
@@ -192,8 +195,14 @@ def status(now: datetime) -> list[Check]:
         )
     )
     checks.extend(reconciliation(now))
-    critical = Anomaly.objects.filter(
-        status__in=Anomaly.ACTIVE, severity=Anomaly.Severity.CRITICAL
-    ).count()
+    critical = (
+        Anomaly.objects.filter(
+            status__in=Anomaly.ACTIVE,
+            severity=Anomaly.Severity.CRITICAL,
+            cleared_at__isnull=True,
+        )
+        .exclude(kind=AnomalyRule.CARD_REPORTED)
+        .count()
+    )
     checks.append(Check("anomalies", critical == 0, f"{critical} critical open"))
     return checks

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Case, Value, When
 from django.urls import reverse
@@ -257,6 +260,7 @@ class AnomalyAdmin(ReadOnlyAdmin):
         "occurrences",
         "created_at",
         "last_seen_at",
+        "cleared_at",
         "message",
     ]
     list_filter = [AnomalyQueueFilter, "severity", "kind", "status", "campaign"]
@@ -275,6 +279,7 @@ class AnomalyAdmin(ReadOnlyAdmin):
         "occurrences",
         "created_at",
         "last_seen_at",
+        "cleared_at",
         "closed_at",
         "notified_at",
         "notes",
@@ -308,6 +313,15 @@ class AnomalyAdmin(ReadOnlyAdmin):
     @admin.display(description=_("next step"))
     def next_step(self, anomaly: Anomaly):
         """What a reviewer usually does about it, with a link to where it is done."""
+        if anomaly.cleared_at and anomaly.status in Anomaly.ACTIVE:
+            closes = anomaly.cleared_at + timedelta(minutes=settings.ANOMALY_CLEARED_CLOSE_MINUTES)
+            return _(
+                "The condition cleared at %(at)s: nothing to do unless it comes back. This closes "
+                "by itself at %(closes)s if it stays cleared."
+            ) % {
+                "at": timezone.localtime(anomaly.cleared_at).strftime("%Y-%m-%d %H:%M"),
+                "closes": timezone.localtime(closes).strftime("%Y-%m-%d %H:%M"),
+            }
         if anomaly.kind == AnomalyRule.CARD_REPORTED and anomaly.grant_id:
             url = reverse("admin:rewards_grant_changelist") + f"?q={anomaly.grant.grant_no}"
             return format_html(

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from invitations.models import RecordedEvent
@@ -219,7 +220,7 @@ class PointsEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount:+d} {self.kind}"
+        return f"{self.amount:+d} {self.get_kind_display()}"
 
 
 class GrantEvent(models.Model):
@@ -265,7 +266,7 @@ class GrantEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.grant} {self.action}"
+        return f"{self.grant} {self.get_action_display()}"
 
 
 class UnrewardedInvitation(models.Model):
@@ -288,7 +289,7 @@ class UnrewardedInvitation(models.Model):
         verbose_name_plural = _("unrewarded invitations")
 
     def __str__(self) -> str:
-        return f"{self.invitation} {self.reason}"
+        return f"{self.invitation} {self.get_reason_display()}"
 
 
 class CardProblem(models.TextChoices):
@@ -406,6 +407,15 @@ class Anomaly(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    cleared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "An anomaly about a state: when a run first found the condition gone. It closes by "
+            "itself if the condition stays gone; found again, this is emptied."
+        ),
+        verbose_name=_("condition cleared at"),
+    )
     notified_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -439,7 +449,7 @@ class Anomaly(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"[{self.severity}] {self.kind}: {self.subject}"
+        return f"[{self.get_severity_display()}] {self.get_kind_display()}: {self.subject}"
 
 
 class AnomalyEvent(RecordedEvent):
@@ -484,4 +494,8 @@ class ReconciliationRun(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"reconciliation {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.is_ok else 'BREACH'}"
+        outcome = gettext("all invariants hold") if self.is_ok else gettext("breach")
+        return gettext("reconciliation %(at)s: %(outcome)s") % {
+            "at": f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M}",
+            "outcome": outcome,
+        }

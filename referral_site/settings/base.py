@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "axes",
+    "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
     "cardpool",
     "invitations",
     "rewards",
@@ -275,6 +275,9 @@ ANOMALY_PAUSING_RULES = env.list(
 )
 # Findings recorded per rule and run, at most (the rest are counted in the log).
 ANOMALY_MAX_FINDINGS_PER_RULE = env.int("ANOMALY_MAX_FINDINGS_PER_RULE", default=200)
+# An anomaly about a state (stock, the poller, the upstream) whose condition has cleared closes
+# itself once it stays cleared this long (an event records it); until then the desk says so.
+ANOMALY_CLEARED_CLOSE_MINUTES = env.int("ANOMALY_CLEARED_CLOSE_MINUTES", default=15)
 ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)
 # The desk lists issued cards their customers have not opened that expire within these days.
 UNOPENED_CARD_WARNING_DAYS = env.int("UNOPENED_CARD_WARNING_DAYS", default=14)

@@ -45,6 +45,9 @@ class Rule:
     code: str
     severity: str
     find: Callable[[datetime], list[Finding]]
+    # about a state that comes and goes (stock, the poller, the upstream): its anomaly closes
+    # by itself once the state stays cleared. Breaches and signals wait for a person.
+    is_state: bool = False
 
 
 # The statements of the slowest rules, named so the benchmark explains exactly these.
@@ -780,15 +783,15 @@ INVARIANTS: tuple[Rule, ...] = (
 )
 RULES: tuple[Rule, ...] = (
     *INVARIANTS,
-    Rule(AnomalyRule.LOW_STOCK, WARNING, low_stock),
-    Rule(AnomalyRule.OUT_OF_STOCK, CRITICAL, out_of_stock),
-    Rule(AnomalyRule.CARDS_EXPIRING, WARNING, cards_expiring),
-    Rule(AnomalyRule.STOCK_DAYS_LEFT, WARNING, stock_days_left),
+    Rule(AnomalyRule.LOW_STOCK, WARNING, low_stock, is_state=True),
+    Rule(AnomalyRule.OUT_OF_STOCK, CRITICAL, out_of_stock, is_state=True),
+    Rule(AnomalyRule.CARDS_EXPIRING, WARNING, cards_expiring, is_state=True),
+    Rule(AnomalyRule.STOCK_DAYS_LEFT, WARNING, stock_days_left, is_state=True),
     Rule(AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY, WARNING, inviter_daily_qualifications),
     Rule(AnomalyRule.GRANT_RATE_SPIKE, WARNING, grant_rate_spike),
     Rule(AnomalyRule.CHANNEL_BURST, WARNING, channel_burst),
-    Rule(AnomalyRule.POLLER_STALLED, WARNING, poller_stalled),
-    Rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, upstream_error_rate),
+    Rule(AnomalyRule.POLLER_STALLED, WARNING, poller_stalled, is_state=True),
+    Rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, upstream_error_rate, is_state=True),
     Rule(AnomalyRule.PENDING_PAST_WINDOW, WARNING, pending_past_window),
-    Rule(AnomalyRule.GRANTS_WAITING, WARNING, grants_waiting),
+    Rule(AnomalyRule.GRANTS_WAITING, WARNING, grants_waiting, is_state=True),
 )

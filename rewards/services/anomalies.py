@@ -29,6 +29,7 @@ def record_finding(finding: Finding, *, grant=None) -> tuple[Anomaly, bool]:
             details=finding.details,
             last_seen_at=now,
             updated_at=now,
+            cleared_at=None,  # the state is back
         )
         if updated:
             active = Anomaly.objects.get(
@@ -85,8 +86,9 @@ def review_anomaly(anomaly: Anomaly, *, status: str, note: str, actor) -> Anomal
 
 
 def close_anomaly_automatically(anomaly: Anomaly, note: str) -> None:
-    """Resolve an anomaly whose condition is gone (warnings only: a critical one waits for a
-    person). Runs inside the caller's transaction."""
+    """Resolve an anomaly whose condition is gone: a signal not found again, or a state that
+    stayed cleared (a breach of an invariant or a customer's report waits for a person). Runs
+    inside the caller's transaction."""
     anomaly.status = Anomaly.Status.RESOLVED
     anomaly.closed_at = timezone.now()
     anomaly.save(update_fields=["status", "closed_at", "updated_at"])

@@ -10,6 +10,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,6 +31,7 @@ from .anomalies import close_anomaly_automatically, record_finding
 
 logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
+STATE_CLEARED = "closed automatically: the condition cleared at {at} and stayed cleared"
 NOTIFY_LOCK = 7_266_101  # pg advisory lock namespace: (NOTIFY_LOCK, anomaly id) is being emailed
 NOTIFY_BUDGET_SECONDS = 30  # one run's sending; the rest waits for the next run
 
@@ -38,6 +40,7 @@ NOTIFY_BUDGET_SECONDS = 30  # one run's sending; the rest waits for the next run
 class DetectionRun:
     opened: list[int] = field(default_factory=list)
     seen_again: int = 0
+    cleared: int = 0  # about a state: found gone, closed if it stays so
     closed: int = 0
     paused_campaigns: list[int] = field(default_factory=list)
     emailed: int = 0
@@ -97,15 +100,27 @@ def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
         if finding.campaign_id and rule.code in settings.ANOMALY_PAUSING_RULES:
             if _pause(finding.campaign_id, anomaly):
                 run.paused_campaigns.append(finding.campaign_id)
-    stale = (
-        Anomaly.objects.select_for_update()
-        .filter(kind=rule.code, status__in=Anomaly.ACTIVE)
-        .exclude(severity=Anomaly.Severity.CRITICAL)
-    )
+    stale = Anomaly.objects.select_for_update().filter(kind=rule.code, status__in=Anomaly.ACTIVE)
+    if not rule.is_state:  # a breach waits for a person; a signal gone is closed
+        stale = stale.exclude(severity=Anomaly.Severity.CRITICAL)
     for anomaly in stale:
-        if anomaly.subject not in seen:
+        if anomaly.subject in seen:
+            continue
+        if not rule.is_state:
             close_anomaly_automatically(anomaly, CONDITION_GONE)
             run.closed += 1
+        elif anomaly.cleared_at is None:  # said on the desk; closed if it stays so
+            anomaly.cleared_at = timezone.now()
+            anomaly.save(update_fields=["cleared_at", "updated_at"])
+            run.cleared += 1
+        elif timezone.now() - anomaly.cleared_at >= _stays_cleared():
+            at = timezone.localtime(anomaly.cleared_at).strftime("%Y-%m-%d %H:%M")
+            close_anomaly_automatically(anomaly, STATE_CLEARED.format(at=at))
+            run.closed += 1
+
+
+def _stays_cleared():
+    return timedelta(minutes=settings.ANOMALY_CLEARED_CLOSE_MINUTES)
 
 
 def _pause(campaign_id: int, anomaly: Anomaly) -> bool:
@@ -149,7 +164,10 @@ def notify_reviewers() -> int:
     recipients = reviewer_emails()
     if not recipients:
         return 0  # kept unnotified: sent once somebody is there to read it
-    pending = Anomaly.objects.filter(status__in=Anomaly.ACTIVE, notified_at__isnull=True)
+    # an alarm whose condition this run already saw gone (a restock being issued) is not sent
+    pending = Anomaly.objects.filter(
+        status__in=Anomaly.ACTIVE, notified_at__isnull=True, cleared_at__isnull=True
+    )
     deadline = time.monotonic() + NOTIFY_BUDGET_SECONDS
     mail = get_connection()
     sent = 0

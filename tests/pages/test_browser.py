@@ -254,7 +254,7 @@ def test_a_card_manager_uploads_watches_the_check_confirms_and_gets_the_batch(
         page.fill("#id_username", admin_user.username)
         page.fill("#id_password", "password")
         page.click("input[type=submit]")
-        page.select_option("#id_kind", label="JD50 (50.00 yuan)")
+        page.select_option("#id_kind", label="JD50（50.00 元）")
         page.fill("#id_supplier", "ACME")
         page.set_input_files(
             "#id_file", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": content}]

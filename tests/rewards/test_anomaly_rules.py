@@ -284,7 +284,7 @@ def test_a_rule_sees_its_condition_once_however_often_it_runs(rule, settings):
         assert anomaly.subject_object is not None
 
 
-def test_a_warning_closes_itself_when_its_condition_is_gone_a_critical_one_waits():
+def test_a_state_gone_is_said_cleared_warning_or_critical_and_closes_only_if_it_stays_so():
     low_stock()
     out_of_stock()
     detect_anomalies()
@@ -299,12 +299,30 @@ def test_a_warning_closes_itself_when_its_condition_is_gone_a_critical_one_waits
 
     warning.refresh_from_db()
     critical.refresh_from_db()
-    assert (warning.status, critical.status) == ("resolved", "open")
-    assert warning.closed_at is not None
-    [closed] = warning.events.all()
+    assert (warning.status, critical.status) == ("open", "open")
+    assert warning.cleared_at is not None and critical.cleared_at is not None
+    assert not warning.events.exists() and not critical.events.exists()
+    assert run.cleared >= 2 and run.closed == 0
+
+
+def test_a_signal_gone_closes_itself_a_breach_waits_for_a_person():
+    low_stock()
+    detect_anomalies()
+    signal = Anomaly.objects.create(
+        kind=AnomalyRule.CHANNEL_BURST, subject="burst", severity="warning", message="m"
+    )
+    breach = Anomaly.objects.create(
+        kind=AnomalyRule.CARD_IN_TWO_GRANTS, subject="card:1", severity="critical", message="m"
+    )
+
+    detect_anomalies()
+
+    signal.refresh_from_db()
+    breach.refresh_from_db()
+    assert (signal.status, breach.status) == ("resolved", "open")
+    [closed] = signal.events.all()
     assert (closed.action, closed.actor_label) == ("closed_automatically", "anomaly detection")
-    assert not critical.events.exists()
-    assert run.closed >= 1
+    assert not breach.events.exists() and breach.cleared_at is None
 
 
 def test_an_acknowledged_anomaly_is_not_opened_twice(admin_user):
