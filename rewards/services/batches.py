@@ -209,12 +209,16 @@ def _grant_batch(ids: list[int]) -> BatchResult:
                 "hold_reason": holds[row["pk"]],
             }
         )
-    written = Counter(grant.status for grant in insert_grants(new_grants))
-    for (kind, code), n in sorted(queued.items()):  # the queue, oldest first (counted as made)
-        issue_waiting_grants(kind, code, n + SERVED_AHEAD)
-    result.issued = written[Grant.Status.ISSUED]
-    result.pending_stock = written[Grant.Status.PENDING_STOCK]
-    result.held = written[Grant.Status.HELD]
+    written = insert_grants(new_grants)
+    served = set()  # the queue, oldest first: this batch's grants it reached count as issued
+    for (kind, code), n in sorted(queued.items()):
+        served.update(issue_waiting_grants(kind, code, n + SERVED_AHEAD))
+    statuses = Counter(
+        Grant.Status.ISSUED if grant.pk in served else grant.status for grant in written
+    )
+    result.issued = statuses[Grant.Status.ISSUED]
+    result.pending_stock = statuses[Grant.Status.PENDING_STOCK]
+    result.held = statuses[Grant.Status.HELD]
     return result
 
 
@@ -272,7 +276,7 @@ def fulfil_pending_grants(kind: CardKind | None = None) -> int:
         while True:
             try:
                 with transaction.atomic():
-                    count = issue_waiting_grants(card_kind.pk, card_kind.code, BATCH_SIZE)
+                    count = len(issue_waiting_grants(card_kind.pk, card_kind.code, BATCH_SIZE))
             except Exception:
                 logger.exception("issuing a batch of %s grants failed: one by one", card_kind.code)
                 issued += issue_waiting_grants_one_by_one(card_kind)

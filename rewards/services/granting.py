@@ -159,8 +159,8 @@ def grant_reward(invitation: Invitation) -> Grant | None:
             }
         ]
     )
-    if queued and issue_waiting_grants(kind_id, code, 1 + SERVED_AHEAD):  # oldest first
-        grant.refresh_from_db()
+    if queued and grant.pk in issue_waiting_grants(kind_id, code, 1 + SERVED_AHEAD):
+        grant.refresh_from_db()  # the queue, oldest first, reached this one too
     return grant
 
 

@@ -50,16 +50,17 @@ def cards_for_new_grants(kind_id: int, code: str, count: int) -> list[int] | Non
     return take_cards(kind_id, code, count)
 
 
-def issue_waiting_grants(kind_id: int, code: str, limit: int) -> int:
+def issue_waiting_grants(kind_id: int, code: str, limit: int) -> list[int]:
     """Issue up to ``limit`` of the kind's waiting grants, oldest first, with the soonest
-    expiring cards, in the caller's transaction; returns how many were issued. Grants another
+    expiring cards, in the caller's transaction; returns the ids of those issued. Grants another
     fulfiller holds are skipped (SKIP LOCKED), so several can run at once."""
     grant_ids = list(oldest_pending_stock_for_update(kind_id).values_list("pk", flat=True)[:limit])
     if not grant_ids:
-        return 0
+        return []
     card_ids = take_cards(kind_id, code, len(grant_ids))
     # the oldest grants get the soonest-expiring cards; the rest keep waiting
-    return len(issue_grants(list(zip(grant_ids[: len(card_ids)], card_ids, strict=True))))
+    pairs = list(zip(grant_ids[: len(card_ids)], card_ids, strict=True))
+    return [grant.pk for grant in issue_grants(pairs)]
 
 
 def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
