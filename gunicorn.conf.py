@@ -12,6 +12,9 @@ graceful_timeout = 20
 keepalive = 5
 # Trust X-Forwarded-* only from our own proxy (its address, comma separated), never from clients.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No control socket (gunicorn 25 would make one under the home folder, outside the checkout):
+# the demo and production stop gunicorn by its signals.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # Request lines only: no query strings with phone numbers or codes in the access log.

@@ -45,6 +45,16 @@ HUGE_BODY_BYTES = 100 * 1024 * 1024
 RANDOM_FAULTS = ("timeout", "error500", "malformed")
 
 
+# The simulator's pages on a phone (the demo opens them from the invitee's page): one column,
+# nothing wider than the screen, touch targets of 44 px.
+PAGE_HEAD = """<!doctype html><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:30rem}
+label{display:block;margin:.8rem 0}input,select,button{display:block;width:100%;min-height:44px;
+font:inherit;margin-top:.3rem;box-sizing:border-box}button{margin-top:1rem}</style>"""
+
+
 class BadAccount(ValueError):
     pass
 
@@ -298,20 +308,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             accounts = [validate_account(record) for record in records]
         except (ValueError, BadAccount, AttributeError) as error:
             if page:
-                return self._reply(
-                    400,
-                    f"<p>Cannot open the account: {html.escape(str(error))}</p>".encode(),
-                    raw=True,
-                )
+                text = f"{PAGE_HEAD}<p>Cannot open the account: {html.escape(str(error))}</p>"
+                return self._reply(400, text.encode(), raw=True)
             return self._reply(400, {"error": str(error)})
         with self.state.lock:
             for account in accounts:
                 self.state.accounts[account["phone"]] = account
         if page:
             phone = html.escape(accounts[0]["phone"])
-            return self._reply(
-                200, f"<h1>Account opened</h1><p>{phone}: welcome aboard.</p>".encode(), raw=True
-            )
+            page = f"{PAGE_HEAD}<h1>Account opened</h1><p>{phone}: welcome aboard.</p>"
+            return self._reply(200, page.encode(), raw=True)
         return self._reply(201, {"added": len(accounts)})
 
     def _add_fault(self, body: bytes) -> None:
@@ -334,12 +340,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         options = "".join(
             f'<option value="{value}">{label}</option>' for value, label in CHANNELS.items()
         )
-        page = f"""<!doctype html><meta charset="utf-8"><title>Open an account (simulator)</title>
+        page = f"""{PAGE_HEAD}<title>Open an account (simulator)</title>
 <h1>Open a brokerage account</h1>
 <p>This page stands in for the brokerage's account-opening system.</p>
-<form method="post"><label>Phone <input name="phone" value="{html.escape(phone)}"></label>
+<form method="post"><label>Phone <input name="phone" value="{html.escape(phone)}"
+ inputmode="tel"></label>
 <label>Channel <select name="channel">{options}</select></label>
-<button type="submit">Open account</button></form>"""
+<button type="submit" id="open">Open account</button></form>"""
         return self._reply(200, page.encode(), raw=True)
 
 

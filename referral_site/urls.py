@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -23,6 +25,8 @@ urlpatterns = [
     path("health/ready", health.ready, name="health_ready"),
     path("health/status", health.status, name="health_status"),
     path("healthz", health.live, name="health"),
+    # browsers ask for /favicon.ico on pages that name no icon (the admin's, a JSON reply)
+    path("favicon.ico", lambda request: redirect(static("site/favicon.svg"), permanent=True)),
     path("metrics", health.prometheus, name="metrics"),  # the first probe's address, kept
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invitations.urls")),

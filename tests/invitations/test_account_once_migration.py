@@ -11,8 +11,29 @@ from django.utils import timezone
 from invitations.models import Invitation, InvitationEvent
 from rewards.services import grant_reward, void_grant
 from rewards.services.reconciliation import reconcile
-from tests.factories import CampaignFactory, make_cards, qualified_invitation
-from tests.migrations import migrate
+from tests.factories import CampaignFactory, CustomerFactory, make_cards
+from tests.migrations import historical_model, migrate
+
+BEFORE = [("invitations", "0013_phones_are_ascii")]
+_phones = iter(range(15900000000, 15999999999))
+
+
+def qualified_before(campaign, account_id: str, decided_at=None):
+    """A qualified invitation as the code before the migration wrote it (today's model would
+    name columns added since)."""
+    now = timezone.now()
+    return historical_model("invitations", "Invitation", BEFORE).objects.create(
+        campaign_id=campaign.pk,
+        inviter_id=CustomerFactory().pk,
+        invitee_phone=str(next(_phones)),
+        status="qualified",
+        external_account_id=account_id,
+        account_opened_at=now + timedelta(seconds=1),
+        decided_at=decided_at or now,
+        qualify_by=now + timedelta(days=30),
+        next_check_at=now,
+    )
+
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,17 +42,13 @@ pytestmark = [
 
 
 def test_later_qualifications_of_an_account_are_rejected_and_their_grants_named(admin_user):
-    migrate([("invitations", "0013_phones_are_ascii")])
+    migrate(BEFORE)
     first_campaign, second_campaign = CampaignFactory(), CampaignFactory(name="second")
     make_cards(first_campaign.card_kind, 3)
     now = timezone.now()
-    first = qualified_invitation(
-        campaign=first_campaign, external_account_id="SAME", decided_at=now - timedelta(hours=1)
-    )
-    later = qualified_invitation(
-        campaign=second_campaign, external_account_id="SAME", decided_at=now
-    )
-    other = qualified_invitation(campaign=second_campaign, external_account_id="OTHER")
+    first = qualified_before(first_campaign, "SAME", decided_at=now - timedelta(hours=1))
+    later = qualified_before(second_campaign, "SAME", decided_at=now)
+    other = qualified_before(second_campaign, "OTHER")
     paid_twice = grant_reward(later)
     grant_reward(first)
 
@@ -39,7 +56,7 @@ def test_later_qualifications_of_an_account_are_rejected_and_their_grants_named(
 
     statuses = dict(Invitation.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "qualified", later.pk: "rejected", other.pk: "qualified"}
-    later.refresh_from_db()
+    later = Invitation.objects.get(pk=later.pk)
     assert later.rejection_reason == f"account SAME was already counted for invitation #{first.pk}"
     [event] = InvitationEvent.objects.filter(invitation=later)
     assert (event.action, event.actor_label) == ("rejected", "migration invitations 0014")

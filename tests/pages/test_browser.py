@@ -286,3 +286,22 @@ def test_a_card_manager_uploads_watches_the_check_confirms_and_gets_the_batch(
         except subprocess.TimeoutExpired:
             cluster.kill()
     assert Card.objects.count() == 100_000
+
+
+def test_the_simulators_open_account_page_fits_a_phone(browser):
+    """The demo sends the invitee on to the simulator's page, on a phone: laid out for the
+    phone's width (not a desktop's 980 px shrunk), its button on screen and big enough."""
+    from tests.simulator import simulator
+
+    phone = browser.new_context(viewport={"width": 360, "height": 800}, is_mobile=True)
+    page = phone.new_page()
+    page.width = 360
+    try:
+        with simulator() as sim:
+            page.goto(f"{sim.url}/open-account?phone=15900000001")
+            assert page.evaluate("window.innerWidth") == 360
+            look(page, "simulator-open-account")
+            box = page.locator("#open").bounding_box()
+            assert box["x"] + box["width"] <= 360 and box["height"] >= 44
+    finally:
+        phone.close()

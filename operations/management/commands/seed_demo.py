@@ -131,12 +131,18 @@ class Command(BaseCommand):
         path = Path(settings.DATA_DIR) / SIMULATOR_ACCOUNTS
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(accounts, indent=1), encoding="utf-8")
+        if CardBatch.objects.filter(file_name=RESTOCK_FILE).exists():
+            stock = f"The JD20 restock ({RESTOCK_FILE}) is imported already."
+        else:
+            stock = (
+                f"JD20 holds {STARTING_STOCK['JD20']} cards for 5 rewards: import {restock} "
+                "(admin: 卡批次 (Card batches) -> 导入卡密文件 (Import a card file)) to issue "
+                "the two that will wait."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready. Admin: {ADMIN_USER} / {ADMIN_PASSWORD}; "
                 f"customer: {CUSTOMER_PHONE} / {CUSTOMER_PASSWORD}; "
-                f"invite link /i/{customer.invite_code}; simulator accounts in {path}. "
-                f"JD20 holds {STARTING_STOCK['JD20']} cards for 5 rewards: import {restock} "
-                "(admin, Card batches, Import) to issue the two that will wait."
+                f"invite link /i/{customer.invite_code}; simulator accounts in {path}. {stock}"
             )
         )
