@@ -71,7 +71,13 @@ class PhoneLoginForm(AuthenticationForm):
 
 class SignupForm(forms.Form):
     phone = PhoneField(label=_("Mobile number"))
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput,
+        min_length=8,
+        help_text=_("At least 8 characters, not only digits, not a common password."),
+        error_messages={"min_length": _("Choose a password of at least 8 characters.")},
+    )
     password_again = forms.CharField(widget=forms.PasswordInput, label=_("Password again"))
 
     def clean(self):

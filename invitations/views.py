@@ -1,3 +1,4 @@
+import math
 import time
 
 from django.conf import settings
@@ -114,6 +115,33 @@ def landing(request, code: str):
     )
 
 
+CODE_NOTICE = "code_notice"  # what the code page says after a redirect (wrong code, resend)
+
+
+def _after_code_post(request, notice: str = ""):
+    """Post/redirect/get: a code counted (or a new one sent) is never sent again by a reload."""
+    if notice:
+        request.session[CODE_NOTICE] = notice
+    return redirect(request.path)
+
+
+def _code_page(request, verification, form, *, restart_url: str):
+    """The code page: the notice of the last post, and the resend button's wait in seconds
+    (disabled until then; ``site.js`` counts down)."""
+    waited = (timezone.now() - verification.created_at).total_seconds()
+    return render(
+        request,
+        "invitations/verify.html",
+        {
+            "form": form,
+            "notice": request.session.pop(CODE_NOTICE, ""),
+            "resend_wait": max(0, math.ceil(settings.PHONE_CODE_RESEND_SECONDS - waited)),
+            "masked_phone": mask_phone(verification.phone),
+            "restart_url": restart_url,
+        },
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def verify(request, code: str):
     inviter = _inviter(code)
@@ -121,9 +149,7 @@ def verify(request, code: str):
     if verification is None:
         return redirect("invitations:landing", code=inviter.invite_code)
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
-    resend_refused = ""
     if request.method == "POST" and "resend" in request.POST:
-        form = PhoneCodeForm()
         try:
             verification = send_phone_code(
                 inviter,
@@ -133,28 +159,18 @@ def verify(request, code: str):
                 consented_at=verification.consented_at,
             )
         except InvitationRefused as refusal:
-            resend_refused = _refusal_text(refusal)
-        else:
-            request.session["phone_verification_id"] = verification.pk
-    elif request.method == "POST" and form.is_valid():
+            return _after_code_post(request, _refusal_text(refusal))
+        request.session["phone_verification_id"] = verification.pk
+        return _after_code_post(request)
+    if request.method == "POST" and form.is_valid():
         try:
             acceptance = confirm_phone_code(verification, form.cleaned_data["code"])
         except InvitationRefused as refusal:
-            form.add_error("code", _refusal_text(refusal))
-        else:
-            del request.session["phone_verification_id"]
-            return _accepted(request, inviter, acceptance, verification.phone)
-    return render(
-        request,
-        "invitations/verify.html",
-        {
-            "inviter": inviter,
-            "form": form,
-            "resend_refused": resend_refused,
-            "masked_phone": mask_phone(verification.phone),
-            "restart_url": reverse("invitations:landing", kwargs={"code": inviter.invite_code}),
-        },
-    )
+            return _after_code_post(request, _refusal_text(refusal))
+        del request.session["phone_verification_id"]
+        return _accepted(request, inviter, acceptance, verification.phone)
+    restart_url = reverse("invitations:landing", kwargs={"code": inviter.invite_code})
+    return _code_page(request, verification, form, restart_url=restart_url)
 
 
 def invited(request, code: str):
@@ -236,6 +252,13 @@ def signup_verify(request):
     if verification is None:
         return redirect("invitations:signup")
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            verification = send_phone_code(None, verification.phone, address=client_ip(request))
+        except InvitationRefused as refusal:
+            return _after_code_post(request, str(refusal))
+        request.session["signup"] = {**pending, "verification_id": verification.pk}
+        return _after_code_post(request)
     if request.method == "POST" and form.is_valid():
         try:
             verified = check_phone_code(verification, form.cleaned_data["code"])
@@ -243,21 +266,12 @@ def signup_verify(request):
                 verified.phone, None, password_hash=pending["password_hash"]
             )
         except InvitationRefused as refusal:
-            form.add_error("code", str(refusal))
+            return _after_code_post(request, str(refusal))
         except PhoneTaken:
             del request.session["signup"]
             messages.info(request, _("This number already has an account. Please log in."))
             return redirect("login")
-        else:
-            del request.session["signup"]
-            login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(reverse("rewards:home"))
-    return render(
-        request,
-        "invitations/verify.html",
-        {
-            "form": form,
-            "masked_phone": mask_phone(verification.phone),
-            "restart_url": reverse("invitations:signup"),
-        },
-    )
+        del request.session["signup"]
+        login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(reverse("rewards:home"))
+    return _code_page(request, verification, form, restart_url=reverse("invitations:signup"))

@@ -49,3 +49,21 @@ document.addEventListener("click", function (event) {
       image.src = url;
     });
 });
+
+// A resend button waits: <button data-wait="42" data-label="..." data-label-wait="... {s} ...">
+// counts down and comes back when the wait is over. Without JS it is disabled until a reload.
+document.querySelectorAll("[data-wait]").forEach(function (button) {
+  var left = parseInt(button.getAttribute("data-wait"), 10) || 0;
+  var tick = function () {
+    if (left <= 0) {
+      button.disabled = false;
+      button.textContent = button.getAttribute("data-label");
+      return;
+    }
+    button.disabled = true;
+    button.textContent = button.getAttribute("data-label-wait").replace("{s}", left);
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
+});

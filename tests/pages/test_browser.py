@@ -1,6 +1,7 @@
 """Pages in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser)."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -130,6 +131,14 @@ def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_
     assert "159****0001" in page.inner_text("main")
     assert page.get_attribute("#id_code", "inputmode") == "numeric"
     look(page, "verify")
+    # the resend button waits, counting down the seconds (site.js)
+    assert page.is_disabled("#resend")
+    first = int(re.search(r"(\d+) 秒后", page.inner_text("#resend")).group(1))
+    wait_for(
+        page,
+        f"parseInt(document.querySelector('#resend').textContent.match(/\\d+/)) < {first}",
+        timeout=5_000,
+    )
     code = last_code("15900000001")
     page.fill("#id_code", code)
     page.click("button.primary")

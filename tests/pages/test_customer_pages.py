@@ -124,7 +124,8 @@ def test_signup_proves_the_number_then_logs_the_customer_in(client, settings):
         },
     )
     assert started.status_code == 302 and not Customer.objects.exists()  # not before the code
-    assert client.post(reverse("invitations:signup_verify"), {"code": "abcdef"}).status_code == 200
+    wrong = client.post(reverse("invitations:signup_verify"), {"code": "abcdef"}, follow=True)
+    assert wrong.status_code == 200 and "errorlist" in wrong.content.decode()
     assert not Customer.objects.exists()
 
     done = signup(client, "138-0013-8000")

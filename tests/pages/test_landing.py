@@ -141,8 +141,8 @@ def test_wrong_codes_are_counted_and_run_out(client, inviter, settings):
     right = last_code("15900000001")
     wrong = "000000" if right != "000000" else "111111"
     for _ in range(settings.PHONE_CODE_MAX_ATTEMPTS):
-        assert client.post(verify(inviter), {"code": wrong}).status_code == 200
-    page = text(client.post(verify(inviter), {"code": right}))
+        assert client.post(verify(inviter), {"code": wrong}).status_code == 302  # then a GET
+    page = text(client.post(verify(inviter), {"code": right}, follow=True))
     assert "errorlist" in page and not Invitation.objects.exists()
 
 
@@ -177,7 +177,7 @@ def test_codes_are_throttled_per_number_and_per_address(client, inviter, setting
 
 def test_a_second_code_needs_a_minute(client, inviter):
     client.post(landing(inviter), {"phone": "15900000001", "consent": "on"})
-    again = client.post(verify(inviter), {"resend": "1"})
+    again = client.post(verify(inviter), {"resend": "1"}, follow=True)
     assert again.status_code == 200 and len(sms.outbox) == 1
     assert "errorlist" in text(again)
 
@@ -217,6 +217,6 @@ def test_garbage_in_the_phone_form_is_refused_with_the_input_kept(client, invite
 def test_garbage_codes_are_refused_and_counted_only_when_they_could_be_codes(client, inviter):
     client.post(landing(inviter), {"phone": "15900000001", "consent": "on"})
     for code in ["\x00\x00\x00\x00\x00\x00", "12345", "1234567", "é" * 6]:
-        response = client.post(verify(inviter), {"code": code})
+        response = client.post(verify(inviter), {"code": code}, follow=True)
         assert response.status_code == 200 and "errorlist" in text(response)
     assert not Invitation.objects.exists()
