@@ -29,6 +29,7 @@ from .services import (
     reveal_card_secret,
     void_card,
 )
+from .services.upload_checks import sample_rows, upload_warnings
 from .services.uploads import STALLED_AFTER, upload_problems
 from .tasks import queue_check, queue_import
 
@@ -203,6 +204,8 @@ class CardUploadAdmin(ReadOnlyAdmin):
             "upload": upload,
             "percent": int(upload.progress * 100),
             "problems": upload_problems(upload),
+            "warnings": upload_warnings(upload),
+            "sample": sample_rows(upload),
             "more_problems": upload.error_count - len(upload.errors),
             "state_url": reverse("admin:cardpool_cardupload_state", args=[upload.pk]),
             "stalled": upload.status in (upload.Status.UPLOADED, upload.Status.IMPORTING)

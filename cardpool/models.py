@@ -256,6 +256,10 @@ class CardUpload(models.Model):
     error_count = models.PositiveIntegerField(default=0, verbose_name=_("problems"))
     errors = models.JSONField(default=list, blank=True, verbose_name=_("first problems"))
     sample = models.JSONField(default=list, blank=True, verbose_name=_("sample rows (masked)"))
+    # the most common shape of the numbers and of the passwords (length and character classes,
+    # nothing of the values): a later file of the kind with them the other way round is warned
+    shapes = models.JSONField(default=dict, blank=True, verbose_name=_("column shapes"))
+    warnings = models.JSONField(default=list, blank=True, verbose_name=_("warnings"))
     batch = models.OneToOneField(
         CardBatch,
         null=True,

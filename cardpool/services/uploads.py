@@ -44,6 +44,7 @@ from .importing import (
     RowError,
     card_rows,
 )
+from .upload_checks import Shapes, masked_password, shape, warnings_for
 
 PART_BYTES = 1 << 20
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -223,17 +224,22 @@ def validate_upload(upload_id: int, *, progress: Progress | None = None) -> Card
             return upload
         StagedCard.objects.filter(upload=upload).delete()  # a previous attempt's rows
         problems = _Problems()
+        shapes = Shapes()
         if refusal := _already_imported(upload):
             problems.add([refusal])
-        elif _stage(upload, problems, progress):
+        elif _stage(upload, problems, progress, shapes):
             _find_duplicates(upload, problems)
+        upload.shapes = shapes.kept()
+        upload.warnings = warnings_for(upload, shapes)
         _finish_check(upload, problems)
         if progress:
             progress(upload)
         return upload
 
 
-def _stage(upload: CardUpload, problems: _Problems, progress: Progress | None) -> bool:
+def _stage(
+    upload: CardUpload, problems: _Problems, progress: Progress | None, shapes: Shapes
+) -> bool:
     """Read every row; stage the good ones. False when the file could not be read at all."""
     source = _stored_file(upload)
     upload.row_count = 0
@@ -245,6 +251,7 @@ def _stage(upload: CardUpload, problems: _Problems, progress: Progress | None) -
                 if isinstance(parsed, list):
                     problems.add(parsed)
                     continue
+                shapes.add(parsed.number, parsed.password, parsed.valid_until)
                 if len(upload.sample) < SAMPLE_SIZE:
                     upload.sample.append(_masked(parsed))
                 batch.append(parsed)  # staged even in a refused file: its duplicates are reported
@@ -312,7 +319,8 @@ def _masked(row: CardRow) -> dict:
     return {
         "row": row.row,
         "card_no": secrets.mask_number(row.number),
-        "card_password": "•" * 6,
+        "card_password": masked_password(row.password),
+        "card_password_shape": shape(row.password),
         "valid_until": row.valid_until.isoformat(),
     }
 

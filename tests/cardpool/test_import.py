@@ -135,7 +135,8 @@ def test_the_check_writes_nothing_to_the_pool_and_masks_the_sample(card_kind):
     assert upload.sample[0] == {
         "row": 2,
         "card_no": "••••0000",
-        "card_password": "••••••",
+        "card_password": "P•••••••0",  # PW-000000: its first and last, its shape
+        "card_password_shape": "9:digits+letters+symbols",
         "valid_until": valid_date(),
     }
     assert Card.objects.count() == 0 and CardBatch.objects.count() == 0

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cardpool.exceptions import CardImportRejected
 from cardpool.models import CardKind
 from cardpool.services import receive_upload
+from cardpool.services.upload_checks import upload_warnings
 from cardpool.services.uploads import MAX_UPLOAD_BYTES, PART_BYTES, import_received
 
 
@@ -63,6 +64,9 @@ class Command(BaseCommand):
             ) from None
         if options["verbosity"] >= 1:
             sys.stderr.write("\n")
+        upload.refresh_from_db()
+        for warning in upload_warnings(upload):
+            self.stderr.write(f"warning: {warning}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {batch.row_count} {card_kind.code} cards as batch #{batch.pk}."
