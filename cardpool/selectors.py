@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
@@ -8,9 +8,11 @@ from django.utils import timezone
 from .models import Card, CardKind
 
 
-def allocation_horizon() -> date:
-    """Cards must stay valid at least until this date to be handed out."""
-    return timezone.localdate() + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS)
+def allocation_horizon(now: datetime | None = None) -> date:
+    """Cards must stay valid at least until this date to be handed out: the local date (the
+    brokerage's day, not UTC's) of ``now`` (by default, now) plus ``CARD_MIN_VALIDITY_DAYS``.
+    The one definition every count of allocatable stock uses."""
+    return timezone.localdate(now) + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS)
 
 
 def _card_count(**filters):

@@ -21,7 +21,7 @@ NOT_INVITABLE = _(
     "This number cannot take part through this link. If you already have an account with us "
     "or a friend invited you before, there is nothing more to do."
 )
-CODE_SENT_RECENTLY = _("A code was sent less than a minute ago. Please wait {seconds} s.")
+CODE_SENT_RECENTLY = _("A code was sent just now. Please wait {seconds} s before asking again.")
 TOO_MANY_CODES = _("Too many codes were asked for. Please try again in an hour.")
 CODE_NOT_SENT = _("We could not send the text message just now. Please try again in a minute.")
 WRONG_CODE = _("This code is not right. {left} tries left.")

@@ -15,6 +15,13 @@ from rewards.selectors import poller_health, stock_by_kind
 OUTCOMES = ("qualified", "not_yet_opened", "ineligible", "rejected", "expired", "errors")
 
 
+def label_value(value) -> str:
+    """A label value as the text format writes it: backslash, double quote and line feed
+    escaped (``\\``, ``\\"``, ``\\n``), so a card kind's code cannot break the exposition."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
 class Exposition:
     def __init__(self):
         self.lines: list[str] = []
@@ -23,9 +30,7 @@ class Exposition:
         """``samples``: (value, labels) pairs; labels a dict, possibly empty."""
         self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         for value, labels in samples:
-            inner = ",".join(
-                f'{key}="{str(val).replace(chr(34), "")}"' for key, val in labels.items()
-            )
+            inner = ",".join(f"{key}={label_value(val)}" for key, val in labels.items())
             self.lines.append(f"{name}{{{inner}}} {value}" if inner else f"{name} {value}")
 
     def text(self) -> str:

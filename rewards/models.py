@@ -338,6 +338,8 @@ class AnomalyRule(models.TextChoices):
     UPSTREAM_ERROR_RATE = "upstream_error_rate", _("upstream failing")
     PENDING_PAST_WINDOW = "pending_past_window", _("invitations pending past their window")
     GRANTS_WAITING = "grants_waiting", _("grants waiting too long")
+    # detection itself: a rule that raised watches nothing until it runs again
+    RULE_FAILED = "rule_failed", _("anomaly rule failing")
     # customers
     CARD_REPORTED = "card_reported", _("card reported by its customer")
 

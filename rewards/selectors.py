@@ -17,6 +17,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from cardpool.selectors import allocation_horizon
 from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 from referral_site.compiled import CompiledList, CompiledQuery, OwnersRows
 
@@ -292,14 +293,13 @@ class KindStock:
 
 
 def stock_by_kind(now: datetime, *, expiring_days: int = 7) -> list[KindStock]:
-    today = now.date()
     with connection.cursor() as cursor:
         cursor.execute(
             STOCK_SQL,
             {
                 "now": now,
-                "horizon": today + timedelta(days=settings.CARD_MIN_VALIDITY_DAYS),
-                "expiring_before": today + timedelta(days=expiring_days),
+                "horizon": allocation_horizon(now),  # the local date, as allocation counts
+                "expiring_before": timezone.localdate(now) + timedelta(days=expiring_days),
             },
         )
         return [KindStock(*row) for row in cursor.fetchall()]

@@ -16,7 +16,12 @@ def grant_missed_rewards() -> dict:
 
 
 def detect_anomalies() -> int:
-    return len(detect().opened)
+    """How many anomalies the run opened; a run in which a rule failed is a failed task (the
+    failure is also a critical anomaly and fails /health/status)."""
+    run = detect()
+    if run.failed_rules:
+        raise RuntimeError(f"anomaly rules failed: {', '.join(run.failed_rules)}")
+    return len(run.opened)
 
 
 def notify_reviewers() -> int:

@@ -207,8 +207,8 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
 
     Locks the row, checks the lease, applies ``decide``. A qualified invitation is handed to
     ``QUALIFIED_INVITATION_HANDLER`` inside this transaction: if the handler fails, the
-    qualification rolls back too and the row stays claimed until its lease ends (the caller
-    records the failure)."""
+    qualification rolls back too, and the caller records the failure (``record_failure``): the
+    invitation stays pending and is looked up again later."""
     invitation = _locked_if_ours(claim)
     if invitation is None:
         return Outcome.LOST_LEASE

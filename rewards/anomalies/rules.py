@@ -679,7 +679,8 @@ def poller_stalled(now: datetime) -> list[Finding]:
 def upstream_error_rate(now: datetime) -> list[Finding]:
     limit, minimum = _setting("UPSTREAM_ERROR_RATE"), _setting("UPSTREAM_MIN_LOOKUPS")
     health = poller_health(now)
-    if health.lookups < minimum or health.error_rate <= limit:
+    # no lookups, no rate: with ANOMALY_UPSTREAM_MIN_LOOKUPS at 0 too
+    if not health.lookups or health.lookups < minimum or health.error_rate <= limit:
         return []
     return [
         Finding(

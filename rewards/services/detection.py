@@ -26,12 +26,13 @@ from referral_site.outbound import inside_transaction, refuse_inside_transaction
 
 from ..anomalies.rules import RULES, Finding, Rule, one_run
 from ..events import DETECTION, anomaly_paused_campaign_event
-from ..models import Anomaly
+from ..models import Anomaly, AnomalyRule
 from .anomalies import close_anomaly_automatically, record_finding
 
 logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
 STATE_CLEARED = "closed automatically: the condition cleared at {at} and stayed cleared"
+RULE_WORKS = "closed automatically: the rule ran again without an error"
 NOTIFY_LOCK = 7_266_101  # pg advisory lock namespace: (NOTIFY_LOCK, anomaly id) is being emailed
 NOTIFY_BUDGET_SECONDS = 30  # one run's sending; the rest waits for the next run
 
@@ -56,18 +57,22 @@ class DetectionRun:
 
 def detect_anomalies() -> DetectionRun:
     """Run every rule once. A rule that fails (a bug, a timeout) is logged and skipped; the
-    others still run, and its open anomalies are not closed on a run that could not look."""
+    others still run, and its open anomalies are not closed on a run that could not look. The
+    failure is itself an anomaly (``rule_failed``, critical: its condition is watched by nobody
+    meanwhile), closed by the first run in which the rule works again."""
     run = DetectionRun()
     now = database_now()
     with one_run():
         for rule in RULES:
             try:
                 findings = rule.find(now)
-            except Exception:
+            except Exception as error:
                 logger.exception("anomaly rule %s failed", rule.code)
                 run.failed_rules.append(rule.code)
+                _rule_failed(rule, error, run)
                 continue
             _apply(rule, findings, run)
+            _rule_works(rule, run)
     if inside_transaction():
         # run inline inside somebody's transaction (django-q2's scheduler in sync mode holds
         # its schedule rows locked): the reviewers' e-mail goes after that commit
@@ -117,6 +122,30 @@ def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
             at = timezone.localtime(anomaly.cleared_at).strftime("%Y-%m-%d %H:%M")
             close_anomaly_automatically(anomaly, STATE_CLEARED.format(at=at))
             run.closed += 1
+
+
+@transaction.atomic
+def _rule_failed(rule: Rule, error: Exception, run: DetectionRun) -> None:
+    message = _(
+        "Anomaly rule %(rule)s failed (%(error)s): what it watches is not checked until it "
+        "works again."
+    ) % {"rule": rule.code, "error": f"{type(error).__name__}: {error}"[:300]}
+    finding = Finding(
+        AnomalyRule.RULE_FAILED, Anomaly.Severity.CRITICAL, f"rule:{rule.code}", message
+    )
+    anomaly, is_new = record_finding(finding)
+    if is_new:
+        run.opened.append(anomaly.pk)
+
+
+@transaction.atomic
+def _rule_works(rule: Rule, run: DetectionRun) -> None:
+    failing = Anomaly.objects.select_for_update().filter(
+        kind=AnomalyRule.RULE_FAILED, subject=f"rule:{rule.code}", status__in=Anomaly.ACTIVE
+    )
+    for anomaly in failing:
+        close_anomaly_automatically(anomaly, RULE_WORKS)
+        run.closed += 1
 
 
 def _stays_cleared():
