@@ -94,7 +94,8 @@ def _record(person: Invitee, now: datetime, outcome: Outcome) -> None:
 
 def project(people: list[Invitee], cycle_budget: int = RATE * CYCLE_SECONDS_USED) -> Outcome:
     """The project's policy, with the real cycle's budget: ``POLL_MAX_SECONDS`` of lookups."""
-    from invitations.scheduling import Facts, Policy, Priority, after_signal, next_check
+    from invitations import scheduling
+    from invitations.scheduling import Facts, Policy, Priority, next_check
 
     policy = Policy()
     outcome = Outcome(0, 0.0, [], [])
@@ -109,7 +110,10 @@ def project(people: list[Invitee], cycle_budget: int = RATE * CYCLE_SECONDS_USED
     next_arrival = next_click = 0
     pending = 0
 
+    scheduled_at: dict[int, datetime] = {}
+
     def schedule(person: Invitee, at: datetime, priority: Priority) -> None:
+        scheduled_at[person.id] = at
         version[person.id] = version.get(person.id, 0) + 1
         heapq.heappush(due[priority], (at, person.id, version[person.id]))
 
@@ -125,7 +129,9 @@ def project(people: list[Invitee], cycle_budget: int = RATE * CYCLE_SECONDS_USED
             if person.id in version and version[person.id] > 0:
                 signal[person.id] = person.clicked_at
                 facts = Facts(person.invited_at, person.qualify_by, attempts.get(person.id, 0))
-                check = after_signal(facts, person.clicked_at, policy)
+                check = scheduling.after_signal(
+                    facts, person.clicked_at, policy, scheduled_at.get(person.id)
+                )
                 schedule(person, check.at, check.priority)
         budget = cycle_budget
         taken = 0

@@ -77,9 +77,16 @@ def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
     return NextCheck(min(now + wait, final), priority)
 
 
-def after_signal(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
-    """The first check of the burst a signal starts at ``now``."""
-    return NextCheck(min(now + policy.burst[0], _last_check(facts, policy)), Priority.SIGNAL)
+def after_signal(
+    facts: Facts, now: datetime, policy: Policy, scheduled: datetime | None = None
+) -> NextCheck:
+    """The first check of the burst a signal starts at ``now``: the burst's first, or the check
+    already ``scheduled`` if that comes sooner, never after the window's last. The poller's
+    signals (``services.signals``) and the simulation both call this."""
+    first = now + policy.burst[0]
+    if scheduled is not None:
+        first = min(first, scheduled)
+    return NextCheck(min(first, _last_check(facts, policy)), Priority.SIGNAL)
 
 
 def _last_check(facts: Facts, policy: Policy) -> datetime:

@@ -6,28 +6,34 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, When
-from django.db.models.functions import Least
+from django.db.models import Q
 
+from .. import scheduling
 from ..exceptions import CheckTooSoon
 from ..models import Customer, Invitation
-from ..scheduling import Policy, Priority
+from ..scheduling import Facts, Policy, Priority
 from .polling import database_now
 
 
 def _start_bursts(invitations, now: datetime) -> int:
     """Mark pending invitations as signalled at ``now`` and bring their next check forward to
-    the burst's first one. A row on lease (being looked up right now) keeps its lease: the
-    answer it gets is scheduled from the signal. Returns how many were marked."""
-    first = now + Policy.from_settings().burst[0]
-    return invitations.filter(status=Invitation.Status.PENDING).update(
-        signal_at=now,
-        check_priority=Priority.SIGNAL,
-        next_check_at=Case(
-            When(lease_token__isnull=True, then=Least(F("next_check_at"), first)),
-            default=F("next_check_at"),
-        ),
+    the burst's first one (``scheduling.after_signal``, the rule the simulation in
+    bench/scheduling.py runs too). A row on lease (being looked up right now) keeps its next
+    check: the answer it gets is scheduled from the signal. Returns how many were marked."""
+    policy = Policy.from_settings()
+    rows = list(
+        invitations.filter(status=Invitation.Status.PENDING)
+        .select_for_update()
+        .only("pk", "invited_at", "qualify_by", "attempts", "next_check_at", "lease_token")
+        .order_by("pk")
     )
+    for row in rows:
+        facts = Facts(row.invited_at, row.qualify_by, row.attempts, signal_at=now)
+        if row.lease_token is None:
+            row.next_check_at = scheduling.after_signal(facts, now, policy, row.next_check_at).at
+        row.signal_at, row.check_priority = now, Priority.SIGNAL
+    Invitation.objects.bulk_update(rows, ["signal_at", "check_priority", "next_check_at"])
+    return len(rows)
 
 
 # A burst runs for half an hour: clicking the link again within minutes starts no new one (a

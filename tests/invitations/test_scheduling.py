@@ -128,3 +128,34 @@ def test_check_my_friends_now_is_limited_per_customer_and_says_when_again(client
     when = timezone.localtime(customer.checks_requested_at + timedelta(minutes=60))
     assert CHECK_TOO_SOON.format(time=when.strftime("%H:%M")) in again.content.decode()
     assert client.get(reverse("rewards:check_friends")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_poller_and_the_time_to_reward_simulation_follow_one_signal_rule(monkeypatch):
+    """bench/scheduling.py's figures describe production only if it runs production's rule:
+    changing the rule the poller's signals use changes the simulation the same way."""
+    from statistics import median
+
+    from bench.scheduling import project, scenario
+    from invitations import scheduling
+    from invitations.models import Invitation
+    from invitations.services import invitee_opening_account
+    from tests.factories import InvitationFactory
+
+    people = scenario(300, seed=3)
+    before = median(project(people).link_waits)
+    invitation = InvitationFactory(next_check_at=timezone.now() + timedelta(hours=5))
+    invitee_opening_account(invitation)
+    signalled = Invitation.objects.get(pk=invitation.pk)
+    assert signalled.next_check_at - signalled.signal_at == POLICY.burst[0]
+
+    def late_bursts(facts, now, policy, scheduled=None):  # a rule that waits three hours
+        return NextCheck(now + timedelta(hours=3), Priority.SIGNAL)
+
+    monkeypatch.setattr(scheduling, "after_signal", late_bursts)
+    other = InvitationFactory(next_check_at=timezone.now() + timedelta(hours=5))
+    invitee_opening_account(other)
+    signalled = Invitation.objects.get(pk=other.pk)
+
+    assert signalled.next_check_at - signalled.signal_at == timedelta(hours=3)
+    assert median(project(people).link_waits) > before
