@@ -23,7 +23,10 @@ def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     first, in one statement; when the stock runs short, fewer, and an out-of-stock anomaly."""
     card_ids = allocate_cards(kind_id, count, actor_label=ACTOR)
     if len(card_ids) < count:
-        record_finding(out_of_stock_finding(kind_id, code))
+        # the page and the e-mail say how many wait (at least those this call leaves waiting)
+        waiting = Grant.objects.filter(card_kind_id=kind_id, status=Grant.Status.PENDING_STOCK)
+        short = count - len(card_ids)
+        record_finding(out_of_stock_finding(kind_id, code, max(waiting.count(), short)))
     return card_ids
 
 

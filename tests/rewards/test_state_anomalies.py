@@ -31,6 +31,7 @@ def out_of_stock(settings):
     grant_reward(qualified_invitation(campaign=campaign))  # no card: waits, raised at once
     anomaly = Anomaly.objects.get(kind=AnomalyRule.OUT_OF_STOCK)
     assert anomaly.severity == "critical" and anomaly.notified_at is None
+    assert anomaly.details == {"waiting": 1}  # said, not null
     return campaign, anomaly
 
 
