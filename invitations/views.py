@@ -178,7 +178,7 @@ def invited(request, code: str):
     first (without who), or nothing to do as a customer already; and what is left to do."""
     outcome = request.session.get("acceptance")
     invitation = invitation_by_id(request.session.get("invitation_id"))
-    if outcome not in Acceptance.__dict__.values() or (
+    if outcome not in Acceptance.OUTCOMES or (
         invitation is None and outcome != Acceptance.ALREADY_A_CUSTOMER
     ):
         return redirect("invitations:landing", code=code)

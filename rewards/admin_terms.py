@@ -201,21 +201,21 @@ admin.site.unregister(CardKind)
 class CardKindSwitchedAdmin(CardKindAdmin):
     actions = [
         reason_action(
-            "switch_off",
-            _("Switch off: no card handed out, no batch imported (asks for a reason)"),
-            title=_("Switch card kinds off"),
+            code,
+            description,
+            title=title,
             service=switch_kind,
             permission="cardpool.change_cardkind",
             refusals=(RewardError, CardPoolError),
-            is_active=False,
-        ),
-        reason_action(
-            "switch_on",
-            _("Switch on (asks for a reason)"),
-            title=_("Switch card kinds on"),
-            service=switch_kind,
-            permission="cardpool.change_cardkind",
-            refusals=(RewardError, CardPoolError),
-            is_active=True,
-        ),
+            is_active=is_active,
+        )
+        for code, description, title, is_active in [
+            (
+                "switch_off",
+                _("Switch off: no card handed out, no batch imported (asks for a reason)"),
+                _("Switch card kinds off"),
+                False,
+            ),
+            ("switch_on", _("Switch on (asks for a reason)"), _("Switch card kinds on"), True),
+        ]
     ]

@@ -37,3 +37,13 @@ def latest_migrations_after():
 
     yield
     migrate()
+
+
+@pytest.fixture
+def outbox():
+    """The SMS texts sent (the console sender's list), empty before and after the test."""
+    from invitations import sms
+
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()

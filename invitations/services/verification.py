@@ -137,6 +137,7 @@ class Acceptance:
     ACCEPTED_BEFORE = "accepted_before"  # they accepted this inviter's invitation earlier
     INVITED_BY_ANOTHER = "invited_by_another"  # another friend's invitation came first
     ALREADY_A_CUSTOMER = "already_a_customer"  # they use the referral pages themselves
+    OUTCOMES = (ACCEPTED, ACCEPTED_BEFORE, INVITED_BY_ANOTHER, ALREADY_A_CUSTOMER)
 
     outcome: str
     invitation: Invitation | None = None

@@ -30,7 +30,7 @@ from tests.factories import CampaignFactory, CustomerFactory, InvitationFactory
 from tests.pages.codes import last_code
 from tests.processes import worker_environment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 
 ZEROS = {
     "full-width": "\uff10",
@@ -56,13 +56,6 @@ def written(phone: str, script: str) -> str:
 def twin(phone: str, script: str) -> str:
     """The twin the old check let through: the first two digits in ASCII, the rest not."""
     return phone[:2] + written(phone[2:], script)
-
-
-@pytest.fixture(autouse=True)
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
 
 
 # --- the one normalization --------------------------------------------------------------------

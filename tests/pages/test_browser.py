@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from invitations import sms
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 from tests.pages.codes import last_code
@@ -101,13 +100,6 @@ def wait_for(page, expression: str, timeout: float = 30_000) -> None:
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
         page.wait_for_timeout(100)
-
-
-@pytest.fixture
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
 
 
 def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_server, outbox):

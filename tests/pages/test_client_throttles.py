@@ -14,18 +14,11 @@ from invitations.models import PhoneVerification
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 
 PROXY = "10.0.0.2"
 PASSWORD = "Winter-Sky-2026"
 LIMIT = 3  # codes per address per hour, in these tests
-
-
-@pytest.fixture(autouse=True)
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
 
 
 @pytest.fixture

@@ -7,19 +7,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from invitations import sms
 from invitations.models import PhoneVerification
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 
 
 @pytest.fixture

@@ -16,14 +16,7 @@ from invitations.services import create_invitation
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 
 
 @pytest.fixture

@@ -8,19 +8,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import sms
 from invitations.models import Invitation, PhoneVerification
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 
 
 @pytest.fixture
