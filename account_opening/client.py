@@ -24,7 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from referral_site.outbound import refuse_inside_transaction
+from core.backoff import doubling
+from core.outbound import refuse_inside_transaction
 
 from .contract import CHANNELS
 from .rate_limit import SharedRateLimiter, clamp_seconds
@@ -262,7 +263,7 @@ class HttpAccountOpeningClient:
             except RetryableUpstreamError:
                 if attempt > self.retries:
                     raise
-                time.sleep(min(0.2 * 2**attempt, 2.0))
+                time.sleep(doubling(attempt + 1, 0.2, 2.0))
 
     def _lookup_once(self, phone: str, deadline: float | None) -> AccountStatus:
         if not self.limiter.wait_for_slot(deadline):

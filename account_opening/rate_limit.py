@@ -12,12 +12,16 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from core.models import RateLimit
+
+TABLE = RateLimit._meta.db_table
+
 # The slot is never further than %(cap)s seconds ahead: a row pushed further (by a hostile
 # Retry-After, or by hand) is pulled back, so one reply can never stop polling for long. The
 # WHERE clause reserves nothing when the slot falls after the caller's deadline: a caller that
 # gives up must not push the slot further for everyone else.
-RESERVE = """
-INSERT INTO invitations_upstreamratelimit AS limiter (name, next_free_at)
+RESERVE = f"""
+INSERT INTO {TABLE} AS limiter (name, next_free_at)
 VALUES (%(name)s, clock_timestamp() + make_interval(secs => %(interval)s))
 ON CONFLICT (name) DO UPDATE
     SET next_free_at = GREATEST(LEAST(limiter.next_free_at,
@@ -28,22 +32,22 @@ ON CONFLICT (name) DO UPDATE
           <= clock_timestamp() + make_interval(secs => %(max_wait)s)
 RETURNING EXTRACT(EPOCH FROM (limiter.next_free_at - make_interval(secs => %(interval)s)
                               - clock_timestamp()))
-"""
-PUSH_BACK = """
-INSERT INTO invitations_upstreamratelimit AS limiter (name, next_free_at)
+"""  # noqa: S608 (the table name is the model's)
+PUSH_BACK = f"""
+INSERT INTO {TABLE} AS limiter (name, next_free_at)
 VALUES (%(name)s, clock_timestamp() + make_interval(secs => %(seconds)s))
 ON CONFLICT (name) DO UPDATE
     SET next_free_at = LEAST(GREATEST(limiter.next_free_at,
                                       clock_timestamp() + make_interval(secs => %(seconds)s)),
                              clock_timestamp() + make_interval(secs => %(cap)s))
-"""
+"""  # noqa: S608
 # A caller that finds no slot before its deadline also pulls a row left beyond the cap back to it,
 # so what staff read in the table is what the limiter does.
-HEAL = """
-UPDATE invitations_upstreamratelimit
+HEAL = f"""
+UPDATE {TABLE}
 SET next_free_at = clock_timestamp() + make_interval(secs => %(cap)s)
 WHERE name = %(name)s AND next_free_at > clock_timestamp() + make_interval(secs => %(cap)s)
-"""
+"""  # noqa: S608
 # Slots a little wider than 1/rate, so jitter in network latency cannot squeeze rate+1
 # requests into one second at the upstream.
 SAFETY_MARGIN = 1.05

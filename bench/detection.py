@@ -116,7 +116,7 @@ def run(quick: bool) -> dict:
     for _ in range(repeats):  # interleaved, so both see the same machine
         baseline_times.append(_timed(_baseline))
         run_times.append(_timed(detect_anomalies))
-    from invitations.services.polling import database_now
+    from core.clock import database_now
 
     now = database_now()
     per_rule = {

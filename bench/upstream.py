@@ -37,7 +37,7 @@ def run(quick: bool) -> dict:
             "DELETE FROM invitations_invitation WHERE campaign_id = %s AND status = 'pending'",
             [campaign.pk],
         )
-        execute("DELETE FROM invitations_upstreamratelimit")
+        execute("DELETE FROM core_ratelimit")
         fixtures.invitations(
             campaign, backlog, status="pending", one_inviter=inviter, phone_prefix=f"4{processes}"
         )

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.admin_tools import (
+from core.admin_tools import (
     PrivateSearchMixin,
     ReadOnlyAdmin,
     StrictListMixin,

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.models import RecordedEvent
+
 from .secrets import mask_number
 
 
@@ -137,7 +139,7 @@ class Card(models.Model):
         return mask_number(self.number_last4)
 
 
-class CardEvent(models.Model):
+class CardEvent(RecordedEvent):
     """Every status change of a card and every reveal of its secret, with who and why."""
 
     class Action(models.TextChoices):
@@ -152,34 +154,16 @@ class CardEvent(models.Model):
     action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
     from_status = models.CharField(max_length=16, blank=True, verbose_name=_("from status"))
     to_status = models.CharField(max_length=16, blank=True, verbose_name=_("to status"))
-    reason = models.TextField(blank=True, verbose_name=_("reason"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        verbose_name=_("actor"),
-    )
-    actor_label = models.CharField(
-        max_length=100,
-        blank=True,
-        help_text=_("System actor, if any."),
-        verbose_name=_("actor label"),
-    )
-    created_at = models.DateTimeField(
-        auto_now_add=True, db_index=True, verbose_name=_("created at")
-    )
 
-    class Meta:
+    class Meta(RecordedEvent.Meta):
         verbose_name = _("card event")
         verbose_name_plural = _("card events")
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.card} {self.get_action_display()}"
 
 
-class CardKindEvent(models.Model):
+class CardKindEvent(RecordedEvent):
     """Every switch of a card kind off (no card of it is handed out, no batch imported) or on,
     with who and why."""
 
@@ -191,22 +175,10 @@ class CardKindEvent(models.Model):
         CardKind, on_delete=models.PROTECT, related_name="events", verbose_name=_("kind")
     )
     action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
-    reason = models.TextField(verbose_name=_("reason"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        verbose_name=_("actor"),
-    )
-    created_at = models.DateTimeField(
-        auto_now_add=True, db_index=True, verbose_name=_("created at")
-    )
 
-    class Meta:
+    class Meta(RecordedEvent.Meta):
         verbose_name = _("card kind event")
         verbose_name_plural = _("card kind events")
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.kind.code} {self.get_action_display()}"

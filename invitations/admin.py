@@ -9,7 +9,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
-from referral_site.admin_tools import (
+from core.admin_tools import (
     FULL_PHONE_PERMISSION,
     PrivateSearchMixin,
     ReadOnlyAdmin,

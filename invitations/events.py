@@ -2,9 +2,9 @@
 (``CampaignEvent.Action``, ``CustomerEvent.Action``, ``InvitationEvent.Action``). Called inside
 the service's transaction; never from a view, an admin class or a signal."""
 
-from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation, InvitationEvent
+from core.actors import SystemActor
 
-POLLER = "poller"
+from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation, InvitationEvent
 
 
 def _campaign_event(campaign: Campaign, action: str, **fields) -> CampaignEvent:
@@ -77,7 +77,7 @@ def invitation_decided_event(invitation: Invitation, *, reason: str = "") -> Inv
     return InvitationEvent.objects.create(
         invitation=invitation,
         action=invitation.status,
-        actor_label=POLLER,
+        actor_label=SystemActor.POLLER,
         reason=reason,
         details={
             "opened": opened_at is not None,

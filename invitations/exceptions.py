@@ -4,6 +4,8 @@ when shown (lazy: ``str(error)`` speaks the language of the request)."""
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.exceptions import DomainError
+
 SELF_INVITATION = _("You cannot invite yourself.")
 NO_RUNNING_CAMPAIGN = _("There is no campaign running right now.")
 CAMPAIGN_NOT_RUNNING = _("The campaign “{campaign}” is not running (it is {state}).")
@@ -30,53 +32,51 @@ CODE_USED_UP = _("Too many wrong codes. Ask for a new one.")
 CHECK_TOO_SOON = _("We are already checking your friends. You can ask again at {time}.")
 
 
-class InvitationRefused(Exception):
+class InvitationRefused(DomainError):
     """Base of the refusals; ``str(error)`` is fit to show the person who typed the input."""
 
 
 class SelfInvitation(InvitationRefused):
-    def __init__(self):
-        super().__init__(SELF_INVITATION)
+    message = SELF_INVITATION
 
 
 class NoRunningCampaign(InvitationRefused):
-    def __init__(self):
-        super().__init__(NO_RUNNING_CAMPAIGN)
+    message = NO_RUNNING_CAMPAIGN
 
 
 class CampaignNotRunning(InvitationRefused):
-    def __init__(self, campaign, state: str):
-        super().__init__(CAMPAIGN_NOT_RUNNING.format(campaign=campaign.name, state=state.label))
+    message = CAMPAIGN_NOT_RUNNING
+
+    def __init__(self, campaign, state):
+        super().__init__(campaign=campaign.name, state=state.label)
 
 
 class AlreadyACustomer(InvitationRefused):
-    def __init__(self):
-        super().__init__(ALREADY_A_CUSTOMER)
+    message = ALREADY_A_CUSTOMER
 
 
 class DuplicateInvitation(InvitationRefused):
-    def __init__(self):
-        super().__init__(DUPLICATE_INVITATION)
+    message = DUPLICATE_INVITATION
 
 
-class PhoneTaken(Exception):
-    def __init__(self):
-        super().__init__(PHONE_TAKEN)
+class PhoneTaken(DomainError):
+    message = PHONE_TAKEN
 
 
 class SignupTimeOutsideCampaign(InvitationRefused):
+    message = SIGNUP_TIME_OUTSIDE_CAMPAIGN
+
     def __init__(self, campaign):
         super().__init__(
-            SIGNUP_TIME_OUTSIDE_CAMPAIGN.format(
-                starts=f"{campaign.starts_at:%Y-%m-%d %H:%M}",
-                ends=f"{campaign.ends_at:%Y-%m-%d %H:%M}",
-            )
+            starts=f"{campaign.starts_at:%Y-%m-%d %H:%M}", ends=f"{campaign.ends_at:%Y-%m-%d %H:%M}"
         )
 
 
 class UnknownInviter(InvitationRefused):
+    message = UNKNOWN_INVITER
+
     def __init__(self, phone: str):
-        super().__init__(UNKNOWN_INVITER.format(phone=phone))
+        super().__init__(phone=phone)
 
 
 class VerificationRefused(InvitationRefused):
@@ -84,41 +84,41 @@ class VerificationRefused(InvitationRefused):
 
 
 class CodeSentRecently(VerificationRefused):
+    message = CODE_SENT_RECENTLY
+
     def __init__(self, seconds: int):
-        super().__init__(CODE_SENT_RECENTLY.format(seconds=seconds))
+        super().__init__(seconds=seconds)
 
 
 class TooManyCodes(VerificationRefused):
-    def __init__(self):
-        super().__init__(TOO_MANY_CODES)
+    message = TOO_MANY_CODES
 
 
 class CodeNotSent(VerificationRefused):
-    def __init__(self):
-        super().__init__(CODE_NOT_SENT)
+    message = CODE_NOT_SENT
 
 
 class WrongCode(VerificationRefused):
+    message = WRONG_CODE
+
     def __init__(self, left: int):
-        super().__init__(WRONG_CODE.format(left=left))
+        super().__init__(left=left)
 
 
 class CodeExpired(VerificationRefused):
-    def __init__(self):
-        super().__init__(CODE_EXPIRED)
+    message = CODE_EXPIRED
 
 
 class CodeUsedUp(VerificationRefused):
-    def __init__(self):
-        super().__init__(CODE_USED_UP)
+    message = CODE_USED_UP
 
 
-class CheckTooSoon(Exception):
+class CheckTooSoon(DomainError):
     """Checking one's friends now was asked for within the cool-down; ``available_at`` says
     when it can be asked again."""
 
+    message = CHECK_TOO_SOON
+
     def __init__(self, available_at):
+        super().__init__(time=timezone.localtime(available_at).strftime("%H:%M"))
         self.available_at = available_at
-        super().__init__(
-            CHECK_TOO_SOON.format(time=timezone.localtime(available_at).strftime("%H:%M"))
-        )

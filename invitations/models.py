@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.models import RecordedEvent
+
 from .phones import STORED_PHONE, mask_phone
 
 INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
@@ -139,33 +141,6 @@ class Campaign(models.Model):
         if now >= self.ends_at:
             return CampaignState.OVER
         return CampaignState.RUNNING
-
-
-class RecordedEvent(models.Model):
-    """Who (a person, or a process named by ``actor_label``), when and why. Append-only in the
-    database (invariant 11)."""
-
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        verbose_name=_("actor"),
-    )
-    actor_label = models.CharField(
-        max_length=100,
-        blank=True,
-        help_text=_("System actor, if any."),
-        verbose_name=_("actor label"),
-    )
-    reason = models.TextField(blank=True, verbose_name=_("reason"))
-    created_at = models.DateTimeField(
-        auto_now_add=True, db_index=True, verbose_name=_("created at")
-    )
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-id"]
 
 
 class CampaignEvent(RecordedEvent):
@@ -323,7 +298,7 @@ class Invitation(models.Model):
             models.Index(
                 fields=["inviter", "campaign", "status"], name="invitation_counts_of_inviter"
             ),
-            # staff's exact search (referral_site.admin_tools): by the invitee's number, by the
+            # staff's exact search (core.admin_tools): by the invitee's number, by the
             # upstream's account id
             models.Index(fields=["invitee_phone"], name="invitation_by_invitee_phone"),
             models.Index(fields=["external_account_id"], name="invitation_by_account_id"),
@@ -424,20 +399,6 @@ class PollCycle(models.Model):
             "at": f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M:%S}",
             "worker": self.worker,
         }
-
-
-class UpstreamRateLimit(models.Model):
-    """Shared across every process and machine: the next moment a request may be sent."""
-
-    name = models.CharField(max_length=50, primary_key=True, verbose_name=_("name"))
-    next_free_at = models.DateTimeField(verbose_name=_("next free at"))
-
-    class Meta:
-        verbose_name = _("upstream rate limit")
-        verbose_name_plural = _("upstream rate limits")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class PhoneVerification(models.Model):

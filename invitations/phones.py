@@ -16,7 +16,7 @@ import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.privacy import mask_phone
+from core.privacy import mask_phone
 
 __all__ = [
     "INVALID_PHONE",

@@ -20,6 +20,8 @@ from enum import IntEnum
 
 from django.conf import settings
 
+from core.backoff import doubling
+
 
 class Priority(IntEnum):
     """Order in which due checks are taken when the upstream's budget is short (lowest first)."""
@@ -65,8 +67,7 @@ def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
         return NextCheck(min(burst, final), Priority.SIGNAL)
     age = now - facts.invited_at
     if age < policy.young_for:
-        doublings = min(max(facts.attempts - 1, 0), 16)  # bounded: attempts can run high
-        wait = min(policy.first_wait * 2**doublings, policy.young_longest_wait)
+        wait = doubling(facts.attempts, policy.first_wait, policy.young_longest_wait)
         priority = Priority.YOUNG
     else:
         # Past the first day, the wait grows with the invitation's age (a quarter of it), so

@@ -6,7 +6,7 @@ import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from referral_site.outbound import refuse_inside_transaction
+from core.outbound import refuse_inside_transaction
 
 from .phones import mask_phone
 

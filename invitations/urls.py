@@ -1,8 +1,13 @@
 from django.urls import path, register_converter
 
-from referral_site.converters import InviteCodeConverter
+from core.converters import CodeConverter
 
 from . import views
+
+
+class InviteCodeConverter(CodeConverter):
+    regex = "[0-9A-Za-z]{4,16}"
+
 
 register_converter(InviteCodeConverter, "invite_code")
 

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from referral_site.client_ip import client_ip
+from core.client_ip import client_ip
 
 from .exceptions import (
     NOT_INVITABLE,

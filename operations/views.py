@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from referral_site.client_ip import client_ip, networks
+from core.client_ip import client_ip, networks
 
 from . import health, metrics
 

@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from cardpool.models import CardKind
-from invitations.phones import phone_or_none
-from referral_site.admin_tools import (
+from core.admin_tools import (
     PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -20,6 +19,7 @@ from referral_site.admin_tools import (
     actor_shown,
     reason_action,
 )
+from invitations.phones import phone_or_none
 
 from .admin_batches import CardBatchFilter
 from .exceptions import RewardError

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from cardpool.admin import CardBatchAdmin
 from cardpool.models import Card, CardBatch
 from cardpool.services import void_available_cards
-from referral_site.admin_tools import with_reason
+from core.admin_tools import with_reason
 
 from .models import Grant
 

@@ -13,10 +13,10 @@ from cardpool.admin import CardKindAdmin
 from cardpool.exceptions import KIND_SWITCHED_OFF, CardPoolError
 from cardpool.models import CardKind
 from cardpool.selectors import card_kinds_with_stock
+from core.admin_tools import reason_action, shown_user
 from invitations.admin import CampaignAdmin
 from invitations.models import Campaign, CampaignEvent
 from invitations.services.campaigns import change_campaign
-from referral_site.admin_tools import reason_action, shown_user
 
 from .exceptions import RewardError
 from .models import Grant

@@ -11,9 +11,9 @@ column without a default breaks them, and the batch tests with it).
 
 from django.db import connection
 
-from .models import Grant, GrantEvent, PointsEntry
+from core.actors import SystemActor
 
-ACTOR = "rewards"  # who the grant path's events name: the system, no person
+from .models import Grant, GrantEvent, PointsEntry
 
 # The created event for every grant, a held event for held ones, an issued event (with the card)
 # for issued ones, in that order per grant; one points entry per issued grant with points.
@@ -75,7 +75,7 @@ _COLUMNS = ", ".join(field.column for field in _FIELDS)
 _QUALIFIED_COLUMNS = ", ".join(f"g.{field.column}" for field in _FIELDS)
 
 _CONSTANTS = {
-    "actor": ACTOR,
+    "actor": SystemActor.GRANTS,
     "reward": PointsEntry.Kind.REWARD.value,
     "created": GrantEvent.Action.CREATED.value,
     "held": GrantEvent.Action.HELD.value,

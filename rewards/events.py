@@ -3,9 +3,9 @@
 class or a signal. A new grant's first events (created, held, issued), on both grant paths, are
 written with the grant in one statement by ``rewards.batch_writes``."""
 
-from .models import AnomalyEvent, Grant, GrantEvent
+from core.actors import SystemActor
 
-DETECTION = "anomaly detection"
+from .models import AnomalyEvent, Grant, GrantEvent
 
 
 def _grant_event(grant: Grant, action: str, **fields) -> GrantEvent:
@@ -75,7 +75,7 @@ def anomaly_closed_automatically_event(anomaly, *, note: str) -> AnomalyEvent:
     return AnomalyEvent.objects.create(
         anomaly=anomaly,
         action=AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
-        actor_label=DETECTION,
+        actor_label=SystemActor.DETECTION,
         reason=note,
     )
 
@@ -84,6 +84,6 @@ def anomaly_paused_campaign_event(anomaly, *, campaign) -> AnomalyEvent:
     return AnomalyEvent.objects.create(
         anomaly=anomaly,
         action=AnomalyEvent.Action.CAMPAIGN_PAUSED,
-        actor_label=DETECTION,
+        actor_label=SystemActor.DETECTION,
         reason=f"campaign #{campaign.pk} {campaign.name} paused: new grants are held",
     )

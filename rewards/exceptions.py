@@ -1,5 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
+from core.exceptions import DomainError
+
 NOT_QUALIFIED = _("Invitation #{invitation} is {status}, not qualified: nothing to grant.")
 GRANT_NOT_IN_STATUS = _("Grant {grant} is {status}; this needs a grant that is {expected}.")
 NOT_YOUR_GRANT = _("This reward is not yours.")
@@ -20,29 +22,30 @@ def _status_label(status: str) -> str:
     return str(Grant.Status(status).label) if status in Grant.Status.values else status
 
 
-class RewardError(Exception):
+class RewardError(DomainError):
     pass
 
 
 class NotQualified(RewardError):
+    message = NOT_QUALIFIED
+
     def __init__(self, invitation):
-        super().__init__(NOT_QUALIFIED.format(invitation=invitation.pk, status=invitation.status))
+        super().__init__(invitation=invitation.pk, status=invitation.status)
 
 
 class GrantNotInStatus(RewardError):
+    message = GRANT_NOT_IN_STATUS
+
     def __init__(self, grant, expected: str):
         super().__init__(
-            GRANT_NOT_IN_STATUS.format(
-                grant=grant.grant_no,
-                status=_status_label(grant.status),
-                expected=_status_label(expected),
-            )
+            grant=grant.grant_no,
+            status=_status_label(grant.status),
+            expected=_status_label(expected),
         )
 
 
 class NotYourGrant(RewardError):
-    def __init__(self):
-        super().__init__(NOT_YOUR_GRANT)
+    message = NOT_YOUR_GRANT
 
 
 class NotGrantedAgain(RewardError):
@@ -51,20 +54,26 @@ class NotGrantedAgain(RewardError):
     NOT_QUALIFIED = _("its invitation is no longer qualified.")
     OVER_CAP = _("the inviter has reached the campaign's cap since.")
 
+    message = NOT_GRANTED_AGAIN
+
     def __init__(self, grant, why):
-        super().__init__(NOT_GRANTED_AGAIN.format(grant=grant.grant_no, why=why))
+        super().__init__(grant=grant.grant_no, why=why)
 
 
 class CardAlreadyReported(RewardError):
     """The card's report is still being checked: nothing more is recorded."""
 
+    message = CARD_ALREADY_REPORTED
+
     def __init__(self, grant):
-        super().__init__(CARD_ALREADY_REPORTED.format(grant=grant.grant_no))
+        super().__init__(grant=grant.grant_no)
 
 
 class TooManyReports(RewardError):
+    message = TOO_MANY_REPORTS
+
     def __init__(self, count: int):
-        super().__init__(TOO_MANY_REPORTS.format(count=count))
+        super().__init__(count=count)
 
 
 KIND_IN_USE = _(
@@ -75,9 +84,11 @@ KIND_IN_USE = _(
 
 
 class KindInUse(RewardError):
+    message = KIND_IN_USE
+
     def __init__(self, kind, campaigns: list[str], waiting: int):
         names = "、".join(campaigns) if campaigns else "0"
-        super().__init__(KIND_IN_USE.format(kind=kind.code, campaigns=names, waiting=waiting))
+        super().__init__(kind=kind.code, campaigns=names, waiting=waiting)
 
 
 SAME_KIND = _(
@@ -86,5 +97,7 @@ SAME_KIND = _(
 
 
 class SameKind(RewardError):
+    message = SAME_KIND
+
     def __init__(self, grant, kind):
-        super().__init__(SAME_KIND.format(grant=grant.grant_no, kind=kind.code))
+        super().__init__(grant=grant.grant_no, kind=kind.code)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.db.models import Q
@@ -6,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from invitations.models import RecordedEvent
+from core.models import RecordedEvent
 
 
 class GrantQuerySet(models.QuerySet):
@@ -223,7 +222,7 @@ class PointsEntry(models.Model):
         return f"{self.amount:+d} {self.get_kind_display()}"
 
 
-class GrantEvent(models.Model):
+class GrantEvent(RecordedEvent):
     class Action(models.TextChoices):
         CREATED = "created", _("Created")
         HELD = "held", _("Held")
@@ -239,15 +238,6 @@ class GrantEvent(models.Model):
         Grant, on_delete=models.PROTECT, related_name="events", verbose_name=_("grant")
     )
     action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        verbose_name=_("actor"),
-    )
-    actor_label = models.CharField(max_length=100, blank=True, verbose_name=_("actor label"))
-    reason = models.TextField(blank=True, verbose_name=_("reason"))
     card = models.ForeignKey(
         "cardpool.Card",
         null=True,
@@ -256,14 +246,11 @@ class GrantEvent(models.Model):
         related_name="+",
         verbose_name=_("card"),
     )
-    created_at = models.DateTimeField(
-        auto_now_add=True, db_index=True, verbose_name=_("created at")
-    )
 
-    class Meta:
+    class Meta(RecordedEvent.Meta):
         verbose_name = _("grant event")
         verbose_name_plural = _("grant events")
-        ordering = ["created_at", "id"]
+        ordering = ["created_at", "id"]  # a grant's story reads from its start
 
     def __str__(self) -> str:
         return f"{self.grant} {self.get_action_display()}"

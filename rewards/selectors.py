@@ -18,8 +18,8 @@ from django.db.models import (
 from django.utils import timezone
 
 from cardpool.selectors import allocation_horizon
+from core.compiled import CompiledList, CompiledQuery, OwnersRows
 from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
-from referral_site.compiled import CompiledList, CompiledQuery, OwnersRows
 
 from .models import (
     Anomaly,

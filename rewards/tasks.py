@@ -1,5 +1,7 @@
 """django-q2 entry points."""
 
+from core.actors import SystemActor
+
 from .services import fulfil_pending_grants as fulfil
 from .services import grant_missed_rewards as sweep
 from .services.detection import detect_anomalies as detect
@@ -30,4 +32,4 @@ def notify_reviewers() -> int:
 
 
 def reconcile() -> bool:
-    return reconcile_all(actor_label="schedule").is_ok
+    return reconcile_all(actor_label=SystemActor.SCHEDULER).is_ok

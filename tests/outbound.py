@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
 
-from referral_site.outbound import inside_transaction
+from core.outbound import inside_transaction
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Card pool use cases. Views, admin, commands and tasks call these, nothing else."""
 
 from .allocation import (
-    allocate_card,
     allocate_cards,
     allocation_horizon,
     expire_cards,
@@ -24,7 +23,6 @@ from .uploads import (
 
 __all__ = [
     "RowError",
-    "allocate_card",
     "allocate_cards",
     "allocation_horizon",
     "confirm_upload",

@@ -10,11 +10,11 @@ that receives it is unique per card in the database.
 import functools
 from datetime import date
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from referral_site.compiled import CompiledQuery
+from core.compiled import CompiledQuery
+from core.exceptions import required_reason
 
 from .. import secrets
 from ..events import (
@@ -22,28 +22,12 @@ from ..events import (
     card_revealed_event,
     card_voided_event,
 )
-from ..exceptions import CardNotInStatus, NoCardAvailable, required_reason
+from ..exceptions import CardNotInStatus
 from ..lock_objects import cards_for_update, next_available_cards
-from ..models import Card, CardBatch, CardEvent, CardKind
+from ..models import Card, CardBatch, CardEvent
 from ..selectors import allocation_horizon
 
 EXPIRE_CHUNK = 1000
-
-
-def allocate_card(kind: CardKind, *, actor_label: str = "rewards") -> Card:
-    """Take one available card of ``kind``, soonest expiry first, and mark it assigned (one
-    ``allocate_cards``).
-
-    Must run inside the caller's transaction (the one that creates the grant), so the card and
-    the grant commit or roll back together. Raises ``NoCardAvailable`` when no unlocked card of
-    the kind stays valid for ``CARD_MIN_VALIDITY_DAYS``.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("allocate_card must be called inside transaction.atomic().")
-    card_ids = allocate_cards(kind.pk, 1, actor_label=actor_label)
-    if not card_ids:
-        raise NoCardAvailable(kind.code, settings.CARD_MIN_VALIDITY_DAYS)
-    return Card.objects.get(pk=card_ids[0])
 
 
 # The locking SELECT is ``next_available_cards`` compiled by the ORM (one definition of which
@@ -68,7 +52,9 @@ SELECT id FROM taken ORDER BY valid_until, id
 def allocate_cards(kind_id: int, count: int, *, actor_label: str = "rewards") -> list[int]:
     """Take up to ``count`` available cards of a kind at once, soonest expiry first, and mark
     them assigned, with their events; returns their ids in that order (fewer when the stock runs
-    short). The batch form of ``allocate_card``, in one statement in the caller's transaction."""
+    short), in one statement in the caller's transaction: the card and the grant commit or roll
+    back together. No card of a switched-off kind and none that expires within
+    ``CARD_MIN_VALIDITY_DAYS`` is taken (``lock_objects.next_available_cards``)."""
     if not connection.in_atomic_block:
         raise RuntimeError("allocate_cards must be called inside transaction.atomic().")
     if count <= 0:

@@ -29,6 +29,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from core.locks import AdvisoryLock
+
 from .. import secrets
 from ..exceptions import KIND_SWITCHED_OFF, CardImportRejected
 from ..lock_objects import kinds_for_update
@@ -52,11 +54,10 @@ STAGE_EVERY = 5000  # rows per committed chunk of staging (and per progress upda
 KEPT_ERRORS = 1000  # problems stored with the upload; the count is always complete
 SAMPLE_SIZE = 10
 PARALLEL_FROM_ROWS = 50_000  # below, starting helper processes costs more than it saves
-# pg_advisory locks. IMPORT_LOCK: one import into the pool at a time (two at once deadlocked on
-# the digest index). (UPLOAD_LOCK, id): a process is working on this upload; free means a
+# Advisory locks (core.locks). IMPORT: one import into the pool at a time (two at once deadlocked
+# on the digest index). (UPLOAD, id): a process is working on this upload; free means a
 # worker died and the upload can be taken up again.
-IMPORT_LOCK = 7_266_001
-UPLOAD_LOCK = 7_266_002
+IMPORT_LOCK, UPLOAD_LOCK = AdvisoryLock.IMPORT, AdvisoryLock.UPLOAD
 # A task that has not touched its upload for this long and holds no lock on it has died.
 STALLED_AFTER = timedelta(seconds=60)
 # Time a background task may take, from the file's size: measured at about 1 MB/s for the

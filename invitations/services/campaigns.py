@@ -7,8 +7,9 @@ off does not release them: a reviewer does."""
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.exceptions import KindSwitchedOff, required_reason
+from cardpool.exceptions import KindSwitchedOff
 from cardpool.lock_objects import kinds_for_update
+from core.exceptions import required_reason
 
 from ..events import (
     campaign_flagged_event,

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cardpool.exceptions import required_reason
+from core.exceptions import required_reason
 
 from ..events import invitation_attributed_event
 from ..exceptions import (

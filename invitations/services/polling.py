@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
-from referral_site.logging import log_context
+from core.backoff import doubling
+from core.clock import database_now
+from core.logging import log_context
 
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
@@ -66,17 +68,6 @@ class Claim:
     invitation_id: int
     phone: str
     token: uuid.UUID
-
-
-def database_now() -> datetime:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        return cursor.fetchone()[0]
-
-
-def backoff(attempts: int, first: timedelta, longest: timedelta) -> timedelta:
-    # the exponent is bounded: a timedelta overflows past 2**40 minutes
-    return min(first * 2 ** min(max(attempts - 1, 0), 16), longest)
 
 
 def claim_due_invitations(limit: int, lease_seconds: int) -> list[Claim]:
@@ -141,7 +132,7 @@ def error_decision(invitation: Invitation, now: datetime, error: str) -> Decisio
         {
             "attempts": attempts,
             "last_error": error[:1000],
-            "next_check_at": now + backoff(attempts, *ERROR_BACKOFF),
+            "next_check_at": now + doubling(attempts, *ERROR_BACKOFF),
         },
     )
 

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from core.clock import database_now
+
 from .. import scheduling
 from ..exceptions import CheckTooSoon
 from ..models import Customer, Invitation
 from ..scheduling import Facts, Policy, Priority
-from .polling import database_now
 
 
 def _start_bursts(invitations, now: datetime) -> int:

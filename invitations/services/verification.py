@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from referral_site.client_ip import throttle_key
+from core.client_ip import throttle_key
 
 from ..exceptions import (
     AlreadyACustomer,

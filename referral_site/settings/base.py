@@ -8,7 +8,7 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy
 
-from referral_site.client_ip import parse_networks
+from core.client_ip import parse_networks
 from referral_site.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
+    "core",
     "cardpool",
     "invitations",
     "rewards",
@@ -43,20 +44,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "referral_site.logging.request_ids",
+    "core.logging.request_ids",
     "django.middleware.security.SecurityMiddleware",
-    "referral_site.middleware.content_security_policy",
+    "core.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "referral_site.middleware.refuse_garbage_paths",
+    "core.middleware.refuse_garbage_paths",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "referral_site.middleware.remember_user",
+    "core.middleware.remember_user",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "referral_site.middleware.friendly_method_not_allowed",
+    "core.middleware.friendly_method_not_allowed",
     # last, so that it sees the outcome of every login attempt
     "axes.middleware.AxesMiddleware",
 ]
@@ -66,16 +67,16 @@ WSGI_APPLICATION = "referral_site.wsgi.application"
 
 TEMPLATES = [
     {
-        # the customer pages (referral_site/jinja2.py says why Jinja2)
+        # the customer pages (core/jinja2.py says why Jinja2)
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {
-            "environment": "referral_site.jinja2.environment",
+            "environment": "core.jinja2.environment",
             "context_processors": [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "referral_site.jinja2.csrf_once",
+                "core.jinja2.csrf_once",
             ],
         },
     },
@@ -119,12 +120,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 # Our proxies (load balancer, ingress): addresses or CIDR networks, IPv4 or IPv6. X-Forwarded-For
-# is believed only from them, hop by hop from the right; none by default (referral_site.client_ip).
+# is believed only from them, hop by hop from the right; none by default (core.client_ip).
 # A bad entry stops the start-up.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 parse_networks("TRUSTED_PROXIES", TRUSTED_PROXIES, refuse_everyone=True)
 # Failed logins are counted per IPv4 address and per IPv6 /64.
-AXES_CLIENT_IP_CALLABLE = "referral_site.client_ip.client_network"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_network"
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -336,10 +337,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")  # "json" (production's defa
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "referral_site.logging.Context"}},
+    "filters": {"context": {"()": "core.logging.Context"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "referral_site.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

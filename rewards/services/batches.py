@@ -35,8 +35,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 
 from cardpool.models import CardKind
+from core.compiled import CompiledQuery
 from invitations.models import Invitation
-from referral_site.compiled import CompiledQuery
 
 from ..batch_writes import insert_grants
 from ..exceptions import NotQualified
@@ -110,7 +110,7 @@ def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
         after = ids[-1]
 
 
-# The batch's ORM statements, compiled once per process (referral_site.compiled): a list of
+# The batch's ORM statements, compiled once per process (core.compiled): a list of
 # ids is one array parameter (``__any``), so a batch of any size sends the same statements.
 _LOCK_INVITATIONS = CompiledQuery(
     lambda ids: (

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from cardpool.events import card_kind_switched_event
-from cardpool.exceptions import required_reason
 from cardpool.lock_objects import kinds_for_update
 from cardpool.models import CardKind, CardKindEvent
+from core.exceptions import required_reason
 from invitations.models import Campaign, Invitation
 
 from ..exceptions import KindInUse

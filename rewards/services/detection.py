@@ -19,13 +19,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import SystemActor
+from core.clock import database_now
+from core.locks import AdvisoryLock
+from core.outbound import inside_transaction, refuse_inside_transaction
 from invitations.models import Campaign, CampaignEvent
 from invitations.services.campaigns import set_campaign_paused
-from invitations.services.polling import database_now
-from referral_site.outbound import inside_transaction, refuse_inside_transaction
 
 from ..anomalies.rules import RULES, Finding, Rule, one_run
-from ..events import DETECTION, anomaly_paused_campaign_event
+from ..events import anomaly_paused_campaign_event
 from ..models import Anomaly, AnomalyRule
 from .anomalies import close_anomaly_automatically, record_finding
 
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
 STATE_CLEARED = "closed automatically: the condition cleared at {at} and stayed cleared"
 RULE_WORKS = "closed automatically: the rule ran again without an error"
-NOTIFY_LOCK = 7_266_101  # pg advisory lock namespace: (NOTIFY_LOCK, anomaly id) is being emailed
+NOTIFY_LOCK = AdvisoryLock.NOTIFY  # (NOTIFY_LOCK, anomaly id) is being emailed
 NOTIFY_BUDGET_SECONDS = 30  # one run's sending; the rest waits for the next run
 
 
@@ -168,7 +170,7 @@ def _pause(campaign_id: int, anomaly: Anomaly) -> bool:
     if resumed_by_a_person.exists():
         return False
     reason = f"anomaly #{anomaly.pk} ({anomaly.kind}): {anomaly.message}"
-    set_campaign_paused(campaign, is_paused=True, reason=reason, actor_label=DETECTION)
+    set_campaign_paused(campaign, is_paused=True, reason=reason, actor_label=SystemActor.DETECTION)
     anomaly_paused_campaign_event(anomaly, campaign=campaign)
     return True
 

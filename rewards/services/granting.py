@@ -10,8 +10,8 @@ second live grant per invitation and a second grant per card, so overlap cannot 
 from django.db import transaction
 from django.db.models import Count
 
+from core.compiled import CompiledQuery
 from invitations.models import Invitation
-from referral_site.compiled import CompiledQuery
 
 from ..batch_writes import insert_grants
 from ..events import grant_released_event
@@ -76,7 +76,7 @@ LOCKED_FIELDS = (
     "campaign__is_paused",
     "campaign__is_flagged_for_review",
 )
-# The grant path's ORM statements, compiled once per process (referral_site.compiled).
+# The grant path's ORM statements, compiled once per process (core.compiled).
 _LOCK_INVITATION = CompiledQuery(
     lambda pk: invitations_for_reward().filter(pk=pk).values_list(*LOCKED_FIELDS), -9_000_000_001
 )

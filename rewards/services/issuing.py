@@ -6,10 +6,11 @@ reviewer). New grants of the grant paths are written by ``rewards.batch_writes``
 from django.utils import timezone
 
 from cardpool.services import allocate_cards
-from referral_site.compiled import CompiledQuery
+from core.actors import SystemActor
+from core.compiled import CompiledQuery
 
 from ..anomalies.rules import out_of_stock_finding
-from ..batch_writes import ACTOR, issue_grants
+from ..batch_writes import issue_grants
 from ..events import grant_issued_event
 from ..lock_objects import oldest_pending_stock_for_update
 from ..models import Grant
@@ -21,7 +22,7 @@ from .ledger import credit_points
 def take_cards(kind_id: int, code: str, count: int) -> list[int]:
     """Up to ``count`` cards of a kind allocated in the caller's transaction, soonest expiry
     first, in one statement; when the stock runs short, fewer, and an out-of-stock anomaly."""
-    card_ids = allocate_cards(kind_id, count, actor_label=ACTOR)
+    card_ids = allocate_cards(kind_id, count, actor_label=SystemActor.GRANTS)
     if len(card_ids) < count:
         # the page and the e-mail say how many wait (at least those this call leaves waiting)
         waiting = Grant.objects.filter(card_kind_id=kind_id, status=Grant.Status.PENDING_STOCK)
@@ -87,7 +88,7 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
     )
 
 
-def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = ACTOR) -> bool:
+def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = SystemActor.GRANTS) -> bool:
     """Give a waiting grant its card and points; False (and the grant left pending_stock)
     when no card is in stock. Runs inside the caller's transaction, grant row locked."""
     kind = grant.card_kind  # the terms it was earned on, not the campaign's today

@@ -7,7 +7,7 @@ run so the admin shows the last one.
 from django.db import connection
 from django.utils import timezone
 
-from invitations.services.polling import database_now
+from core.clock import database_now
 
 from ..anomalies.rules import INVARIANTS, RULES, one_run
 from ..models import ReconciliationRun

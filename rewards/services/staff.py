@@ -3,10 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.exceptions import KindSwitchedOff, required_reason
+from cardpool.exceptions import KindSwitchedOff
 from cardpool.lock_objects import kinds_for_update
 from cardpool.models import Card, CardKind
 from cardpool.services import void_card
+from core.exceptions import required_reason
 
 from ..events import (
     grant_created_event,

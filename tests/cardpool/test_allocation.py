@@ -4,17 +4,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.exceptions import (
-    CARD_NOT_IN_STATUS,
-    NO_CARD_AVAILABLE,
-    REASON_REQUIRED,
-    CardNotInStatus,
-    NoCardAvailable,
-    ReasonRequired,
-)
+from cardpool.exceptions import CARD_NOT_IN_STATUS, CardNotInStatus
 from cardpool.models import Card, CardEvent
 from cardpool.selectors import card_kinds_with_stock
-from cardpool.services import allocate_card, expire_cards, void_card
+from cardpool.services import allocate_cards, expire_cards, void_card
+from core.exceptions import REASON_REQUIRED, ReasonRequired
 from tests.factories import CardKindFactory, make_cards
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +21,11 @@ def test_allocation_takes_the_soonest_expiring_card_that_stays_valid(card_kind, 
     sooner = make_cards(card_kind, 1, valid_days=31, prefix="M")[0]
 
     with transaction.atomic():
-        first = allocate_card(card_kind)
-        second = allocate_card(card_kind)
+        [first_id] = allocate_cards(card_kind.pk, 1)
+        [second_id] = allocate_cards(card_kind.pk, 1)
 
-    assert [first.pk, second.pk] == [sooner.pk, later.pk]
+    assert [first_id, second_id] == [sooner.pk, later.pk]
+    first = Card.objects.get(pk=first_id)
     too_soon.refresh_from_db()
     assert too_soon.status == Card.Status.AVAILABLE
     assert first.status == Card.Status.ASSIGNED and first.assigned_at is not None
@@ -42,15 +37,14 @@ def test_allocation_takes_the_soonest_expiring_card_that_stays_valid(card_kind, 
     )
 
 
-def test_no_card_raises_and_changes_nothing(card_kind, settings):
+def test_no_card_takes_nothing_and_changes_nothing(card_kind, settings):
     make_cards(card_kind, 1, valid_days=5)
     other_kind = CardKindFactory(code="JD50", face_value=50)
     make_cards(other_kind, 1)
 
-    with pytest.raises(NoCardAvailable) as missing, transaction.atomic():
-        allocate_card(card_kind)
+    with transaction.atomic():
+        assert allocate_cards(card_kind.pk, 1) == []
 
-    assert str(missing.value) == NO_CARD_AVAILABLE.format(kind="JD20", days=30)
     assert Card.objects.filter(status=Card.Status.ASSIGNED).count() == 0
     assert CardEvent.objects.count() == 0
 
@@ -59,14 +53,14 @@ def test_no_card_raises_and_changes_nothing(card_kind, settings):
 def test_allocation_refuses_to_run_outside_a_transaction(card_kind):
     make_cards(card_kind, 1)
     with pytest.raises(RuntimeError):
-        allocate_card(card_kind)
+        allocate_cards(card_kind.pk, 1)
     assert Card.objects.filter(status=Card.Status.ASSIGNED).count() == 0
 
 
 def test_a_rolled_back_grant_gives_the_card_back(card_kind):
     card = make_cards(card_kind, 1)[0]
     with pytest.raises(LookupError), transaction.atomic():
-        allocate_card(card_kind)
+        assert allocate_cards(card_kind.pk, 1) == [card.pk]
         raise LookupError("the grant failed after the card was taken")
     card.refresh_from_db()
     assert card.status == Card.Status.AVAILABLE
@@ -78,8 +72,8 @@ def test_expired_cards_are_marked_and_never_allocated(card_kind, settings):
     card = make_cards(card_kind, 1)[0]
     Card.objects.filter(pk=card.pk).update(valid_until=timezone.localdate() - timedelta(days=1))
 
-    with pytest.raises(NoCardAvailable), transaction.atomic():
-        allocate_card(card_kind)
+    with transaction.atomic():
+        assert allocate_cards(card_kind.pk, 1) == []
     assert expire_cards() == 1
     assert expire_cards() == 0
 
@@ -118,7 +112,7 @@ def test_stock_counts_per_status(card_kind, settings):
     make_cards(card_kind, 3)
     make_cards(card_kind, 2, valid_days=10, prefix="X")
     with transaction.atomic():
-        allocate_card(card_kind)
+        allocate_cards(card_kind.pk, 1)
     kind = card_kinds_with_stock().get(pk=card_kind.pk)
     assert (kind.available_count, kind.assigned_count, kind.allocatable_count) == (4, 1, 2)
 

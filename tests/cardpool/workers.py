@@ -5,13 +5,11 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from cardpool.events import card_assigned_event
-from cardpool.exceptions import NoCardAvailable
-from cardpool.models import Card, CardKind
-from cardpool.services import allocate_card
+from cardpool.models import Card, CardEvent, CardKind
+from cardpool.services import allocate_cards
 
 
-def _broken_allocate(kind: CardKind) -> Card:
+def _broken_allocate(kind: CardKind) -> list[int]:
     """The incident's way: read a free card without a lock, then mark it by id."""
     card = (
         Card.objects.filter(kind=kind, status=Card.Status.AVAILABLE)
@@ -19,23 +17,24 @@ def _broken_allocate(kind: CardKind) -> Card:
         .first()
     )
     if card is None:
-        raise NoCardAvailable(kind.code, 0)
+        return []
     time.sleep(0.002)  # the window in which another worker reads the same row
     Card.objects.filter(pk=card.pk).update(status=Card.Status.ASSIGNED, assigned_at=timezone.now())
-    card_assigned_event(card, actor_label="broken")
-    return card
+    CardEvent.record(
+        CardEvent.Action.ASSIGNED, card=card, from_status="available", to_status="assigned"
+    )
+    return [card.pk]
 
 
 def allocate_until_empty(kind_code: str, broken: bool = False) -> list[int]:
     kind = CardKind.objects.get(code=kind_code)
-    allocate = _broken_allocate if broken else allocate_card
     taken = []
     while True:
-        try:
-            with transaction.atomic():
-                taken.append(allocate(kind).pk)
-        except NoCardAvailable:
+        with transaction.atomic():
+            card_ids = _broken_allocate(kind) if broken else allocate_cards(kind.pk, 1)
+        if not card_ids:
             return taken
+        taken += card_ids
 
 
 def import_file(

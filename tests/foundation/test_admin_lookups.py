@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from cardpool.models import CardEvent
+from core.privacy import PRIVATE_FIELDS
 from invitations.models import Campaign, Customer, Invitation
 from invitations.services.campaigns import set_customer_flagged
-from referral_site.privacy import PRIVATE_FIELDS
 from rewards.models import Anomaly, Grant
 from rewards.services import grant_reward, reveal_grant_card
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
@@ -348,7 +348,7 @@ def test_a_search_by_phone_is_an_exact_match_on_the_full_number(client, staff, d
 def test_every_staff_list_is_strict_and_searches_private_columns_exactly():
     """The rule is in one base class; a list added without it, a filter on a private column
     (its sidebar would list the values) or a search by part of one fails here."""
-    from referral_site.admin_tools import StrictListMixin
+    from core.admin_tools import StrictListMixin
 
     for model, model_admin in our_admins().items():
         label = model._meta.label

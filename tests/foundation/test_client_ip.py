@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 from django.test import Client, RequestFactory
 
-from referral_site.client_ip import MAX_HOPS, client_ip, client_network, throttle_key
+from core.client_ip import MAX_HOPS, client_ip, client_network, throttle_key
 from tests.foundation.test_settings import PRODUCTION_ENV, run_manage, setting_in_child
 from tests.processes import ROOT, worker_environment
 

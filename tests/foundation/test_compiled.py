@@ -2,8 +2,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.compiled import CompiledList, CompiledQuery
 from invitations.models import Customer
-from referral_site.compiled import CompiledList, CompiledQuery
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

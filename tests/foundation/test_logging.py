@@ -12,9 +12,9 @@ from django.db import connection
 from django.test import Client
 
 from cardpool.services import import_cards, reveal_card_secret
+from core.logging import Context, JsonFormatter
 from invitations.models import Invitation
 from invitations.services import create_invitation, poll_invitations
-from referral_site.logging import Context, JsonFormatter
 from rewards.models import Grant
 from rewards.services import report_card_problem, reveal_grant_card
 from tests.cardpool.files import csv_bytes, valid_date

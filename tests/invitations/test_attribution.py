@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from account_opening.client import AccountStatus
-from cardpool.exceptions import ReasonRequired
+from core.exceptions import ReasonRequired
 from invitations.exceptions import (
     UNKNOWN_INVITER,
     AlreadyACustomer,

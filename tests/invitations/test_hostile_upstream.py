@@ -17,9 +17,11 @@ from account_opening.client import (
     parse_retry_after,
 )
 from account_opening.rate_limit import SharedRateLimiter
-from invitations.models import Invitation, UpstreamRateLimit
+from core.clock import database_now
+from core.models import RateLimit as UpstreamRateLimit
+from invitations.models import Invitation
 from invitations.services import poll_invitations
-from invitations.services.polling import claim_due_invitations, database_now, record_lookup
+from invitations.services.polling import claim_due_invitations, record_lookup
 from rewards.models import Grant
 from tests.factories import CampaignFactory, InvitationFactory, make_cards
 from tests.invitations.test_polling import opened

@@ -68,11 +68,12 @@ def test_nothing_waits_longer_than_the_max_gap_and_the_last_check_follows_the_wi
 
 
 def test_a_thousand_attempts_do_not_overflow():
-    from invitations.services.polling import ERROR_BACKOFF, backoff
+    from core.backoff import doubling
+    from invitations.services.polling import ERROR_BACKOFF
 
     young = next_check(facts(attempts=1000), INVITED + timedelta(hours=1), POLICY)
     assert young.at == INVITED + timedelta(hours=1) + POLICY.young_longest_wait
-    assert backoff(1000, *ERROR_BACKOFF) == ERROR_BACKOFF[1]
+    assert doubling(1000, *ERROR_BACKOFF) == ERROR_BACKOFF[1]
 
 
 def test_the_max_gap_is_a_setting(settings):

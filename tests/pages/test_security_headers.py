@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from core.middleware import ADMIN_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY
 from invitations import sms
-from referral_site.middleware import ADMIN_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 from tests.pages.codes import last_code
@@ -92,7 +92,7 @@ def test_a_policy_a_view_sets_itself_is_kept():
     from django.http import HttpResponse
     from django.test import RequestFactory
 
-    from referral_site.middleware import content_security_policy
+    from core.middleware import content_security_policy
 
     def view(request):
         response = HttpResponse("x")

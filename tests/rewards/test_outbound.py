@@ -16,9 +16,9 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 
 from account_opening.client import HttpAccountOpeningClient
+from core.outbound import OutboundInsideTransaction
 from invitations import sms
 from invitations.models import Invitation
-from referral_site.outbound import OutboundInsideTransaction
 from rewards.models import Anomaly
 from rewards.services.detection import notify_reviewers
 from tests.factories import (

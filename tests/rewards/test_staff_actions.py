@@ -1,8 +1,8 @@
 import pytest
 from django.db.models import Sum
 
-from cardpool.exceptions import ReasonRequired
 from cardpool.models import Card
+from core.exceptions import ReasonRequired
 from rewards.exceptions import GrantNotInStatus
 from rewards.models import Grant, GrantEvent, PointsEntry
 from rewards.selectors import points_balance

@@ -3,6 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.actors import SystemActor
 from invitations.models import Campaign
 from rewards.services.reconciliation import reconcile
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         campaign_id = options["campaign"]
         if campaign_id is not None and not Campaign.objects.filter(pk=campaign_id).exists():
             raise CommandError(f"No campaign with id {campaign_id}.")
-        run = reconcile(campaign_id=campaign_id, actor_label="manage.py reconcile")
+        run = reconcile(campaign_id=campaign_id, actor_label=SystemActor.RECONCILE_COMMAND)
         report = run.report
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ def mask_phone(phone: str) -> str:
 
 # Columns that hold what staff are shown masked or never: phone numbers (a customer's user name is
 # theirs), card numbers and their digest, secrets. The admin's lists never sort by them
-# (``referral_site.admin_tools.StrictListMixin``); the tests try every lookup on each.
+# (``core.admin_tools.StrictListMixin``); the tests try every lookup on each.
 PRIVATE_FIELDS = frozenset(
     {
         "phone",

@@ -18,8 +18,8 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from referral_site.middleware import current_user
-from referral_site.privacy import PRIVATE_FIELDS, mask_phone
+from core.middleware import current_user
+from core.privacy import PRIVATE_FIELDS, mask_phone
 
 FULL_PHONE_PERMISSION = "invitations.view_full_phone"
 

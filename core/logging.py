@@ -9,7 +9,7 @@ import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from referral_site.privacy import mask_phone
+from core.privacy import mask_phone
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 subject: ContextVar[dict] = ContextVar("subject", default={})  # noqa: B039 (never mutated)

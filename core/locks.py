@@ -1,0 +1,11 @@
+"""PostgreSQL advisory-lock keys, one list so that no two uses share a key by accident. A key
+with a second number (an upload's or an anomaly's id) uses the two-int form of the lock
+functions, a key alone the one-bigint form: the two never collide."""
+
+from enum import IntEnum
+
+
+class AdvisoryLock(IntEnum):
+    IMPORT = 7_266_001  # one import into the pool at a time (two deadlocked on the digest index)
+    UPLOAD = 7_266_002  # (UPLOAD, upload id): a process works on this upload
+    NOTIFY = 7_266_101  # (NOTIFY, anomaly id): this anomaly is being emailed
