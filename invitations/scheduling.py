@@ -83,7 +83,7 @@ def after_signal(
 ) -> NextCheck:
     """The first check of the burst a signal starts at ``now``: the burst's first, or the check
     already ``scheduled`` if that comes sooner, never after the window's last. The poller's
-    signals (``services.signals``) and the simulation both call this."""
+    signals (``services.bursts``) and the simulation both call this."""
     first = now + policy.burst[0]
     if scheduled is not None:
         first = min(first, scheduled)

@@ -7,4 +7,7 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Rewards")
 
     def ready(self):
-        from . import reauth  # noqa: F401  (connects the login time stamp)
+        from . import (
+            reauth,  # noqa: F401  (connects the login time stamp)
+            receivers,  # noqa: F401  (grants on qualification, issues on import)
+        )

@@ -26,7 +26,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from core.locks import AdvisoryLock
@@ -35,6 +34,7 @@ from .. import secrets
 from ..exceptions import KIND_SWITCHED_OFF, CardImportRejected
 from ..lock_objects import kinds_for_update
 from ..models import CardBatch, CardKind, CardUpload, CardUploadPart, StagedCard
+from ..signals import cards_imported
 from .importing import (
     ALREADY_IMPORTED,
     DUPLICATE_IN_FILE,
@@ -469,8 +469,8 @@ def import_upload(upload_id: int) -> CardUpload:
     upload.save()
     # Rewards waiting for this kind get their cards right after the commit, not at the next
     # schedule (which stays the safety net: a failure here is logged, the import stands).
-    kind, handler = upload.kind, import_string(settings.CARDS_IMPORTED_HANDLER)
-    transaction.on_commit(lambda: handler(kind), robust=True)
+    kind = upload.kind
+    transaction.on_commit(lambda: cards_imported.send(sender=CardUpload, kind=kind), robust=True)
     return upload
 
 

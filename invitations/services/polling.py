@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Now
-from django.utils.module_loading import import_string
 
 from account_opening.client import AccountOpeningError, AccountStatus, SlotUnavailable, get_client
 from core.backoff import doubling
@@ -36,6 +35,7 @@ from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
 from ..models import Invitation, PollCycle
 from ..scheduling import Facts, Policy, next_check
+from ..signals import invitation_qualified
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,8 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
 
     Locks the row, checks the lease, applies ``decide``. A qualified invitation is handed to
-    ``QUALIFIED_INVITATION_HANDLER`` inside this transaction: if the handler fails, the
+    the apps above (``signals.invitation_qualified``) inside this transaction: if a receiver
+    (the grant) fails, the
     qualification rolls back too, and the caller records the failure (``record_failure``): the
     invitation stays pending and is looked up again later."""
     invitation = _locked_if_ours(claim)
@@ -225,7 +226,7 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
         changes = {**decision.changes, "status": Invitation.Status.REJECTED}
         _finish(invitation, now, **changes, rejection_reason=reason)
         return Outcome.REJECTED
-    import_string(settings.QUALIFIED_INVITATION_HANDLER)(invitation)
+    invitation_qualified.send(sender=Invitation, invitation=invitation)
     return Outcome.QUALIFIED
 
 

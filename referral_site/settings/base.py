@@ -239,16 +239,6 @@ POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
 CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
 # A customer may report at most this many cards in 24 hours (one open report per card).
 REPORTS_PER_CUSTOMER_PER_DAY = env.int("REPORTS_PER_CUSTOMER_PER_DAY", default=5)
-# Called, inside the transaction that marks an invitation qualified, to hand it to the rewards
-# flow; named by a setting so ``invitations`` never imports ``rewards``.
-# Called with the card kind right after a batch of it is imported (the card pool knows nothing
-# of rewards): the rewards waiting for the kind are issued then, oldest first.
-CARDS_IMPORTED_HANDLER = env.str(
-    "CARDS_IMPORTED_HANDLER", default="rewards.services.fulfil_pending_grants"
-)
-QUALIFIED_INVITATION_HANDLER = env.str(
-    "QUALIFIED_INVITATION_HANDLER", default="rewards.services.grant_reward"
-)
 
 # --- anomaly detection (rewards/anomalies/rules.py) and reconciliation --------------------------
 ANOMALY_INTERVAL_MINUTES = env.int("ANOMALY_INTERVAL_MINUTES", default=5)

@@ -3,8 +3,8 @@
 The poller grants one invitation inside the transaction that qualifies it
 (``granting.grant_reward``). Two kinds of work arrive by the thousand instead: a restock that
 lets every waiting grant be issued, and a sweep of qualified invitations left without a grant
-(a ``QUALIFIED_INVITATION_HANDLER`` that defers granting, a qualification recorded by hand; a
-handler that fails rolls the qualification back with it, so the poller, not the sweep, sees
+(a qualification recorded by hand, a poller run with the grant receiver disconnected; a
+grant that fails rolls the qualification back with it, so the poller, not the sweep, sees
 that invitation again). Both take a batch in one transaction
 with a fixed number of statements, whatever its size, under the same invariants and lock order
 as the single path (invitations, inviters, grants, cards):

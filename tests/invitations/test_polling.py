@@ -210,3 +210,32 @@ def test_an_account_already_counted_is_recorded_on_a_later_invitation_without_a_
         "expired",
         "SAME",
     )
+
+
+def test_a_grant_that_fails_rolls_the_qualification_back(upstream, monkeypatch):
+    """The hand-off to rewards is a signal sent inside the qualifying transaction: a receiver
+    that raises leaves the invitation pending (looked up again later), never qualified without a
+    grant."""
+    from rewards import receivers
+
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 1)
+    invitation = InvitationFactory(campaign=campaign)
+    upstream.add_accounts([opened(invitation.invitee_phone, "app")])
+
+    def broken_grant(invitation):
+        raise RuntimeError("the grant failed")
+
+    monkeypatch.setattr(receivers, "grant_reward", broken_grant)
+    cycle = poll_invitations()
+
+    invitation.refresh_from_db()
+    assert (cycle.qualified, cycle.errors) == (0, 1)
+    assert (invitation.status, invitation.external_account_id) == ("pending", None)
+    assert "the grant failed" in invitation.last_error
+    monkeypatch.undo()
+    invitation.next_check_at = timezone.now()
+    invitation.save(update_fields=["next_check_at"])
+    poll_invitations()
+    invitation.refresh_from_db()
+    assert invitation.status == "qualified" and Grant.objects.get(invitation=invitation)

@@ -86,15 +86,12 @@ def test_pollers_granting_and_pollers_leaving_it_to_the_sweep_pay_each_invitatio
         invitations_with_accounts(300, sim)
         sim.reset()
         sweepers = [start_worker("tests.invitations.workers.sweep_until_done") for _ in range(2)]
-        deferred = {
-            "QUALIFIED_INVITATION_HANDLER": "tests.invitations.workers.leave_granting_to_the_sweep"
-        }
         for _run in range(2):
             pollers = [
                 start_worker(
-                    "tests.invitations.workers.poll_once",
+                    "tests.invitations.workers."
+                    + ("poll_once_leaving_grants_to_the_sweep" if index % 2 else "poll_once"),
                     **overlap_env(sim),
-                    **(deferred if index % 2 else {}),
                 )
                 for index in range(6)
             ]

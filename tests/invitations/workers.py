@@ -45,8 +45,14 @@ def enqueue_polls(count: int) -> list[str]:
     return [async_task("invitations.tasks.poll_invitations") for _ in range(count)]
 
 
-def leave_granting_to_the_sweep(invitation) -> None:
-    """A QUALIFIED_INVITATION_HANDLER that grants nothing: the sweep must find the invitation."""
+def poll_once_leaving_grants_to_the_sweep() -> dict:
+    """A poller whose qualifications grant nothing (the grant receiver disconnected in this
+    process): the sweep must find those invitations."""
+    from invitations.signals import invitation_qualified
+    from rewards.receivers import GRANT_ON_QUALIFICATION
+
+    assert invitation_qualified.disconnect(dispatch_uid=GRANT_ON_QUALIFICATION)
+    return poll_once()
 
 
 def sweep_until_done(limit_seconds: float = 240) -> int:
