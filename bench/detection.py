@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import connection
 
 from invitations.models import Campaign
-from rewards.anomalies import rules
+from rewards.anomalies import invariants, pipeline, rules
 from rewards.services.detection import detect_anomalies
 
 from . import fixtures
@@ -16,11 +16,11 @@ from .common import execute, median
 
 # The statements of the slowest rules, for their plans (the rules' own SQL).
 EXPLAINED = {
-    "ledger_mismatch": (rules.LEDGER_MISMATCH_SQL, {}),
-    "assigned_card_without_grant": (rules.ASSIGNED_CARD_WITHOUT_GRANT_SQL, {}),
+    "ledger_mismatch": (invariants.LEDGER_MISMATCH_SQL, {}),
+    "assigned_card_without_grant": (invariants.ASSIGNED_CARD_WITHOUT_GRANT_SQL, {}),
     "pending_past_window": (
-        rules.PENDING_PAST_WINDOW_SQL,
-        {"sample": rules.SAMPLE, "before": None},  # set to a day ago when run
+        pipeline.PENDING_PAST_WINDOW_SQL,
+        {"sample": pipeline.SAMPLE, "before": None},  # set to a day ago when run
     ),
 }
 BASELINE = (

@@ -3,7 +3,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..anomalies.rules import Finding
+from ..anomalies.registry import Finding
 from ..events import anomaly_closed_automatically_event, anomaly_reviewed_event
 from ..models import Anomaly
 

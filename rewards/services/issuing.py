@@ -9,7 +9,7 @@ from cardpool.services import allocate_cards
 from core.actors import SystemActor
 from core.compiled import CompiledQuery
 
-from ..anomalies.rules import out_of_stock_finding
+from ..anomalies.stock import out_of_stock_finding
 from ..batch_writes import issue_grants
 from ..events import grant_issued_event
 from ..lock_objects import oldest_pending_stock_for_update

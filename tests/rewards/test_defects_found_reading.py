@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from cardpool.models import Card
-from rewards.anomalies.rules import Rule, upstream_error_rate
+from rewards.anomalies.pipeline import upstream_error_rate
+from rewards.anomalies.registry import Rule
 from rewards.models import Anomaly, AnomalyRule
 from rewards.selectors import stock_by_kind
 from rewards.services.detection import detect_anomalies

@@ -1,0 +1,125 @@
+"""The pipeline's health: the poller, the upstream, invitations and grants left waiting."""
+
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext as _
+
+from invitations.models import Invitation
+
+from ..models import AnomalyRule, Grant
+from ..selectors import poller_health
+from .registry import SAMPLE, WARNING, Found, fetch, rule, setting
+
+PENDING_PAST_WINDOW_SQL = """SELECT campaign_id, count(*),
+                  (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
+                  count(*) FILTER (WHERE last_error <> '')
+           FROM invitations_invitation
+           WHERE status = 'pending' AND qualify_by < %(before)s GROUP BY campaign_id"""
+
+
+@rule(AnomalyRule.POLLER_STALLED, WARNING, is_state=True)
+def poller_stalled(now: datetime) -> list[Found]:
+    health = poller_health(now)
+    if not health.is_stalled or not Invitation.objects.filter(status="pending").exists():
+        return []
+    last = health.last_cycle_at
+    since = (
+        _("never run")
+        if last is None
+        else _("not run since %(when)s") % {"when": f"{last:%Y-%m-%d %H:%M:%S %Z}"}
+    )
+    return [
+        Found(
+            "poller",
+            _("The poller has %(since)s; invitations are waiting. Is the worker cluster up?")
+            % {"since": since},
+            {"last_cycle": last.isoformat() if last else None},
+        )
+    ]
+
+
+@rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, is_state=True)
+def upstream_error_rate(now: datetime) -> list[Found]:
+    limit, minimum = setting("UPSTREAM_ERROR_RATE"), setting("UPSTREAM_MIN_LOOKUPS")
+    health = poller_health(now)
+    # no lookups, no rate: with ANOMALY_UPSTREAM_MIN_LOOKUPS at 0 too
+    if not health.lookups or health.lookups < minimum or health.error_rate <= limit:
+        return []
+    return [
+        Found(
+            "upstream",
+            _(
+                "%(errors)s of %(lookups)s upstream lookups failed in the last 15 minutes "
+                "(%(rate)s; threshold %(limit)s)."
+            )
+            % {
+                "errors": health.errors,
+                "lookups": health.lookups,
+                "rate": f"{health.error_rate:.0%}",
+                "limit": f"{limit:.0%}",
+            },
+            {"errors": health.errors, "lookups": health.lookups},
+        )
+    ]
+
+
+@rule(AnomalyRule.PENDING_PAST_WINDOW, WARNING)
+def pending_past_window(now: datetime) -> list[Found]:
+    grace = timedelta(hours=setting("PENDING_PAST_WINDOW_HOURS"))
+    rows = fetch(
+        PENDING_PAST_WINDOW_SQL,
+        {"before": now - grace, "sample": SAMPLE},
+    )
+    return [
+        Found(
+            f"campaign:{campaign_id}",
+            _(
+                "%(count)s invitations of campaign #%(campaign)s are still pending more than "
+                "%(hours)s hours after their window closed (%(with_errors)s with an upstream "
+                "error): is polling or expiry running?"
+            )
+            % {
+                "count": count,
+                "campaign": campaign_id,
+                "hours": f"{grace.total_seconds() / 3600:g}",
+                "with_errors": with_errors,
+            },
+            {"count": count, "with_errors": with_errors, "invitation_ids": sample},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, count, sample, with_errors in rows
+    ]
+
+
+@rule(AnomalyRule.GRANTS_WAITING, WARNING, is_state=True)
+def grants_waiting(now: datetime) -> list[Found]:
+    hours = setting("GRANT_WAIT_HOURS")
+    rows = fetch(
+        """SELECT campaign_id, status, count(*), min(created_at) FROM rewards_grant
+           WHERE status IN ('pending_stock', 'held') AND created_at < %(before)s
+           GROUP BY campaign_id, status""",
+        {"before": now - timedelta(hours=hours)},
+    )
+    return [
+        Found(
+            f"campaign:{campaign_id}@{status}",
+            _(
+                "%(count)s grants of campaign #%(campaign)s have been %(status)s for more than "
+                "%(hours)s hours (oldest since %(oldest)s)."
+            )
+            % {
+                "count": count,
+                "campaign": campaign_id,
+                "status": Grant.Status(status).label,
+                "hours": hours,
+                "oldest": f"{oldest:%Y-%m-%d %H:%M %Z}",
+            },
+            {"count": count, "status": status, "oldest": oldest.isoformat()},
+            "invitations.campaign",
+            campaign_id,
+            campaign_id,
+        )
+        for campaign_id, status, count, oldest in rows
+    ]
