@@ -1,29 +1,14 @@
-"""Granting and issuing in batches: the set-based path, for work that arrives in bulk.
-
-The poller grants one invitation inside the transaction that qualifies it
-(``granting.grant_reward``). Two kinds of work arrive by the thousand instead: a restock that
-lets every waiting grant be issued, and a sweep of qualified invitations left without a grant
-(a qualification recorded by hand, a poller run with the grant receiver disconnected; a
-grant that fails rolls the qualification back with it, so the poller, not the sweep, sees
-that invitation again). Both take a batch in one transaction
-with a fixed number of statements, whatever its size, under the same invariants and lock order
-as the single path (invitations, inviters, grants, cards):
-
-1. lock the batch's invitations, in id order, reading only the columns needed;
-2. as a statement of its own after the locks (``selectors.reward_state`` says why), find those
-   that already have a grant, live or void, or an over-cap record: they are left alone
-   (idempotent; and a grant a person voided or rejected stays so, invariant 14);
-3. lock their inviters, in id order, and count the live grants each has in each campaign;
-4. take the invitations in id order per inviter and campaign up to the cap; the rest are
-   recorded over the cap (invariant 5, ranked within the batch as well as against the past);
-5. take cards, per kind, soonest expiry first, in one statement; a grant without a card waits
-   (``pending_stock``) and the stock-out is an anomaly; flagged inviters and paused or flagged
-   campaigns hold their grants;
-6. insert the grants (numbers from the sequence in one round trip), points and events.
+"""Granting and issuing in batches, for work that arrives in bulk: a restock that lets every
+waiting grant be issued, and a sweep of qualified invitations left without a grant (a
+qualification recorded by hand, a poller run with the grant receiver disconnected; a grant that
+fails rolls the qualification back with it, so the poller, not the sweep, sees that invitation
+again). A batch goes through the same rules as the poller's single invitation
+(``granting.grant_locked``), in one transaction with a fixed number of statements whatever its
+size.
 
 The database still refuses a second live grant per invitation and a second grant per card. A
-batch that fails is rolled back whole and its invitations go one by one through the single
-path, so one bad invitation costs its batch speed, not the others' rewards.
+batch that fails is rolled back whole and its invitations go one by one (``grant_reward``), so
+one bad invitation costs its batch speed, not the others' rewards.
 """
 
 import logging
@@ -32,25 +17,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 
 from cardpool.models import CardKind
-from core.compiled import CompiledQuery
 from invitations.models import Invitation
 
-from ..batch_writes import insert_grants
 from ..exceptions import NotQualified
 from ..lock_objects import (
-    invitations_for_reward,
-    inviters_for_update,
     oldest_pending_stock_for_update,
 )
 from ..models import Grant, UnrewardedInvitation
-from ..numbers import next_grant_nos
-from .granting import LOCKED_FIELDS, grant_reward, hold_reason, new_grant_status, terms_of
+from .granting import grant_locked, grant_reward
 from .issuing import (
-    SERVED_AHEAD,
-    cards_for_new_grants,
     issue_waiting_grant,
     issue_waiting_grants,
 )
@@ -110,132 +88,17 @@ def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
         after = ids[-1]
 
 
-# The batch's ORM statements, compiled once per process (core.compiled): a list of
-# ids is one array parameter (``__any``), so a batch of any size sends the same statements.
-_LOCK_INVITATIONS = CompiledQuery(
-    lambda ids: (
-        invitations_for_reward()
-        .filter(pk__any=ids, status=Invitation.Status.QUALIFIED)
-        .values_list(*LOCKED_FIELDS)
-    ),
-    [-9_000_000_001],
-)
-_DONE_ALREADY = CompiledQuery(
-    lambda granted, over_cap: (
-        Grant.objects.filter(invitation_id__any=granted)  # live or void: both stand
-        .values_list("invitation_id")
-        .union(
-            UnrewardedInvitation.objects.filter(invitation_id__any=over_cap).values_list(
-                "invitation_id"
-            ),
-            all=True,
-        )
-    ),
-    [-9_000_000_001],
-    [-9_000_000_002],
-)
-_LOCK_INVITERS = CompiledQuery(
-    lambda ids: inviters_for_update().filter(pk__any=ids).values_list("pk"), [-9_000_000_001]
-)
-_LIVE_GRANTS = CompiledQuery(
-    lambda inviters, campaigns: (
-        Grant.objects.live()
-        .filter(inviter_id__any=inviters, campaign_id__any=campaigns)
-        .values("inviter_id", "campaign_id")
-        .annotate(n=Count("pk"))
-        .values_list("inviter_id", "campaign_id", "n")
-    ),
-    [-9_000_000_001],
-    [-9_000_000_002],
-)
-
-
 @transaction.atomic
 def _grant_batch(ids: list[int]) -> BatchResult:
-    result = BatchResult()
-    rows = [dict(zip(LOCKED_FIELDS, row, strict=True)) for row in _LOCK_INVITATIONS.rows(ids)]
-    found = [row["pk"] for row in rows]
-    done = {invitation_id for (invitation_id,) in _DONE_ALREADY.rows(found, found)}
-    rows = [row for row in rows if row["pk"] not in done]
-    result.skipped = len(ids) - len(rows)
-    if not rows:
-        return result
-
-    inviter_ids = sorted({row["inviter_id"] for row in rows})
-    _LOCK_INVITERS.rows(inviter_ids)
-    campaign_ids = sorted({row["campaign_id"] for row in rows})
-    live = Counter(
-        {
-            (inviter_id, campaign_id): count
-            for inviter_id, campaign_id, count in _LIVE_GRANTS.rows(inviter_ids, campaign_ids)
-        }
+    granted = grant_locked(ids)
+    statuses = Counter(granted.status_of(grant) for grant in granted.grants)
+    return BatchResult(
+        issued=statuses[Grant.Status.ISSUED],
+        pending_stock=statuses[Grant.Status.PENDING_STOCK],
+        held=statuses[Grant.Status.HELD],
+        over_cap=len(granted.over_cap),
+        skipped=len(ids) - len(granted.grants) - len(granted.over_cap),
     )
-    granted, over_cap = [], []
-    for row in rows:  # in id order: the earlier invitation takes the last place under the cap
-        key = (row["inviter_id"], row["campaign_id"])
-        if live[key] >= row["campaign__max_rewards_per_inviter"]:
-            over_cap.append(row)
-        else:
-            live[key] += 1
-            granted.append(row)
-    UnrewardedInvitation.objects.bulk_create(
-        UnrewardedInvitation(invitation_id=row["pk"], reason=UnrewardedInvitation.Reason.OVER_CAP)
-        for row in over_cap
-    )
-    result.over_cap = len(over_cap)
-
-    holds = {
-        row["pk"]: hold_reason(
-            campaign_paused=row["campaign__is_paused"],
-            campaign_flagged=row["campaign__is_flagged_for_review"],
-            inviter_flagged=row["inviter__is_flagged_for_review"],
-        )
-        for row in granted
-    }
-    queued: Counter = Counter()  # per kind: new grants that wait behind older ones
-    cards = _cards_for([row for row in granted if not holds[row["pk"]]], queued)
-    numbers = next_grant_nos(len(granted))
-    new_grants = []
-    for row, number in zip(granted, numbers, strict=True):
-        kind_cards = [] if holds[row["pk"]] else cards[row["campaign__card_kind_id"]]
-        card_id = kind_cards.pop(0) if kind_cards else None
-        new_grants.append(
-            {
-                "grant_no": number,
-                "invitation_id": row["pk"],
-                "inviter_id": row["inviter_id"],
-                "campaign_id": row["campaign_id"],
-                "card_id": card_id,
-                **terms_of(row),
-                "status": new_grant_status(holds[row["pk"]], card_id),
-                "hold_reason": holds[row["pk"]],
-            }
-        )
-    written = insert_grants(new_grants)
-    served = set()  # the queue, oldest first: this batch's grants it reached count as issued
-    for (kind, code), n in sorted(queued.items()):
-        served.update(issue_waiting_grants(kind, code, n + SERVED_AHEAD))
-    statuses = Counter(
-        Grant.Status.ISSUED if grant.pk in served else grant.status for grant in written
-    )
-    result.issued = statuses[Grant.Status.ISSUED]
-    result.pending_stock = statuses[Grant.Status.PENDING_STOCK]
-    result.held = statuses[Grant.Status.HELD]
-    return result
-
-
-def _cards_for(rows: list[dict], queued: Counter) -> dict[int, list[int]]:
-    """Cards for these invitations' grants, by kind (one statement per kind); a kind whose
-    older grants wait gives none, and its count goes to ``queued`` to serve that queue."""
-    wanted = Counter(row["campaign__card_kind_id"] for row in rows)
-    codes = {row["campaign__card_kind_id"]: row["campaign__card_kind__code"] for row in rows}
-    cards = {}
-    for kind in sorted(wanted):
-        cards[kind] = cards_for_new_grants(kind, codes[kind], wanted[kind])
-        if cards[kind] is None:
-            cards[kind] = []
-            queued[(kind, codes[kind])] = wanted[kind]
-    return cards
 
 
 def _grant_one_by_one(ids: list[int]) -> BatchResult:

@@ -13,6 +13,7 @@ from rewards.services import (
     grant_missed_rewards,
     grant_reward,
     grant_rewards,
+    granting,
 )
 from tests.factories import (
     CampaignFactory,
@@ -142,10 +143,14 @@ def test_a_batch_that_fails_is_granted_one_by_one(monkeypatch):
     make_cards(campaign.card_kind, 5)
     invitations = [qualified_invitation(campaign=campaign) for _ in range(3)]
 
-    def broken(count):
-        raise RuntimeError("the sequence is gone")
+    numbers = granting.next_grant_nos
 
-    monkeypatch.setattr(batches, "next_grant_nos", broken)
+    def broken(count):  # fails for the batch; one at a time works
+        if count > 1:
+            raise RuntimeError("the sequence is gone")
+        return numbers(count)
+
+    monkeypatch.setattr(granting, "next_grant_nos", broken)
     result = grant_rewards(ids(invitations))
 
     assert (result.issued, result.one_by_one, result.failed) == (3, 3, 0)
