@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from multiprocessing import current_process, get_context
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -493,18 +492,7 @@ def purge_expired_uploads() -> int:
             purged += CardUpload.objects.filter(pk=upload_id, status__in=UNFINISHED).update(
                 status=CardUpload.Status.EXPIRED, updated_at=timezone.now()
             )
-    _remove_legacy_files()
     return purged
-
-
-def _remove_legacy_files() -> None:
-    """Versions before uploads were stored encrypted kept previews in clear under
-    ``DATA_DIR/uploads``; delete whatever is left there."""
-    folder = Path(settings.DATA_DIR) / "uploads"
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if path.is_file():
-                path.unlink(missing_ok=True)
 
 
 class _working_on:

@@ -290,13 +290,6 @@ ANOMALY_GRANT_WAIT_HOURS = env.int("ANOMALY_GRANT_WAIT_HOURS", default=24)
 RECONCILE_MAX_AGE_HOURS = env.int("RECONCILE_MAX_AGE_HOURS", default=48)
 RECONCILE_MAX_MINUTES = env.int("RECONCILE_MAX_MINUTES", default=30)
 
-# Interval schedules whose period comes from a setting: `manage.py sync_schedules` applies a
-# changed value to the schedule the migrations created (names are django-q2 Schedule names).
-SCHEDULE_INTERVALS = {
-    "invitations.poll_invitations": POLL_INTERVAL_MINUTES,
-    "rewards.detect_anomalies": ANOMALY_INTERVAL_MINUTES,
-}
-
 # --- django-q2 ------------------------------------------------------------------------------
 # Read the django-q2 section of DESIGN.md: timeout well below retry or a slow task is delivered
 # twice; max_attempts is not relied on for correctness; catch_up off so a stopped cluster does

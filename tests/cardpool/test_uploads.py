@@ -307,3 +307,16 @@ def test_a_daemonic_worker_seals_in_its_own_process(card_kind, settings, monkeyp
     settings.CARD_IMPORT_PROCESSES = 2
     upload = checked(card_kind, csv_bytes(good_rows(3_500)))
     assert (upload.status, StagedCard.objects.filter(upload=upload).count()) == ("validated", 3500)
+
+
+def test_the_legacy_upload_files_are_removed_once_by_a_migration(settings, tmp_path):
+    """Old versions kept previews in clear under DATA_DIR/uploads: migration cardpool 0010
+    deletes them; the purge schedule no longer looks for them every 15 minutes."""
+    import importlib
+
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "preview-1.csv").write_text("4111,secret\n")
+    migration = importlib.import_module("cardpool.migrations.0010_remove_legacy_upload_files")
+    migration.remove_legacy_files(None, None)
+    assert list((tmp_path / "uploads").iterdir()) == []

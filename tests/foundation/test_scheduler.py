@@ -66,16 +66,31 @@ def test_a_due_schedule_runs_its_task(card_kind):
 def test_sync_schedules_applies_changed_intervals(settings, capsys):
     from django.core.management import call_command
 
-    settings.SCHEDULE_INTERVALS = {
-        "invitations.poll_invitations": 7,
-        "rewards.detect_anomalies": 11,
-    }
-    settings.POLL_INTERVAL_MINUTES = 7
+    settings.POLL_INTERVAL_MINUTES, settings.ANOMALY_INTERVAL_MINUTES = 7, 11
     call_command("sync_schedules")
     call_command("sync_schedules")
-    minutes = dict(
-        Schedule.objects.filter(name__in=settings.SCHEDULE_INTERVALS).values_list("name", "minutes")
-    )
+    names = ["invitations.poll_invitations", "rewards.detect_anomalies"]
+    minutes = dict(Schedule.objects.filter(name__in=names).values_list("name", "minutes"))
     assert minutes == {"invitations.poll_invitations": 7, "rewards.detect_anomalies": 11}
     assert Schedule.objects.filter(name="rewards.detect_anomalies").count() == 1
     assert "rewards.detect_anomalies: every 11 minute(s)" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_one_registry_declares_every_schedule_and_migrate_brings_back_a_lost_one():
+    """The apps' schedules.py are the one list: what the migrations created is what the
+    registry declares, each task exists, and a schedule deleted by hand (or never created) is
+    back after the next migrate."""
+    from django.core.management import call_command
+    from django.utils.module_loading import import_string
+
+    from core.schedules import registered
+
+    assert {every.name for every in registered()} == SCHEDULES
+    for every in registered():
+        schedule = Schedule.objects.get(name=every.name)
+        assert (schedule.func, schedule.schedule_type) == (every.func, every.schedule_type)
+        assert callable(import_string(every.func))
+    Schedule.objects.filter(name="rewards.reconcile").delete()
+    call_command("migrate", verbosity=0)
+    assert Schedule.objects.filter(name="rewards.reconcile").count() == 1
