@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.client_ip import client_ip
+from core.throttles import rate
 
 from .exceptions import (
     NOT_INVITABLE,
@@ -135,7 +136,7 @@ def _code_page(request, verification, form, *, restart_url: str):
         {
             "form": form,
             "notice": request.session.pop(CODE_NOTICE, ""),
-            "resend_wait": max(0, math.ceil(settings.PHONE_CODE_RESEND_SECONDS - waited)),
+            "resend_wait": max(0, math.ceil(rate("phone_code_resend").seconds - waited)),
             "masked_phone": mask_phone(verification.phone),
             "restart_url": restart_url,
         },

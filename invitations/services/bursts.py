@@ -4,11 +4,11 @@ the next routine check."""
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
 from core.clock import database_now
+from core.throttles import rate
 
 from .. import scheduling
 from ..exceptions import CheckTooSoon
@@ -57,10 +57,11 @@ def invitee_opening_account(invitation: Invitation) -> None:
 @transaction.atomic
 def check_friends_now(customer: Customer) -> int:
     """The inviter asked us to check their friends now: a burst for each pending invitation.
-    Allowed once per ``CHECK_NOW_COOLDOWN_MINUTES``; raises ``CheckTooSoon`` (with the time it
-    can be asked again) before that. Returns how many invitations will be checked."""
+    Allowed once per the ``check_friends_now`` rate (``core.throttles``); raises
+    ``CheckTooSoon`` (with the time it can be asked again) before that. Returns how many
+    invitations will be checked."""
     now = database_now()
-    cooldown = timedelta(minutes=settings.CHECK_NOW_COOLDOWN_MINUTES)
+    cooldown = timedelta(seconds=rate("check_friends_now").seconds)
     allowed = Customer.objects.filter(pk=customer.pk).filter(
         Q(checks_requested_at__isnull=True) | Q(checks_requested_at__lte=now - cooldown)
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.client_ip import throttle_key
+from core.throttles import rate
 
 from ..exceptions import (
     AlreadyACustomer,
@@ -34,7 +35,9 @@ from ..selectors import current_campaign
 from ..sms import SmsNotSent, send_sms
 from .invitations import create_invitation
 
-HOUR = timedelta(hours=1)
+
+def _sent_within(codes, now, limit) -> int:
+    return codes.filter(created_at__gt=now - timedelta(seconds=limit.seconds)).count()
 
 
 def _digest(verification_phone: str, code: str) -> str:
@@ -64,16 +67,19 @@ def send_phone_code(
     if channel not in Invitation.Channel.values:
         channel = Invitation.Channel.LINK  # the query string is the visitor's to write
     now = timezone.now()
-    recent = PhoneVerification.objects.filter(created_at__gt=now - HOUR)
+    resend = rate("phone_code_resend")
+    per_number, per_address = rate("phone_codes_per_number"), rate("phone_codes_per_address")
+    longest = max(resend.seconds, per_number.seconds, per_address.seconds)
+    recent = PhoneVerification.objects.filter(created_at__gt=now - timedelta(seconds=longest))
     last = recent.filter(phone=phone).order_by("-created_at").first()
     if last is not None:
-        wait = settings.PHONE_CODE_RESEND_SECONDS - (now - last.created_at).total_seconds()
+        wait = resend.seconds - (now - last.created_at).total_seconds()
         if wait > 0:
             raise CodeSentRecently(int(wait) + 1)
-    if recent.filter(phone=phone).count() >= settings.PHONE_CODES_PER_NUMBER_PER_HOUR:
+    if _sent_within(recent.filter(phone=phone), now, per_number) >= per_number.count:
         raise TooManyCodes()
-    if address and recent.filter(address=address).count() >= (
-        settings.PHONE_CODES_PER_ADDRESS_PER_HOUR
+    if address and _sent_within(recent.filter(address=address), now, per_address) >= (
+        per_address.count
     ):
         raise TooManyCodes()
 

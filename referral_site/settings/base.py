@@ -9,6 +9,7 @@ import environ
 from django.utils.translation import gettext_lazy
 
 from core.client_ip import parse_networks
+from core.throttles import parse_rate_limits
 from referral_site.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -218,15 +219,15 @@ SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 PHONE_CODE_TTL_MINUTES = env.int("PHONE_CODE_TTL_MINUTES", default=10)
 PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
-PHONE_CODE_RESEND_SECONDS = env.int("PHONE_CODE_RESEND_SECONDS", default=60)
-PHONE_CODES_PER_NUMBER_PER_HOUR = env.int("PHONE_CODES_PER_NUMBER_PER_HOUR", default=5)
-PHONE_CODES_PER_ADDRESS_PER_HOUR = env.int("PHONE_CODES_PER_ADDRESS_PER_HOUR", default=20)
 # A friend who proved their number keeps that proof in their session this long: coming back to
 # the link within it costs no new code.
 PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
 # Records of codes sent (number, time, network address) are deleted after this many days; the
 # throttles need only the last hour.
 PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)
+
+# Every throttle (core.throttles): name -> (how many, per seconds); the defaults are in code.
+RATE_LIMITS = parse_rate_limits(env.str("RATE_LIMITS", default=""))
 
 # --- polling --------------------------------------------------------------------------------
 POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
@@ -235,10 +236,6 @@ POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=90)
 POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
 # invitations.scheduling: a pending invitation is looked up at least this often, whatever its age.
 POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
-# A customer may ask us to check their friends now once per this many minutes.
-CHECK_NOW_COOLDOWN_MINUTES = env.int("CHECK_NOW_COOLDOWN_MINUTES", default=60)
-# A customer may report at most this many cards in 24 hours (one open report per card).
-REPORTS_PER_CUSTOMER_PER_DAY = env.int("REPORTS_PER_CUSTOMER_PER_DAY", default=5)
 
 # --- anomaly detection (rewards/anomalies/rules.py) and reconciliation --------------------------
 ANOMALY_INTERVAL_MINUTES = env.int("ANOMALY_INTERVAL_MINUTES", default=5)

@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from cardpool.services import reveal_card_to_owner
+from core.throttles import rate
 from invitations.models import Customer
 
 from ..events import grant_reported_event, grant_revealed_event
@@ -50,20 +51,21 @@ def report_card_problem(
 
     One open report per card: while it is being checked, another report of the same card
     records nothing and raises ``CardAlreadyReported`` (a double tap, or a hundred). At most
-    ``REPORTS_PER_CUSTOMER_PER_DAY`` reports per customer in 24 hours, across their cards
-    (``TooManyReports``). The customer's row is locked first (lock order: inviter, then grant),
-    so concurrent reports of one customer are counted one after the other. Also raises
-    ``NotYourGrant`` and ``GrantNotInStatus``."""
+    ``card_reports_per_customer`` reports (``core.throttles``: 5 in 24 hours) per customer,
+    across their cards (``TooManyReports``). The customer's row is locked first (lock order:
+    inviter, then grant), so concurrent reports of one customer are counted one after the
+    other. Also raises ``NotYourGrant`` and ``GrantNotInStatus``."""
     list(inviters_for_update().filter(pk=customer.pk).values_list("pk"))
     locked = _own_issued_grant(grant, customer)
     if card_report_open(locked):
         raise CardAlreadyReported(locked)
+    limit = rate("card_reports_per_customer")
     reported = GrantEvent.objects.filter(
         grant__inviter=customer,
         action=GrantEvent.Action.REPORTED,
-        created_at__gte=timezone.now() - timedelta(hours=24),
+        created_at__gte=timezone.now() - timedelta(seconds=limit.seconds),
     ).count()
-    if reported >= settings.REPORTS_PER_CUSTOMER_PER_DAY:
+    if reported >= limit.count:
         raise TooManyReports(reported)
     if problem not in CardProblem.values:
         problem = CardProblem.OTHER

@@ -200,3 +200,17 @@ def test_the_language_cookie_is_secure_same_site_and_hidden_from_scripts_in_prod
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert {"secure", "httponly", "samesite"} <= attributes, cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_every_throttle_is_one_table_and_a_bad_override_stops_the_start_up():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.throttles import DEFAULT_RATE_LIMITS, parse_rate_limits
+
+    assert parse_rate_limits("") == DEFAULT_RATE_LIMITS
+    changed = parse_rate_limits(" card_reports_per_customer=3/86400, phone_code_resend=1/30 ")
+    assert changed["card_reports_per_customer"] == (3, 86400)
+    assert changed["phone_code_resend"] == (1, 30)
+    for bad in ("card_reports=3/86400", "phone_code_resend=1", "phone_code_resend=-1/60", "x"):
+        with pytest.raises(ImproperlyConfigured, match="RATE_LIMITS"):
+            parse_rate_limits(bad)

@@ -109,7 +109,7 @@ def test_check_my_friends_now_is_limited_per_customer_and_says_when_again(client
     from invitations.exceptions import CHECK_TOO_SOON
     from tests.factories import CampaignFactory, CustomerFactory, InvitationFactory
 
-    settings.CHECK_NOW_COOLDOWN_MINUTES = 60
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "check_friends_now": (1, 60 * 60)}
     customer, campaign = CustomerFactory(), CampaignFactory()
     later = timezone.now() + timedelta(hours=6)
     waiting = InvitationFactory(inviter=customer, campaign=campaign, next_check_at=later)

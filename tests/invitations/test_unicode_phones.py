@@ -185,9 +185,9 @@ def test_per_number_code_limits_count_every_spelling_as_one_number(inviter, camp
     )
     assert str(CODE_SENT_RECENTLY).split("{")[0] in again.content.decode()
 
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     scripts = ["full-width", "arabic-indic", "persian", "devanagari", "bengali", "thai"]
-    for n, script in enumerate(scripts[: settings.PHONE_CODES_PER_NUMBER_PER_HOUR - 1]):
+    for n, script in enumerate(scripts[: settings.RATE_LIMITS["phone_codes_per_number"][0] - 1]):
         client = Client(REMOTE_ADDR=f"10.0.1.{n}")
         sent = client.post(
             landing(inviter), {"phone": twin("15912345678", script), "consent": "on"}
@@ -197,7 +197,7 @@ def test_per_number_code_limits_count_every_spelling_as_one_number(inviter, camp
         landing(inviter), {"phone": twin("15912345678", "mathematical bold"), "consent": "on"}
     )
     assert str(TOO_MANY_CODES) in refused.content.decode()
-    assert len(sms.outbox) == settings.PHONE_CODES_PER_NUMBER_PER_HOUR
+    assert len(sms.outbox) == settings.RATE_LIMITS["phone_codes_per_number"][0]
     assert {to for to, _ in sms.outbox} == {"15912345678"}
     assert set(PhoneVerification.objects.values_list("phone", flat=True)) == {"15912345678"}
 

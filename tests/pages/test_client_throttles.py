@@ -23,7 +23,7 @@ LIMIT = 3  # codes per address per hour, in these tests
 
 @pytest.fixture
 def inviter(settings):
-    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = LIMIT
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_address": (LIMIT, 3600)}
     CampaignFactory(points=200)
     return CustomerFactory(phone="13700000000")
 
@@ -131,7 +131,7 @@ def test_a_hostile_header_through_our_proxy_is_no_way_around_the_limit(
 
 
 def test_signups_from_one_64_share_one_limit(settings):
-    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = LIMIT
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_address": (LIMIT, 3600)}
     sent = 0
     for n in range(LIMIT + 3):
         page = Client(REMOTE_ADDR=f"2001:db8:5:5::{n + 1:x}").post(
@@ -143,8 +143,8 @@ def test_signups_from_one_64_share_one_limit(settings):
 
 
 def test_a_resent_code_counts_against_the_64(inviter, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
-    settings.PHONE_CODES_PER_NUMBER_PER_HOUR = 10
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_number": (10, 3600)}
     client = Client(REMOTE_ADDR="2001:db8:9:9::1")
     client.post(
         reverse("invitations:landing", args=[inviter.invite_code]),

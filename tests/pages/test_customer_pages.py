@@ -114,7 +114,7 @@ def signup(client, phone: str, password: str = PASSWORD):
 
 
 def test_signup_proves_the_number_then_logs_the_customer_in(client, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     started = client.post(
         reverse("invitations:signup"),
         {
@@ -136,7 +136,7 @@ def test_signup_proves_the_number_then_logs_the_customer_in(client, settings):
 
 
 def test_signup_with_a_taken_number_answers_like_any_other_until_the_code(customer, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     client = Client()
     first = client.post(
         reverse("invitations:signup"),
@@ -151,7 +151,7 @@ def test_signup_with_a_taken_number_answers_like_any_other_until_the_code(custom
 
 
 def test_signups_are_throttled_per_address(client, settings):
-    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = 3
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_address": (3, 3600)}
     for n in range(3):
         assert signup(client, f"1390000000{n}").status_code == 302
     refused = signup(client, "13900000009")

@@ -98,7 +98,7 @@ def test_a_verified_number_becomes_an_invitation_and_the_invitee_is_sent_on(
 
 
 def test_a_stranger_number_without_its_code_blocks_nobody(inviter, campaign, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     squatter = Client()
     squatter.post(landing(inviter), {"phone": "15900000001", "consent": "on"})
     squatter.post(verify(inviter), {"code": "000000"})
@@ -147,8 +147,8 @@ def test_an_expired_code_is_refused(client, inviter):
 
 
 def test_codes_are_throttled_per_number_and_per_address(client, inviter, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
-    for _ in range(settings.PHONE_CODES_PER_NUMBER_PER_HOUR):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
+    for _ in range(settings.RATE_LIMITS["phone_codes_per_number"][0]):
         assert (
             client.post(landing(inviter), {"phone": "15900000001", "consent": "on"}).status_code
             == 302
@@ -161,11 +161,11 @@ def test_codes_are_throttled_per_number_and_per_address(client, inviter, setting
         other.post(landing(inviter), {"phone": "15900000001", "consent": "on"})
     )
 
-    settings.PHONE_CODES_PER_ADDRESS_PER_HOUR = 7
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_address": (7, 3600)}
     sent_before = len(sms.outbox)
     for n in range(10):
         client.post(landing(inviter), {"phone": f"158000000{n:02d}", "consent": "on"})
-    assert len(sms.outbox) - sent_before == 7 - settings.PHONE_CODES_PER_NUMBER_PER_HOUR
+    assert len(sms.outbox) - sent_before == 7 - settings.RATE_LIMITS["phone_codes_per_number"][0]
 
 
 def test_a_second_code_needs_a_minute(client, inviter):

@@ -35,7 +35,7 @@ def come(client, inviter, phone: str, *, code: bool = True) -> str:
 
 
 def test_a_friend_who_accepted_and_comes_back_later_lands_where_they_left_off(inviter, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     first = come(Client(REMOTE_ADDR="10.0.0.1"), inviter, "15900000001")
     assert "您已接受 137****0000 的邀请" in first and 'id="open-account"' in first
 
@@ -63,7 +63,7 @@ def test_coming_back_in_the_same_browser_soon_after_costs_no_new_code(inviter, o
 
 
 def test_a_proof_older_than_its_minutes_costs_a_code_again(inviter, outbox, settings):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     settings.PHONE_PROOF_MINUTES = 0  # the proof is stale as soon as it is kept
     client = Client()
     come(client, inviter, "15900000001")
@@ -77,7 +77,7 @@ def test_a_proof_older_than_its_minutes_costs_a_code_again(inviter, outbox, sett
 def test_a_friend_whose_account_is_open_is_told_kindly_there_is_nothing_more_to_do(
     inviter, settings
 ):
-    settings.PHONE_CODE_RESEND_SECONDS = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
     come(Client(REMOTE_ADDR="10.0.0.1"), inviter, "15900000001")
     Invitation.objects.update(
         status="qualified", account_opened_at=timezone.now(), external_account_id="ACC1"

@@ -81,7 +81,7 @@ def test_a_hundred_taps_on_one_card_make_one_report_and_the_page_says_it_is_alre
 
 @pytest.mark.django_db
 def test_a_customer_reports_at_most_the_daily_limit_of_cards(settings):
-    settings.REPORTS_PER_CUSTOMER_PER_DAY = 2
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "card_reports_per_customer": (2, 86400)}
     customer = CustomerFactory()
     grants = issued_grants_of(customer, 3)
     client = logged_in(customer)
@@ -126,7 +126,7 @@ def test_reports_from_separate_processes_across_cards_stop_exactly_at_the_limit(
     answers = run_workers(
         "tests.rewards.workers.report_cards",
         [(customer.pk, ids[index:] + ids[:index], 1, time.time() + 3) for index in range(6)],
-        REPORTS_PER_CUSTOMER_PER_DAY=3,
+        RATE_LIMITS="card_reports_per_customer=3/86400",
     )
 
     assert scalar("SELECT count(*) FROM rewards_grantevent WHERE action = 'reported'") == 3
