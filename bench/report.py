@@ -283,7 +283,7 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
         "## 7. Time to reward: the scheduling policy, simulated",
         "",
         f"`bench/scheduling.py`: {sim['invitations']:,} invitations over 30 days on a virtual clock, run through "
-        "the project's own scheduling code (`invitations.scheduling`) and claim order; 5% existing customers, 40% "
+        "the project's own scheduling code (`invitations.check_policy`) and claim order; 5% existing customers, 40% "
         "open an account (70% of them within a day), a third of the openers follow the landing page's link a few "
         "minutes before opening; the upstream answers 5 lookups a second, poll cycles every 2 minutes (80 s of "
         "lookups each, as `POLL_MAX_SECONDS` stops the real one; the incident's job used all 120 s). Time to "

@@ -1,5 +1,5 @@
 """7. When to look an invitee up: a discrete-event simulation on a virtual clock that runs the
-project's real scheduling code (``invitations.scheduling``: ``next_check``, ``after_signal`` and
+project's real scheduling code (``invitations.check_policy``: ``next_check``, ``after_signal`` and
 the claim order by priority) over a campaign, against the incident's policy and an oracle.
 
 Scenario (seeded): N invitations spread over 30 days, each with a 30-day window; 5% are
@@ -94,8 +94,8 @@ def _record(person: Invitee, now: datetime, outcome: Outcome) -> None:
 
 def project(people: list[Invitee], cycle_budget: int = RATE * CYCLE_SECONDS_USED) -> Outcome:
     """The project's policy, with the real cycle's budget: ``POLL_MAX_SECONDS`` of lookups."""
-    from invitations import scheduling
-    from invitations.scheduling import Facts, Policy, Priority, next_check
+    from invitations import check_policy
+    from invitations.check_policy import Facts, Policy, Priority, next_check
 
     policy = Policy()
     outcome = Outcome(0, 0.0, [], [])
@@ -129,7 +129,7 @@ def project(people: list[Invitee], cycle_budget: int = RATE * CYCLE_SECONDS_USED
             if person.id in version and version[person.id] > 0:
                 signal[person.id] = person.clicked_at
                 facts = Facts(person.invited_at, person.qualify_by, attempts.get(person.id, 0))
-                check = scheduling.after_signal(
+                check = check_policy.after_signal(
                     facts, person.clicked_at, policy, scheduled_at.get(person.id)
                 )
                 schedule(person, check.at, check.priority)

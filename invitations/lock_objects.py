@@ -16,7 +16,7 @@ def invitations_for_update() -> QuerySet[Invitation]:
 
 def due_invitations_for_update(now, limit: int) -> QuerySet[Invitation]:
     """Pending invitations whose next check is due, the most likely to have opened first (the
-    priority of ``invitations.scheduling``), then the longest due, skipping rows other workers
+    priority of ``invitations.check_policy``), then the longest due, skipping rows other workers
     hold. Served by the partial index ``invitation_due_by_priority``."""
     return (
         Invitation.objects.select_for_update(skip_locked=True, of=("self",))

@@ -271,7 +271,7 @@ class Invitation(models.Model):
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
-    # invitations.scheduling: the order due checks are taken in, and the last sign that the
+    # invitations.check_policy: the order due checks are taken in, and the last sign that the
     # invitee is opening an account now (a burst of checks follows it)
     check_priority = models.PositiveSmallIntegerField(
         default=1, db_default=1, choices=CHECK_PRIORITIES, verbose_name=_("check priority")

@@ -1,9 +1,9 @@
 """Invitation use cases. Views, admin, commands and tasks call these, nothing else."""
 
 from .bursts import check_friends_now, invitee_opening_account
-from .customers import register_customer
 from .invitations import create_invitation
 from .polling import poll_invitations
+from .registration import register_customer
 from .verification import (
     Acceptance,
     accept_invitation,

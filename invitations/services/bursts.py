@@ -1,5 +1,5 @@
 """Signs that an invitee is opening an account now: each starts a burst of checks (see
-``invitations.scheduling``), so the inviter is rewarded minutes after the opening instead of at
+``invitations.check_policy``), so the inviter is rewarded minutes after the opening instead of at
 the next routine check."""
 
 from datetime import datetime, timedelta
@@ -10,15 +10,15 @@ from django.db.models import Q
 from core.clock import database_now
 from core.throttles import rate
 
-from .. import scheduling
+from .. import check_policy
+from ..check_policy import Facts, Policy, Priority
 from ..exceptions import CheckTooSoon
 from ..models import Customer, Invitation
-from ..scheduling import Facts, Policy, Priority
 
 
 def _start_bursts(invitations, now: datetime) -> int:
     """Mark pending invitations as signalled at ``now`` and bring their next check forward to
-    the burst's first one (``scheduling.after_signal``, the rule the simulation in
+    the burst's first one (``check_policy.after_signal``, the rule the simulation in
     bench/scheduling.py runs too). A row on lease (being looked up right now) keeps its next
     check: the answer it gets is scheduled from the signal. Returns how many were marked."""
     policy = Policy.from_settings()
@@ -31,7 +31,7 @@ def _start_bursts(invitations, now: datetime) -> int:
     for row in rows:
         facts = Facts(row.invited_at, row.qualify_by, row.attempts, signal_at=now)
         if row.lease_token is None:
-            row.next_check_at = scheduling.after_signal(facts, now, policy, row.next_check_at).at
+            row.next_check_at = check_policy.after_signal(facts, now, policy, row.next_check_at).at
         row.signal_at, row.check_priority = now, Priority.SIGNAL
     Invitation.objects.bulk_update(rows, ["signal_at", "check_priority", "next_check_at"])
     return len(rows)

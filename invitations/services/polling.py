@@ -31,10 +31,10 @@ from core.backoff import doubling
 from core.clock import database_now
 from core.logging import log_context
 
+from ..check_policy import Facts, Policy, next_check
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
 from ..models import Invitation, PollCycle
-from ..scheduling import Facts, Policy, next_check
 from ..signals import invitation_qualified
 
 logger = logging.getLogger(__name__)

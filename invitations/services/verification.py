@@ -5,7 +5,6 @@ callers) or a customer account (``register_customer``). Every number that can be
 the same answer, "we sent a code", so the pages tell nobody whether a number is a customer's or
 was invited already."""
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from core.client_ip import throttle_key
@@ -41,8 +41,9 @@ def _sent_within(codes, now, limit) -> int:
 
 
 def _digest(verification_phone: str, code: str) -> str:
-    key = f"phone-code:{settings.SECRET_KEY}".encode()
-    return hmac.new(key, f"{verification_phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    """A code is kept as a keyed digest, never in clear (Django's salted HMAC of SECRET_KEY)."""
+    value = f"{verification_phone}:{code}"
+    return salted_hmac("invitations.phone-code", value, algorithm="sha256").hexdigest()
 
 
 def send_phone_code(

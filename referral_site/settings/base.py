@@ -234,7 +234,7 @@ POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=50)
 POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=90)
 POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
-# invitations.scheduling: a pending invitation is looked up at least this often, whatever its age.
+# invitations.check_policy: a pending invitation is looked up at least this often, whatever its age.
 POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
 
 # --- anomaly detection (rewards/anomalies/rules.py) and reconciliation --------------------------

@@ -2,7 +2,7 @@
 
 from .anomalies import raise_anomaly
 from .batches import fulfil_pending_grants, grant_missed_rewards, grant_rewards
-from .customer import report_card_problem, reveal_grant_card
+from .customer_cards import report_card_problem, reveal_grant_card
 from .granting import grant_reward, release_hold
 from .staff import grant_again, reissue_grant, reject_hold, replace_in_kind, void_grant
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from account_opening.client import AccountStatus
+from invitations.check_policy import Facts, Policy, Priority, next_check
 from invitations.models import Invitation
-from invitations.scheduling import Facts, Policy, Priority, next_check
 from invitations.services.polling import OPENED_TOO_LATE, Outcome, decide
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from invitations.check_policy import Facts, NextCheck, Policy, Priority, after_signal, next_check
 from invitations.models import CHECK_PRIORITIES, Invitation
-from invitations.scheduling import Facts, NextCheck, Policy, Priority, after_signal, next_check
 
 POLICY = Policy()
 INVITED = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -138,7 +138,7 @@ def test_the_poller_and_the_time_to_reward_simulation_follow_one_signal_rule(mon
     from statistics import median
 
     from bench.scheduling import project, scenario
-    from invitations import scheduling
+    from invitations import check_policy
     from invitations.models import Invitation
     from invitations.services import invitee_opening_account
     from tests.factories import InvitationFactory
@@ -153,7 +153,7 @@ def test_the_poller_and_the_time_to_reward_simulation_follow_one_signal_rule(mon
     def late_bursts(facts, now, policy, scheduled=None):  # a rule that waits three hours
         return NextCheck(now + timedelta(hours=3), Priority.SIGNAL)
 
-    monkeypatch.setattr(scheduling, "after_signal", late_bursts)
+    monkeypatch.setattr(check_policy, "after_signal", late_bursts)
     other = InvitationFactory(next_check_at=timezone.now() + timedelta(hours=5))
     invitee_opening_account(other)
     signalled = Invitation.objects.get(pk=other.pk)
