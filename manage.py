@@ -7,7 +7,7 @@ if __name__ == "__main__":
     if not os.environ["DJANGO_SETTINGS_MODULE"].endswith(".production"):
         # Development: the embedded PostgreSQL when DATABASE_URL is unset (stops with the last
         # process using it). Production is always given DATABASE_URL.
-        from referral_site import embedded_postgres
+        from devtools import embedded_postgres
 
         embedded_postgres.use_if_unset()
     from django.core.management import execute_from_command_line

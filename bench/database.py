@@ -7,7 +7,7 @@ from pathlib import Path
 import environ
 import psycopg
 
-from referral_site import embedded_postgres
+from devtools import embedded_postgres
 from referral_site.database import url_for
 
 NAME = "referral_bench"

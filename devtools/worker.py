@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "referral_site.settings.base")
 
 import django
 
-from referral_site import embedded_postgres
+from devtools import embedded_postgres
 
 embedded_postgres.use_if_unset()
 

@@ -3,7 +3,7 @@
 PostgreSQL is the only supported database: allocation and polling rely on row locks
 (``SELECT ... FOR UPDATE SKIP LOCKED``) that SQLite does not have. The settings read
 ``DATABASE_URL`` and nothing else; in development the entry points start the embedded server
-first (``referral_site.embedded_postgres``), so a fresh machine needs nothing but Python.
+first (``devtools.embedded_postgres``), so a fresh machine needs nothing but Python.
 """
 
 import os

@@ -4,7 +4,7 @@ The server stops when the run exits."""
 
 import pytest
 
-from referral_site import embedded_postgres
+from devtools import embedded_postgres
 
 
 @pytest.hookimpl(tryfirst=True)

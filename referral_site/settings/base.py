@@ -97,7 +97,7 @@ TEMPLATES = [
 ]
 
 # PostgreSQL only (row locks), from DATABASE_URL; in development the entry points start the
-# embedded one under DATA_DIR/pgdata first (referral_site.embedded_postgres).
+# embedded one under DATA_DIR/pgdata first (devtools.embedded_postgres).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 DATABASES = {"default": database_config(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

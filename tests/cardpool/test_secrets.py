@@ -8,7 +8,7 @@ from django.db import connection
 from cardpool import secrets
 from cardpool.models import Card
 from cardpool.services import import_cards, reencrypt_cards
-from referral_site import embedded_postgres
+from devtools import embedded_postgres
 from referral_site.database import url_for
 from tests.cardpool.files import csv_bytes, valid_date
 from tests.processes import ROOT, worker_environment
