@@ -8,7 +8,7 @@ from .models import Campaign, CampaignEvent, Customer, CustomerEvent, Invitation
 
 
 def _campaign_event(campaign: Campaign, action: str, **fields) -> CampaignEvent:
-    return CampaignEvent.objects.create(campaign=campaign, action=action, **fields)
+    return CampaignEvent.record(action, campaign=campaign, **fields)
 
 
 def campaign_paused_event(campaign, *, reason, actor=None, actor_label="") -> CampaignEvent:
@@ -51,9 +51,9 @@ def campaign_terms_changed_event(campaign, *, changes: dict, reason, actor) -> C
 
 
 def customer_flagged_event(customer: Customer, *, reason, actor=None, actor_label=""):
-    return CustomerEvent.objects.create(
+    return CustomerEvent.record(
+        CustomerEvent.Action.FLAGGED,
         customer=customer,
-        action=CustomerEvent.Action.FLAGGED,
         reason=reason,
         actor=actor,
         actor_label=actor_label,
@@ -61,9 +61,9 @@ def customer_flagged_event(customer: Customer, *, reason, actor=None, actor_labe
 
 
 def customer_unflagged_event(customer: Customer, *, reason, actor=None, actor_label=""):
-    return CustomerEvent.objects.create(
+    return CustomerEvent.record(
+        CustomerEvent.Action.UNFLAGGED,
         customer=customer,
-        action=CustomerEvent.Action.UNFLAGGED,
         reason=reason,
         actor=actor,
         actor_label=actor_label,
@@ -74,9 +74,9 @@ def invitation_decided_event(invitation: Invitation, *, reason: str = "") -> Inv
     """The poller decided (the invitation's new status), with the upstream's answer summarized:
     whether an account was opened, its id, when and through which channel; no phone."""
     opened_at = invitation.account_opened_at
-    return InvitationEvent.objects.create(
+    return InvitationEvent.record(
+        invitation.status,
         invitation=invitation,
-        action=invitation.status,
         actor_label=SystemActor.POLLER,
         reason=reason,
         details={
@@ -89,9 +89,9 @@ def invitation_decided_event(invitation: Invitation, *, reason: str = "") -> Inv
 
 
 def invitation_attributed_event(invitation: Invitation, *, signed_up_at, reason, actor):
-    return InvitationEvent.objects.create(
+    return InvitationEvent.record(
+        InvitationEvent.Action.ATTRIBUTED,
         invitation=invitation,
-        action=InvitationEvent.Action.ATTRIBUTED,
         actor=actor,
         reason=reason,
         details={"signed_up_at": signed_up_at.isoformat()},

@@ -9,7 +9,7 @@ from .models import AnomalyEvent, Grant, GrantEvent
 
 
 def _grant_event(grant: Grant, action: str, **fields) -> GrantEvent:
-    return GrantEvent.objects.create(grant=grant, action=action, **fields)
+    return GrantEvent.record(action, grant=grant, **fields)
 
 
 def grant_created_event(
@@ -68,22 +68,22 @@ def grant_granted_again_event(
 
 
 def anomaly_reviewed_event(anomaly, *, status: str, actor, note: str) -> AnomalyEvent:
-    return AnomalyEvent.objects.create(anomaly=anomaly, action=status, actor=actor, reason=note)
+    return AnomalyEvent.record(status, anomaly=anomaly, actor=actor, reason=note)
 
 
 def anomaly_closed_automatically_event(anomaly, *, note: str) -> AnomalyEvent:
-    return AnomalyEvent.objects.create(
+    return AnomalyEvent.record(
+        AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
         anomaly=anomaly,
-        action=AnomalyEvent.Action.CLOSED_AUTOMATICALLY,
         actor_label=SystemActor.DETECTION,
         reason=note,
     )
 
 
 def anomaly_paused_campaign_event(anomaly, *, campaign) -> AnomalyEvent:
-    return AnomalyEvent.objects.create(
+    return AnomalyEvent.record(
+        AnomalyEvent.Action.CAMPAIGN_PAUSED,
         anomaly=anomaly,
-        action=AnomalyEvent.Action.CAMPAIGN_PAUSED,
         actor_label=SystemActor.DETECTION,
         reason=f"campaign #{campaign.pk} {campaign.name} paused: new grants are held",
     )
