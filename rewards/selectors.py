@@ -314,7 +314,7 @@ def bounded_count(queryset, limit: int = 10_000) -> int:
 @dataclass(frozen=True)
 class PollerHealth:
     last_cycle_at: datetime | None
-    is_stalled: bool  # no cycle for ANOMALY_POLL_STALLED_INTERVALS poll intervals
+    is_stalled: bool  # no cycle for "poll_stalled_intervals" poll intervals
     lookups: int  # in the last 15 minutes
     errors: int
 
@@ -332,7 +332,8 @@ def poller_health(now: datetime) -> PollerHealth:
         errors=Sum("errors"), claimed=Sum("claimed"), released=Sum("released")
     )
     stalled_after = timedelta(
-        minutes=settings.POLL_INTERVAL_MINUTES * settings.ANOMALY_POLL_STALLED_INTERVALS
+        minutes=settings.POLL_INTERVAL_MINUTES
+        * settings.ANOMALY_THRESHOLDS["poll_stalled_intervals"]
     )
     return PollerHealth(
         last_cycle_at=last_cycle_at,

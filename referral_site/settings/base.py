@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from core.client_ip import parse_networks
 from core.throttles import parse_rate_limits
 from referral_site.database import database_config
+from rewards.anomalies.thresholds import parse_thresholds
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -266,22 +267,11 @@ ANOMALY_MAX_FINDINGS_PER_RULE = env.int("ANOMALY_MAX_FINDINGS_PER_RULE", default
 # An anomaly about a state (stock, the poller, the upstream) whose condition has cleared closes
 # itself once it stays cleared this long (an event records it); until then the desk says so.
 ANOMALY_CLEARED_CLOSE_MINUTES = env.int("ANOMALY_CLEARED_CLOSE_MINUTES", default=15)
-ANOMALY_CARDS_EXPIRING_DAYS = env.int("ANOMALY_CARDS_EXPIRING_DAYS", default=7)
 # The desk lists issued cards their customers have not opened that expire within these days.
 UNOPENED_CARD_WARNING_DAYS = env.int("UNOPENED_CARD_WARNING_DAYS", default=14)
-ANOMALY_STOCK_MIN_DAYS_LEFT = env.float("ANOMALY_STOCK_MIN_DAYS_LEFT", default=7.0)
-ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY = env.int(
-    "ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY", default=20
-)
-ANOMALY_GRANT_SPIKE_FACTOR = env.float("ANOMALY_GRANT_SPIKE_FACTOR", default=3.0)
-ANOMALY_GRANT_SPIKE_MIN = env.int("ANOMALY_GRANT_SPIKE_MIN", default=20)
-ANOMALY_CHANNEL_BURST_COUNT = env.int("ANOMALY_CHANNEL_BURST_COUNT", default=5)
-ANOMALY_CHANNEL_BURST_MINUTES = env.int("ANOMALY_CHANNEL_BURST_MINUTES", default=10)
-ANOMALY_POLL_STALLED_INTERVALS = env.int("ANOMALY_POLL_STALLED_INTERVALS", default=3)
-ANOMALY_UPSTREAM_ERROR_RATE = env.float("ANOMALY_UPSTREAM_ERROR_RATE", default=0.2)
-ANOMALY_UPSTREAM_MIN_LOOKUPS = env.int("ANOMALY_UPSTREAM_MIN_LOOKUPS", default=10)
-ANOMALY_PENDING_PAST_WINDOW_HOURS = env.int("ANOMALY_PENDING_PAST_WINDOW_HOURS", default=24)
-ANOMALY_GRANT_WAIT_HOURS = env.int("ANOMALY_GRANT_WAIT_HOURS", default=24)
+# The rules' thresholds, one table (rewards/anomalies/thresholds.py): defaults in code, any
+# changed with ANOMALY_THRESHOLDS="name=value,...".
+ANOMALY_THRESHOLDS = parse_thresholds(env.str("ANOMALY_THRESHOLDS", default=""))
 # /health/status: the latest finished reconciliation decides, and must be younger than this (the
 # schedule is daily); a run unfinished after RECONCILE_MAX_MINUTES is a warning of its own.
 RECONCILE_MAX_AGE_HOURS = env.int("RECONCILE_MAX_AGE_HOURS", default=48)

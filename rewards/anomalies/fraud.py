@@ -11,7 +11,7 @@ from .registry import WARNING, Found, fetch, rule, setting
 
 @rule(AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY, WARNING)
 def inviter_daily_qualifications(now: datetime) -> list[Found]:
-    limit = setting("MAX_QUALIFICATIONS_PER_INVITER_PER_DAY")
+    limit = setting("max_qualifications_per_inviter_per_day")
     rows = fetch(
         """SELECT inviter_id, campaign_id, count(*) FROM invitations_invitation
            WHERE status = 'qualified' AND decided_at >= %(now)s - interval '1 day'
@@ -37,7 +37,7 @@ def inviter_daily_qualifications(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.GRANT_RATE_SPIKE, WARNING)
 def grant_rate_spike(now: datetime) -> list[Found]:
-    factor, minimum = setting("GRANT_SPIKE_FACTOR"), setting("GRANT_SPIKE_MIN")
+    factor, minimum = setting("grant_spike_factor"), setting("grant_spike_min")
     rows = fetch(
         """SELECT campaign_id,
                   count(*) FILTER (WHERE created_at >= %(now)s - interval '1 hour'),
@@ -66,7 +66,7 @@ def grant_rate_spike(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.CHANNEL_BURST, WARNING)
 def channel_burst(now: datetime) -> list[Found]:
-    count, minutes = setting("CHANNEL_BURST_COUNT"), setting("CHANNEL_BURST_MINUTES")
+    count, minutes = setting("channel_burst_count"), setting("channel_burst_minutes")
     rows = fetch(
         """SELECT inviter_id, campaign_id, account_channel, max(together) FROM (
                SELECT inviter_id, campaign_id, account_channel,

@@ -40,9 +40,9 @@ def poller_stalled(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, is_state=True)
 def upstream_error_rate(now: datetime) -> list[Found]:
-    limit, minimum = setting("UPSTREAM_ERROR_RATE"), setting("UPSTREAM_MIN_LOOKUPS")
+    limit, minimum = setting("upstream_error_rate"), setting("upstream_min_lookups")
     health = poller_health(now)
-    # no lookups, no rate: with ANOMALY_UPSTREAM_MIN_LOOKUPS at 0 too
+    # no lookups, no rate: with upstream_min_lookups at 0 too
     if not health.lookups or health.lookups < minimum or health.error_rate <= limit:
         return []
     return [
@@ -65,7 +65,7 @@ def upstream_error_rate(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.PENDING_PAST_WINDOW, WARNING)
 def pending_past_window(now: datetime) -> list[Found]:
-    grace = timedelta(hours=setting("PENDING_PAST_WINDOW_HOURS"))
+    grace = timedelta(hours=setting("pending_past_window_hours"))
     rows = fetch(
         PENDING_PAST_WINDOW_SQL,
         {"before": now - grace, "sample": SAMPLE},
@@ -95,7 +95,7 @@ def pending_past_window(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.GRANTS_WAITING, WARNING, is_state=True)
 def grants_waiting(now: datetime) -> list[Found]:
-    hours = setting("GRANT_WAIT_HOURS")
+    hours = setting("grant_wait_hours")
     rows = fetch(
         """SELECT campaign_id, status, count(*), min(created_at) FROM rewards_grant
            WHERE status IN ('pending_stock', 'held') AND created_at < %(before)s

@@ -89,4 +89,5 @@ def fetch(sql: str, params: dict | None = None) -> list[tuple]:
 
 
 def setting(name: str):
-    return getattr(settings, f"ANOMALY_{name}")
+    """A threshold (``thresholds.DEFAULT_THRESHOLDS``, as the deployment set it)."""
+    return settings.ANOMALY_THRESHOLDS[name]

@@ -28,7 +28,7 @@ def one_run():
 def _stock(now: datetime) -> list[KindStock]:
     cache = _run_cache.get()
     if cache is None or "stock" not in cache:
-        stock = stock_by_kind(now, expiring_days=setting("CARDS_EXPIRING_DAYS"))
+        stock = stock_by_kind(now, expiring_days=setting("cards_expiring_days"))
         if cache is None:
             return stock
         cache["stock"] = stock
@@ -78,7 +78,7 @@ def out_of_stock(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.CARDS_EXPIRING, WARNING, is_state=True)
 def cards_expiring(now: datetime) -> list[Found]:
-    days = setting("CARDS_EXPIRING_DAYS")
+    days = setting("cards_expiring_days")
     return [
         _kind_found(
             kind.kind_id,
@@ -93,7 +93,7 @@ def cards_expiring(now: datetime) -> list[Found]:
 
 @rule(AnomalyRule.STOCK_DAYS_LEFT, WARNING, is_state=True)
 def stock_days_left(now: datetime) -> list[Found]:
-    minimum = setting("STOCK_MIN_DAYS_LEFT")
+    minimum = setting("stock_min_days_left")
     return [
         _kind_found(
             kind.kind_id,

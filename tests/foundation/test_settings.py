@@ -214,3 +214,14 @@ def test_every_throttle_is_one_table_and_a_bad_override_stops_the_start_up():
     for bad in ("card_reports=3/86400", "phone_code_resend=1", "phone_code_resend=-1/60", "x"):
         with pytest.raises(ImproperlyConfigured, match="RATE_LIMITS"):
             parse_rate_limits(bad)
+
+
+def test_the_anomaly_thresholds_are_one_table_and_a_bad_override_stops_the_start_up():
+    from rewards.anomalies.thresholds import DEFAULT_THRESHOLDS, parse_thresholds
+
+    assert parse_thresholds("") == DEFAULT_THRESHOLDS
+    changed = parse_thresholds("grant_spike_factor=4.5, channel_burst_count=6")
+    assert (changed["grant_spike_factor"], changed["channel_burst_count"]) == (4.5, 6)
+    for bad in ("grant_spike=4", "channel_burst_count=six", "channel_burst_count=2.5", "x", "a=-1"):
+        with pytest.raises(ValueError, match="ANOMALY_THRESHOLDS"):
+            parse_thresholds(bad)

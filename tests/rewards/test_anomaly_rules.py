@@ -183,19 +183,22 @@ def stock_days_left():
 
 
 def inviter_daily_qualifications(settings):
-    settings.ANOMALY_MAX_QUALIFICATIONS_PER_INVITER_PER_DAY = 2
+    settings.ANOMALY_THRESHOLDS = {
+        **settings.ANOMALY_THRESHOLDS,
+        "max_qualifications_per_inviter_per_day": 2,
+    }
     campaign, inviter = CampaignFactory(), CustomerFactory()
     for _ in range(3):
         qualified_invitation(campaign=campaign, inviter=inviter, decided_at=timezone.now())
 
 
 def grant_rate_spike(settings):
-    settings.ANOMALY_GRANT_SPIKE_MIN = 3
+    settings.ANOMALY_THRESHOLDS = {**settings.ANOMALY_THRESHOLDS, "grant_spike_min": 3}
     issued_grants(4)
 
 
 def channel_burst(settings):
-    settings.ANOMALY_CHANNEL_BURST_COUNT = 3
+    settings.ANOMALY_THRESHOLDS = {**settings.ANOMALY_THRESHOLDS, "channel_burst_count": 3}
     campaign, inviter, now = CampaignFactory(), CustomerFactory(), timezone.now()
     for minute in (0, 2, 4):
         qualified_invitation(

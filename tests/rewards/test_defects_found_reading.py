@@ -47,7 +47,7 @@ def test_metrics_escape_label_values_as_the_text_format_says(client):
 
 
 def test_the_upstream_rule_with_no_minimum_and_no_lookups_finds_nothing(settings):
-    settings.ANOMALY_UPSTREAM_MIN_LOOKUPS = 0
+    settings.ANOMALY_THRESHOLDS = {**settings.ANOMALY_THRESHOLDS, "upstream_min_lookups": 0}
 
     assert upstream_error_rate(datetime.now(UTC)) == []
 
