@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,17 @@ class RecordedEvent(models.Model):
         if save:
             event.save(force_insert=True)
         return event
+
+
+def append_only_tables() -> list[str]:
+    """The history the database keeps from being rewritten (invariant 11): every event table
+    (a ``RecordedEvent``) and every model that says ``append_only = True`` (the points ledger).
+    The one list: the trigger check and the tests derive theirs from it."""
+    return sorted(
+        model._meta.db_table
+        for model in apps.get_models()
+        if issubclass(model, RecordedEvent) or getattr(model, "append_only", False)
+    )
 
 
 class RateLimit(models.Model):

@@ -164,6 +164,8 @@ class Grant(models.Model):
 class PointsEntry(models.Model):
     """Append-only points ledger. A balance is the sum of a customer's entries."""
 
+    append_only = True  # core.models.append_only_tables
+
     class Kind(models.TextChoices):
         REWARD = "reward", _("Reward")
         REVERSAL = "reversal", _("Reversal")

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
+from core.models import append_only_tables
+
 from ..models import AnomalyRule, Grant
 from .registry import CRITICAL, SAMPLE, Found, fetch, rule
 
@@ -296,19 +298,6 @@ def card_changed_without_event(now: datetime) -> list[Found]:
     ]
 
 
-# Invariant 11: the triggers that make history append-only (migrations rewards 0006-0008).
-PROTECTED_TABLES = (
-    "rewards_pointsentry",
-    "rewards_grantevent",
-    "rewards_anomalyevent",
-    "cardpool_cardevent",
-    "cardpool_cardkindevent",
-    "invitations_campaignevent",
-    "invitations_customerevent",
-    "invitations_invitationevent",
-)
-
-
 @rule(AnomalyRule.GRANT_AFTER_VOID, CRITICAL, invariant=True)
 def grant_after_void(now: datetime) -> list[Found]:
     """Invariant 14: after a person voided an invitation's grant (or rejected its hold), only
@@ -343,17 +332,20 @@ def grant_after_void(now: datetime) -> list[Found]:
     ]
 
 
-# Invariant 14's card side: a card's status only moves forward (cardpool migration 0006).
-PROTECTING_TRIGGERS = (
-    *((table, f"{table}_append_only") for table in PROTECTED_TABLES),
-    ("cardpool_card", "cardpool_card_status_forward"),
-)
+def protecting_triggers() -> list[tuple[str, str]]:
+    """Invariant 11: the trigger that makes each history table append-only (migrations rewards
+    0006-0008, 0019), and invariant 14's card side: a card's status only moves forward (cardpool
+    migration 0006)."""
+    return [
+        *((table, f"{table}_append_only") for table in append_only_tables()),
+        ("cardpool_card", "cardpool_card_status_forward"),
+    ]
 
 
 @rule(AnomalyRule.HISTORY_UNPROTECTED, CRITICAL, invariant=True)
 def history_unprotected(now: datetime) -> list[Found]:
     """A superuser can drop or disable a trigger; this notices."""
-    tables, triggers = zip(*PROTECTING_TRIGGERS, strict=True)
+    tables, triggers = zip(*protecting_triggers(), strict=True)
     rows = fetch(
         """SELECT t.name, t.trigger FROM unnest(%(tables)s::text[], %(triggers)s::text[])
                   AS t(name, trigger)
