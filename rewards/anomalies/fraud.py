@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext as _
 
 from ..models import AnomalyRule
-from .registry import WARNING, Found, fetch, rule, setting
+from .registry import WARNING, Found, fetch, rule, setting, sql
 
 
 @rule(AnomalyRule.INVITER_QUALIFICATIONS_PER_DAY, WARNING)
 def inviter_daily_qualifications(now: datetime) -> list[Found]:
     limit = setting("max_qualifications_per_inviter_per_day")
     rows = fetch(
-        """SELECT inviter_id, campaign_id, count(*) FROM invitations_invitation
-           WHERE status = 'qualified' AND decided_at >= %(now)s - interval '1 day'
-           GROUP BY inviter_id, campaign_id HAVING count(*) > %(limit)s""",
+        sql("""SELECT inviter_id, campaign_id, count(*) FROM {invitation}
+           WHERE status = {invitation.qualified} AND decided_at >= %(now)s - interval '1 day'
+           GROUP BY inviter_id, campaign_id HAVING count(*) > %(limit)s"""),
         {"now": now, "limit": limit},
     )
     return [
@@ -39,11 +39,11 @@ def inviter_daily_qualifications(now: datetime) -> list[Found]:
 def grant_rate_spike(now: datetime) -> list[Found]:
     factor, minimum = setting("grant_spike_factor"), setting("grant_spike_min")
     rows = fetch(
-        """SELECT campaign_id,
+        sql("""SELECT campaign_id,
                   count(*) FILTER (WHERE created_at >= %(now)s - interval '1 hour'),
                   count(*) FILTER (WHERE created_at < %(now)s - interval '1 hour') / 167.0
-           FROM rewards_grant WHERE created_at >= %(now)s - interval '7 days'
-           GROUP BY campaign_id""",
+           FROM {grant} WHERE created_at >= %(now)s - interval '7 days'
+           GROUP BY campaign_id"""),
         {"now": now},
     )
     return [
@@ -68,15 +68,16 @@ def grant_rate_spike(now: datetime) -> list[Found]:
 def channel_burst(now: datetime) -> list[Found]:
     count, minutes = setting("channel_burst_count"), setting("channel_burst_minutes")
     rows = fetch(
-        """SELECT inviter_id, campaign_id, account_channel, max(together) FROM (
+        sql("""SELECT inviter_id, campaign_id, account_channel, max(together) FROM (
                SELECT inviter_id, campaign_id, account_channel,
                       count(*) OVER (PARTITION BY inviter_id, campaign_id, account_channel
                                      ORDER BY account_opened_at
                                      RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW)
                           AS together
-               FROM invitations_invitation
-               WHERE status = 'qualified' AND decided_at >= %(now)s - interval '1 day') opened
-           GROUP BY inviter_id, campaign_id, account_channel HAVING max(together) >= %(count)s""",
+               FROM {invitation}
+               WHERE status = {invitation.qualified}
+                 AND decided_at >= %(now)s - interval '1 day') opened
+           GROUP BY inviter_id, campaign_id, account_channel HAVING max(together) >= %(count)s"""),
         {"now": now, "window": timedelta(minutes=minutes), "count": count},
     )
     return [

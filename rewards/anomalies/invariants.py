@@ -9,32 +9,32 @@ from django.utils.translation import gettext as _
 from core.models import append_only_tables
 
 from ..models import AnomalyRule, Grant
-from .registry import CRITICAL, SAMPLE, Found, fetch, rule
+from .registry import CRITICAL, SAMPLE, Found, fetch, rule, sql
 
 # The statements of the slowest rules, named so the benchmark explains exactly these.
-LEDGER_MISMATCH_SQL = """WITH expected AS (
+LEDGER_MISMATCH_SQL = sql("""WITH expected AS (
                SELECT inviter_id AS customer_id, campaign_id, sum(points) AS points
-               FROM rewards_grant WHERE status = 'issued' GROUP BY 1, 2),
+               FROM {grant} WHERE status = {grant.issued} GROUP BY 1, 2),
            booked AS (
                SELECT e.customer_id, g.campaign_id, sum(e.amount) AS points
-               FROM rewards_pointsentry e JOIN rewards_grant g ON g.id = e.grant_id
-               WHERE e.kind IN ('reward', 'reversal') GROUP BY 1, 2)
+               FROM {pointsentry} e JOIN {grant} g ON g.id = e.grant_id
+               WHERE e.kind IN ({pointsentry.reward}, {pointsentry.reversal}) GROUP BY 1, 2)
            SELECT coalesce(x.customer_id, b.customer_id), coalesce(x.campaign_id, b.campaign_id),
                   coalesce(x.points, 0), coalesce(b.points, 0)
            FROM expected x FULL JOIN booked b
              ON b.customer_id = x.customer_id AND b.campaign_id = x.campaign_id
-           WHERE coalesce(x.points, 0) <> coalesce(b.points, 0)"""
+           WHERE coalesce(x.points, 0) <> coalesce(b.points, 0)""")
 
-ASSIGNED_CARD_WITHOUT_GRANT_SQL = """SELECT c.id, c.kind_id FROM cardpool_card c
-           WHERE c.status = 'assigned'
-             AND NOT EXISTS (SELECT 1 FROM rewards_grant g WHERE g.card_id = c.id)"""
+ASSIGNED_CARD_WITHOUT_GRANT_SQL = sql("""SELECT c.id, c.kind_id FROM {card} c
+           WHERE c.status = {card.assigned}
+             AND NOT EXISTS (SELECT 1 FROM {grant} g WHERE g.card_id = c.id)""")
 
 
 @rule(AnomalyRule.CARD_IN_TWO_GRANTS, CRITICAL, invariant=True)
 def card_in_two_grants(now: datetime) -> list[Found]:
     rows = fetch(
-        """SELECT card_id, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
-           WHERE card_id IS NOT NULL GROUP BY card_id HAVING count(*) > 1"""
+        sql("""SELECT card_id, array_agg(id ORDER BY id), min(campaign_id) FROM {grant}
+           WHERE card_id IS NOT NULL GROUP BY card_id HAVING count(*) > 1""")
     )
     return [
         Found(
@@ -53,8 +53,8 @@ def card_in_two_grants(now: datetime) -> list[Found]:
 @rule(AnomalyRule.INVITATION_TWO_LIVE_GRANTS, CRITICAL, invariant=True)
 def invitation_two_live_grants(now: datetime) -> list[Found]:
     rows = fetch(
-        """SELECT invitation_id, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
-           WHERE status <> 'void' GROUP BY invitation_id HAVING count(*) > 1"""
+        sql("""SELECT invitation_id, array_agg(id ORDER BY id), min(campaign_id) FROM {grant}
+           WHERE status <> {grant.void} GROUP BY invitation_id HAVING count(*) > 1""")
     )
     return [
         Found(
@@ -76,13 +76,13 @@ def inviter_over_cap(now: datetime) -> list[Found]:
     on each grant): the n-th live grant of an inviter in a campaign is a breach only if n is
     above its own cap. A cap lowered later turns no past grant into a breach."""
     rows = fetch(
-        """SELECT inviter_id, campaign_id, count(*), array_agg(id ORDER BY id) FILTER (
+        sql("""SELECT inviter_id, campaign_id, count(*), array_agg(id ORDER BY id) FILTER (
                       WHERE n > cap), min(cap) FILTER (WHERE n > cap)
            FROM (SELECT id, inviter_id, campaign_id, cap,
                         row_number() OVER (PARTITION BY inviter_id, campaign_id ORDER BY id) AS n
-                 FROM rewards_grant WHERE status <> 'void') ranked
+                 FROM {grant} WHERE status <> {grant.void}) ranked
            GROUP BY inviter_id, campaign_id
-           HAVING bool_or(n > cap)"""
+           HAVING bool_or(n > cap)""")
     )
     return [
         Found(
@@ -146,9 +146,9 @@ def assigned_card_without_grant(now: datetime) -> list[Found]:
 @rule(AnomalyRule.GRANT_CARD_NOT_ASSIGNED, CRITICAL, invariant=True)
 def grant_card_not_assigned(now: datetime) -> list[Found]:
     rows = fetch(
-        """SELECT g.id, g.grant_no, g.campaign_id, c.id, c.status
-           FROM rewards_grant g JOIN cardpool_card c ON c.id = g.card_id
-           WHERE g.status = 'issued' AND c.status <> 'assigned'"""
+        sql("""SELECT g.id, g.grant_no, g.campaign_id, c.id, c.status
+           FROM {grant} g JOIN {card} c ON c.id = g.card_id
+           WHERE g.status = {grant.issued} AND c.status <> {card.assigned}""")
     )
     return [
         Found(
@@ -174,13 +174,13 @@ def account_counted_twice(now: datetime) -> list[Found]:
     was paid before the rule held across campaigns stays here until a person voids the extra
     grant)."""
     rows = fetch(
-        """SELECT external_account_id, array_agg(id ORDER BY id), max(campaign_id)
-           FROM invitations_invitation i
+        sql("""SELECT external_account_id, array_agg(id ORDER BY id), max(campaign_id)
+           FROM {invitation} i
            WHERE external_account_id IS NOT NULL
-             AND (status = 'qualified' OR EXISTS (
-                 SELECT 1 FROM rewards_grant g
-                 WHERE g.invitation_id = i.id AND g.status <> 'void'))
-           GROUP BY external_account_id HAVING count(*) > 1"""
+             AND (status = {invitation.qualified} OR EXISTS (
+                 SELECT 1 FROM {grant} g
+                 WHERE g.invitation_id = i.id AND g.status <> {grant.void}))
+           GROUP BY external_account_id HAVING count(*) > 1""")
     )
     return [
         Found(
@@ -207,9 +207,9 @@ def account_counted_twice(now: datetime) -> list[Found]:
 def existing_customer_rewarded(now: datetime) -> list[Found]:
     """Invariant 4: an account opened before the invitation earns nothing."""
     rows = fetch(
-        """SELECT g.id, g.grant_no, g.campaign_id, i.id FROM rewards_grant g
-           JOIN invitations_invitation i ON i.id = g.invitation_id
-           WHERE g.status <> 'void' AND i.account_opened_at < i.invited_at"""
+        sql("""SELECT g.id, g.grant_no, g.campaign_id, i.id FROM {grant} g
+           JOIN {invitation} i ON i.id = g.invitation_id
+           WHERE g.status <> {grant.void} AND i.account_opened_at < i.invited_at""")
     )
     return [
         Found(
@@ -229,8 +229,8 @@ def existing_customer_rewarded(now: datetime) -> list[Found]:
 
 
 # A Fernet token is URL-safe base64 of version byte 0x80 and a 64-bit timestamp: "gAAAAA...".
-UNENCRYPTED_CARDS_SQL = """SELECT id, kind_id FROM cardpool_card
-    WHERE number_encrypted NOT LIKE 'gAAAAA%%' OR password_encrypted NOT LIKE 'gAAAAA%%'"""
+UNENCRYPTED_CARDS_SQL = sql("""SELECT id, kind_id FROM {card}
+    WHERE number_encrypted NOT LIKE 'gAAAAA%%' OR password_encrypted NOT LIKE 'gAAAAA%%'""")
 
 
 @rule(AnomalyRule.CARD_SECRET_IN_CLEAR, CRITICAL, invariant=True)
@@ -256,8 +256,8 @@ def card_secret_in_clear(now: datetime) -> list[Found]:
 def grant_number_reused(now: datetime) -> list[Found]:
     """Invariant 8 (the unique constraint, checked in case it was dropped)."""
     rows = fetch(
-        """SELECT grant_no, array_agg(id ORDER BY id), min(campaign_id) FROM rewards_grant
-           GROUP BY grant_no HAVING count(*) > 1"""
+        sql("""SELECT grant_no, array_agg(id ORDER BY id), min(campaign_id) FROM {grant}
+           GROUP BY grant_no HAVING count(*) > 1""")
     )
     return [
         Found(
@@ -277,10 +277,10 @@ def grant_number_reused(now: datetime) -> list[Found]:
 def card_changed_without_event(now: datetime) -> list[Found]:
     """Invariant 9: a card leaves "available" only through a service, which records an event."""
     rows = fetch(
-        """SELECT c.id, c.status FROM cardpool_card c
-           WHERE c.status <> 'available'
-             AND NOT EXISTS (SELECT 1 FROM cardpool_cardevent e
-                             WHERE e.card_id = c.id AND e.to_status = c.status)"""
+        sql("""SELECT c.id, c.status FROM {card} c
+           WHERE c.status <> {card.available}
+             AND NOT EXISTS (SELECT 1 FROM {cardevent} e
+                             WHERE e.card_id = c.id AND e.to_status = c.status)""")
     )
     return [
         Found(
@@ -306,13 +306,13 @@ def grant_after_void(now: datetime) -> list[Found]:
     The unique index on automatic grants stands behind it; grants the old sweep made before
     the index (labelled ``repeated`` by the migration) are found here."""
     rows = fetch(
-        """SELECT g.id, g.grant_no, g.campaign_id, g.invitation_id, v.id, v.grant_no
-           FROM rewards_grant v
+        sql("""SELECT g.id, g.grant_no, g.campaign_id, g.invitation_id, v.id, v.grant_no
+           FROM {grant} v
            -- made after the void grant; while that one was live, no other could be (the
            -- one-live-grant index; invitation_two_live_grants watches that one)
-           JOIN rewards_grant g ON g.invitation_id = v.invitation_id AND g.id > v.id
-           WHERE v.status = 'void' AND g.origin NOT IN (%(reissue)s, %(granted_again)s)
-           ORDER BY g.id""",
+           JOIN {grant} g ON g.invitation_id = v.invitation_id AND g.id > v.id
+           WHERE v.status = {grant.void} AND g.origin NOT IN (%(reissue)s, %(granted_again)s)
+           ORDER BY g.id"""),
         {"reissue": Grant.Origin.REISSUE, "granted_again": Grant.Origin.GRANTED_AGAIN},
     )
     return [
@@ -347,12 +347,12 @@ def history_unprotected(now: datetime) -> list[Found]:
     """A superuser can drop or disable a trigger; this notices."""
     tables, triggers = zip(*protecting_triggers(), strict=True)
     rows = fetch(
-        """SELECT t.name, t.trigger FROM unnest(%(tables)s::text[], %(triggers)s::text[])
+        sql("""SELECT t.name, t.trigger FROM unnest(%(tables)s::text[], %(triggers)s::text[])
                   AS t(name, trigger)
            WHERE NOT EXISTS (
                SELECT 1 FROM pg_trigger g
                WHERE g.tgrelid = t.name::regclass AND g.tgname = t.trigger
-                 AND g.tgenabled <> 'D')""",
+                 AND g.tgenabled <> 'D')"""),
         {"tables": list(tables), "triggers": list(triggers)},
     )
     return [

@@ -8,13 +8,13 @@ from invitations.models import Invitation
 
 from ..models import AnomalyRule, Grant
 from ..selectors import poller_health
-from .registry import SAMPLE, WARNING, Found, fetch, rule, setting
+from .registry import SAMPLE, WARNING, Found, fetch, rule, setting, sql
 
-PENDING_PAST_WINDOW_SQL = """SELECT campaign_id, count(*),
+PENDING_PAST_WINDOW_SQL = sql("""SELECT campaign_id, count(*),
                   (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
                   count(*) FILTER (WHERE last_error <> '')
-           FROM invitations_invitation
-           WHERE status = 'pending' AND qualify_by < %(before)s GROUP BY campaign_id"""
+           FROM {invitation}
+           WHERE status = {invitation.pending} AND qualify_by < %(before)s GROUP BY campaign_id""")
 
 
 @rule(AnomalyRule.POLLER_STALLED, WARNING, is_state=True)
@@ -97,9 +97,9 @@ def pending_past_window(now: datetime) -> list[Found]:
 def grants_waiting(now: datetime) -> list[Found]:
     hours = setting("grant_wait_hours")
     rows = fetch(
-        """SELECT campaign_id, status, count(*), min(created_at) FROM rewards_grant
-           WHERE status IN ('pending_stock', 'held') AND created_at < %(before)s
-           GROUP BY campaign_id, status""",
+        sql("""SELECT campaign_id, status, count(*), min(created_at) FROM {grant}
+           WHERE status IN ({grant.pending_stock}, {grant.held}) AND created_at < %(before)s
+           GROUP BY campaign_id, status"""),
         {"before": now - timedelta(hours=hours)},
     )
     return [

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 
 from ..models import Anomaly
 
@@ -80,6 +80,36 @@ def rule(code: str, severity: str, *, is_state: bool = False, invariant: bool = 
         return declared
 
     return register
+
+
+class _Table:
+    """In a rule's SQL, ``{grant}`` is the model's table and ``{grant.void}`` one of its choices,
+    quoted: a table renamed or a status dropped breaks the import, never a rule in silence."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __str__(self) -> str:
+        return self.model._meta.db_table
+
+    def __getattr__(self, value: str) -> str:
+        for name in dir(self.model):
+            choices = getattr(self.model, name)
+            if isinstance(choices, type) and issubclass(choices, models.TextChoices):
+                if value in choices.values:
+                    return f"'{value}'"
+        raise AttributeError(f"{self.model.__name__} has no choice {value!r}")
+
+
+def sql(template: str) -> str:
+    from cardpool.models import Card, CardEvent
+    from invitations.models import Invitation
+
+    from ..models import Grant, PointsEntry
+
+    tables = {"card": Card, "cardevent": CardEvent, "invitation": Invitation, "grant": Grant}
+    tables["pointsentry"] = PointsEntry
+    return template.format(**{name: _Table(model) for name, model in tables.items()})
 
 
 def fetch(sql: str, params: dict | None = None) -> list[tuple]:

@@ -456,3 +456,16 @@ def test_a_mass_breach_records_the_first_findings_and_closes_nothing(settings):
     run = detect_anomalies()
     assert len(active(AnomalyRule.CARD_CHANGED_WITHOUT_EVENT)) == 2
     assert AnomalyRule.CARD_CHANGED_WITHOUT_EVENT in run.truncated_rules
+
+
+def test_the_rules_sql_names_tables_and_statuses_from_the_models():
+    """A table renamed or a status dropped from its enum breaks the rules' import, never a rule
+    that silently stops matching."""
+    from rewards.anomalies.registry import sql
+
+    assert (
+        sql("FROM {grant} WHERE status <> {grant.void}")
+        == "FROM rewards_grant WHERE status <> 'void'"
+    )
+    with pytest.raises(AttributeError, match="no choice 'cancelled'"):
+        sql("WHERE status = {grant.cancelled}")
