@@ -244,7 +244,12 @@ def grant_reward(invitation: Invitation) -> Grant | None:
     returns the one live grant. Final: after a person voided the grant or rejected the hold, it
     returns that void grant and grants nothing (invariant 14; the database refuses a second
     automatic grant for an invitation). Called (through the ``invitation_qualified`` signal)
-    inside the transaction that marks the invitation qualified. Raises ``NotQualified``."""
+    inside the transaction that marks the invitation qualified. Raises ``NotQualified``.
+
+    Eight statements when it grants, reading only the columns used: lock the invitation (with its
+    campaign's and inviter's fields), look for a grant or an over-cap record, lock the inviter,
+    count their live grants, look for older grants of the kind waiting for stock, take a card
+    with its event, a number, then the grant with its points and events in one."""
     result = grant_locked([invitation.pk])
     if result.missing:
         raise Invitation.DoesNotExist(f"Invitation #{invitation.pk} does not exist.")

@@ -143,15 +143,6 @@ def test_an_abandoned_upload_is_purged_after_its_expiry(card_kind):
     assert confirm_upload(waiting) is False
 
 
-def test_the_purge_also_removes_card_files_an_older_version_left_on_disk(card_kind):
-    folder = Path(settings.DATA_DIR) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    left = folder / "old-preview-token"
-    left.write_bytes(csv_bytes(good_rows(1)))
-    purge_expired_uploads()
-    assert not left.exists()
-
-
 def files_holding(folder: Path, secret: bytes) -> list[Path]:
     found = []
     for path in folder.rglob("*"):
