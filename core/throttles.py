@@ -16,6 +16,8 @@ DEFAULT_RATE_LIMITS = {
     "card_reports_per_customer": (5, 86400),
     # "check my friends now"
     "check_friends_now": (1, 3600),
+    # signed "account opened" events accepted from one sender (address, or IPv6 /64)
+    "opening_events_per_sender": (6000, 60),
 }
 
 

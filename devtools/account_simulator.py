@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from account_opening.contract import CHANNELS, PHONE
 
+from .event_sender import EventSender, EventSettings
+
 FAULTS = (
     "timeout",
     "error500",
@@ -114,6 +116,7 @@ class SimulatorState:
     served: int = 0
     rate_limited: int = 0
     max_per_second: int = 0
+    events: EventSender = field(default_factory=lambda: EventSender(EventSettings()))
 
     def admit(self) -> bool:
         """Count an arrival; False when it exceeds the rate limit (sliding one-second window)."""
@@ -151,6 +154,7 @@ class SimulatorState:
                 "max_requests_in_one_second": self.max_per_second,
                 "rate_limit": self.rate,
                 "accounts": len(self.accounts),
+                "events": self.events.snapshot(),
             }
 
     def reset_stats(self) -> None:
@@ -314,6 +318,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         with self.state.lock:
             for account in accounts:
                 self.state.accounts[account["phone"]] = account
+        for account in accounts:  # as the account-opening system tells its subscribers
+            self.state.events.account_opened(account)
         if page:
             phone = html.escape(accounts[0]["phone"])
             page = f"{PAGE_HEAD}<h1>Account opened</h1><p>{phone}: welcome aboard.</p>"

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -364,6 +365,53 @@ class InvitationEvent(RecordedEvent):
 
     def __str__(self) -> str:
         return f"{self.invitation} {self.get_action_display()}"
+
+
+class OpeningEvent(models.Model):
+    """A signed "account opened" event accepted (``account_opening.events``), kept for its id so
+    that a replay does nothing, until it is purged (a day later; the sender's timestamp is
+    refused after five minutes anyway). No phone: an event about a number nobody invited leaves
+    nothing that says the number exists."""
+
+    event_id = models.CharField(max_length=255, unique=True, verbose_name=_("event id"))
+    sender = models.CharField(max_length=64, verbose_name=_("sender"))  # its address, or /64
+    sent_at = models.DateTimeField(verbose_name=_("sent at"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
+    # the pending invitations it brought forward (their ids; the time to their lookup is a metric)
+    invitation_ids = ArrayField(
+        models.BigIntegerField(), default=list, blank=True, verbose_name=_("invitations")
+    )
+
+    class Meta:
+        verbose_name = _("account opening event")
+        verbose_name_plural = _("account opening events")
+        indexes = [
+            models.Index(fields=["sender", "received_at"], name="opening_event_by_sender"),
+            models.Index(fields=["received_at"], name="opening_event_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class OpeningEventCount(models.Model):
+    """Events received per minute and outcome (accepted, duplicate, ignored, or why refused):
+    one row per minute and outcome however many arrive, so that a flood of forged events costs
+    an increment, never a row each; ``/metrics`` reads the last 15 minutes."""
+
+    minute = models.DateTimeField(verbose_name=_("minute"))
+    outcome = models.CharField(max_length=20, verbose_name=_("outcome"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
+
+    class Meta:
+        verbose_name = _("account opening event count")
+        verbose_name_plural = _("account opening event counts")
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "outcome"], name="one_count_per_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.outcome} {self.count}"
 
 
 class PollCycle(models.Model):

@@ -8,6 +8,12 @@ SCHEDULES = [
         "invitations.tasks.poll_invitations",
         "POLL_INTERVAL_MINUTES",
     ),
+    # Hourly: account-opening events and their counts older than a day are deleted.
+    Every(
+        "invitations.purge_opening_events",
+        "invitations.tasks.purge_opening_events",
+        schedule_type="H",
+    ),
     # Daily: phone codes past PHONE_VERIFICATION_RETENTION_DAYS are deleted.
     Every(
         "invitations.purge_phone_verifications",

@@ -1,7 +1,15 @@
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Campaign, CampaignState, Customer, Invitation, PhoneVerification
+from .models import (
+    Campaign,
+    CampaignState,
+    Customer,
+    Invitation,
+    OpeningEvent,
+    PhoneVerification,
+)
 
 
 def running_campaigns(now=None) -> QuerySet[Campaign]:
@@ -41,3 +49,23 @@ def phone_verification(verification_id, inviter: Customer | None) -> PhoneVerifi
     if not isinstance(verification_id, int):
         return None
     return PhoneVerification.objects.filter(pk=verification_id, inviter=inviter).first()
+
+
+EVENT_TO_DECISION = """
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), max(wait)
+FROM (SELECT EXTRACT(EPOCH FROM (i.decided_at - e.received_at)) AS wait
+      FROM {events} e JOIN {invitations} i ON i.id = ANY (e.invitation_ids)
+      WHERE e.received_at >= %s AND i.decided_at >= e.received_at) waits
+"""
+
+
+def event_to_lookup_seconds(since) -> dict:
+    """Median and longest wait from an accepted account-opening event (received since ``since``)
+    to the lookup that decided one of its invitations; empty when none was decided yet."""
+    sql = EVENT_TO_DECISION.format(
+        events=OpeningEvent._meta.db_table, invitations=Invitation._meta.db_table
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since])
+        median, longest = cursor.fetchone()
+    return {} if median is None else {"0.5": median, "1": longest}

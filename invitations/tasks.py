@@ -16,3 +16,9 @@ def poll_invitations() -> dict:
 
 def purge_phone_verifications() -> int:
     return purge()
+
+
+def purge_opening_events() -> int:
+    from .services.opening_events import purge_opening_events as purge_events
+
+    return purge_events()

@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 
 from core.converters import CodeConverter
 
-from . import views
+from . import hooks, views
 
 
 class InviteCodeConverter(CodeConverter):
@@ -17,6 +17,7 @@ urlpatterns = [
     path("i/<invite_code:code>/verify", views.verify, name="verify"),
     path("i/<invite_code:code>/invited", views.invited, name="invited"),
     path("i/<invite_code:code>/open-account", views.open_account, name="open_account"),
+    path("hooks/account-opened", hooks.account_opened, name="account_opened_hook"),
     path("privacy/", views.privacy, name="privacy"),
     path("signup/", views.signup, name="signup"),
     path("signup/verify", views.signup_verify, name="signup_verify"),

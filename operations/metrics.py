@@ -8,7 +8,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from cardpool.models import CardBatch
-from invitations.models import Invitation, PollCycle
+from invitations.models import Invitation, OpeningEventCount, PollCycle
+from invitations.selectors import event_to_lookup_seconds
 from rewards.models import Anomaly, Grant
 from rewards.selectors import poller_health, stock_by_kind
 
@@ -91,6 +92,20 @@ def render() -> str:
         "referral_anomalies_open",
         "Open or acknowledged anomalies, by severity.",
         [(anomalies.get(level, 0), {"severity": level}) for level in Anomaly.Severity.values],
+    )
+    events = OpeningEventCount.objects.filter(minute__gte=now - timedelta(minutes=15))
+    counts = dict(events.values_list("outcome").annotate(n=Sum("count")).order_by())
+    out.add(
+        "referral_opening_events_15m",
+        "Signed account-opened events of the last 15 minutes, by outcome (accepted, duplicate, "
+        "ignored, throttled, refused_<why>, too_large).",
+        [(n, {"outcome": outcome}) for outcome, n in sorted(counts.items())],
+    )
+    waits = event_to_lookup_seconds(now - timedelta(minutes=15))
+    out.add(
+        "referral_opening_event_to_decision_seconds",
+        "From an accepted event (last 15 minutes) to the lookup that decided its invitation.",
+        [(round(value, 1), {"quantile": quantile}) for quantile, value in waits.items()],
     )
     imported = CardBatch.objects.aggregate(rows=Sum("row_count"))["rows"] or 0
     out.add(

@@ -16,11 +16,12 @@ from ..exceptions import CheckTooSoon
 from ..models import Customer, Invitation
 
 
-def _start_bursts(invitations, now: datetime) -> int:
+def start_bursts(invitations, now: datetime, *, first_check_now: bool = False) -> list[int]:
     """Mark pending invitations as signalled at ``now`` and bring their next check forward to
     the burst's first one (``check_policy.after_signal``, the rule the simulation in
-    bench/scheduling.py runs too). A row on lease (being looked up right now) keeps its next
-    check: the answer it gets is scheduled from the signal. Returns how many were marked."""
+    bench/scheduling.py runs too), or to ``now`` when the signal says an account was opened. A
+    row on lease (being looked up right now) keeps its next check: the answer it gets is
+    scheduled from the signal. Returns the ids of those marked."""
     policy = Policy.from_settings()
     rows = list(
         invitations.filter(status=Invitation.Status.PENDING)
@@ -31,10 +32,11 @@ def _start_bursts(invitations, now: datetime) -> int:
     for row in rows:
         facts = Facts(row.invited_at, row.qualify_by, row.attempts, signal_at=now)
         if row.lease_token is None:
-            row.next_check_at = check_policy.after_signal(facts, now, policy, row.next_check_at).at
+            scheduled = now if first_check_now else row.next_check_at
+            row.next_check_at = check_policy.after_signal(facts, now, policy, scheduled).at
         row.signal_at, row.check_priority = now, Priority.SIGNAL
     Invitation.objects.bulk_update(rows, ["signal_at", "check_priority", "next_check_at"])
-    return len(rows)
+    return [row.pk for row in rows]
 
 
 # A burst runs for half an hour: clicking the link again within minutes starts no new one (a
@@ -46,7 +48,7 @@ RESIGNAL_AFTER = timedelta(minutes=10)
 def invitee_opening_account(invitation: Invitation) -> None:
     """The invitee followed our "open your account" link."""
     now = database_now()
-    _start_bursts(
+    start_bursts(
         Invitation.objects.filter(pk=invitation.pk).filter(
             Q(signal_at__isnull=True) | Q(signal_at__lte=now - RESIGNAL_AFTER)
         ),
@@ -69,4 +71,4 @@ def check_friends_now(customer: Customer) -> int:
         last = Customer.objects.values_list("checks_requested_at", flat=True).get(pk=customer.pk)
         raise CheckTooSoon(last + cooldown)
     customer.checks_requested_at = now
-    return _start_bursts(Invitation.objects.filter(inviter=customer), now)
+    return len(start_bursts(Invitation.objects.filter(inviter=customer), now))

@@ -23,6 +23,7 @@ DEVELOPMENT_SECRETS = {
     "SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production",
     "CARD_ENCRYPTION_KEYS": "Wl6bq2c0qZpyXW3VpbC5p0sSWnGtu1b6Qm3k0oVZkTg=",
     "CARD_NUMBER_DIGEST_KEY": "dev-only-card-digest-key",
+    "ACCOUNT_OPENING_WEBHOOK_SECRETS": "whsec_ZGV2LW9ubHktYWNjb3VudC1ldmVudHMta2V5",
 }
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRETS["SECRET_KEY"])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -206,6 +207,14 @@ ACCOUNT_OPENING_EARLIEST_OPENED_AT = datetime.fromisoformat(
 )
 if ACCOUNT_OPENING_EARLIEST_OPENED_AT.tzinfo is None:
     raise ValueError("ACCOUNT_OPENING_EARLIEST_OPENED_AT needs a time zone, e.g. +08:00")
+# Signed "account opened" events (Standard Webhooks, docs/account-opening-api.md): the secrets
+# whose signatures are accepted, comma-separated ``whsec_...`` (several during a rotation); none
+# turns the endpoint off. Bodies longer than the cap are refused unread.
+ACCOUNT_OPENING_WEBHOOK_SECRETS = env.list(
+    "ACCOUNT_OPENING_WEBHOOK_SECRETS",
+    default=[DEVELOPMENT_SECRETS["ACCOUNT_OPENING_WEBHOOK_SECRETS"]],
+)
+ACCOUNT_OPENING_EVENT_MAX_BYTES = env.int("ACCOUNT_OPENING_EVENT_MAX_BYTES", default=64 * 1024)
 # Where an invitee goes to open an account after leaving their phone number.
 ACCOUNT_OPENING_SIGNUP_URL = env.str(
     "ACCOUNT_OPENING_SIGNUP_URL", default="http://127.0.0.1:8765/open-account"

@@ -11,12 +11,14 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CARD_ENCRYPTION_KEYS = env.list("CARD_ENCRYPTION_KEYS")
 CARD_NUMBER_DIGEST_KEY = env.str("CARD_NUMBER_DIGEST_KEY")
+ACCOUNT_OPENING_WEBHOOK_SECRETS = env.list("ACCOUNT_OPENING_WEBHOOK_SECRETS", default=[])
 
 # The development keys are in the repository: cards encrypted under them are readable by anyone.
 for _name, _value in (
     ("SECRET_KEY", SECRET_KEY),
     ("CARD_ENCRYPTION_KEYS", ",".join(CARD_ENCRYPTION_KEYS)),
     ("CARD_NUMBER_DIGEST_KEY", CARD_NUMBER_DIGEST_KEY),
+    ("ACCOUNT_OPENING_WEBHOOK_SECRETS", ",".join(ACCOUNT_OPENING_WEBHOOK_SECRETS)),
 ):
     if DEVELOPMENT_SECRETS[_name] in _value.split(",") or DEVELOPMENT_SECRETS[_name] == _value:
         raise ImproperlyConfigured(f"{_name} is the development value; set a secret one.")

@@ -1,6 +1,7 @@
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from devtools.account_simulator import (
@@ -9,6 +10,7 @@ from devtools.account_simulator import (
     load_accounts,
     make_server,
 )
+from devtools.event_sender import EventSender, EventSettings
 
 
 class Command(BaseCommand):
@@ -31,6 +33,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--drip-seconds", type=float, default=0.2, help="Pause between bytes of a 'drip'."
         )
+        events = parser.add_argument_group("signed account-opened events (Standard Webhooks)")
+        events.add_argument("--events-url", default="", help="Where to send them; none if empty.")
+        events.add_argument(
+            "--events-secret",
+            default="",
+            help="whsec_ secret (default: the first of ACCOUNT_OPENING_WEBHOOK_SECRETS).",
+        )
+        events.add_argument(
+            "--events-delay", type=float, default=1.0, help="Mean delay before sending, seconds."
+        )
+        events.add_argument("--events-loss", type=float, default=0.0, help="Share never sent.")
+        events.add_argument(
+            "--events-duplicates", type=float, default=0.0, help="Share sent twice."
+        )
+        events.add_argument(
+            "--events-bad-signatures",
+            type=float,
+            default=0.0,
+            help="Share whose first attempt is signed with a wrong secret.",
+        )
 
     def handle(self, *args, **options):
         state = SimulatorState(
@@ -39,6 +61,17 @@ class Command(BaseCommand):
             fault_rate=options["fault_rate"],
             timeout_seconds=options["timeout_seconds"],
             drip_seconds=options["drip_seconds"],
+            events=EventSender(
+                EventSettings(
+                    url=options["events_url"],
+                    secret=options["events_secret"]
+                    or next(iter(settings.ACCOUNT_OPENING_WEBHOOK_SECRETS), ""),
+                    delay_seconds=options["events_delay"],
+                    loss=options["events_loss"],
+                    duplicates=options["events_duplicates"],
+                    bad_signatures=options["events_bad_signatures"],
+                )
+            ),
         )
         if options["accounts"]:
             try:

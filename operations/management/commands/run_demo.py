@@ -40,7 +40,18 @@ class Command(BaseCommand):
         # does (Ctrl-C included), whatever happened to a child.
         subprocess.run([*manage, "collectstatic", "--no-input", "-v", "0"], check=True, env=env)
         subprocess.run([*manage, "sync_schedules"], check=True, env=env)
-        simulator = [*manage, "run_account_simulator", "--port", str(simulator_port)]
+        # The simulator tells the web server of each account it opens (a signed event, a second
+        # or so later), as the account-opening system would: the reward shows within seconds.
+        simulator = [
+            *manage,
+            "run_account_simulator",
+            "--port",
+            str(simulator_port),
+            "--events-url",
+            f"http://127.0.0.1:{port}/hooks/account-opened",
+            "--events-delay",
+            "1",
+        ]
         if accounts.exists():
             simulator += ["--accounts", str(accounts)]
         commands = {
