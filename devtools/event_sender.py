@@ -36,6 +36,8 @@ class EventSettings:
 class EventStats:
     opened: int = 0
     lost: int = 0
+    duplicated: int = 0
+    signed_wrong: int = 0
     attempts: int = 0
     delivered: int = 0  # answered 2xx
     refused: int = 0  # answers that were not 2xx (each is retried)
@@ -77,8 +79,10 @@ class EventSender:
             )
             event_id = f"msg_{uuid.uuid4().hex}"
             copies = 2 if self.random.random() < self.settings.duplicates else 1
+            self.stats.duplicated += copies - 1
             for _ in range(copies):
                 bad = self.random.random() < self.settings.bad_signatures
+                self.stats.signed_wrong += bad
                 delay = self.random.expovariate(1 / self.settings.delay_seconds)
                 self._push(time.monotonic() + delay, {"id": event_id, "body": body, "bad": bad})
             self.lock.notify()
