@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_RATE_LIMITS = {
+    # failed logins (customer pages and admin, django-axes) per account and per address: that
+    # many lock it out for that long
+    "login_failures": (5, 900),
     # one code per number per this many seconds (the page counts the wait down)
     "phone_code_resend": (1, 60),
     "phone_codes_per_number": (5, 3600),

@@ -2,7 +2,7 @@
 (or a ``.env`` file at the project root); see the configuration table in README.md."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import environ
@@ -18,6 +18,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Every throttle (core.throttles): name -> (how many, per seconds); the defaults are in code.
+RATE_LIMITS = parse_rate_limits(env.str("RATE_LIMITS", default=""))
 # Development-only defaults: production.py refuses to start without real ones, and with these.
 DEVELOPMENT_SECRETS = {
     "SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production",
@@ -121,7 +123,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# The throttle "login_failures" of RATE_LIMITS: that many failures lock out for that long.
+AXES_FAILURE_LIMIT = RATE_LIMITS["login_failures"][0]
 # Our proxies (load balancer, ingress): addresses or CIDR networks, IPv4 or IPv6. X-Forwarded-For
 # is believed only from them, hop by hop from the right; none by default (core.client_ip).
 # A bad entry stops the start-up.
@@ -129,7 +132,7 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 parse_networks("TRUSTED_PROXIES", TRUSTED_PROXIES, refuse_everyone=True)
 # Failed logins are counted per IPv4 address and per IPv6 /64.
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_network"
-AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_COOLOFF_TIME = timedelta(seconds=RATE_LIMITS["login_failures"][1])
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -235,9 +238,6 @@ PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
 # Records of codes sent (number, time, network address) are deleted after this many days; the
 # throttles need only the last hour.
 PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)
-
-# Every throttle (core.throttles): name -> (how many, per seconds); the defaults are in code.
-RATE_LIMITS = parse_rate_limits(env.str("RATE_LIMITS", default=""))
 
 # --- polling --------------------------------------------------------------------------------
 POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
