@@ -233,7 +233,12 @@ class HttpAccountOpeningClient:
         retries: int | None = None,
     ):
         self.base_url = (base_url or settings.ACCOUNT_OPENING_URL).rstrip("/")
-        self.limiter = SharedRateLimiter(LIMITER_NAME, rate or settings.ACCOUNT_OPENING_RATE)
+        # our share of the upstream's limit: other consumers keep theirs, and the spare slot
+        # absorbs the jitter of a send delayed past its slot into the next one's second
+        share = settings.ACCOUNT_OPENING_BUDGET_SHARE
+        self.limiter = SharedRateLimiter(
+            LIMITER_NAME, (rate or settings.ACCOUNT_OPENING_RATE) * share
+        )
         self.total_timeout = total_timeout or settings.ACCOUNT_OPENING_TOTAL_TIMEOUT
         self.timeout = (
             connect_timeout or settings.ACCOUNT_OPENING_CONNECT_TIMEOUT,

@@ -48,6 +48,40 @@ def _wait_for(url: str, limit: float = 60) -> None:
     raise RuntimeError(f"the web server did not answer at {url}")
 
 
+def _latency(web_url: str, rounds: int = 200) -> dict:
+    """How long the endpoint takes to answer a signed event for a number nobody invited (the
+    common case, one at a time), against ``/health/live`` on the same server in the same run
+    (no database) as the baseline: medians and 95th percentiles in milliseconds."""
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+    from standardwebhooks.webhooks import Webhook
+
+    webhook = Webhook(settings.ACCOUNT_OPENING_WEBHOOK_SECRETS[0])
+    session = requests.Session()
+    timings = {"event": [], "health": []}
+    for n in range(rounds):
+        body = json.dumps(
+            {"type": "account.opened", "data": {"phone": f"1990000{n:04d}", "account_id": f"L{n}"}}
+        )
+        at = datetime.now(UTC)
+        headers = {
+            "webhook-id": f"msg_latency_{n}_{time.time_ns()}",
+            "webhook-timestamp": str(int(at.timestamp())),
+        }
+        headers["webhook-signature"] = webhook.sign(headers["webhook-id"], at, body)
+        began = time.perf_counter()
+        session.post(f"{web_url}/hooks/account-opened", data=body, headers=headers, timeout=10)
+        timings["event"].append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        session.get(f"{web_url}/health/live", timeout=10)
+        timings["health"].append((time.perf_counter() - began) * 1000)
+    return {
+        name: {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+        for name, values in timings.items()
+    }
+
+
 def run(quick: bool) -> dict:
     from invitations.models import Customer, Invitation, OpeningEvent
 
@@ -109,6 +143,7 @@ def run(quick: bool) -> dict:
         )
         try:
             _wait_for(f"{web_url}/health/live")
+            latency = _latency(web_url)
             started = time.time()
             for invitation, (opening, _) in sorted(
                 zip(invitations, plan, strict=True), key=lambda pair: pair[1][0]
@@ -143,6 +178,7 @@ def run(quick: bool) -> dict:
     )
     waits = sorted((decided_at - opened).total_seconds() for opened, decided_at in decided)
     result = {
+        "latency_ms": latency,
         "invitations": count,
         "spread_minutes": spread.total_seconds() / 60,
         "events": sender["events"],

@@ -312,6 +312,19 @@ def _merged(old: str, new: str) -> str:
 EVENTS_HEADING = "## 9. Time to reward with signed events, for real"
 
 
+def _latency_lines(latency: dict | None) -> list[str]:
+    if not latency:
+        return []
+    event, health = latency["event"], latency["health"]
+    return [
+        f"The endpoint's answer to one event at a time (200 events for numbers nobody invited, "
+        f"against `/health/live` on the same server, no database, in the same run): p50 "
+        f"{event['p50']:.1f} ms (health {health['p50']:.1f} ms, {event['p50'] / health['p50']:.1f}x), "
+        f"p95 {event['p95']:.1f} ms (health {health['p95']:.1f} ms).",
+        "",
+    ]
+
+
 def _events_section(check: dict) -> list[str]:
     events = check["events"]
     return [
@@ -325,6 +338,7 @@ def _events_section(check: dict) -> list[str]:
         "second; lost events' invitations are found by polling. Time to reward: from the opening to the "
         "lookup that qualifies the invitation.",
         "",
+        *_latency_lines(check.get("latency_ms")),
         "| rewarded | p50 s | p95 s | max s | events lost | sent twice | first signed wrong | "
         "answers not 2xx (retried) | lookups | most lookups in 1 s | 429s |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -188,6 +188,11 @@ ACCOUNT_OPENING_CLIENT = env.str(
 )
 ACCOUNT_OPENING_URL = env.str("ACCOUNT_OPENING_URL", default="http://127.0.0.1:8765")
 ACCOUNT_OPENING_RATE = env.float("ACCOUNT_OPENING_RATE", default=5.0)
+# The share of that rate our lookups use, all workers together (other consumers of the upstream
+# keep the rest). 0 < share <= 1.
+ACCOUNT_OPENING_BUDGET_SHARE = env.float("ACCOUNT_OPENING_BUDGET_SHARE", default=0.9)
+if not 0 < ACCOUNT_OPENING_BUDGET_SHARE <= 1:
+    raise ValueError("ACCOUNT_OPENING_BUDGET_SHARE must be more than 0 and at most 1")
 ACCOUNT_OPENING_CONNECT_TIMEOUT = env.float("ACCOUNT_OPENING_CONNECT_TIMEOUT", default=2.0)
 ACCOUNT_OPENING_READ_TIMEOUT = env.float("ACCOUNT_OPENING_READ_TIMEOUT", default=5.0)
 ACCOUNT_OPENING_RETRIES = env.int("ACCOUNT_OPENING_RETRIES", default=2)

@@ -225,3 +225,12 @@ def test_the_anomaly_thresholds_are_one_table_and_a_bad_override_stops_the_start
     for bad in ("grant_spike=4", "channel_burst_count=six", "channel_burst_count=2.5", "x", "a=-1"):
         with pytest.raises(ValueError, match="ANOMALY_THRESHOLDS"):
             parse_thresholds(bad)
+
+
+@pytest.mark.django_db
+def test_the_upstream_budget_share_is_a_share_or_the_start_up_stops():
+    assert setting_in_child("ACCOUNT_OPENING_BUDGET_SHARE") == "0.9"
+    for bad in ("0", "1.5", "-0.2"):
+        env = worker_environment(ACCOUNT_OPENING_BUDGET_SHARE=bad)
+        result = run_manage("check", env=env)
+        assert result.returncode != 0 and "ACCOUNT_OPENING_BUDGET_SHARE" in result.stderr
