@@ -95,6 +95,7 @@ def main() -> None:
             saved.write_text(json.dumps(results, indent=1, default=str))  # a later failure keeps it
     results["seconds"] = time.monotonic() - started
     results["quick"] = args.quick
+    results["only"] = args.only
     saved.write_text(json.dumps(results, indent=1, default=str))
     report.write(results, ROOT / "docs")
     print(f"done in {results['seconds']:.0f} s; docs/benchmarks.md written")
