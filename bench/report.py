@@ -342,8 +342,8 @@ def _events_section(check: dict) -> list[str]:
         f"accounts on the simulator spread over {check['spread_minutes']:.0f} minutes, and the simulator sends "
         "each opening as a signed event to the web server (gunicorn) over HTTP: a delay of 2 s on average "
         "(exponential, so out of order), 2% lost, 5% sent twice, 5% first signed with a wrong secret and "
-        "retried. The worker cluster (`qcluster`, its schedules included) looks the invitations up at 5 a "
-        "second; lost events' invitations are found by polling. Time to reward: from the opening to the "
+        "retried. The worker cluster (`qcluster`, its schedules included) looks the invitations up at 4.5 a "
+        "second (`ACCOUNT_OPENING_BUDGET_SHARE` 0.9 of the simulator's 5); lost events' invitations are found by polling. Time to reward: from the opening to the "
         "lookup that qualifies the invitation.",
         "",
         *_latency_lines(check.get("latency_ms")),
