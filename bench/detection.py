@@ -77,7 +77,7 @@ def _populate(cards: int, invitations: int, grants: int) -> Campaign:
         "WHERE id IN (SELECT card_id FROM rewards_grant WHERE campaign_id = %s)",
         [campaign.pk],
     )
-    execute(  # what allocate_card records for each of them
+    execute(  # what allocate_cards records for each of them
         """INSERT INTO cardpool_cardevent (card_id, action, from_status, to_status, reason,
                                           actor_label, created_at)
            SELECT card_id, 'assigned', 'available', 'assigned', '', 'bench', created_at

@@ -18,7 +18,7 @@ from account_opening.client import (
 )
 from account_opening.rate_limit import SharedRateLimiter
 from core.clock import database_now
-from core.models import RateLimit as UpstreamRateLimit
+from core.models import RateLimit
 from invitations.models import Invitation
 from invitations.services import poll_invitations
 from invitations.services.polling import claim_due_invitations, record_lookup
@@ -63,7 +63,7 @@ def test_retry_after_as_an_http_date_in_a_few_seconds_is_honoured():
 
 
 def limiter_ahead_seconds() -> float:
-    row = UpstreamRateLimit.objects.get(name="account-opening")
+    row = RateLimit.objects.get(name="account-opening")
     return (row.next_free_at - database_now()).total_seconds()
 
 
@@ -100,7 +100,7 @@ def test_a_429_with_1000_days_of_retry_after_delays_the_next_lookup_by_the_cap_o
 def test_a_limiter_left_far_ahead_heals_and_a_cycle_without_a_slot_ends_quietly(upstream, settings):
     # given a limiter row pushed 1,000 days ahead (as the old client let one 429 do)
     invitations = [InvitationFactory(invitee_phone=f"1590000000{i}") for i in range(5)]
-    UpstreamRateLimit.objects.update_or_create(
+    RateLimit.objects.update_or_create(
         name="account-opening",
         defaults={"next_free_at": timezone.now() + timedelta(days=1000)},
     )
