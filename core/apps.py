@@ -12,10 +12,11 @@ class CoreConfig(AppConfig):
 
 
 def _sync_schedules(using, plan=None, **kwargs) -> None:
-    """After every migrate: the schedules the apps declare exist, with their settings' periods."""
+    """After every migrate: every schedule the apps declare exists (none is changed: what staff
+    set in the admin is a person's decision; ``manage.py sync_schedules`` applies the registry)."""
     from django.db import connections
 
     from .schedules import sync_schedules
 
     if "django_q_schedule" in connections[using].introspection.table_names():
-        sync_schedules()
+        sync_schedules(update=False)

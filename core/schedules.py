@@ -51,14 +51,16 @@ def registered() -> list[Every]:
     return found
 
 
-def sync_schedules(schedule_model=None) -> list[tuple[Every, bool]]:
-    """Create or update every registered schedule; returns each with whether it was created."""
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+def sync_schedules(*, update: bool = True) -> list[tuple[Every, bool]]:
+    """Create every registered schedule that is missing and, with ``update`` (a person ran
+    ``sync_schedules``), bring the existing ones in line with the registry too; returns each
+    with whether it was created. ``migrate`` only creates: a schedule staff changed in the admin
+    stays as they left it until a person syncs."""
+    from django_q.models import Schedule
+
     synced = []
     for every in registered():
-        _, created = schedule_model.objects.update_or_create(
-            name=every.name, defaults=every.fields()
-        )
+        write = Schedule.objects.update_or_create if update else Schedule.objects.get_or_create
+        _, created = write(name=every.name, defaults=every.fields())
         synced.append((every, created))
     return synced

@@ -95,3 +95,9 @@ def test_one_registry_declares_every_schedule_and_migrate_brings_back_a_lost_one
     Schedule.objects.filter(name="rewards.reconcile").delete()
     call_command("migrate", verbosity=0)
     assert Schedule.objects.filter(name="rewards.reconcile").count() == 1
+
+    # what staff set in the admin is theirs: migrate changes no existing schedule
+    Schedule.objects.filter(name="rewards.detect_anomalies").update(minutes=42, repeats=0)
+    call_command("migrate", verbosity=0)
+    kept = Schedule.objects.get(name="rewards.detect_anomalies")
+    assert (kept.minutes, kept.repeats) == (42, 0)
