@@ -3,6 +3,7 @@ import statistics
 import subprocess
 import time
 
+import requests
 from django.db import connection
 
 from devtools import processes
@@ -45,3 +46,17 @@ def median(values) -> float:
 def percentile(values, share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def wait_for_server(url: str, limit: float = 60) -> None:
+    """Until a web server started for a benchmark answers ``url`` (the production settings
+    redirect plain HTTP unless the proxy header says HTTPS, as our proxy would)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2, headers={"X-Forwarded-Proto": "https"}).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the web server did not answer at {url}")

@@ -23,7 +23,7 @@ from django.utils import timezone
 from devtools.simulator_process import ROOT, simulator_process
 
 from . import fixtures
-from .common import percentile
+from .common import percentile, wait_for_server
 from .scheduling_reality import _plan
 
 RATE = 5
@@ -34,18 +34,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _wait_for(url: str, limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the web server did not answer at {url}")
 
 
 def _latency(web_url: str, rounds: int = 200) -> dict:
@@ -142,7 +130,7 @@ def run(quick: bool) -> dict:
             stderr=subprocess.DEVNULL,
         )
         try:
-            _wait_for(f"{web_url}/health/live")
+            wait_for_server(f"{web_url}/health/live")
             latency = _latency(web_url)
             started = time.time()
             for invitation, (opening, _) in sorted(

@@ -20,17 +20,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import requests
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 
 from invitations.models import Customer
 
 from . import fixtures
-from .common import execute, run_parallel
+from .common import execute, run_parallel, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8011
@@ -166,18 +164,6 @@ def _locust(group: str, users: int, seconds: int, sessions: dict, folder: str) -
     }
 
 
-def _wait_for(url: str, limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2, headers={"X-Forwarded-Proto": "https"}).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"gunicorn did not answer at {url}")
-
-
 def run(quick: bool, url: str) -> dict:
     if quick:
         cards, customers, per_customer, grants, seconds = 50_000, 100, 500, 5_000, 10
@@ -203,7 +189,7 @@ def run(quick: bool, url: str) -> dict:
         "rounds": {},
     }
     try:
-        _wait_for(f"http://127.0.0.1:{PORT}/health/live")
+        wait_for_server(f"http://127.0.0.1:{PORT}/health/live")
         with tempfile.TemporaryDirectory() as folder:
             for users in (20, 50):
                 runs = {group: [] for group in GROUPS}
