@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,7 @@ from core.admin_tools import (
     shown_user,
 )
 
+from . import yield_plan
 from .exceptions import InvitationRefused, UnknownInviter
 from .forms import AttributionForm
 from .models import (
@@ -31,6 +33,7 @@ from .models import (
     Invitation,
     InvitationEvent,
     PollCycle,
+    PollPlan,
 )
 from .phones import phone_or_none
 from .services.campaigns import set_campaign_flagged, set_campaign_paused, set_customer_flagged
@@ -292,6 +295,62 @@ class PollCycleAdmin(ReadOnlyAdmin):
         "released",
     ]
     show_full_result_count = False
+
+
+def _age(minutes: int) -> str:
+    if minutes < 60:
+        return _("%(count)d min") % {"count": minutes}
+    if minutes < 1440:
+        return _("%(count)d h") % {"count": minutes // 60}
+    return _("%(count)d d") % {"count": minutes // 1440}
+
+
+def _wait(seconds: int) -> str:
+    return _age(max(1, round(seconds / 60))) if seconds < 86400 else _age(seconds // 60)
+
+
+@admin.register(PollPlan)
+class PollPlanAdmin(ReadOnlyAdmin):
+    """How often the poller looks each campaign's pending invitations up, by their age: learned
+    from the campaign's openings every POLL_PLAN_MINUTES, nothing to change by hand."""
+
+    list_display = ["campaign", "made_at", "openings_seen", "youngest_wait", "oldest_wait"]
+    fields = ["campaign", "made_at", "openings_seen", "by_age"]
+    readonly_fields = fields
+
+    @admin.display(description=_("wait while under 10 minutes old"))
+    def youngest_wait(self, plan) -> str:
+        return _wait(plan.waits[0])
+
+    @admin.display(description=_("longest wait"))
+    def oldest_wait(self, plan) -> str:
+        return _wait(max(plan.waits))
+
+    @admin.display(description=_("by age"))
+    def by_age(self, plan):
+        edges = yield_plan.AGE_EDGES_MINUTES
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    _age(edge) if index else "0",
+                    plan.pending[index],
+                    f"{plan.hazards[index] * 100:.2f}",
+                    _wait(plan.waits[index]),
+                )
+                for index, edge in enumerate(edges[: len(plan.waits)])
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("age from"),
+            _("pending"),
+            _("openings a day per 100 pending"),
+            _("looked up every"),
+            rows,
+        )
 
 
 class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):

@@ -12,6 +12,10 @@ most likely to find an opening:
 - older ones less and less often, last in line, but never less than every ``max_gap``;
 - and once more just after the window closes (an account opened in its last minutes is found
   before the invitation expires).
+
+Once enough openings were seen, a ``yield_plan.Plan`` replaces the fixed waits of the last two
+lines but one: each age is looked up as often as its chance of an opening earns, so that the
+upstream's whole budget is spent where openings are likeliest. Signals and the final check stay.
 """
 
 from dataclasses import dataclass
@@ -21,6 +25,8 @@ from enum import IntEnum
 from django.conf import settings
 
 from core.backoff import doubling
+
+from .yield_plan import Plan
 
 
 class Priority(IntEnum):
@@ -59,21 +65,23 @@ class NextCheck:
     priority: Priority
 
 
-def next_check(facts: Facts, now: datetime, policy: Policy) -> NextCheck:
-    """The next time to ask about an invitation that was "not opened yet" at ``now``."""
+def next_check(facts: Facts, now: datetime, policy: Policy, plan: Plan | None = None) -> NextCheck:
+    """The next time to ask about an invitation that was "not opened yet" at ``now``: by its
+    campaign's ``plan`` when there is one, else by the policy's fixed waits."""
     final = _last_check(facts, policy)
     burst = _in_burst(facts.signal_at, now, policy)
     if burst is not None:
         return NextCheck(min(burst, final), Priority.SIGNAL)
     age = now - facts.invited_at
-    if age < policy.young_for:
+    priority = Priority.YOUNG if age < policy.young_for else Priority.ROUTINE
+    if plan is not None:
+        wait = plan.wait(age)
+    elif age < policy.young_for:
         wait = doubling(facts.attempts, policy.first_wait, policy.young_longest_wait)
-        priority = Priority.YOUNG
     else:
         # Past the first day, the wait grows with the invitation's age (a quarter of it), so
         # that the checks an invitation gets stay about the same for every doubling of its age.
         wait = min(max(age / 4, policy.young_longest_wait), policy.max_gap)
-        priority = Priority.ROUTINE
     # When the window closes before then, the last check comes just after it.
     return NextCheck(min(now + wait, final), priority)
 

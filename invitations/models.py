@@ -1,4 +1,5 @@
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import RecordedEvent
 
+from . import yield_plan
 from .phones import STORED_PHONE, mask_phone
 
 INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
@@ -493,3 +495,32 @@ class PhoneVerification(models.Model):
             "phone": mask_phone(self.phone),
             "what": self.inviter or gettext("sign-up"),
         }
+
+
+class PollPlan(models.Model):
+    """How often the poller looks up a campaign's pending invitations of each age, learned from
+    its openings (``yield_plan``) and made again every ``POLL_PLAN_MINUTES``. No row: the fixed
+    waits of ``check_policy`` (too few openings seen yet to learn from)."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="poll_plan", verbose_name=_("campaign")
+    )
+    waits = models.JSONField(verbose_name=_("seconds between lookups, by age band"))
+    hazards = models.JSONField(verbose_name=_("openings per pending invitation a day, by age band"))
+    pending = models.JSONField(verbose_name=_("pending invitations, by age band"))
+    openings_seen = models.PositiveIntegerField(verbose_name=_("openings learned from"))
+    made_at = models.DateTimeField(verbose_name=_("made at"))
+
+    class Meta:
+        verbose_name = _("poll plan")
+        verbose_name_plural = _("poll plans")
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.made_at:%Y-%m-%d %H:%M}"
+
+    def plan(self) -> yield_plan.Plan | None:
+        """The plan, or None when it was made for other age bands (a release changed them; the
+        next planning run replaces it)."""
+        if len(self.waits) != yield_plan.BANDS:
+            return None
+        return yield_plan.Plan(tuple(timedelta(seconds=wait) for wait in self.waits))

@@ -8,6 +8,9 @@ SCHEDULES = [
         "invitations.tasks.poll_invitations",
         "POLL_INTERVAL_MINUTES",
     ),
+    # Every POLL_PLAN_MINUTES (10): how often to look up each campaign's invitations of each age,
+    # learned from its openings (services.planning).
+    Every("invitations.plan_polling", "invitations.tasks.plan_polling", "POLL_PLAN_MINUTES"),
     # Hourly: account-opening events and their counts older than a day are deleted.
     Every(
         "invitations.purge_opening_events",

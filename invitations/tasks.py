@@ -22,3 +22,9 @@ def purge_opening_events() -> int:
     from .services.opening_events import purge_opening_events as purge_events
 
     return purge_events()
+
+
+def plan_polling() -> int:
+    from .services.planning import make_poll_plans
+
+    return make_poll_plans()

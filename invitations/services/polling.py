@@ -34,8 +34,9 @@ from core.logging import log_context
 from ..check_policy import Facts, Policy, next_check
 from ..events import invitation_decided_event
 from ..lock_objects import due_invitations_for_update, invitations_for_update
-from ..models import Invitation, PollCycle
+from ..models import Invitation, PollCycle, PollPlan
 from ..signals import invitation_qualified
+from ..yield_plan import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +138,13 @@ def error_decision(invitation: Invitation, now: datetime, error: str) -> Decisio
     )
 
 
-def decide(invitation: Invitation, account: AccountStatus, now: datetime) -> Decision:
-    """What ``account`` (the upstream's answer) means for ``invitation`` at ``now``: pure, no
-    database and no HTTP. ``record_lookup`` applies it; a ``QUALIFIED`` decision still meets the
-    database's one-account-once check there."""
+def decide(
+    invitation: Invitation, account: AccountStatus, now: datetime, plan: Plan | None = None
+) -> Decision:
+    """What ``account`` (the upstream's answer) means for ``invitation`` at ``now``, its next
+    check by its campaign's ``plan`` (or the fixed waits): pure, no database and no HTTP.
+    ``record_lookup`` applies it; a ``QUALIFIED`` decision still meets the database's
+    one-account-once check there."""
     problem = implausible_opening(account, now)
     if problem is not None:
         return error_decision(invitation, now, problem)
@@ -159,6 +163,7 @@ def decide(invitation: Invitation, account: AccountStatus, now: datetime) -> Dec
             ),
             now,
             Policy.from_settings(),
+            plan,
         )
         return Decision(
             Outcome.NOT_YET_OPENED,
@@ -192,6 +197,11 @@ def decide(invitation: Invitation, account: AccountStatus, now: datetime) -> Dec
     return Decision(Outcome.QUALIFIED, {"status": Invitation.Status.QUALIFIED, **account_fields})
 
 
+def _plan_of(campaign_id: int) -> Plan | None:
+    stored = PollPlan.objects.filter(campaign_id=campaign_id).first()
+    return stored.plan() if stored else None
+
+
 @transaction.atomic
 def record_lookup(claim: Claim, account: AccountStatus) -> str:
     """Record what the upstream said about a claimed invitation; returns an ``Outcome``.
@@ -205,7 +215,7 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     if invitation is None:
         return Outcome.LOST_LEASE
     now = database_now()
-    decision = decide(invitation, account, now)
+    decision = decide(invitation, account, now, _plan_of(invitation.campaign_id))
     if decision.outcome != Outcome.QUALIFIED:
         _finish(invitation, now, **decision.changes)
         return decision.outcome

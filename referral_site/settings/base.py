@@ -245,12 +245,15 @@ PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
 PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)
 
 # --- polling --------------------------------------------------------------------------------
-POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=2)
+POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=1)
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=50)
 POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=90)
-POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=80)
+POLL_MAX_SECONDS = env.int("POLL_MAX_SECONDS", default=55)
 # invitations.check_policy: a pending invitation is looked up at least this often, whatever its age.
 POLL_MAX_GAP_HOURS = env.int("POLL_MAX_GAP_HOURS", default=12)
+# invitations.services.planning: how often the poll plans (waits by age, learned from openings)
+# are made again.
+POLL_PLAN_MINUTES = env.int("POLL_PLAN_MINUTES", default=10)
 
 # --- anomaly detection (rewards/anomalies/rules.py) and reconciliation --------------------------
 ANOMALY_INTERVAL_MINUTES = env.int("ANOMALY_INTERVAL_MINUTES", default=5)

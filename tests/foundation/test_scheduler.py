@@ -22,6 +22,7 @@ SCHEDULES = {
     "cardpool.expire_cards",
     "cardpool.purge_expired_uploads",
     "invitations.poll_invitations",
+    "invitations.plan_polling",
     "invitations.purge_opening_events",
     "invitations.purge_phone_verifications",
     "rewards.fulfil_pending_grants",

@@ -16,6 +16,7 @@ VIEW_ALL = [
             "invitation",
             "invitationevent",
             "pollcycle",
+            "pollplan",
         ],
         "rewards": [
             "grant",
