@@ -359,23 +359,30 @@ def _events_section(check: dict) -> list[str]:
 
 
 def _scheduling_section(sim: dict, docs: Path) -> list[str]:
-    project, incident, oracle = sim["project"], sim["incident"], sim["oracle"]
-    bound = sim["bound"]
+    fixed, project, told = sim["fixed"], sim["project"], sim["events"]
+    oracle = sim["oracle"]
     lines = [
         "## 7. Time to reward: the scheduling policy, simulated",
         "",
         f"`bench/scheduling.py`: {sim['invitations']:,} invitations over 30 days on a virtual clock, run through "
-        "the project's own scheduling code (`invitations.check_policy`) and claim order; 5% existing customers, 40% "
-        "open an account (70% of them within a day), a third of the openers follow the landing page's link a few "
-        "minutes before opening; the upstream answers 5 lookups a second, poll cycles every 2 minutes (80 s of "
-        "lookups each, as `POLL_MAX_SECONDS` stops the real one; the incident's job used all 120 s). Time to "
-        "reward is from the account's opening to the lookup that finds it.",
+        "the project's own scheduling code (`invitations.check_policy`, `invitations.yield_plan`) and claim order; "
+        "5% existing customers, 40% open an account (70% of them within a day), a third of the openers follow the "
+        f"landing page's link a few minutes before opening; the upstream answers {sim['rate']:g} lookups a second, "
+        f"the project asks at most {sim['share']:.0%} of that (`ACCOUNT_OPENING_BUDGET_SHARE`), in poll cycles "
+        f"every minute of at most 55 s ({sim['cycle_budget']} lookups; `POLL_INTERVAL_MINUTES`, `POLL_MAX_SECONDS`). "
+        "Time to reward is from the account's opening to the lookup that finds it. *fixed*: the waits the "
+        "poller used until now; *project*: the waits of the plans, made every 10 minutes from the openings found so "
+        "far (the square-root rule, spending the budget); *with events*: the same, also told of each opening by a "
+        f"signed event ({sim['event_spec']['lost']:.0%} lost, the others {sim['event_spec']['mean_delay_s']:g} s late on "
+        "average, exponential); the incident's job every 2 minutes at the whole rate.",
         "",
-        "| policy | p50 min | p95 min | p99 min | p95 min, link followed and opened within a day | lookups per invitation | share of the budget |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| policy | p50 min | p95 min | p99 min | p95 min, link followed and opened within a day | lookups per invitation | share of the upstream's rate | most lookups in a cycle |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, label in (
-        ("project", "project"),
+        ("fixed", "fixed waits"),
+        ("project", "project (plans)"),
+        ("events", "project (plans) with events"),
         ("incident", "incident (all pending every 2 min, id order)"),
         ("oracle", "oracle (one lookup, first cycle after the opening)"),
     ):
@@ -383,28 +390,42 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
         lines.append(
             f"| {label} | {value['p50_min']:,.1f} | {value['p95_min']:,.1f} | {value['p99_min']:,.1f} | "
             f"{value['link_p95_min']:,.1f} | {value['lookups_per_invitation']:,.1f} | "
-            f"{value['budget_share']:.1%} |"
+            f"{value['budget_share']:.1%} | {value.get('most_in_a_cycle') or '–'} |"
         )
-    share = project["lookups"] / incident["lookups"]
+    with_events_target = 2 * oracle["p95_min"] + sim["event_p95_delay_min"]
+    ratio = project["p95_min"] / project["bound_p95_min"]
     lines += [
         "",
-        f"Targets: p95 under 10 minutes for invitees who followed the link and opened within a day: "
-        f"{project['link_p95_min']:.1f} min, {'met' if project['link_p95_min'] < 10 else 'missed'}. At most a "
-        f"third of the incident policy's lookups: {share:.1%}, {'met' if share <= 1 / 3 else 'missed'}. p95 "
-        f"within 2x the oracle overall: {project['p95_min'] / oracle['p95_min']:,.0f}x, "
-        f"{'met' if project['p95_min'] <= 2 * oracle['p95_min'] else 'missed'}, and out of reach of any policy: "
-        "without a signal nothing says when an invitee opens. `lookups_needed` computes the fewest lookups any "
-        "policy that does not know the opening times needs to find 95% of the rewarded within "
-        f"{bound['within_min']:.1f} minutes (generously: every link follower found at once and for free, the "
-        "others by looking up every pending invitation every few minutes at the ages where openings are densest, "
-        f"the cheapest finds first): {bound['lookups_per_invitation']:,.0f} lookups per invitation, "
-        f"{bound['budget_share']:.0%} of everything the upstream can answer in the campaign's 60 days, "
-        f"{bound['lookups'] / incident['lookups']:,.1f}x the incident policy's lookups. The policy spends its "
-        "lookups where openings are (young invitations, signals) and keeps under the 12-hour gap elsewhere.",
+        "Targets:",
+        "",
+        f"- With events: p95 {told['p95_min']:.2f} min against at most {with_events_target:.2f} min (2x the "
+        f"oracle's {oracle['p95_min']:.1f} plus the events' own p95 delay of "
+        f"{sim['event_p95_delay_min'] * 60:.0f} s), {'met' if told['p95_min'] <= with_events_target else 'missed'}; "
+        f"the {told['lost_count']} invitations whose event was lost were found by polling, "
+        f"{told['lost_found']} of them rewarded, the last {told['lost_max_min'] or 0:.0f} min after the opening "
+        "(the starvation bound is 720 min).",
+        f"- Without events: p95 {project['p95_min']:.1f} min, {fixed['p95_min'] / project['p95_min']:.1f}x sooner "
+        f"than the fixed waits' {fixed['p95_min']:.1f} min (target: at most half of 503 min, "
+        f"{'met' if project['p95_min'] <= 503 / 2 else 'missed'}). Against the lower bound at the same number of "
+        f"lookups ({project['lookups_per_invitation']:.0f} per invitation): {project['bound_p95_min']:.1f} min, "
+        f"{ratio:.2f}x (target 1.25x, {'met' if ratio <= 1.25 else 'missed'}); the fixed waits were "
+        f"{fixed['p95_min'] / fixed['bound_p95_min']:.2f}x their bound ({fixed['bound_p95_min']:.1f} min at "
+        f"{fixed['lookups_per_invitation']:.0f} lookups). The square-root rule minimizes the mean wait of all "
+        "openings, not the 95th percentile: its p50 halves, its tail stays about 2x the bound. The bound "
+        "(`lookups_needed`) is computed from the scenario's law of opening ages, not from one draw (a bound from "
+        "the drawn openings picks the 10-minute bands that happened to hold one; the previous report's 2,227 "
+        "lookups per invitation came from it); it is generous: link followers and existing customers cost "
+        "nothing, every opening at a covered age is found within the target, and only the 12-hour starvation "
+        "bound is charged elsewhere.",
+        f"- The upstream: at most {project['most_in_a_cycle']} lookups in a 55-second cycle, "
+        f"{sim['rate'] * sim['share']:g} a second, {sim['share']:.0%} of its rate; no 429 (section 9 measures "
+        "that for real).",
         "",
     ]
     if _plot_waits(sim, docs / "time_to_reward.png"):
         lines += ["![time to reward](time_to_reward.png)", ""]
+    if _plot_bound(sim, docs / "time_to_reward_bound.png"):
+        lines += ["![the lower bound and the policies](time_to_reward_bound.png)", ""]
     return lines
 
 
@@ -602,7 +623,7 @@ def _plot_waits(sim: dict, path: Path) -> bool:
     if plt is None:
         return False
     figure, axes = plt.subplots(figsize=(7, 4.2))
-    for name in ("oracle", "project", "incident"):
+    for name in ("oracle", "events", "project", "fixed", "incident"):
         waits = [max(w / 60, 0.01) for w in sim[name]["waits"]]
         if not waits:
             continue
@@ -612,6 +633,28 @@ def _plot_waits(sim: dict, path: Path) -> bool:
     axes.set_xlabel("minutes from opening to reward (log)")
     axes.set_ylabel("share of rewarded invitations")
     axes.set_title("Time to reward, simulated (cumulative)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return True
+
+
+def _plot_bound(sim: dict, path: Path) -> bool:
+    plt = _pyplot()
+    if plt is None:
+        return False
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    minutes, lookups = zip(*sim["bound_curve"], strict=True)
+    axes.plot(lookups, minutes, label="lower bound (any policy)")
+    for name in ("fixed", "project"):
+        value = sim[name]
+        axes.scatter([value["lookups_per_invitation"]], [value["p95_min"]], label=name, zorder=3)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("lookups per invitation (log)")
+    axes.set_ylabel("p95 minutes from opening to reward (log)")
+    axes.set_title("Fewest lookups for a p95, and the policies")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

@@ -24,6 +24,11 @@ def main() -> None:
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
         "reality, events (not in the default set: about 40 and 15 minutes)",
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write docs/benchmarks.md again from the last run's saved results",
+    )
     args = parser.parse_args()
 
     from bench.database import fresh_database
@@ -73,6 +78,10 @@ def main() -> None:
     saved = out / ("quick.json" if args.quick else "full.json")
     # With --only, the other sections keep the figures of the last run of the same mode.
     results = json.loads(saved.read_text()) if args.only and saved.exists() else {}
+    if args.report_only:
+        report.write(json.loads(saved.read_text()), ROOT / "docs")
+        print("docs/benchmarks.md written from", saved.relative_to(ROOT))
+        return
     started = time.monotonic()
     steps = [
         ("grants", lambda: grants.run(args.quick, url)),
