@@ -31,5 +31,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invitations.urls")),
     path("", include("rewards.urls")),
+    path("", include("notifications.urls")),
     path("", RedirectView.as_view(pattern_name="rewards:home"), name="home"),
 ]

@@ -14,6 +14,7 @@ from django.db import connection
 from core.actors import SystemActor
 
 from .models import Grant, GrantEvent, PointsEntry
+from .notices import grants_changed
 
 # The created event for every grant, a held event for held ones, an issued event (with the card)
 # for issued ones, in that order per grant; one points entry per issued grant with points.
@@ -126,4 +127,6 @@ def _run(write: str, params: dict) -> list[Grant]:
     names = [field.attname for field in _FIELDS]
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, **_CONSTANTS})
-        return [Grant.from_db(connection.alias, names, row) for row in cursor.fetchall()]
+        grants = [Grant.from_db(connection.alias, names, row) for row in cursor.fetchall()]
+    grants_changed(grants)  # the inviters are told, in this transaction
+    return grants

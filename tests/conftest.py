@@ -42,7 +42,7 @@ def latest_migrations_after():
 @pytest.fixture
 def outbox():
     """The SMS texts sent (the console sender's list), empty before and after the test."""
-    from invitations import sms
+    from notifications import sms
 
     sms.outbox.clear()
     yield sms.outbox

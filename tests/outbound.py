@@ -68,7 +68,7 @@ def outbound_calls():
     from django.core.mail.backends import locmem, smtp
 
     from account_opening.client import HttpAccountOpeningClient
-    from invitations import sms
+    from notifications import sms
 
     calls: list[OutboundCall] = []
     targets = [

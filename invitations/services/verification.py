@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.client_ip import throttle_key
 from core.throttles import rate
+from notifications.sms import SmsNotSent, send_sms
 
 from ..exceptions import (
     AlreadyACustomer,
@@ -32,7 +33,6 @@ from ..exceptions import (
 from ..models import Customer, Invitation, PhoneVerification
 from ..phones import normalize_phone
 from ..selectors import current_campaign
-from ..sms import SmsNotSent, send_sms
 from .invitations import create_invitation
 
 

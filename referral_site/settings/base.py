@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_q",
     "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
     "core",
+    "notifications",
     "cardpool",
     "invitations",
     "rewards",
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.jinja2.csrf_once",
+                "notifications.context.unread_messages",
             ],
         },
     },
@@ -232,9 +234,28 @@ ACCOUNT_OPENING_SIGNUP_URL = env.str(
 # An invitation from the public page counts only once the invitee proved they hold the number
 # with a one-time code sent by SMS. The sender is named by a setting: the console sender logs
 # the message (development, demo), the HTTP one posts to a gateway, the test one keeps an outbox.
-SMS_SENDER = env.str("SMS_SENDER", default="invitations.sms.ConsoleSender")
+SMS_SENDER = env.str("SMS_SENDER", default="notifications.sms.ConsoleSender")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+# App push notifications (notifications.push): the same kind of sender.
+PUSH_SENDER = env.str("PUSH_SENDER", default="notifications.push.ConsoleSender")
+PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL", default="")
+PUSH_GATEWAY_TOKEN = env.str("PUSH_GATEWAY_TOKEN", default="")
+
+# --- messages to people (notifications: the outbox) --------------------------------------------
+# Nothing is sent by SMS or push in these hours (Asia/Shanghai): held until they end. Empty: off.
+QUIET_HOURS = env.str("QUIET_HOURS", default="21:00-08:00")
+QUIET_HOURS_ZONE = "Asia/Shanghai"
+# At most this many SMS a person a day (Asia/Shanghai); the others stay in the site's inbox.
+MESSAGE_SMS_PER_DAY = env.int("MESSAGE_SMS_PER_DAY", default=5)
+# A message waits this long, so that a burst for one person goes as one text.
+MESSAGE_BURST_SECONDS = env.int("MESSAGE_BURST_SECONDS", default=20)
+# Failed sends are tried again after a growing wait; after this many, the message is dead.
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=8)
+MESSAGE_RETRY_FIRST_SECONDS = env.float("MESSAGE_RETRY_FIRST_SECONDS", default=30.0)  # up to 1 h
+MESSAGE_LEASE_SECONDS = env.int("MESSAGE_LEASE_SECONDS", default=60)
+# Seconds to wait for the SMS or push gateway's answer (after connecting, 2 s at most).
+MESSAGE_GATEWAY_TIMEOUT = env.float("MESSAGE_GATEWAY_TIMEOUT", default=5.0)
 PHONE_CODE_TTL_MINUTES = env.int("PHONE_CODE_TTL_MINUTES", default=10)
 PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
 # A friend who proved their number keeps that proof in their session this long: coming back to

@@ -53,8 +53,8 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 # Invitees' codes go to a real SMS gateway; the console sender of development would only log them.
-SMS_SENDER = env.str("SMS_SENDER", default="invitations.sms.HttpSender")
+SMS_SENDER = env.str("SMS_SENDER", default="notifications.sms.HttpSender")
 if SMS_SENDER.endswith("ConsoleSender"):
     raise ValueError("SMS_SENDER: the console sender only logs codes; name a real gateway sender")
-if SMS_SENDER == "invitations.sms.HttpSender":
+if SMS_SENDER == "notifications.sms.HttpSender":
     SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL")

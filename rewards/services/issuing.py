@@ -14,6 +14,7 @@ from ..batch_writes import issue_grants
 from ..events import grant_issued_event
 from ..lock_objects import oldest_pending_stock_for_update
 from ..models import Grant
+from ..notices import grants_changed
 from ..numbers import next_grant_no
 from .anomalies import record_finding
 from .ledger import credit_points
@@ -104,4 +105,5 @@ def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = SystemAc
     grant.save(update_fields=["card", "status", "issued_at"])
     credit_points(grant)
     grant_issued_event(grant, card=grant.card, actor=actor, actor_label=actor_label)
+    grants_changed([grant])
     return True

@@ -18,6 +18,7 @@ from ..events import (
 from ..exceptions import GrantNotInStatus, NotGrantedAgain, SameKind
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
 from ..models import Grant
+from ..notices import grants_changed
 from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
 
@@ -36,6 +37,7 @@ def _void_locked(grant: Grant, reason: str, actor) -> None:
     grant.voided_at = timezone.now()
     grant.void_reason = reason
     grant.save(update_fields=["status", "voided_at", "void_reason"])
+    grants_changed([grant])
 
 
 def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[Grant, str]:

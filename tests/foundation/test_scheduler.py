@@ -25,6 +25,7 @@ SCHEDULES = {
     "invitations.plan_polling",
     "invitations.purge_opening_events",
     "invitations.purge_phone_verifications",
+    "notifications.deliver_messages",
     "rewards.fulfil_pending_grants",
     "rewards.grant_missed_rewards",
     "rewards.detect_anomalies",

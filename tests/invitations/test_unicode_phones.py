@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from account_opening.client import HttpAccountOpeningClient, InvalidUpstreamReply, parse_body
 from devtools.simulator_process import simulator_process
-from invitations import sms
 from invitations.exceptions import CODE_SENT_RECENTLY, NOT_INVITABLE, TOO_MANY_CODES
 from invitations.models import Customer, Invitation, PhoneVerification
 from invitations.phones import INVALID_PHONE, PHONE_NOT_DIGITS, InvalidPhone, normalize_phone
 from invitations.services import create_invitation
+from notifications import sms
 from tests.factories import CampaignFactory, CustomerFactory, InvitationFactory
 from tests.pages.codes import last_code
 from tests.processes import worker_environment

@@ -1,8 +1,8 @@
-"""The one-time codes the test SMS sender (invitations.sms.OutboxSender) sent."""
+"""The one-time codes the test SMS sender (notifications.sms.OutboxSender) sent."""
 
 import re
 
-from invitations import sms
+from notifications import sms
 
 
 def last_code(phone: str | None = None) -> str:

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from invitations import sms
 from invitations.exceptions import TOO_MANY_CODES
 from invitations.models import PhoneVerification
+from notifications import sms
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from core import jinja2 as customer_templates
-from invitations import sms
 from invitations.exceptions import TOO_MANY_CODES
 from invitations.models import Customer, Invitation
+from notifications import sms
 from rewards.models import Anomaly, GrantEvent, PointsEntry
 from rewards.reauth import SESSION_KEY
 from rewards.services import grant_reward, reissue_grant, void_grant

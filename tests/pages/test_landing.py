@@ -8,11 +8,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import sms
 from invitations.exceptions import NOT_INVITABLE, TOO_MANY_CODES
 from invitations.models import Invitation, PhoneVerification
 from invitations.phones import INVALID_PHONE
 from invitations.services import create_invitation
+from notifications import sms
 from tests.factories import CampaignFactory, CustomerFactory
 from tests.pages.codes import last_code
 

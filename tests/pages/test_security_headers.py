@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from core.middleware import ADMIN_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY
-from invitations import sms
+from notifications import sms
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 from tests.pages.codes import last_code

@@ -7,6 +7,8 @@ from django.db import IntegrityError, connection, transaction
 from core.models import append_only_tables
 from invitations.models import InvitationEvent
 from invitations.services.campaigns import set_campaign_paused, set_customer_flagged
+from notifications.models import Message
+from notifications.services import retry_message
 from rewards.models import Anomaly
 from rewards.services import grant_reward
 from rewards.services.anomalies import review_anomaly
@@ -33,6 +35,9 @@ def history():
     anomaly = Anomaly.objects.create(kind="low_stock", subject="s", severity="warning", message="m")
     review_anomaly(anomaly, status="acknowledged", note="looking", actor=None)
     switch_kind(CardKindFactory(code="OLD"), is_active=False, reason="discontinued", actor=None)
+    message = Message.objects.get(recipient=grant.inviter.user)
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.DEAD)
+    retry_message(message, reason="gateway fixed", actor=None)
 
 
 @pytest.mark.parametrize("table", TABLES)

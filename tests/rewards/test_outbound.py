@@ -17,8 +17,8 @@ from django_q.models import OrmQ
 
 from account_opening.client import HttpAccountOpeningClient
 from core.outbound import OutboundInsideTransaction
-from invitations import sms
 from invitations.models import Invitation
+from notifications import sms
 from rewards.models import Anomaly
 from rewards.services.detection import notify_reviewers
 from tests.factories import (

@@ -157,7 +157,7 @@ def admin_actions():
     from django.contrib import admin
 
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label not in ("cardpool", "invitations", "rewards"):
+        if model._meta.app_label not in ("cardpool", "invitations", "notifications", "rewards"):
             continue  # django-q2's own admin: staff groups cannot open it at all
         for name in model_admin.actions or []:
             action = name if isinstance(name, str) else name.__name__
@@ -210,6 +210,7 @@ def test_a_reported_card_anomaly_offers_the_reissue_and_the_review_actions(clien
 def _count_events() -> int:
     from cardpool.models import CardEvent, CardKindEvent
     from invitations.models import CustomerEvent
+    from notifications.models import MessageEvent
     from rewards.models import AnomalyEvent, GrantEvent
 
     return sum(
@@ -221,6 +222,7 @@ def _count_events() -> int:
             CustomerEvent,
             GrantEvent,
             AnomalyEvent,
+            MessageEvent,
         )
     )
 
@@ -250,7 +252,12 @@ def _states():
     switched_off = CardKindFactory(code="OFF", face_value=Decimal("30.00"))
     CardKind.objects.filter(pk=unused.pk).update(is_active=True)  # whatever an action did before
     CardKind.objects.filter(pk=switched_off.pk).update(is_active=False)
+    from notifications.models import Message
+
+    dead = Message.objects.filter(recipient=issued.inviter.user).first()
+    Message.objects.filter(pk=dead.pk).update(status=Message.Status.DEAD)
     return {
+        ("message", "retry_selected"): dead,
         ("cardbatch", "withdraw"): available.batch,
         ("cardkind", "switch_off"): unused,
         ("cardkind", "switch_on"): switched_off,

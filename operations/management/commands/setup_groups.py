@@ -27,6 +27,7 @@ VIEW_ALL = [
             "anomalyevent",
             "reconciliationrun",
         ],
+        "notifications": ["message", "messageevent"],
     }.items()
     for model in models
 ] + ["admin.view_logentry"]
@@ -49,6 +50,7 @@ GROUPS = {
         "invitations.change_campaign",
         "invitations.change_customer",
         "invitations.add_invitation",  # attribute a lost sign-up (then the normal checks)
+        "notifications.change_message",  # send a failed message again
     ],
     # read everything, change nothing
     "Auditors": VIEW_ALL,

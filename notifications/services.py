@@ -1,0 +1,277 @@
+"""The outbox. ``notify`` writes messages in the caller's transaction (the change that causes
+them): a change rolled back says nothing, a committed one cannot lose its message.
+``deliver_messages`` (the worker cluster, every minute) sends them by SMS or push outside any
+transaction holding locks, each send once under its idempotency key.
+
+Why a table claimed with SKIP LOCKED rather than a django-q2 task per message: the row is the
+message (the inbox reads it too), claiming in batches lets a burst for one person go as one
+text, and the row's state (attempts, next attempt, dead) is what staff see and retry; a broker's
+task would be a second copy of that state, in Redis in production, outside the transaction.
+
+1. Claim: lock due messages (SKIP LOCKED) and the same people's other waiting ones, decide the
+   channel (the person's choice, quiet hours, the daily SMS limit), stamp a send key (the
+   idempotency key) and a lease, commit.
+2. Send each batch's text outside any transaction; the gateway drops a key it has delivered.
+3. Record: sent, or the failure with a growing wait and jitter; dead after
+   ``MESSAGE_MAX_ATTEMPTS``. A worker killed between 1 and 3 leaves the batch leased: when the
+   lease ends it is claimed again and sent under the same key, so the gateway delivers it once.
+"""
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from core.backoff import doubling
+from core.clock import database_now
+from core.exceptions import required_reason
+
+from . import quiet, texts
+from .models import Channel, Message, MessageEvent, Preference
+from .push import send_push
+from .sms import SmsNotSent, send_sms
+
+logger = logging.getLogger(__name__)
+
+LONGEST_RETRY_WAIT = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to write: to whom (a user, and their own phone for SMS), what about."""
+
+    recipient_id: int
+    kind: str
+    params: dict
+    phone: str = ""
+
+
+def notify(notices: list[Notice]) -> list[Message]:
+    """Write the messages in the caller's transaction, one statement however many; each is
+    sent once its burst window (``MESSAGE_BURST_SECONDS``) has passed."""
+    if not notices:
+        return []
+    due = database_now() + timedelta(seconds=settings.MESSAGE_BURST_SECONDS)
+    return Message.objects.bulk_create(
+        Message(
+            recipient_id=notice.recipient_id,
+            kind=notice.kind,
+            params=notice.params,
+            phone=notice.phone,
+            next_attempt_at=due,
+        )
+        for notice in notices
+    )
+
+
+@dataclass
+class Batch:
+    """Messages for one person sent as one text, under one key."""
+
+    key: uuid.UUID
+    recipient_id: int
+    channel: str
+    phone: str
+    language: str
+    messages: list[Message]
+
+
+def _preferences(recipient_ids) -> dict[int, Preference]:
+    found = {p.user_id: p for p in Preference.objects.filter(user_id__in=recipient_ids)}
+    return {pk: found.get(pk) or Preference(user_id=pk) for pk in recipient_ids}
+
+
+def _sms_sent_today(recipient_id: int, now: datetime) -> int:
+    return (
+        Message.objects.filter(
+            recipient_id=recipient_id,
+            channel=Channel.SMS,
+            status=Message.Status.SENT,
+            sent_at__gte=quiet.start_of_day(now),
+        )
+        .values("batch_key")
+        .distinct()
+        .count()
+    )
+
+
+def _settle(rows: list[Message], now: datetime, **changes) -> None:
+    Message.objects.filter(pk__in=[row.pk for row in rows]).update(leased_until=None, **changes)
+
+
+def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Batch | None:
+    """Decide what happens to one person's waiting messages now; a batch to send, or None."""
+    resent = [row for row in rows if row.batch_key is not None]
+    if resent:  # a send that failed or whose worker died: the same messages, the same key
+        rows, key, channel = resent, resent[0].batch_key, resent[0].channel
+    else:
+        key, channel = uuid.uuid4(), preference.channel
+    if channel == Channel.INBOX:
+        _settle(rows, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
+        return None
+    held = quiet.quiet_until(now)
+    if held is not None:
+        _settle(rows, now, next_attempt_at=held)
+        return None
+    phone = next((row.phone for row in rows if row.phone), "")
+    if channel == Channel.SMS and not resent:
+        if not phone:
+            _settle(rows, now, status=Message.Status.SKIPPED, last_error="no phone number")
+            return None
+        if _sms_sent_today(rows[0].recipient_id, now) >= settings.MESSAGE_SMS_PER_DAY:
+            _settle(
+                rows,
+                now,
+                status=Message.Status.SKIPPED,
+                channel=Channel.SMS,
+                last_error=f"the daily limit of {settings.MESSAGE_SMS_PER_DAY} SMS was reached",
+            )
+            return None
+    lease_end = now + timedelta(seconds=settings.MESSAGE_LEASE_SECONDS)
+    Message.objects.filter(pk__in=[row.pk for row in rows]).update(
+        batch_key=key, channel=channel, leased_until=lease_end, next_attempt_at=lease_end
+    )
+    return Batch(key, rows[0].recipient_id, channel, phone, preference.language, rows)
+
+
+@transaction.atomic
+def claim_batches(limit: int) -> list[Batch]:
+    """Lease up to ``limit`` people's due messages (commits before returning)."""
+    now = database_now()
+    due = Message.objects.filter(status=Message.Status.WAITING, next_attempt_at__lte=now)
+    recipients = sorted(
+        set(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("recipient_id", flat=True)[: limit * 4]
+        )
+    )[:limit]
+    if not recipients:
+        return []
+    # Each person's other waiting messages go with the due ones (a burst becomes one text),
+    # except those another worker is sending now (on lease).
+    rows = list(
+        Message.objects.filter(status=Message.Status.WAITING, recipient_id__in=recipients)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .select_for_update(skip_locked=True)
+        .order_by("recipient_id", "pk")
+    )
+    by_person: dict[int, list[Message]] = {}
+    for row in rows:
+        by_person.setdefault(row.recipient_id, []).append(row)
+    preferences = _preferences(list(by_person))
+    batches = []
+    for recipient_id, mine in by_person.items():
+        if not any(row.next_attempt_at <= now for row in mine):
+            continue  # its due rows were taken by another worker meanwhile
+        batch = _batch_for(mine, preferences[recipient_id], now)
+        if batch is not None:
+            batches.append(batch)
+    return batches
+
+
+def send(batch: Batch) -> None:
+    """Send one batch's text by its channel; raises ``SmsNotSent`` when the gateway refuses."""
+    text = texts.outgoing(batch.messages, batch.language)
+    if batch.channel == Channel.SMS:
+        send_sms(batch.phone, text, idempotency_key=str(batch.key))
+    else:
+        send_push(
+            str(batch.recipient_id),
+            texts.title(batch.language),
+            text,
+            idempotency_key=str(batch.key),
+        )
+
+
+def record_sent(batch: Batch) -> int:
+    return Message.objects.filter(batch_key=batch.key, status=Message.Status.WAITING).update(
+        status=Message.Status.SENT, sent_at=database_now(), leased_until=None, last_error=""
+    )
+
+
+@transaction.atomic
+def record_failure(batch: Batch, error: str) -> None:
+    """The batch stays as it is (the same messages, the same key) and is tried again after a
+    growing wait with jitter, so that many failures do not come back at once; dead after
+    ``MESSAGE_MAX_ATTEMPTS``."""
+    now = database_now()
+    rows = list(
+        Message.objects.select_for_update().filter(
+            batch_key=batch.key, status=Message.Status.WAITING
+        )
+    )
+    if not rows:
+        return
+    attempts = max(row.attempts for row in rows) + 1
+    first = timedelta(seconds=settings.MESSAGE_RETRY_FIRST_SECONDS)
+    wait = doubling(attempts, first, LONGEST_RETRY_WAIT) * random.uniform(0.5, 1.0)
+    status = (
+        Message.Status.DEAD if attempts >= settings.MESSAGE_MAX_ATTEMPTS else Message.Status.WAITING
+    )
+    _settle(
+        rows,
+        now,
+        attempts=attempts,
+        status=status,
+        last_error=error[:500],
+        next_attempt_at=now + wait,
+    )
+
+
+def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
+    """Claim, send and record until nothing is due or the time is up; returns counts."""
+    deadline = time.monotonic() + max_seconds
+    counts = {"sent": 0, "failed": 0}
+    while time.monotonic() < deadline:
+        batches = claim_batches(batch_size)
+        if not batches:
+            break
+        for batch in batches:
+            try:
+                send(batch)
+            except SmsNotSent as error:
+                record_failure(batch, str(error))
+                counts["failed"] += 1
+                continue
+            except Exception as error:  # a sender failing in an unforeseen way: retried too
+                logger.exception("sending message batch %s failed unexpectedly", batch.key)
+                record_failure(batch, f"unexpected {type(error).__name__}")
+                counts["failed"] += 1
+                continue
+            record_sent(batch)
+            counts["sent"] += 1
+    return counts
+
+
+@transaction.atomic
+def retry_message(message: Message, *, reason: str, actor) -> Message:
+    """Staff send a dead (or skipped) message again now, under a new key (one message of a
+    dead batch may be retried without the others)."""
+    reason = required_reason(reason)
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.status not in (Message.Status.DEAD, Message.Status.SKIPPED):
+        return locked
+    locked.status = Message.Status.WAITING
+    locked.attempts = 0
+    locked.next_attempt_at = database_now()
+    locked.batch_key = None
+    locked.save(update_fields=["status", "attempts", "next_attempt_at", "batch_key"])
+    MessageEvent.record(MessageEvent.Action.RETRIED, message=locked, actor=actor, reason=reason)
+    return locked
+
+
+def mark_read(recipient_id: int) -> int:
+    return Message.objects.filter(recipient_id=recipient_id, read_at__isnull=True).update(
+        read_at=database_now()
+    )
+
+
+def unread_count(recipient_id: int) -> int:
+    return Message.objects.filter(recipient_id=recipient_id, read_at__isnull=True).count()

@@ -1,0 +1,262 @@
+"""Messages to inviters through the transactional outbox: written with the change that causes
+them, delivered once, merged in bursts, held in quiet hours, as the person chose."""
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from cardpool.models import CardKind
+from notifications import quiet, sms
+from notifications.models import Channel, Message, MessageEvent, Preference
+from notifications.services import claim_batches, deliver_messages, retry_message
+from rewards.services import grant_reward
+from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def at_once(settings):
+    settings.MESSAGE_BURST_SECONDS = 0
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+def secrets_of(grant) -> tuple[str, str]:
+    from cardpool import secrets as card_secrets
+
+    card = grant.card
+    return card_secrets.decrypt(card.number_encrypted), card_secrets.decrypt(
+        card.password_encrypted
+    )
+
+
+def rewarded(inviter=None, *, cards=1, points=200, kind_name=None):
+    campaign = CampaignFactory(points=points)
+    if kind_name:
+        CardKind.objects.filter(pk=campaign.card_kind_id).update(name=kind_name)
+        campaign.card_kind.refresh_from_db()
+    make_cards(campaign.card_kind, cards)
+    return grant_reward(
+        qualified_invitation(campaign=campaign, inviter=inviter or CustomerFactory())
+    )
+
+
+def test_an_issued_reward_tells_the_inviter_once_by_sms_without_the_card(settings):
+    settings.SITE_URL = "https://yq.example.cn"  # a short address, as production's should be
+    grant = rewarded(kind_name="京东E卡20元")
+    [message] = Message.objects.filter(recipient=grant.inviter.user)
+    assert (message.kind, message.status, message.phone) == (
+        "reward_issued",
+        "waiting",
+        grant.inviter.phone,
+    )
+
+    assert deliver_messages(max_seconds=10) == {"sent": 1, "failed": 0}
+    [(phone, text)] = sms.outbox
+    assert phone == grant.inviter.phone
+    assert grant.card_kind.name in text and "200" in text and "/me/messages/" in text
+    number, password = secrets_of(grant)
+    assert number not in text and password not in text  # never the card, never its password
+    assert "好友已开户" in text and len(text) <= 70  # Chinese by default, one SMS
+
+    assert deliver_messages(max_seconds=10) == {"sent": 0, "failed": 0}
+    message.refresh_from_db()
+    assert (message.status, message.channel, message.sent_at is not None) == ("sent", "sms", True)
+
+
+def test_a_rolled_back_grant_says_nothing():
+    campaign = CampaignFactory()
+    make_cards(campaign.card_kind, 1)
+    invitation = qualified_invitation(campaign=campaign)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        grant_reward(invitation)
+        assert Message.objects.count() == 1
+        raise RuntimeError("the qualification failed after the grant")
+    assert Message.objects.count() == 0
+
+
+def test_waiting_for_stock_then_arrived_are_both_told():
+    from rewards.services import fulfil_pending_grants
+
+    campaign = CampaignFactory()
+    grant = grant_reward(qualified_invitation(campaign=campaign))
+    assert grant.status == "pending_stock"
+    make_cards(campaign.card_kind, 1)
+    fulfil_pending_grants()
+    kinds = list(
+        Message.objects.filter(recipient=grant.inviter.user).order_by("pk").values_list("kind")
+    )
+    assert kinds == [("reward_waiting",), ("reward_issued",)]
+
+
+def test_a_burst_for_one_person_goes_as_one_text():
+    inviter = CustomerFactory()
+    for _ in range(3):
+        rewarded(inviter)
+    assert deliver_messages(max_seconds=10)["sent"] == 1
+    [(_, text)] = sms.outbox
+    assert "3" in text
+    keys = set(Message.objects.values_list("batch_key", flat=True))
+    assert len(keys) == 1 and None not in keys
+
+
+def test_the_persons_choice_is_respected(settings):
+    grant = rewarded()
+    Preference.objects.create(user=grant.inviter.user, channel=Channel.INBOX)
+    deliver_messages(max_seconds=10)
+    assert sms.outbox == []
+    assert Message.objects.get().status == "inbox_only"
+
+
+def test_at_most_n_sms_a_day_the_rest_stay_in_the_inbox(settings):
+    settings.MESSAGE_SMS_PER_DAY = 1
+    inviter = CustomerFactory()
+    rewarded(inviter)
+    deliver_messages(max_seconds=10)
+    rewarded(inviter)
+    deliver_messages(max_seconds=10)
+    assert len(sms.outbox) == 1
+    assert list(Message.objects.order_by("pk").values_list("status", flat=True)) == [
+        "sent",
+        "skipped",
+    ]
+
+
+def test_quiet_hours_hold_messages_until_morning(settings):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = timezone.now().astimezone(shanghai)
+    start, end = (now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time()
+    settings.QUIET_HOURS = f"{start:%H:%M}-{end:%H:%M}"
+    rewarded()
+    assert deliver_messages(max_seconds=10) == {"sent": 0, "failed": 0}
+    assert sms.outbox == []
+    held = Message.objects.get()
+    assert held.status == "waiting"
+    assert held.next_attempt_at.astimezone(shanghai).time().replace(second=0) == end.replace(
+        second=0, microsecond=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "held_until"),
+    [
+        ("2026-12-05 22:30", "2026-12-06 08:00"),  # evening: the next morning
+        ("2026-12-06 03:00", "2026-12-06 08:00"),  # night: this morning
+        ("2026-12-06 08:00", None),
+        ("2026-12-06 20:59", None),
+        ("2026-12-06 21:00", "2026-12-07 08:00"),
+    ],
+)
+def test_quiet_hours_run_overnight_in_shanghai(at, held_until):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime.fromisoformat(at).replace(tzinfo=shanghai).astimezone(UTC)
+    until = quiet.held_until(now, (time(21), time(8)), "Asia/Shanghai")
+    expected = datetime.fromisoformat(held_until).replace(tzinfo=shanghai) if held_until else None
+    assert until == expected
+
+
+def test_quiet_hours_refuse_a_malformed_setting_saying_how():
+    with pytest.raises(ValueError, match="21:00-08:00"):
+        quiet.parse("9pm to 8am")
+    assert quiet.parse("") is None
+
+
+def test_a_failing_gateway_is_retried_later_then_the_message_is_dead(settings, monkeypatch):
+    settings.MESSAGE_MAX_ATTEMPTS = 2
+
+    def refuse(self, phone, text, idempotency_key=""):
+        raise sms.SmsNotSent("gateway answered HTTP 500")
+
+    monkeypatch.setattr(sms.OutboxSender, "send", refuse)
+    rewarded()
+    assert deliver_messages(max_seconds=10) == {"sent": 0, "failed": 1}
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == ("waiting", 1)
+    assert message.next_attempt_at > timezone.now() + timedelta(seconds=10)  # backoff
+    first_key = message.batch_key
+
+    Message.objects.update(next_attempt_at=timezone.now())
+    deliver_messages(max_seconds=10)
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.batch_key) == ("dead", 2, first_key)
+    assert "HTTP 500" in message.last_error
+
+    monkeypatch.undo()
+    retry_message(message, reason="gateway fixed", actor=None)
+    deliver_messages(max_seconds=10)
+    message.refresh_from_db()
+    assert message.status == "sent" and len(sms.outbox) == 1
+    assert MessageEvent.objects.get(message=message).reason == "gateway fixed"
+
+
+def test_a_claim_in_progress_is_not_claimed_twice():
+    rewarded()
+    with transaction.atomic():
+        [batch] = claim_batches(10)
+    assert claim_batches(10) == []  # on lease
+    Message.objects.update(leased_until=timezone.now() - timedelta(seconds=1))
+    Message.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    [again] = claim_batches(10)  # the lease ran out: the same messages, the same key
+    assert again.key == batch.key
+
+
+def test_the_inbox_lists_messages_counts_unread_and_keeps_the_choice(client):
+    grant = rewarded()
+    client.force_login(grant.inviter.user)
+    home = client.get(reverse("rewards:home")).content.decode()
+    assert 'id="nav-messages"' in home and 'class="badge"' in home
+
+    page = client.get(reverse("notifications:inbox")).content.decode()
+    number, password = secrets_of(grant)
+    assert grant.card_kind.name in page and number not in page and password not in page
+    assert 'class="badge"' not in client.get(reverse("rewards:home")).content.decode()
+
+    bad = client.post(reverse("notifications:preferences"), {"channel": "fax", "language": "en"})
+    assert bad.status_code == 400
+    assert 'value="en" selected' in bad.content.decode()  # the user's input is kept
+    assert not Preference.objects.exists()
+
+    client.post(reverse("notifications:preferences"), {"channel": "push", "language": "en"})
+    assert Preference.objects.get(user=grant.inviter.user).channel == "push"
+
+
+def test_nobody_reads_another_persons_messages(client):
+    rewarded()
+    other = CustomerFactory()
+    client.force_login(other.user)
+    page = client.get(reverse("notifications:inbox")).content.decode()
+    assert "好友已开户" not in page
+    assert Message.objects.get().read_at is None
+
+
+def test_staff_retry_a_dead_message_with_a_reason_in_the_admin(admin_client):
+    grant = rewarded()
+    Message.objects.update(status="dead", attempts=8, last_error="gateway answered HTTP 500")
+    message = Message.objects.get()
+    listing = admin_client.get(
+        reverse("admin:notifications_message_changelist") + "?status__exact=dead"
+    )
+    assert listing.status_code == 200 and "HTTP 500" in listing.content.decode()
+    page = admin_client.get(reverse("admin:notifications_message_change", args=[message.pk]))
+    assert page.status_code == 200 and grant.card_kind.name in page.content.decode()
+
+    admin_client.post(
+        reverse("admin:notifications_message_changelist"),
+        {"action": "retry_selected", "_selected_action": [message.pk], "apply": "1", "reason": ""},
+    )
+    message.refresh_from_db()
+    assert message.status == "dead"  # no reason, nothing done
+    admin_client.post(
+        reverse("admin:notifications_message_changelist"),
+        {"action": "retry_selected", "_selected_action": [message.pk], "apply": "1", "reason": "x"},
+    )
+    message.refresh_from_db()
+    assert message.status == "waiting"
+    assert MessageEvent.objects.get(message=message).reason == "x"
+    assert grant.inviter.user_id == message.recipient_id
