@@ -26,9 +26,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from core.backoff import doubling
 from core.outbound import refuse_inside_transaction
+from core.rate_limit import SharedRateLimiter, clamp_seconds
 
 from .contract import CHANNELS
-from .rate_limit import SharedRateLimiter, clamp_seconds
 
 LOOKUP_PATH = "/v1/accounts"
 LIMITER_NAME = "account-opening"

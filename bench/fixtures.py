@@ -85,7 +85,8 @@ def invitations(
     """``count`` invitations of ``status``; each its own inviter (from ``customers``) unless
     ``one_inviter`` is given."""
     opened = "now()" if status == "qualified" else "NULL"
-    account = "'ACC' || g" if status == "qualified" else "NULL"
+    # one account counts once anywhere (invariant 3): the campaign's id keeps calls apart
+    account = f"'ACC{campaign_obj.pk}-' || g" if status == "qualified" else "NULL"
     next_check = "now() - interval '1 second'" if due else "now() + interval '1 day'"
     inviter = (
         "%s"

@@ -22,7 +22,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "reality, events (not in the default set: about 40 and 15 minutes)",
+        "messages, reality, events (not in the default set: about 40 and 15 minutes)",
     )
     parser.add_argument(
         "--report-only",
@@ -54,6 +54,7 @@ def main() -> None:
         grants,
         imports,
         load,
+        messages,
         pages,
         report,
         scheduling,
@@ -72,6 +73,7 @@ def main() -> None:
         "load",
         "detection",
         "scheduling",
+        "messages",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -96,6 +98,7 @@ def main() -> None:
         ("scheduling", lambda: scheduling.run(args.quick)),
         ("reality", lambda: scheduling_reality.run(args.quick)),
         ("events", lambda: events_reality.run(args.quick)),
+        ("messages", lambda: messages.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

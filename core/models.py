@@ -54,7 +54,7 @@ def append_only_tables() -> list[str]:
 
 class RateLimit(models.Model):
     """Shared across every process and machine: the next moment a request to an outside service
-    may be sent (``account_opening.rate_limit``)."""
+    may be sent (``core.rate_limit``: the account-opening service, the message gateways)."""
 
     name = models.CharField(max_length=50, primary_key=True, verbose_name=_("name"))
     next_free_at = models.DateTimeField(verbose_name=_("next free at"))

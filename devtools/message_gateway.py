@@ -6,7 +6,8 @@ deliveries with the gateway's own records.
 
 Faults, drawn per request: ``--fail-rate`` answers 500 and delivers nothing; ``--hang-rate``
 delivers, then waits ``--hang-seconds`` before answering (the sender times out, the answer is
-lost: its retry must not deliver twice).
+lost: its retry must not deliver twice). ``--rate`` answers 429 to requests over that many a
+second (a token bucket of one second's worth), as a real gateway's quota does.
 
     python -m devtools.message_gateway --port 0 [--token T] [--fail-rate 0.2] [--hang-rate 0.1]
 """
@@ -23,8 +24,11 @@ MAX_BODY = 64 * 1024
 
 
 class Gateway:
-    def __init__(self, token: str, fail_rate: float, hang_rate: float, hang_seconds: float, seed):
+    def __init__(
+        self, token: str, fail_rate: float, hang_rate: float, hang_seconds: float, seed, rate=0.0
+    ):
         self.token = token
+        self.rate, self.tokens, self.refilled = rate, rate, time.monotonic()
         self.fail_rate, self.hang_rate, self.hang_seconds = fail_rate, hang_rate, hang_seconds
         self.random = random.Random(seed)
         self.lock = threading.Lock()
@@ -35,7 +39,13 @@ class Gateway:
         """Record the request and decide: (status, seconds to wait before answering)."""
         with self.lock:
             draw = self.random.random()
-            if draw < self.fail_rate:
+            if self.rate:
+                now = time.monotonic()
+                self.tokens = min(self.rate, self.tokens + (now - self.refilled) * self.rate)
+                self.refilled = now
+            if self.rate and self.tokens < 1:
+                outcome, status, wait = "over_rate", 429, 0.0
+            elif draw < self.fail_rate:
                 outcome, status, wait = "failed", 500, 0.0
             elif key and key in self.delivered:
                 outcome, status, wait = "duplicate", 200, 0.0
@@ -45,6 +55,8 @@ class Gateway:
                 hang = draw < self.fail_rate + self.hang_rate
                 outcome, status = ("delivered_hung" if hang else "delivered"), 200
                 wait = self.hang_seconds if hang else 0.0
+            if self.rate and status != 429:
+                self.tokens -= 1
             self.records.append(
                 {"path": path, "key": key, "outcome": outcome, "at": time.time(), **body}
             )
@@ -101,8 +113,11 @@ def main(argv=None) -> None:
     parser.add_argument("--hang-rate", type=float, default=0.0)
     parser.add_argument("--hang-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--rate", type=float, default=0.0, help="requests a second; 0: no limit")
     args = parser.parse_args(argv)
-    gateway = Gateway(args.token, args.fail_rate, args.hang_rate, args.hang_seconds, args.seed)
+    gateway = Gateway(
+        args.token, args.fail_rate, args.hang_rate, args.hang_seconds, args.seed, args.rate
+    )
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(gateway))
     server.daemon_threads = True
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)

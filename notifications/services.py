@@ -31,6 +31,7 @@ from django.db.models import Q
 from core.backoff import doubling
 from core.clock import database_now
 from core.exceptions import required_reason
+from core.rate_limit import SharedRateLimiter
 
 from . import quiet, texts
 from .models import Channel, Message, MessageEvent, Preference
@@ -40,6 +41,7 @@ from .sms import SmsNotSent, send_sms
 logger = logging.getLogger(__name__)
 
 LONGEST_RETRY_WAIT = timedelta(hours=1)
+LIMITER_NAME = "message_gateway"
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,14 @@ def _settle(rows: list[Message], now: datetime, **changes) -> None:
 
 def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Batch | None:
     """Decide what happens to one person's waiting messages now; a batch to send, or None."""
-    resent = [row for row in rows if row.batch_key is not None]
+    keyed = [row for row in rows if row.batch_key is not None]
+    resent = [row for row in keyed if row.batch_key == keyed[0].batch_key] if keyed else []
     if resent:  # a send that failed or whose worker died: the same messages, the same key
         rows, key, channel = resent, resent[0].batch_key, resent[0].channel
     else:
         key, channel = uuid.uuid4(), preference.channel
+        if channel == Channel.PUSH and not settings.PUSH_SENDER:
+            channel = Channel.SMS  # no push gateway (any more): the message still goes out
     if channel == Channel.INBOX:
         _settle(rows, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
         return None
@@ -225,15 +230,27 @@ def record_failure(batch: Batch, error: str) -> None:
     )
 
 
+def release(batches: list[Batch]) -> None:
+    """Give claimed batches back, due now, their key kept (nothing was sent)."""
+    Message.objects.filter(
+        batch_key__in=[batch.key for batch in batches], status=Message.Status.WAITING
+    ).update(leased_until=None, next_attempt_at=database_now())
+
+
 def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
-    """Claim, send and record until nothing is due or the time is up; returns counts."""
+    """Claim, send and record until nothing is due or the time is up, at most
+    ``MESSAGE_GATEWAY_RATE`` sends a second across every worker; returns counts."""
     deadline = time.monotonic() + max_seconds
+    limiter = SharedRateLimiter(LIMITER_NAME, settings.MESSAGE_GATEWAY_RATE, cap=60)
     counts = {"sent": 0, "failed": 0}
     while time.monotonic() < deadline:
         batches = claim_batches(batch_size)
         if not batches:
             break
-        for batch in batches:
+        for index, batch in enumerate(batches):
+            if not limiter.wait_for_slot(deadline):
+                release(batches[index:])  # out of time before the gateway's next free slot
+                return counts
             try:
                 send(batch)
             except SmsNotSent as error:

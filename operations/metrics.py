@@ -10,6 +10,8 @@ from django.utils import timezone
 from cardpool.models import CardBatch
 from invitations.models import Invitation, OpeningEventCount, PollCycle
 from invitations.selectors import event_to_lookup_seconds
+from notifications.models import Message
+from notifications.selectors import outbox_health
 from rewards.models import Anomaly, Grant
 from rewards.selectors import poller_health, stock_by_kind
 
@@ -106,6 +108,17 @@ def render() -> str:
         "referral_opening_event_to_decision_seconds",
         "From an accepted event (last 15 minutes) to the lookup that decided its invitation.",
         [(round(value, 1), {"quantile": quantile}) for quantile, value in waits.items()],
+    )
+    outbox = outbox_health(now)
+    out.add(
+        "referral_messages",
+        "Messages to customers by outbox status (waiting, sent, inbox_only, skipped, dead).",
+        [(outbox.by_status.get(status, 0), {"status": status}) for status in Message.Status.values],
+    )
+    out.add(
+        "referral_messages_oldest_due_seconds",
+        "How long the oldest message due for SMS or push has waited to be sent (0: none).",
+        [(round(outbox.oldest_due_seconds, 1), {})],
     )
     imported = CardBatch.objects.aggregate(rows=Sum("row_count"))["rows"] or 0
     out.add(

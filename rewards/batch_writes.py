@@ -9,15 +9,19 @@ checked every rule; these only write. The columns are the models' (a migration t
 column without a default breaks them, and the batch tests with it).
 """
 
+from django.conf import settings
 from django.db import connection
 
 from core.actors import SystemActor
+from notifications.models import Message
 
 from .models import Grant, GrantEvent, PointsEntry
-from .notices import grants_changed
+from .notices import KIND_BY_STATUS
 
 # The created event for every grant, a held event for held ones, an issued event (with the card)
-# for issued ones, in that order per grant; one points entry per issued grant with points.
+# for issued ones, in that order per grant; one points entry per issued grant with points; the
+# inviter's message (rewards.notices says which; notifications.services.notify writes the same
+# row for the single-grant paths), in the same statement so the grant path pays no round trip.
 _POINTS_AND_EVENTS = """
 , points AS (
     INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
@@ -37,6 +41,16 @@ _POINTS_AND_EVENTS = """
         SELECT id, 3, %(issued)s, '', card_id FROM written WHERE status = 'issued'
     ) e
     ORDER BY grant_id, step
+    RETURNING 1
+), messages AS (
+    INSERT INTO notifications_message (recipient_id, kind, params, phone, created_at, status,
+                                       channel, attempts, next_attempt_at, last_error)
+    SELECT c.user_id, {message_kind}, json_build_object('card', k.name, 'points', w.points),
+           c.phone, now(), %(waiting)s, '', 0, now() + make_interval(secs => %(burst)s), ''
+    FROM written w
+    JOIN invitations_customer c ON c.id = w.inviter_id
+    JOIN cardpool_cardkind k ON k.id = w.card_kind_id
+    WHERE %(notify)s
     RETURNING 1
 )
 SELECT {columns} FROM written
@@ -84,7 +98,15 @@ _CONSTANTS = {
     # only the grant paths insert here: the database refuses a second automatic grant for an
     # invitation, live or void (invariant 14)
     "automatic": Grant.Origin.AUTOMATIC.value,
+    "waiting": Message.Status.WAITING.value,
+    "notify": True,  # bench/messages.py measures the path without them
 }
+# The message's kind by the grant's status (rewards.notices.KIND_BY_STATUS), as SQL.
+_MESSAGE_KIND = (
+    "CASE w.status "
+    + " ".join(f"WHEN '{status}' THEN '{kind}'" for status, kind in KIND_BY_STATUS.items())
+    + " END"
+)
 
 
 def insert_grants(rows: list[dict]) -> list[Grant]:
@@ -120,13 +142,13 @@ def issue_grants(pairs: list[tuple[int, int]]) -> list[Grant]:
 
 
 def _run(write: str, params: dict) -> list[Grant]:
-    """``write`` (a CTE named ``written`` returning the grants) with their points and events."""
+    """``write`` (a CTE named ``written`` returning the grants) with their points, events and
+    messages."""
     sql = (write + _POINTS_AND_EVENTS).format(
-        columns=_COLUMNS, qualified_columns=_QUALIFIED_COLUMNS
+        columns=_COLUMNS, qualified_columns=_QUALIFIED_COLUMNS, message_kind=_MESSAGE_KIND
     )
     names = [field.attname for field in _FIELDS]
+    constants = {**_CONSTANTS, "burst": settings.MESSAGE_BURST_SECONDS}
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, **_CONSTANTS})
-        grants = [Grant.from_db(connection.alias, names, row) for row in cursor.fetchall()]
-    grants_changed(grants)  # the inviters are told, in this transaction
-    return grants
+        cursor.execute(sql, {**params, **constants})
+        return [Grant.from_db(connection.alias, names, row) for row in cursor.fetchall()]

@@ -327,6 +327,7 @@ class AnomalyRule(models.TextChoices):
     UPSTREAM_ERROR_RATE = "upstream_error_rate", _("upstream failing")
     PENDING_PAST_WINDOW = "pending_past_window", _("invitations pending past their window")
     GRANTS_WAITING = "grants_waiting", _("grants waiting too long")
+    MESSAGES_STUCK = "messages_stuck", _("messages to customers not going out")
     # detection itself: a rule that raised watches nothing until it runs again
     RULE_FAILED = "rule_failed", _("anomaly rule failing")
     # customers

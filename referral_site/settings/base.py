@@ -254,6 +254,8 @@ MESSAGE_BURST_SECONDS = env.int("MESSAGE_BURST_SECONDS", default=20)
 MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=8)
 MESSAGE_RETRY_FIRST_SECONDS = env.float("MESSAGE_RETRY_FIRST_SECONDS", default=30.0)  # up to 1 h
 MESSAGE_LEASE_SECONDS = env.int("MESSAGE_LEASE_SECONDS", default=60)
+# Sends a second to the SMS and push gateways, all workers together (core.rate_limit).
+MESSAGE_GATEWAY_RATE = env.float("MESSAGE_GATEWAY_RATE", default=20.0)
 # Seconds to wait for the SMS or push gateway's answer (after connecting, 2 s at most).
 MESSAGE_GATEWAY_TIMEOUT = env.float("MESSAGE_GATEWAY_TIMEOUT", default=5.0)
 PHONE_CODE_TTL_MINUTES = env.int("PHONE_CODE_TTL_MINUTES", default=10)

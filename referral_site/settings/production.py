@@ -56,5 +56,11 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 SMS_SENDER = env.str("SMS_SENDER", default="notifications.sms.HttpSender")
 if SMS_SENDER.endswith("ConsoleSender"):
     raise ValueError("SMS_SENDER: the console sender only logs codes; name a real gateway sender")
+# App notifications: none unless a gateway is named (customers are then not offered them).
+PUSH_SENDER = env.str("PUSH_SENDER", default="")
+if PUSH_SENDER.endswith("ConsoleSender"):
+    raise ValueError("PUSH_SENDER: the console sender only logs; name a real gateway sender")
+if PUSH_SENDER == "notifications.push.HttpSender":
+    PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL")
 if SMS_SENDER == "notifications.sms.HttpSender":
     SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL")

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext as _
 
 from invitations.models import Invitation
+from notifications.selectors import outbox_health
 
 from ..models import AnomalyRule, Grant
 from ..selectors import poller_health
@@ -123,3 +124,37 @@ def grants_waiting(now: datetime) -> list[Found]:
         )
         for campaign_id, status, count, oldest in rows
     ]
+
+
+@rule(AnomalyRule.MESSAGES_STUCK, WARNING, is_state=True)
+def messages_stuck(now: datetime) -> list[Found]:
+    """Messages to customers are not going out: the oldest due one waits past the threshold
+    (the worker cluster or the gateway is down), or some failed for good in the last day."""
+    minutes = setting("message_backlog_minutes")
+    outbox = outbox_health(now)
+    found = []
+    if outbox.oldest_due_seconds > minutes * 60:
+        found.append(
+            Found(
+                "outbox:backlog",
+                _(
+                    "%(count)s messages to customers are due and not sent; the oldest for "
+                    "%(minutes)s minutes. Is the worker cluster up, is the SMS gateway answering?"
+                )
+                % {"count": outbox.due, "minutes": round(outbox.oldest_due_seconds / 60)},
+                {"due": outbox.due, "oldest_due_seconds": outbox.oldest_due_seconds},
+            )
+        )
+    if outbox.dead_24h:
+        found.append(
+            Found(
+                "outbox:dead",
+                _(
+                    "%(count)s messages to customers failed for good in the last day: see the "
+                    "messages whose status is 'failed for good', and send them again."
+                )
+                % {"count": outbox.dead_24h},
+                {"dead": outbox.dead_24h},
+            )
+        )
+    return found

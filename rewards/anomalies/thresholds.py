@@ -16,6 +16,7 @@ DEFAULT_THRESHOLDS = {
     "upstream_min_lookups": 10,  # ... over at least this many lookups
     "pending_past_window_hours": 24,  # pending invitations this long past their window
     "grant_wait_hours": 24,  # grants waiting for stock or review this long
+    "message_backlog_minutes": 15,  # a message due for SMS or push and not sent this long
 }
 
 

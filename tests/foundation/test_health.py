@@ -67,6 +67,8 @@ def test_metrics_answer_scrapers_on_our_networks_in_prometheus_format(client):
     assert 'referral_grants{status="pending_stock"} 1' in text
     assert f'referral_grants_waiting_for_stock{{kind="{campaign.card_kind.code}"}} 1' in text
     assert 'referral_anomalies_open{severity="warning"}' in text
+    assert 'referral_messages{status="waiting"} 2' in text  # the issued and the waiting grant's
+    assert "referral_messages_oldest_due_seconds 0" in text  # within their burst window
     assert "# TYPE referral_cards_imported_total counter" in text
 
 

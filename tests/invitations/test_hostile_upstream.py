@@ -16,9 +16,9 @@ from account_opening.client import (
     parse_body,
     parse_retry_after,
 )
-from account_opening.rate_limit import SharedRateLimiter
 from core.clock import database_now
 from core.models import RateLimit
+from core.rate_limit import SharedRateLimiter
 from invitations.models import Invitation
 from invitations.services import poll_invitations
 from invitations.services.polling import claim_due_invitations, record_lookup

@@ -1,6 +1,7 @@
 """Messages to inviters through the transactional outbox: written with the change that causes
 them, delivered once, merged in bursts, held in quiet hours, as the person chose."""
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -260,3 +261,31 @@ def test_staff_retry_a_dead_message_with_a_reason_in_the_admin(admin_client):
     assert message.status == "waiting"
     assert MessageEvent.objects.get(message=message).reason == "x"
     assert grant.inviter.user_id == message.recipient_id
+
+
+def test_the_grant_paths_statement_and_notify_write_the_same_message():
+    """The set-based grant paths write the message inside their one statement
+    (``rewards.batch_writes``); the single-grant paths through ``notify``: one row either way."""
+    from rewards.notices import grants_changed
+
+    grant = rewarded()
+    grants_changed([grant])
+    fields = ["recipient_id", "kind", "params", "phone", "status", "channel", "attempts"]
+    by_statement, by_notify = Message.objects.order_by("pk").values(*fields, "last_error")
+    assert by_statement == by_notify
+
+
+def test_two_unfinished_sends_for_one_person_go_again_each_under_its_own_key():
+    inviter = CustomerFactory()
+    rewarded(inviter)
+    [first] = claim_batches(10)
+    rewarded(inviter)
+    Message.objects.filter(batch_key=first.key).update(
+        leased_until=None, next_attempt_at=timezone.now()
+    )
+    [second] = claim_batches(10)  # the new message waits: the unfinished send goes first, alone
+    assert second.key == first.key and len(second.messages) == 1
+    Message.objects.update(leased_until=None, next_attempt_at=timezone.now())
+    Message.objects.filter(batch_key__isnull=True).update(batch_key=uuid.uuid4())
+    [third] = claim_batches(10)
+    assert len(third.messages) == 1  # never two keys' messages under one

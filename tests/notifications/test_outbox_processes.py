@@ -56,7 +56,7 @@ def test_every_message_is_delivered_once_through_kills_failures_and_hangs(settin
         "5",
     ) as running:
         env = worker_settings(running.url)
-        doomed = start_worker("tests.notifications.workers.deliver_until_done", 60, **env)
+        doomed = start_worker("devtools.delivery.deliver_until_done", 60, **env)
         deadline = time.monotonic() + 60
         while len(running.records()) < 6 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -64,9 +64,7 @@ def test_every_message_is_delivered_once_through_kills_failures_and_hangs(settin
         doomed.wait(timeout=10)
         assert doomed.returncode == -signal.SIGKILL
 
-        run_workers(
-            "tests.notifications.workers.deliver_until_done", [(90,), (90,)], timeout=150, **env
-        )
+        run_workers("devtools.delivery.deliver_until_done", [(90,), (90,)], timeout=150, **env)
         records = running.records()
 
     statuses = Counter(Message.objects.values_list("status", flat=True))

@@ -20,6 +20,7 @@ from tests.factories import (
     CampaignFactory,
     CustomerFactory,
     InvitationFactory,
+    UserFactory,
     insert_grant_again,
     make_cards,
     qualified_invitation,
@@ -231,6 +232,13 @@ def grants_waiting():
     Grant.objects.filter(pk=grant.pk).update(created_at=timezone.now() - timedelta(days=2))
 
 
+def messages_stuck():
+    from notifications.services import Notice, notify
+
+    [message] = notify([Notice(UserFactory().pk, "reward_issued", {"card": "JD"}, "13900000000")])
+    type(message).objects.update(next_attempt_at=timezone.now() - timedelta(hours=1))
+
+
 SETUPS = {
     AnomalyRule.CARD_IN_TWO_GRANTS: card_in_two_grants,
     AnomalyRule.INVITATION_TWO_LIVE_GRANTS: invitation_two_live_grants,
@@ -256,6 +264,7 @@ SETUPS = {
     AnomalyRule.UPSTREAM_ERROR_RATE: upstream_error_rate,
     AnomalyRule.PENDING_PAST_WINDOW: pending_past_window,
     AnomalyRule.GRANTS_WAITING: grants_waiting,
+    AnomalyRule.MESSAGES_STUCK: messages_stuck,
 }
 
 

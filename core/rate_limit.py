@@ -1,4 +1,5 @@
-"""A request-rate limit shared by every worker process on every machine, kept in PostgreSQL.
+"""A request-rate limit shared by every worker process on every machine, kept in PostgreSQL (the
+account-opening service's lookups, the SMS and push gateways' sends).
 
 Each request reserves the next free slot with one atomic upsert (the row lock lasts for that
 statement only): slot = max(next_free, now); next_free = slot + 1/rate. The caller sleeps until
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from core.models import RateLimit
+from core.outbound import inside_transaction
 
 TABLE = RateLimit._meta.db_table
 
@@ -71,8 +73,10 @@ class SharedRateLimiter:
     def wait_for_slot(self, deadline: float | None = None) -> bool:
         """Reserve the next slot and sleep until it. Returns False, reserving nothing and without
         sleeping, when the slot falls after ``deadline`` (a ``time.monotonic()`` value)."""
-        if connection.in_atomic_block:
-            raise RuntimeError("Never wait for the upstream inside a transaction (locks held).")
+        if inside_transaction():
+            raise RuntimeError(
+                "Never wait for an outside service inside a transaction (locks held)."
+            )
         max_wait = self.cap if deadline is None else deadline - time.monotonic()
         if max_wait < 0:
             return False
