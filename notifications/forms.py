@@ -16,5 +16,5 @@ class PreferenceForm(forms.ModelForm):
 
     class Meta:
         model = Preference
-        fields = ["channel", "language"]
+        fields = ["channel", "reminders", "language"]
         widgets = {"channel": forms.RadioSelect}

@@ -18,7 +18,8 @@ class Channel(models.TextChoices):
 
 
 class Preference(models.Model):
-    """How a person wants to be told. No row: by SMS, in Chinese."""
+    """How a person wants to be told. No row: by SMS, reminders on, in Chinese. Reminders turned
+    off stay in the inbox, never sent."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -28,6 +29,9 @@ class Preference(models.Model):
     )
     channel = models.CharField(
         max_length=8, choices=Channel.choices, default=Channel.SMS, verbose_name=_("tell me by")
+    )
+    reminders = models.BooleanField(
+        default=True, verbose_name=_("remind me of cards I have not opened before they expire")
     )
     language = models.CharField(
         max_length=8, choices=settings.LANGUAGES, default="zh-hans", verbose_name=_("language")
@@ -48,6 +52,7 @@ class Message(models.Model):
         REWARD_WAITING = "reward_waiting", _("reward waiting for stock")
         REWARD_HELD = "reward_held", _("reward held for review")
         REWARD_VOIDED = "reward_voided", _("reward voided")
+        CARD_EXPIRING = "card_expiring", _("unopened card expiring (a reminder)")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("waiting")

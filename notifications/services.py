@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 LONGEST_RETRY_WAIT = timedelta(hours=1)
 LIMITER_NAME = "message_gateway"
+REMINDERS = {Message.Kind.CARD_EXPIRING}  # what a person may turn off (kept in the inbox)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Ba
         key, channel = uuid.uuid4(), preference.channel
         if channel == Channel.PUSH and not settings.PUSH_SENDER:
             channel = Channel.SMS  # no push gateway (any more): the message still goes out
+    if not preference.reminders and not resent:
+        reminders = [row for row in rows if row.kind in REMINDERS]
+        _settle(reminders, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
+        rows = [row for row in rows if row.kind not in REMINDERS]
+        if not rows:
+            return None
     if channel == Channel.INBOX:
         _settle(rows, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
         return None

@@ -31,6 +31,8 @@ def _words(kind: str, params: dict) -> str:
         )
     elif kind == Kind.REWARD_VOIDED:
         words = _("A reward of yours was cancelled. See why in My rewards.")
+    elif kind == Kind.CARD_EXPIRING:
+        words = _("Your %(card)s expires on %(date)s and is not opened yet: see My rewards.")
     else:
         raise ValueError(f"no words for the message kind {kind!r}")
     return words % params if "%(" in words else words

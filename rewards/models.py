@@ -91,6 +91,12 @@ class Grant(models.Model):
     first_revealed_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("first revealed at")
     )
+    reminded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When its customer was reminded that the unopened card expires soon."),
+        verbose_name=_("reminded at"),
+    )
     voided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("voided at"))
     void_reason = models.TextField(blank=True, verbose_name=_("void reason"))
     replaced_by = models.OneToOneField(

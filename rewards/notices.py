@@ -46,3 +46,19 @@ def grants_changed(grants: list[Grant]) -> None:
             for grant in grants
         ]
     )
+
+
+def cards_expiring(grants: list[Grant]) -> None:
+    """Remind each grant's inviter that its card, never opened, expires soon (``grants`` with
+    their card, card kind and inviter)."""
+    notify(
+        [
+            Notice(
+                recipient_id=grant.inviter.user_id,
+                kind=Message.Kind.CARD_EXPIRING,
+                params={"card": grant.card_kind.name, "date": grant.card.valid_until.isoformat()},
+                phone=grant.inviter.phone,
+            )
+            for grant in grants
+        ]
+    )

@@ -33,3 +33,9 @@ def notify_reviewers() -> int:
 
 def reconcile() -> bool:
     return reconcile_all(actor_label=SystemActor.SCHEDULER).is_ok
+
+
+def remind_unopened_cards() -> int:
+    from .services.reminders import remind_unopened_cards as remind
+
+    return remind()

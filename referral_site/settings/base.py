@@ -309,6 +309,8 @@ ANOMALY_MAX_FINDINGS_PER_RULE = env.int("ANOMALY_MAX_FINDINGS_PER_RULE", default
 ANOMALY_CLEARED_CLOSE_MINUTES = env.int("ANOMALY_CLEARED_CLOSE_MINUTES", default=15)
 # The desk lists issued cards their customers have not opened that expire within these days.
 UNOPENED_CARD_WARNING_DAYS = env.int("UNOPENED_CARD_WARNING_DAYS", default=14)
+# A customer is reminded once of a card never opened that expires within these days.
+CARD_REMINDER_DAYS = env.int("CARD_REMINDER_DAYS", default=7)
 # The rules' thresholds, one table (rewards/anomalies/thresholds.py): defaults in code, any
 # changed with ANOMALY_THRESHOLDS="name=value,...".
 ANOMALY_THRESHOLDS = parse_thresholds(env.str("ANOMALY_THRESHOLDS", default=""))

@@ -29,6 +29,7 @@ SCHEDULES = {
     "rewards.fulfil_pending_grants",
     "rewards.grant_missed_rewards",
     "rewards.detect_anomalies",
+    "rewards.remind_unopened_cards",
     "rewards.reconcile",
 }
 

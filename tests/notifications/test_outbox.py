@@ -289,3 +289,40 @@ def test_two_unfinished_sends_for_one_person_go_again_each_under_its_own_key():
     Message.objects.filter(batch_key__isnull=True).update(batch_key=uuid.uuid4())
     [third] = claim_batches(10)
     assert len(third.messages) == 1  # never two keys' messages under one
+
+
+def test_an_unopened_card_expiring_soon_is_reminded_once_unless_turned_off(settings):
+    from cardpool.models import Card
+    from rewards.services.reminders import remind_unopened_cards
+
+    soon = rewarded()
+    later = rewarded()
+    opened = rewarded()
+    for grant, days in ((soon, 3), (later, 30), (opened, 3)):
+        Card.objects.filter(pk=grant.card_id).update(
+            valid_until=timezone.localdate() + timedelta(days=days)
+        )
+    type(opened).objects.filter(pk=opened.pk).update(first_revealed_at=timezone.now())
+    deliver_messages(max_seconds=10)
+    sms.outbox.clear()
+
+    assert remind_unopened_cards() == 1
+    assert remind_unopened_cards() == 0  # once
+    [reminder] = Message.objects.filter(kind="card_expiring")
+    assert reminder.recipient_id == soon.inviter.user_id
+    deliver_messages(max_seconds=10)
+    [(_, text)] = sms.outbox
+    assert soon.card_kind.name in text
+
+    # a customer who turned reminders off finds them in the inbox, not by SMS
+    quiet_one = rewarded()
+    Card.objects.filter(pk=quiet_one.card_id).update(valid_until=timezone.localdate())
+    deliver_messages(max_seconds=10)
+    Preference.objects.create(user=quiet_one.inviter.user, reminders=False)
+    sms.outbox.clear()
+    assert remind_unopened_cards() == 1
+    deliver_messages(max_seconds=10)
+    assert sms.outbox == []
+    assert Message.objects.get(kind="card_expiring", recipient=quiet_one.inviter.user).status == (
+        "inbox_only"
+    )
