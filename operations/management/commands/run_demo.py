@@ -32,8 +32,11 @@ class Command(BaseCommand):
             ),
             "ACCOUNT_OPENING_URL": f"http://127.0.0.1:{simulator_port}",
             "ACCOUNT_OPENING_SIGNUP_URL": f"http://127.0.0.1:{simulator_port}/open-account",
-            # The demo polls every minute so a click shows up quickly (production: 2 minutes).
             "POLL_INTERVAL_MINUTES": os.environ.get("POLL_INTERVAL_MINUTES", "1"),
+            # The inviter's SMS (printed by the console sender) at any hour of the demo, a few
+            # seconds after the reward (production: 21:00-08:00 quiet, 20 s to merge a burst).
+            "QUIET_HOURS": os.environ.get("QUIET_HOURS", ""),
+            "MESSAGE_BURST_SECONDS": os.environ.get("MESSAGE_BURST_SECONDS", "5"),
         }
         # The children inherit the DATABASE_URL manage.py set on starting the embedded server:
         # they only connect, so this command is its last user and the server stops when the demo
