@@ -706,15 +706,15 @@ def _plot_backlog(drain: dict, path: Path) -> bool:
         return False
     seconds, due, oldest = zip(*drain["samples"], strict=True)
     figure, axes = plt.subplots(figsize=(7, 4.2))
-    axes.plot(seconds, due, label="messages due, not sent")
+    lines = axes.plot(seconds, due, label="messages due, not sent")
     axes.set_xlabel("seconds from the first delivery worker's start")
     axes.set_ylabel("messages")
     other = axes.twinx()
-    other.plot(seconds, oldest, color="tab:orange", label="oldest due message's wait (s)")
+    lines += other.plot(seconds, oldest, color="tab:orange", label="oldest due message's wait (s)")
     other.set_ylabel("seconds")
     axes.set_title(f"A burst of {drain['count']:,} messages at {drain['rate']:.0f}/s")
     axes.grid(alpha=0.3)
-    figure.legend(loc="upper right")
+    axes.legend(lines, [line.get_label() for line in lines], loc="upper center")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return True
