@@ -32,5 +32,6 @@ urlpatterns = [
     path("", include("invitations.urls")),
     path("", include("rewards.urls")),
     path("", include("notifications.urls")),
+    path("", include("signin.urls")),
     path("", RedirectView.as_view(pattern_name="rewards:home"), name="home"),
 ]

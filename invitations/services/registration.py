@@ -3,7 +3,7 @@ from django.db import IntegrityError, transaction
 
 from ..exceptions import PhoneTaken
 from ..models import Customer
-from ..phones import normalize_phone
+from ..phones import InvalidPhone, normalize_phone
 
 
 @transaction.atomic
@@ -28,3 +28,20 @@ def register_customer(phone: str, password: str | None, *, password_hash: str = 
         if Customer.objects.filter(phone=normalized).exists():
             raise PhoneTaken() from None
         raise
+
+
+def customer_user_for_phone(phone: str):
+    """The user of the customer with this phone, made now (no password: they come from the
+    brokerage's app) if there is none; None for a number the site does not take. Named by
+    ``SIGNIN_CUSTOMER_USER`` for the app's hand-off (``signin``)."""
+    try:
+        normalized = normalize_phone(phone)
+    except InvalidPhone:
+        return None
+    customer = Customer.objects.select_related("user").filter(phone=normalized).first()
+    if customer is None:
+        try:
+            customer = register_customer(normalized, None)
+        except PhoneTaken:  # made a moment ago by another request
+            customer = Customer.objects.select_related("user").get(phone=normalized)
+    return customer.user

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
     "core",
     "notifications",
+    "signin",
     "cardpool",
     "invitations",
     "rewards",
@@ -241,6 +242,16 @@ SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 PUSH_SENDER = env.str("PUSH_SENDER", default="notifications.push.ConsoleSender")
 PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL", default="")
 PUSH_GATEWAY_TOKEN = env.str("PUSH_GATEWAY_TOKEN", default="")
+
+# --- the brokerage app's hand-off (signin: /enter?token=<JWT>) --------------------------------
+# The app backend's public keys (PEM, one after another: several during a rotation). None: the
+# hand-off is off (every token refused). The demo passes devtools' development key.
+APP_HANDOFF_PUBLIC_KEYS = env.str("APP_HANDOFF_PUBLIC_KEYS", default="")
+APP_HANDOFF_ISSUER = env.str("APP_HANDOFF_ISSUER", default="brokerage-app")
+APP_HANDOFF_AUDIENCE = env.str("APP_HANDOFF_AUDIENCE", default="referral-rewards")
+APP_HANDOFF_MAX_SECONDS = env.int("APP_HANDOFF_MAX_SECONDS", default=60)
+# The customer's user for a phone (made when new): customers live in invitations, above signin.
+SIGNIN_CUSTOMER_USER = "invitations.services.registration.customer_user_for_phone"
 
 # --- messages to people (notifications: the outbox) --------------------------------------------
 # Nothing is sent by SMS or push in these hours (Asia/Shanghai): held until they end. Empty: off.

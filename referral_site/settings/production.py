@@ -64,3 +64,7 @@ if PUSH_SENDER == "notifications.push.HttpSender":
     PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL")
 if SMS_SENDER == "notifications.sms.HttpSender":
     SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL")
+
+# The brokerage app's hand-off: never the development key pair of devtools/app_handoff.py.
+if "MCowBQYDK2VwAyEAHTXwOZcBrr4KBEcmpLbYf0s5DurNAfWIKEdFROIVXZ4" in APP_HANDOFF_PUBLIC_KEYS:  # noqa: F405
+    raise ValueError("APP_HANDOFF_PUBLIC_KEYS: that is the development key; give the app's own")

@@ -30,6 +30,7 @@ SCHEDULES = {
     "rewards.grant_missed_rewards",
     "rewards.detect_anomalies",
     "rewards.remind_unopened_cards",
+    "signin.purge_used_handoffs",
     "rewards.reconcile",
 }
 

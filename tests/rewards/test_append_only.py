@@ -13,6 +13,7 @@ from rewards.models import Anomaly
 from rewards.services import grant_reward
 from rewards.services.anomalies import review_anomaly
 from rewards.services.card_kinds import switch_kind
+from signin.models import SignInEvent
 from tests.factories import CampaignFactory, CardKindFactory, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,7 @@ def history():
     message = Message.objects.get(recipient=grant.inviter.user)
     Message.objects.filter(pk=message.pk).update(status=Message.Status.DEAD)
     retry_message(message, reason="gateway fixed", actor=None)
+    SignInEvent.record("phone_mismatch", issuer="app", subject="C1", actor_label="app hand-off")
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -11,17 +11,22 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from devtools import app_handoff
 from operations.management.commands.seed_demo import SIMULATOR_ACCOUNTS
 
 
 class Command(BaseCommand):
-    help = "Run web (gunicorn on :8000), qcluster and the simulator (:8765) together."
+    help = (
+        "Run web (gunicorn on :8000), qcluster, the simulator (:8765) and the app's stand-in "
+        "(:8767) together."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
+        parser.add_argument("--app-port", type=int, default=8767)
 
-    def handle(self, *args, port: int, simulator_port: int, **options):
+    def handle(self, *args, port: int, simulator_port: int, app_port: int, **options):
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         accounts = Path(settings.DATA_DIR) / SIMULATOR_ACCOUNTS
         env = {
@@ -37,6 +42,8 @@ class Command(BaseCommand):
             # seconds after the reward (production: 21:00-08:00 quiet, 20 s to merge a burst).
             "QUIET_HOURS": os.environ.get("QUIET_HOURS", ""),
             "MESSAGE_BURST_SECONDS": os.environ.get("MESSAGE_BURST_SECONDS", "5"),
+            # The app's stand-in signs its hand-offs with the development key pair.
+            "APP_HANDOFF_PUBLIC_KEYS": app_handoff.PUBLIC_KEY,
         }
         # The children inherit the DATABASE_URL manage.py set on starting the embedded server:
         # they only connect, so this command is its last user and the server stops when the demo
@@ -72,6 +79,15 @@ class Command(BaseCommand):
                 "-",
             ],
             "cluster": [*manage, "qcluster"],
+            "app": [
+                sys.executable,
+                "-m",
+                "devtools.app_handoff",
+                "--port",
+                str(app_port),
+                "--site",
+                f"http://127.0.0.1:{port}",
+            ],
         }
         processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
         stop = []
@@ -82,7 +98,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo running: http://127.0.0.1:{port}/admin/ (admin / demo-admin-2026), "
                 f"http://127.0.0.1:{port}/me/ (13800138000 / demo-customer-2026), "
-                f"simulator http://127.0.0.1:{simulator_port}/_sim/stats. Ctrl-C stops everything. "
+                f"simulator http://127.0.0.1:{simulator_port}/_sim/stats, the app's stand-in "
+                f"http://127.0.0.1:{app_port}/ (opens /me/ signed in). Ctrl-C stops everything. "
                 f"Settings: {env['DJANGO_SETTINGS_MODULE']} (development keys: never for real "
                 "cards); SMS codes are printed here."
             )

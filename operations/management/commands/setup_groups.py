@@ -28,6 +28,7 @@ VIEW_ALL = [
             "reconciliationrun",
         ],
         "notifications": ["message", "messageevent"],
+        "signin": ["appidentity", "signinevent"],
     }.items()
     for model in models
 ] + ["admin.view_logentry"]
