@@ -69,6 +69,10 @@ class PhoneLoginForm(AuthenticationForm):
             return raw  # staff log in by name here too; a wrong one fails as any bad login
 
 
+class PhoneOnlyForm(forms.Form):
+    phone = PhoneField(label=_("Mobile number"))
+
+
 class SignupForm(forms.Form):
     phone = PhoneField(label=_("Mobile number"))
     password = forms.CharField(

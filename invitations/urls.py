@@ -21,4 +21,6 @@ urlpatterns = [
     path("privacy/", views.privacy, name="privacy"),
     path("signup/", views.signup, name="signup"),
     path("signup/verify", views.signup_verify, name="signup_verify"),
+    path("login/code", views.code_login, name="code_login"),
+    path("login/code/verify", views.code_login_verify, name="code_login_verify"),
 ]

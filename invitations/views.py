@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -27,7 +27,7 @@ from .exceptions import (
     PhoneTaken,
     SelfInvitation,
 )
-from .forms import InviteeForm, PhoneCodeForm, SignupForm
+from .forms import InviteeForm, PhoneCodeForm, PhoneOnlyForm, SignupForm
 from .phones import mask_phone
 from .selectors import (
     current_campaign,
@@ -44,6 +44,7 @@ from .services import (
     register_customer,
     send_phone_code,
 )
+from .services.registration import customer_user_for_phone
 
 # Refusals that would tell a visitor something about a number that is not theirs to know.
 PRIVATE_REFUSALS = (AlreadyACustomer, DuplicateInvitation, SelfInvitation)
@@ -276,3 +277,66 @@ def signup_verify(request):
         login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(reverse("rewards:home"))
     return _code_page(request, verification, form, restart_url=reverse("invitations:signup"))
+
+
+@require_http_methods(["GET", "POST"])
+def code_login(request):
+    """Sign in with a code texted to the number: no password. Every number gets the same
+    answer (a code is sent), so the page tells nobody who is a customer; a new number becomes a
+    customer once its code is entered (``code_login_verify``)."""
+    form = PhoneOnlyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification = send_phone_code(
+                None, form.cleaned_data["phone"], address=client_ip(request)
+            )
+        except InvitationRefused as refusal:
+            form.add_error("phone", str(refusal))
+        else:
+            request.session["code_login"] = {
+                "verification_id": verification.pk,
+                "next": _own_page(request.POST.get("next", "")),
+            }
+            return redirect("invitations:code_login_verify")
+    return render(
+        request,
+        "invitations/code_login.html",
+        {"form": form, "next": _own_page(request.GET.get("next", ""))},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def code_login_verify(request):
+    pending = request.session.get("code_login") or {}
+    verification = phone_verification(pending.get("verification_id"), None)
+    if verification is None:
+        return redirect("invitations:code_login")
+    form = PhoneCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            verification = send_phone_code(None, verification.phone, address=client_ip(request))
+        except InvitationRefused as refusal:
+            return _after_code_post(request, str(refusal))
+        request.session["code_login"] = {**pending, "verification_id": verification.pk}
+        return _after_code_post(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verified = check_phone_code(verification, form.cleaned_data["code"])
+        except InvitationRefused as refusal:
+            return _after_code_post(request, str(refusal))
+        user = customer_user_for_phone(verified.phone)
+        del request.session["code_login"]
+        if user is None or user.is_staff or not user.is_active:
+            # staff sign in with their password (and second factor); a disabled account not at all
+            messages.error(request, _("This number cannot sign in with a code."))
+            return redirect("login")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(pending.get("next") or reverse("rewards:home"))
+    return _code_page(request, verification, form, restart_url=reverse("invitations:code_login"))
+
+
+def _own_page(target: str) -> str:
+    """A path of this site to go to after signing in, or nothing."""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return target
+    return ""

@@ -1,0 +1,126 @@
+"""Signing in with a code texted to the number, no password: the one implementation of codes
+(``invitations.services.verification``) the invitee's and the sign-up's pages use."""
+
+import logging
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from invitations.models import Customer, PhoneVerification
+from notifications import sms
+from tests.factories import CustomerFactory
+from tests.pages.codes import last_code
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "13912345678"
+
+
+@pytest.fixture(autouse=True)
+def outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+def ask_code(client, phone=PHONE, next_url=""):
+    return client.post(reverse("invitations:code_login"), {"phone": phone, "next": next_url})
+
+
+def give_code(client, code):
+    return client.post(reverse("invitations:code_login_verify"), {"code": code})
+
+
+def signed_in(client):
+    return client.session.get("_auth_user_id")
+
+
+def test_a_new_number_gets_an_account_without_a_password_and_a_fresh_session(client):
+    assert ask_code(client, "+86 139-1234-5678", "/me/rewards/").status_code == 302
+    before = client.session.session_key
+    response = give_code(client, last_code(PHONE))
+    assert response.status_code == 302 and response["Location"] == "/me/rewards/"
+    customer = Customer.objects.get(phone=PHONE)
+    assert not customer.user.has_usable_password()
+    assert signed_in(client) == str(customer.user_id)
+    assert client.session.session_key != before
+    assert "code_login" not in client.session  # ids only, and gone once used
+
+
+def test_an_existing_customer_with_a_password_signs_in_as_themselves(client):
+    customer = CustomerFactory(phone=PHONE)
+    ask_code(client)
+    give_code(client, last_code(PHONE))
+    assert signed_in(client) == str(customer.user_id)
+    assert Customer.objects.count() == 1
+
+
+def test_wrong_codes_use_the_code_up(client, settings):
+    ask_code(client)
+    right = last_code(PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(settings.PHONE_CODE_MAX_ATTEMPTS):
+        give_code(client, wrong)
+    give_code(client, right)
+    assert signed_in(client) is None and not Customer.objects.exists()
+
+
+def test_an_expired_code_signs_nobody_in(client):
+    ask_code(client)
+    PhoneVerification.objects.update(expires_at=PhoneVerification.objects.get().created_at)
+    give_code(client, last_code(PHONE))
+    assert signed_in(client) is None
+
+
+def test_a_code_is_good_once_and_only_for_its_number(client):
+    other = type(client)()
+    ask_code(client)
+    mine = last_code(PHONE)
+    ask_code(other, "13900001111")
+    theirs = last_code("13900001111")
+    give_code(client, theirs)  # another number's code
+    assert signed_in(client) is None
+    give_code(client, mine)
+    assert signed_in(client) is not None
+    client.logout()
+    response = give_code(client, mine)  # again: the page starts over
+    assert response.status_code == 302 and response["Location"] == reverse("invitations:code_login")
+    assert signed_in(client) is None
+
+
+def test_a_second_code_too_soon_is_refused_saying_when(client):
+    ask_code(client)
+    again = ask_code(client)
+    assert again.status_code == 200 and len(sms.outbox) == 1
+    assert "秒" in again.content.decode() or "second" in again.content.decode()
+
+
+def test_staff_and_disabled_accounts_cannot_sign_in_with_a_code(client):
+    staff = CustomerFactory(phone=PHONE)
+    get_user_model().objects.filter(pk=staff.user_id).update(is_staff=True)
+    ask_code(client)
+    give_code(client, last_code(PHONE))
+    assert signed_in(client) is None
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_next_goes_only_to_our_own_pages(client, next_url):
+    ask_code(client, next_url=next_url)
+    response = give_code(client, last_code(PHONE))
+    assert response["Location"] == reverse("rewards:home")
+
+
+def test_no_code_and_no_full_number_in_any_log_line(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    ask_code(client)
+    code = last_code(PHONE)
+    give_code(client, "999999" if code != "999999" else "888888")
+    give_code(client, code)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert code not in text and PHONE not in text
+
+
+def test_the_login_page_offers_the_code(client):
+    page = client.get(reverse("login") + "?next=/me/points/").content.decode()
+    assert 'id="code-login"' in page and "next=/me/points/" in page.replace("%2F", "/")
