@@ -1,15 +1,24 @@
 """``/enter?token=<JWT>&next=/me/``: the brokerage app opens the referral pages signed in."""
 
 import logging
+from base64 import b32encode
 
+import segno
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import handoff, services
+from .staff import RECOVERY_CODES
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +47,46 @@ def enter(request):
         response = redirect(_next(request))  # the token leaves the address bar at once
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@never_cache
+@login_required(login_url="admin:login")
+@require_http_methods(["GET", "POST"])
+def second_factor(request):
+    """Staff enrol their authenticator app: scan the code, type the 6 digits it shows; then the
+    recovery codes are shown, once. The session is verified from then on."""
+    user = request.user
+    if not user.is_staff:
+        raise PermissionDenied
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return render(request, "signin/second_factor.html", {"enrolled": True})
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    error = ""
+    if request.method == "POST":
+        allowed, _extra = device.verify_is_allowed()
+        if allowed and device.verify_token((request.POST.get("token") or "").strip()):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _recovery_codes(user)
+            otp_login(request, device)
+            return render(request, "signin/second_factor.html", {"codes": codes})
+        error = _(
+            "That code is not right. Check the time on your phone and type the code shown now."
+        )
+    context = {
+        "qr": segno.make(device.config_url, error="m").svg_inline(scale=4),
+        "secret": b32encode(device.bin_key).decode(),
+        "error": error,
+    }
+    return render(request, "signin/second_factor.html", context)
+
+
+def _recovery_codes(user) -> list[str]:
+    """Ten new one-time recovery codes (any earlier ones stop working)."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes

@@ -32,7 +32,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "signin.admin_config.StaffAdminConfig",  # django.contrib.admin, with staff's second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
     "core",
     "notifications",
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): staff's second factor
     "core.middleware.remember_user",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -250,6 +254,10 @@ APP_HANDOFF_PUBLIC_KEYS = env.str("APP_HANDOFF_PUBLIC_KEYS", default="")
 APP_HANDOFF_ISSUER = env.str("APP_HANDOFF_ISSUER", default="brokerage-app")
 APP_HANDOFF_AUDIENCE = env.str("APP_HANDOFF_AUDIENCE", default="referral-rewards")
 APP_HANDOFF_MAX_SECONDS = env.int("APP_HANDOFF_MAX_SECONDS", default=60)
+# Staff who can reveal a card, move money or change a campaign need a second factor (TOTP) in
+# the admin (signin.staff): on in production, off in development and the demo.
+STAFF_SECOND_FACTOR_REQUIRED = env.bool("STAFF_SECOND_FACTOR_REQUIRED", default=False)
+OTP_TOTP_ISSUER = "Referral rewards"
 # The customer's user for a phone (made when new): customers live in invitations, above signin.
 SIGNIN_CUSTOMER_USER = "invitations.services.registration.customer_user_for_phone"
 

@@ -68,3 +68,6 @@ if SMS_SENDER == "notifications.sms.HttpSender":
 # The brokerage app's hand-off: never the development key pair of devtools/app_handoff.py.
 if "MCowBQYDK2VwAyEAHTXwOZcBrr4KBEcmpLbYf0s5DurNAfWIKEdFROIVXZ4" in APP_HANDOFF_PUBLIC_KEYS:  # noqa: F405
     raise ValueError("APP_HANDOFF_PUBLIC_KEYS: that is the development key; give the app's own")
+
+# Staff who can reveal a card, move money or change a campaign sign in with a second factor.
+STAFF_SECOND_FACTOR_REQUIRED = env.bool("STAFF_SECOND_FACTOR_REQUIRED", default=True)
