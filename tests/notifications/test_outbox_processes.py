@@ -79,3 +79,24 @@ def test_every_message_is_delivered_once_through_kills_failures_and_hangs(settin
     # the faults happened: refusals, answers lost after delivery, and retries the key saved
     assert outcomes["failed"] and outcomes["delivered_hung"] and outcomes["duplicate"]
     assert all(record["phone"] == "13900000000" for record in records)
+
+
+def test_a_person_who_chose_the_app_is_told_by_push_through_the_gateway(settings):
+    from devtools.delivery import deliver_until_done
+    from notifications.models import Preference
+
+    settings.MESSAGE_BURST_SECONDS = 0
+    settings.PUSH_SENDER = "notifications.push.HttpSender"
+    settings.PUSH_GATEWAY_TOKEN = TOKEN
+    user = UserFactory()
+    Preference.objects.create(user=user, channel="push", language="en")
+    notify(
+        [Notice(user.pk, Message.Kind.REWARD_ISSUED, {"card": "JD", "points": 5}, "13900000000")]
+    )
+    with gateway("--token", TOKEN) as running:
+        settings.PUSH_GATEWAY_URL = f"{running.url}/push"
+        assert deliver_until_done(10)["sent"] == 1
+        [record] = running.records()
+    assert record["path"] == "/push" and record["user"] == str(user.pk)
+    assert "arrived" in record["text"] and record["outcome"] == "delivered"
+    assert Message.objects.get().channel == "push"
