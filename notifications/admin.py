@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_tools import ReadOnlyAdmin, ReadOnlyInline, actor_shown, reason_action, shown_phone
+from core.admin_tools import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    actor_shown,
+    reason_action,
+    shown_phone,
+    shown_user,
+)
 
 from . import texts
 from .models import Message, MessageEvent
@@ -32,7 +39,7 @@ class MessageAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "channel", "kind"]
     fields = [
-        "recipient",
+        "recipient_shown",
         "kind",
         "words",
         "phone_shown",
@@ -62,6 +69,10 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description=_("words"))
     def words(self, message) -> str:
         return texts.text(message.kind, message.params, "zh-hans")
+
+    @admin.display(description=_("recipient"))
+    def recipient_shown(self, message) -> str:
+        return shown_user(message.recipient)
 
     @admin.display(description=_("phone"))
     def phone_shown(self, message) -> str:

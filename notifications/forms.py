@@ -1,15 +1,15 @@
 from django import forms
-from django.conf import settings
 
 from .models import Channel, Preference
+from .services import push_offered
 
 
 class PreferenceForm(forms.ModelForm):
-    """How to be told; app notifications only where a push gateway is configured."""
+    """How to be told; app notifications only to those the app's push gateway knows."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not settings.PUSH_SENDER:
+        if not push_offered(self.instance.user_id):
             self.fields["channel"].choices = [
                 choice for choice in self.fields["channel"].choices if choice[0] != Channel.PUSH
             ]

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.module_loading import import_string
 
 from core.backoff import doubling
 from core.clock import database_now
@@ -80,9 +81,10 @@ class Batch:
     key: uuid.UUID
     recipient_id: int
     channel: str
-    phone: str
+    address: str  # the phone for SMS, the app's customer id for push
     language: str
     messages: list[Message]
+    lease_end: datetime
 
 
 def _preferences(recipient_ids) -> dict[int, Preference]:
@@ -109,21 +111,26 @@ def _settle(rows: list[Message], now: datetime, **changes) -> None:
 
 
 def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Batch | None:
-    """Decide what happens to one person's waiting messages now; a batch to send, or None."""
-    keyed = [row for row in rows if row.batch_key is not None]
-    resent = [row for row in keyed if row.batch_key == keyed[0].batch_key] if keyed else []
-    if resent:  # a send that failed or whose worker died: the same messages, the same key
-        rows, key, channel = resent, resent[0].batch_key, resent[0].channel
+    """Decide what happens to one person's waiting messages now; a batch to send, or None.
+
+    A send that failed, or whose worker died, goes again once its own wait is over: the same
+    messages under the same key. Otherwise the messages never sent go as one new batch."""
+    keyed = [row for row in rows if row.batch_key is not None and row.next_attempt_at <= now]
+    if keyed:
+        rows = [row for row in keyed if row.batch_key == keyed[0].batch_key]
+        key, channel, resent = rows[0].batch_key, rows[0].channel, True
     else:
-        key, channel = uuid.uuid4(), preference.channel
-        if channel == Channel.PUSH and not settings.PUSH_SENDER:
-            channel = Channel.SMS  # no push gateway (any more): the message still goes out
-    if not preference.reminders and not resent:
-        reminders = [row for row in rows if row.kind in REMINDERS]
-        _settle(reminders, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
-        rows = [row for row in rows if row.kind not in REMINDERS]
-        if not rows:
-            return None
+        rows = [row for row in rows if row.batch_key is None]
+        key, channel, resent = uuid.uuid4(), preference.channel, False
+        if not preference.reminders:
+            reminders = [row for row in rows if row.kind in REMINDERS]
+            _settle(reminders, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
+            rows = [row for row in rows if row.kind not in REMINDERS]
+    if not rows:
+        return None
+    push_to = _push_address(rows[0].recipient_id) if channel == Channel.PUSH else None
+    if channel == Channel.PUSH and push_to is None:
+        channel = Channel.SMS  # no push gateway, or not a customer of the app: by SMS
     if channel == Channel.INBOX:
         _settle(rows, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
         return None
@@ -149,7 +156,21 @@ def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Ba
     Message.objects.filter(pk__in=[row.pk for row in rows]).update(
         batch_key=key, channel=channel, leased_until=lease_end, next_attempt_at=lease_end
     )
-    return Batch(key, rows[0].recipient_id, channel, phone, preference.language, rows)
+    address = push_to if channel == Channel.PUSH else phone
+    return Batch(key, rows[0].recipient_id, channel, address, preference.language, rows, lease_end)
+
+
+def _push_address(recipient_id: int) -> str | None:
+    """Whom the app's push gateway knows this person as (``PUSH_RECIPIENT`` names the function:
+    the brokerage's customer id from their hand-off), or None: no gateway, or never came from
+    the app."""
+    if not settings.PUSH_SENDER:
+        return None
+    return import_string(settings.PUSH_RECIPIENT)(recipient_id)
+
+
+def push_offered(user_id: int) -> bool:
+    return _push_address(user_id) is not None
 
 
 @transaction.atomic
@@ -192,10 +213,10 @@ def send(batch: Batch) -> None:
     """Send one batch's text by its channel; raises ``SmsNotSent`` when the gateway refuses."""
     text = texts.outgoing(batch.messages, batch.language)
     if batch.channel == Channel.SMS:
-        send_sms(batch.phone, text, idempotency_key=str(batch.key))
+        send_sms(batch.address, text, idempotency_key=str(batch.key))
     else:
         send_push(
-            str(batch.recipient_id),
+            batch.address,
             texts.title(batch.language),
             text,
             idempotency_key=str(batch.key),
@@ -216,11 +237,11 @@ def record_failure(batch: Batch, error: str) -> None:
     now = database_now()
     rows = list(
         Message.objects.select_for_update().filter(
-            batch_key=batch.key, status=Message.Status.WAITING
+            batch_key=batch.key, status=Message.Status.WAITING, leased_until=batch.lease_end
         )
     )
     if not rows:
-        return
+        return  # its lease ran out and another worker took the batch over: theirs to record
     attempts = max(row.attempts for row in rows) + 1
     first = timedelta(seconds=settings.MESSAGE_RETRY_FIRST_SECONDS)
     wait = doubling(attempts, first, LONGEST_RETRY_WAIT) * random.uniform(0.5, 1.0)

@@ -68,8 +68,8 @@ def verify(token: str) -> Claims:
                 options={"require": REQUIRED},
             )
             break
-        except jwt.InvalidSignatureError:
-            continue  # another key of a rotation may have signed it
+        except (jwt.InvalidSignatureError, jwt.InvalidKeyError):
+            continue  # another key of a rotation (maybe of another algorithm) may have signed it
         except jwt.PyJWTError as error:
             last = type(error).__name__
             break

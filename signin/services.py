@@ -3,10 +3,13 @@ becomes a signed-in customer. The customer for a phone comes from the function n
 ``SIGNIN_CUSTOMER_USER`` (the customers live in ``invitations``, above this app)."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
+
+from core.clock import database_now
 
 from .handoff import Claims, HandoffRefused
 from .models import AppIdentity, SignInEvent, UsedHandoff
@@ -58,6 +61,8 @@ def _enter_locked(claims: Claims):
         raise HandoffRefused("the phone is not a mobile number the site takes")
     if user.is_staff or user.is_superuser:
         raise IdentityRefused(SignInEvent.Action.STAFF_ACCOUNT, user)
+    if not user.is_active:
+        raise HandoffRefused("the account is disabled")
     identity = (
         AppIdentity.objects.select_for_update()
         .filter(issuer=claims.issuer, subject=claims.subject)
@@ -77,7 +82,21 @@ def _enter_locked(claims: Claims):
     return user
 
 
-def purge_used_handoffs() -> int:
-    from core.clock import database_now
+# Token ids are kept this long past their tokens' expiry: the web hosts' clocks (which check
+# expiry, with a few seconds' leeway) may be behind the database's (which purges).
+KEPT_PAST_EXPIRY = timedelta(minutes=10)
 
-    return UsedHandoff.objects.filter(expires_at__lt=database_now()).delete()[0]
+
+def purge_used_handoffs() -> int:
+    before = database_now() - KEPT_PAST_EXPIRY
+    return UsedHandoff.objects.filter(expires_at__lt=before).delete()[0]
+
+
+def app_customer_id(user_id: int) -> str | None:
+    """The brokerage app's customer id of one of our users (their first hand-off tied it), or
+    None: the push gateway's address for them (``PUSH_RECIPIENT``)."""
+    return (
+        AppIdentity.objects.filter(issuer=settings.APP_HANDOFF_ISSUER, user_id=user_id)
+        .values_list("subject", flat=True)
+        .first()
+    )

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
+from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -49,20 +50,34 @@ def enter(request):
     return response
 
 
+ENROLLING = "second_factor_device"  # the id of the device being enrolled, in the session
+
+
 @never_cache
 @login_required(login_url="admin:login")
 @require_http_methods(["GET", "POST"])
 def second_factor(request):
     """Staff enrol their authenticator app: scan the code, type the 6 digits it shows; then the
-    recovery codes are shown, once. The session is verified from then on."""
+    recovery codes are shown, once. The session is verified from then on. Someone who has a
+    device (an authenticator, or recovery codes left) must have signed in with it first: a
+    password alone never enrols a new one."""
     user = request.user
     if not user.is_staff:
         raise PermissionDenied
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return render(request, "signin/second_factor.html", {"enrolled": True})
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
+    if user_has_device(user, confirmed=True) and not user.is_verified():
+        return render(request, "signin/second_factor.html", {"verify_first": True}, status=403)
+    device = None
+    if request.method == "POST":
+        device = TOTPDevice.objects.filter(
+            pk=request.session.get(ENROLLING), user=user, confirmed=False
+        ).first()
+    if device is None or request.method == "GET":
+        # a new key every time the page is shown: a key someone else saw is never confirmed
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+        request.session[ENROLLING] = device.pk
     error = ""
     if request.method == "POST":
         allowed, _extra = device.verify_is_allowed()
@@ -71,6 +86,7 @@ def second_factor(request):
             device.save(update_fields=["confirmed"])
             codes = _recovery_codes(user)
             otp_login(request, device)
+            request.session.pop(ENROLLING, None)
             return render(request, "signin/second_factor.html", {"codes": codes})
         error = _(
             "That code is not right. Check the time on your phone and type the code shown now."

@@ -240,12 +240,18 @@ ACCOUNT_OPENING_SIGNUP_URL = env.str(
 # with a one-time code sent by SMS. The sender is named by a setting: the console sender logs
 # the message (development, demo), the HTTP one posts to a gateway, the test one keeps an outbox.
 SMS_SENDER = env.str("SMS_SENDER", default="notifications.sms.ConsoleSender")
+if SMS_SENDER.startswith("invitations.sms."):
+    raise ValueError(
+        f"SMS_SENDER: {SMS_SENDER} moved; name notifications.sms.{SMS_SENDER.rsplit('.', 1)[1]}"
+    )
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 # App push notifications (notifications.push): the same kind of sender.
 PUSH_SENDER = env.str("PUSH_SENDER", default="notifications.push.ConsoleSender")
 PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL", default="")
 PUSH_GATEWAY_TOKEN = env.str("PUSH_GATEWAY_TOKEN", default="")
+# Whom the push gateway knows a user as: the brokerage app's customer id (signin, above).
+PUSH_RECIPIENT = "signin.services.app_customer_id"
 
 # --- the brokerage app's hand-off (signin: /enter?token=<JWT>) --------------------------------
 # The app backend's public keys (PEM, one after another: several during a rotation). None: the

@@ -23,8 +23,9 @@ from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
 
 
-def _void_locked(grant: Grant, reason: str, actor) -> None:
-    """Void a locked grant: its card is voided and its points reversed, once."""
+def _void_locked(grant: Grant, reason: str, actor, *, tell: bool = True) -> None:
+    """Void a locked grant: its card is voided and its points reversed, once; its customer is
+    told (``tell``), unless a replacement follows (they are told of that)."""
     if grant.status == Grant.Status.ISSUED:
         void_card(
             grant.card,
@@ -37,7 +38,8 @@ def _void_locked(grant: Grant, reason: str, actor) -> None:
     grant.voided_at = timezone.now()
     grant.void_reason = reason
     grant.save(update_fields=["status", "voided_at", "void_reason"])
-    grants_changed([grant])
+    if tell:
+        grants_changed([grant])
 
 
 def _locked_for_staff(grant: Grant, reason: str, *, allowed: set[str]) -> tuple[Grant, str]:
@@ -67,7 +69,7 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     (or waits for stock). The old grant links to the new one. Returns the new grant.
     Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
-    _void_locked(old, reason, actor)
+    _void_locked(old, reason, actor, tell=False)
     return _replace(
         old,
         origin=Grant.Origin.REISSUE,
@@ -99,7 +101,7 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
         f"in {kind.code} ({kind.face_value}) instead of {was}, "
         f"{kind.face_value - old.face_value:+} yuan: {reason}"
     )
-    _void_locked(old, reason, actor)
+    _void_locked(old, reason, actor, tell=False)
     return _replace(
         old,
         origin=Grant.Origin.REISSUE,
@@ -166,5 +168,6 @@ def _replace(
     old.save(update_fields=["replaced_by"])
     event(old, actor=actor, reason=reason, replacement=new)
     grant_created_event(new, actor=actor, reason=created_reason)
-    issue_waiting_grant(new, actor=actor, actor_label="")
+    if not issue_waiting_grant(new, actor=actor, actor_label=""):
+        grants_changed([new])  # waiting for a card: said now (an issued one was said already)
     return new

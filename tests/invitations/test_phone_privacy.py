@@ -4,7 +4,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.urls import reverse
 
+from notifications.models import Message
 from rewards.services import grant_reward, reveal_grant_card
+from signin.models import AppIdentity, SignInEvent
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +35,8 @@ def grant():
     customer.user.save()
     grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
     reveal_grant_card(grant, customer)  # an event whose actor is the customer's user: the phone
+    AppIdentity.objects.create(issuer="app", subject="C1", user=customer.user)
+    SignInEvent.record("phone_mismatch", issuer="app", subject="C1", user=customer.user)
     return grant
 
 
@@ -47,6 +51,10 @@ def pages(grant) -> list[str]:
         reverse("admin:auth_user_changelist"),
         reverse("admin:auth_user_change", args=[customer.user_id]),
         reverse("admin:auth_user_history", args=[customer.user_id]),
+        reverse("admin:notifications_message_change", args=[Message.objects.first().pk]),
+        reverse("admin:signin_appidentity_changelist"),
+        reverse("admin:signin_appidentity_change", args=[AppIdentity.objects.get().pk]),
+        reverse("admin:signin_signinevent_changelist"),
     ]
 
 

@@ -223,8 +223,26 @@ def test_the_inbox_lists_messages_counts_unread_and_keeps_the_choice(client):
     assert 'value="en" selected' in bad.content.decode()  # the user's input is kept
     assert not Preference.objects.exists()
 
-    client.post(reverse("notifications:preferences"), {"channel": "push", "language": "en"})
-    assert Preference.objects.get(user=grant.inviter.user).channel == "push"
+    # app notifications are offered only to those the app's gateway knows (a hand-off tied them)
+    assert 'value="push"' not in page
+    refused = client.post(
+        reverse("notifications:preferences"), {"channel": "push", "language": "en"}
+    )
+    assert refused.status_code == 400 and not Preference.objects.exists()
+    client.post(reverse("notifications:preferences"), {"channel": "inbox", "language": "en"})
+    assert Preference.objects.get(user=grant.inviter.user).channel == "inbox"
+
+
+def test_app_notifications_are_offered_to_those_who_came_from_the_app(client, settings):
+    from signin.models import AppIdentity
+
+    settings.PUSH_SENDER = "notifications.push.ConsoleSender"
+    customer = CustomerFactory()
+    AppIdentity.objects.create(issuer=settings.APP_HANDOFF_ISSUER, subject="C5", user=customer.user)
+    client.force_login(customer.user)
+    assert 'value="push"' in client.get(reverse("notifications:inbox")).content.decode()
+    client.post(reverse("notifications:preferences"), {"channel": "push", "language": "zh-hans"})
+    assert Preference.objects.get(user=customer.user).channel == "push"
 
 
 def test_nobody_reads_another_persons_messages(client):
@@ -325,4 +343,50 @@ def test_an_unopened_card_expiring_soon_is_reminded_once_unless_turned_off(setti
     assert sms.outbox == []
     assert Message.objects.get(kind="card_expiring", recipient=quiet_one.inviter.user).status == (
         "inbox_only"
+    )
+
+
+def test_push_chosen_without_an_app_identity_goes_by_sms(settings):
+    settings.PUSH_SENDER = "notifications.push.ConsoleSender"
+    grant = rewarded()
+    Preference.objects.create(user=grant.inviter.user, channel=Channel.PUSH)
+    deliver_messages(max_seconds=10)
+    assert len(sms.outbox) == 1 and Message.objects.get().channel == "sms"
+
+
+def test_a_reissue_tells_of_the_replacement_not_of_a_cancellation():
+    from rewards.services import reissue_grant
+
+    grant = rewarded(cards=2)
+    Message.objects.all().delete()
+    reissue_grant(grant, reason="card does not work", actor=None)
+    assert list(Message.objects.values_list("kind", flat=True)) == ["reward_issued"]
+
+
+def test_a_replacement_waiting_for_a_card_says_so():
+    from rewards.services import reissue_grant
+
+    grant = rewarded(cards=1)
+    Message.objects.all().delete()
+    reissue_grant(grant, reason="card does not work", actor=None)
+    assert list(Message.objects.values_list("kind", flat=True)) == ["reward_waiting"]
+
+
+def test_a_stale_worker_records_no_failure_over_the_one_that_took_its_batch_over():
+    from notifications.services import record_failure
+
+    rewarded()
+    [stale] = claim_batches(10)
+    Message.objects.update(
+        leased_until=timezone.now() - timedelta(seconds=1),
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+    [fresh] = claim_batches(10)
+    assert fresh.key == stale.key
+    record_failure(stale, "gateway answered HTTP 500")
+    message = Message.objects.get()
+    assert (message.attempts, message.last_error, message.leased_until) == (
+        0,
+        "",
+        fresh.lease_end,
     )

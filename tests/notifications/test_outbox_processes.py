@@ -88,7 +88,10 @@ def test_a_person_who_chose_the_app_is_told_by_push_through_the_gateway(settings
     settings.MESSAGE_BURST_SECONDS = 0
     settings.PUSH_SENDER = "notifications.push.HttpSender"
     settings.PUSH_GATEWAY_TOKEN = TOKEN
+    from signin.models import AppIdentity
+
     user = UserFactory()
+    AppIdentity.objects.create(issuer=settings.APP_HANDOFF_ISSUER, subject="C9", user=user)
     Preference.objects.create(user=user, channel="push", language="en")
     notify(
         [Notice(user.pk, Message.Kind.REWARD_ISSUED, {"card": "JD", "points": 5}, "13900000000")]
@@ -97,6 +100,6 @@ def test_a_person_who_chose_the_app_is_told_by_push_through_the_gateway(settings
         settings.PUSH_GATEWAY_URL = f"{running.url}/push"
         assert deliver_until_done(10)["sent"] == 1
         [record] = running.records()
-    assert record["path"] == "/push" and record["user"] == str(user.pk)
+    assert record["path"] == "/push" and record["user"] == "C9"  # the app's customer id
     assert "arrived" in record["text"] and record["outcome"] == "delivered"
     assert Message.objects.get().channel == "push"

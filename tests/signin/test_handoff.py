@@ -258,3 +258,30 @@ def test_no_token_no_phone_in_any_log_line(client, caplog):
 def test_without_a_key_configured_every_token_is_refused(client, settings):
     settings.APP_HANDOFF_PUBLIC_KEYS = ""
     assert enter(client, app_handoff.token("C1", PHONE)).status_code == 403
+
+
+def test_a_rotation_from_one_algorithm_to_another_takes_tokens_signed_either_way(client, settings):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_private = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    rsa_public = (
+        rsa_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    settings.APP_HANDOFF_PUBLIC_KEYS = rsa_public + app_handoff.PUBLIC_KEY
+    eddsa = app_handoff.token("C1", PHONE)
+    assert enter(client, eddsa).status_code == 302
+    client.logout()
+    settings.APP_HANDOFF_PUBLIC_KEYS = app_handoff.PUBLIC_KEY + rsa_public
+    rs256 = app_handoff.token("C1", PHONE, key=rsa_private, algorithm="RS256")
+    assert enter(client, rs256).status_code == 302
+
+
+def test_a_disabled_account_is_not_entered(client):
+    customer = CustomerFactory(phone=PHONE)
+    get_user_model().objects.filter(pk=customer.user_id).update(is_active=False)
+    assert enter(client, app_handoff.token("C1", PHONE)).status_code == 403

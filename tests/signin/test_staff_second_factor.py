@@ -149,3 +149,26 @@ def test_the_staff_groups_that_change_things_need_it(client):
         user = staff()
         user.groups.add(Group.objects.get(name=name))
         assert needs_second_factor(type(user).objects.get(pk=user.pk)) is needed, name
+
+
+def test_recovery_codes_left_mean_a_password_alone_never_enrols_a_new_authenticator(client):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    reviewer = staff("rewards.change_grant")
+    device = StaticDevice.objects.create(user=reviewer, name="recovery", confirmed=True)
+    StaticToken.objects.create(device=device, token="abcd1234")
+    client.force_login(reviewer)  # signed in with a password only (the customers' login page)
+    page = client.get(reverse("signin:second_factor"))
+    assert page.status_code == 403 and 'id="verify-first"' in page.content.decode()
+    assert not TOTPDevice.objects.exists()
+
+
+def test_every_showing_of_the_enrolment_page_makes_a_new_key(client):
+    reviewer = staff("rewards.change_grant")
+    sign_in(client, reviewer)
+    client.get(reverse("signin:second_factor"))
+    seen = TOTPDevice.objects.get()
+    client.get(reverse("signin:second_factor"))  # shown again (or to someone else)
+    assert not TOTPDevice.objects.filter(pk=seen.pk).exists()
+    client.post(reverse("signin:second_factor"), {"token": code_now(seen)})
+    assert not TOTPDevice.objects.filter(confirmed=True).exists()
