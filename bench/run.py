@@ -22,7 +22,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "messages, reality, events (not in the default set: about 40 and 15 minutes)",
+        "messages,retention, reality, events (not in the default set: about 40 and 15 minutes)",
     )
     parser.add_argument(
         "--report-only",
@@ -57,6 +57,7 @@ def main() -> None:
         messages,
         pages,
         report,
+        retention,
         scheduling,
         scheduling_reality,
         upstream,
@@ -74,6 +75,7 @@ def main() -> None:
         "detection",
         "scheduling",
         "messages",
+        "retention",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -99,6 +101,7 @@ def main() -> None:
         ("reality", lambda: scheduling_reality.run(args.quick)),
         ("events", lambda: events_reality.run(args.quick)),
         ("messages", lambda: messages.run(args.quick)),
+        ("retention", lambda: retention.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

@@ -3,9 +3,10 @@
 
 def mask_phone(phone: str) -> str:
     """``13800138000`` -> ``138****8000``: what anyone but its owner (and staff allowed to see
-    phones) is shown of a number. Anything that is not 11 characters is masked whole."""
+    phones) is shown of a number. Anything that is not 11 characters (an erased number's digest
+    included) is masked whole, at most 11 stars."""
     if len(phone) != 11:
-        return "*" * len(phone)
+        return "*" * min(len(phone), 11)
     return f"{phone[:3]}****{phone[-4:]}"
 
 

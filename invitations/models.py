@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core.models import RecordedEvent
 
 from . import yield_plan
-from .phones import STORED_PHONE, mask_phone
+from .phones import ERASED_PHONE, STORED_PHONE, mask_phone
 
 INVITE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
 
@@ -236,7 +236,13 @@ class Invitation(models.Model):
     inviter = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("inviter")
     )
-    invitee_phone = models.CharField(max_length=11, verbose_name=_("invitee phone"))
+    invitee_phone = models.CharField(max_length=41, verbose_name=_("invitee phone"))
+    phone_erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("The invitee never opened an account: their number was replaced by a digest."),
+        verbose_name=_("phone erased at"),
+    )
     channel = models.CharField(
         max_length=16, choices=Channel.choices, default=Channel.LINK, verbose_name=_("channel")
     )
@@ -336,7 +342,9 @@ class Invitation(models.Model):
                 name="invitation_qualified_has_account",
             ),
             models.CheckConstraint(
-                condition=Q(invitee_phone__regex=STORED_PHONE), name="invitation_phone_is_ascii"
+                condition=Q(invitee_phone__regex=STORED_PHONE)
+                | Q(invitee_phone__regex=ERASED_PHONE, phone_erased_at__isnull=False),
+                name="invitation_phone_is_ascii_or_erased",
             ),
         ]
 

@@ -36,6 +36,8 @@ PHONE_NOT_DIGITS = _(
 )
 # What the database's check constraints accept (PostgreSQL's [0-9] is ASCII only).
 STORED_PHONE = r"^1[0-9]{10}$"
+# A number erased once it was no longer needed (services.retention): a keyed digest in its place.
+ERASED_PHONE = r"^x[0-9a-f]{40}$"
 _MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
 # Longer than any way of writing a number with its prefix and separators: refused unread.
 _MAX_TYPED = 40
@@ -101,3 +103,13 @@ def phone_or_none(raw: str) -> str | None:
         return normalize_phone(raw)
     except InvalidPhone:
         return None
+
+
+def erased_phone(phone: str) -> str:
+    """What an erased number becomes: a keyed digest (SECRET_KEY's salted HMAC), enough to know
+    the same number again (a second invitation in the campaign is still refused), not to read
+    it back."""
+    from django.utils.crypto import salted_hmac
+
+    digest = salted_hmac("invitations.erased-phone", phone, algorithm="sha256").hexdigest()
+    return "x" + digest[:40]

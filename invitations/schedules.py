@@ -17,6 +17,13 @@ SCHEDULES = [
         "invitations.tasks.purge_opening_events",
         schedule_type="H",
     ),
+    # Daily: the numbers of invitees who never opened an account are erased (a keyed digest)
+    # INVITEE_PHONE_RETENTION_DAYS after the invitation's window closed.
+    Every(
+        "invitations.erase_unopened_phones",
+        "invitations.tasks.erase_unopened_phones",
+        schedule_type="D",
+    ),
     # Daily: phone codes past PHONE_VERIFICATION_RETENTION_DAYS are deleted.
     Every(
         "invitations.purge_phone_verifications",

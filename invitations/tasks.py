@@ -28,3 +28,9 @@ def plan_polling() -> int:
     from .services.planning import make_poll_plans
 
     return make_poll_plans()
+
+
+def erase_unopened_phones() -> int:
+    from .services.retention import erase_unopened_phones as erase
+
+    return erase()

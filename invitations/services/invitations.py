@@ -15,7 +15,7 @@ from ..exceptions import (
     SignupTimeOutsideCampaign,
 )
 from ..models import Campaign, CampaignState, Customer, Invitation
-from ..phones import normalize_phone
+from ..phones import erased_phone, normalize_phone
 from ..selectors import campaign_state, current_campaign
 
 FIRST_CHECK_AFTER = timedelta(minutes=1)
@@ -48,6 +48,9 @@ def create_invitation(
         raise CampaignNotRunning(campaign, state)
     if Customer.objects.filter(phone=invitee_phone).exists():
         raise AlreadyACustomer()
+    erased = erased_phone(invitee_phone)
+    if Invitation.objects.filter(campaign=campaign, invitee_phone=erased).exists():
+        raise DuplicateInvitation()  # invited before in this campaign, the number since erased
     if channel not in Invitation.Channel.values:
         channel = Invitation.Channel.LINK
     try:

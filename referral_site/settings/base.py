@@ -291,6 +291,9 @@ PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
 # Records of codes sent (number, time, network address) are deleted after this many days; the
 # throttles need only the last hour.
 PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)
+# An invitee who never opened an account: their number is erased (a keyed digest) this many days
+# after the invitation's window closed (invitations.services.retention, daily).
+INVITEE_PHONE_RETENTION_DAYS = env.int("INVITEE_PHONE_RETENTION_DAYS", default=30)
 
 # --- polling --------------------------------------------------------------------------------
 POLL_INTERVAL_MINUTES = env.int("POLL_INTERVAL_MINUTES", default=1)

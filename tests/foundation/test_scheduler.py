@@ -21,6 +21,7 @@ SCHEDULE_MIGRATIONS = {
 SCHEDULES = {
     "cardpool.expire_cards",
     "cardpool.purge_expired_uploads",
+    "invitations.erase_unopened_phones",
     "invitations.poll_invitations",
     "invitations.plan_polling",
     "invitations.purge_opening_events",
