@@ -9,3 +9,4 @@ class AdvisoryLock(IntEnum):
     IMPORT = 7_266_001  # one import into the pool at a time (two deadlocked on the digest index)
     UPLOAD = 7_266_002  # (UPLOAD, upload id): a process works on this upload
     NOTIFY = 7_266_101  # (NOTIFY, anomaly id): this anomaly is being emailed
+    MESSAGES = 7_266_201  # (MESSAGES, user id): a worker forms this person's batch

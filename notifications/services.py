@@ -25,19 +25,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from core.backoff import doubling
 from core.clock import database_now
 from core.exceptions import required_reason
+from core.locks import AdvisoryLock
 from core.rate_limit import SharedRateLimiter
 
 from . import quiet, texts
 from .models import Channel, Message, MessageEvent, Preference
 from .push import send_push
-from .sms import SmsNotSent, send_sms
+from .sms import GatewayBusy, SmsNotSent, send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +94,12 @@ def _preferences(recipient_ids) -> dict[int, Preference]:
 
 
 def _sms_sent_today(recipient_id: int, now: datetime) -> int:
+    """SMS batches this person got today, and those on their way now."""
     return (
-        Message.objects.filter(
-            recipient_id=recipient_id,
-            channel=Channel.SMS,
-            status=Message.Status.SENT,
-            sent_at__gte=quiet.start_of_day(now),
+        Message.objects.filter(recipient_id=recipient_id, channel=Channel.SMS)
+        .filter(
+            Q(status=Message.Status.SENT, sent_at__gte=quiet.start_of_day(now))
+            | Q(status=Message.Status.WAITING, leased_until__gt=now)
         )
         .values("batch_key")
         .distinct()
@@ -198,6 +199,9 @@ def claim_batches(limit: int) -> list[Batch]:
     by_person: dict[int, list[Message]] = {}
     for row in rows:
         by_person.setdefault(row.recipient_id, []).append(row)
+    # One worker at a time forms a person's batch (another may hold some of their rows, SKIP
+    # LOCKED, and would make a second text and miscount the daily limit): the rest wait.
+    by_person = {person: mine for person, mine in by_person.items() if _formed_by_us(person)}
     preferences = _preferences(list(by_person))
     batches = []
     for recipient_id, mine in by_person.items():
@@ -207,6 +211,17 @@ def claim_batches(limit: int) -> list[Batch]:
         if batch is not None:
             batches.append(batch)
     return batches
+
+
+def _formed_by_us(recipient_id: int) -> bool:
+    """A lock on (MESSAGES, person) until this claim's transaction ends; False when another
+    worker holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)",
+            [int(AdvisoryLock.MESSAGES), recipient_id % 2**31],
+        )
+        return cursor.fetchone()[0]
 
 
 def send(batch: Batch) -> None:
@@ -281,6 +296,12 @@ def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
                 return counts
             try:
                 send(batch)
+            except GatewayBusy as busy:
+                # over the gateway's quota: not the message's fault, no attempt counted; nobody
+                # sends before it says, and this run gives its batches back
+                limiter.push_back(busy.retry_after)
+                release(batches[index:])
+                return counts
             except SmsNotSent as error:
                 record_failure(batch, str(error))
                 counts["failed"] += 1

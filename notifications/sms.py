@@ -20,6 +20,15 @@ class SmsNotSent(Exception):
     """The gateway did not take the message; nothing was sent."""
 
 
+class GatewayBusy(SmsNotSent):
+    """The gateway answered 429: over its quota, nothing sent; ``retry_after`` seconds to wait
+    (from its Retry-After, at most a minute)."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"gateway answered HTTP 429 (retry after {retry_after:g} s)")
+        self.retry_after = retry_after
+
+
 class ConsoleSender:
     """Development and demo: the message goes to the log (the number masked). Refused by the
     production settings."""
@@ -40,8 +49,19 @@ def post(url: str, token: str, payload: dict, idempotency_key: str, timeout: tup
         )
     except requests.RequestException as error:
         raise SmsNotSent(f"gateway unreachable: {type(error).__name__}") from None
+    if response.status_code == 429:
+        raise GatewayBusy(_retry_after(response.headers.get("Retry-After", "")))
     if not 200 <= response.status_code < 300:
         raise SmsNotSent(f"gateway answered HTTP {response.status_code}")
+
+
+def _retry_after(value: str) -> float:
+    """Retry-After in seconds, within [1, 60]; anything else (a date, garbage) counts as 5."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return 5.0
+    return min(max(seconds, 1.0), 60.0) if seconds == seconds else 5.0
 
 
 class HttpSender:

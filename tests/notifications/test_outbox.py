@@ -390,3 +390,35 @@ def test_a_stale_worker_records_no_failure_over_the_one_that_took_its_batch_over
         "",
         fresh.lease_end,
     )
+
+
+def test_a_gateway_over_its_quota_costs_no_attempt_and_holds_every_worker_back(monkeypatch):
+    from core.models import RateLimit
+    from notifications.services import LIMITER_NAME
+
+    def busy(self, phone, text, idempotency_key=""):
+        raise sms.GatewayBusy(30)
+
+    monkeypatch.setattr(sms.OutboxSender, "send", busy)
+    rewarded()
+    assert deliver_messages(max_seconds=5) == {"sent": 0, "failed": 0}
+    message = Message.objects.get()
+    assert (message.status, message.attempts, message.leased_until) == ("waiting", 0, None)
+    held = RateLimit.objects.get(name=LIMITER_NAME).next_free_at
+    assert held >= timezone.now() + timedelta(seconds=25)  # nobody sends before it says
+    monkeypatch.undo()
+    assert deliver_messages(max_seconds=1) == {"sent": 0, "failed": 0}  # still held back
+    assert sms.outbox == []
+
+
+def test_retry_after_is_read_within_bounds():
+    from notifications.sms import _retry_after
+
+    assert [_retry_after(v) for v in ("12", "0", "100000", "nan", "Wed, 21 Oct 2015", "")] == [
+        12.0,
+        1.0,
+        60.0,
+        5.0,
+        5.0,
+        5.0,
+    ]
