@@ -36,7 +36,13 @@ class Customer(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")
     )
-    phone = models.CharField(max_length=11, unique=True, verbose_name=_("phone"))
+    phone = models.CharField(max_length=41, unique=True, verbose_name=_("phone"))
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Erased on the person's request: the number is a digest, the user disabled."),
+        verbose_name=_("erased at"),
+    )
     invite_code = models.CharField(
         max_length=16, unique=True, default=new_invite_code, verbose_name=_("invite code")
     )
@@ -58,7 +64,9 @@ class Customer(models.Model):
             # one way to write a number (invitations.phones): 11 ASCII digits, never a twin in
             # full-width or another script's digits that uniqueness would take for another
             models.CheckConstraint(
-                condition=Q(phone__regex=STORED_PHONE), name="customer_phone_is_ascii"
+                condition=Q(phone__regex=STORED_PHONE)
+                | Q(phone__regex=ERASED_PHONE, erased_at__isnull=False),
+                name="customer_phone_is_ascii_or_erased",
             ),
         ]
 

@@ -341,3 +341,13 @@ def mark_read(recipient_id: int) -> int:
 
 def unread_count(recipient_id: int) -> int:
     return Message.objects.filter(recipient_id=recipient_id, read_at__isnull=True).count()
+
+
+def forget_user(user_id: int) -> int:
+    """A person erased on request: their messages (the inbox) and choices go; returns how many
+    messages. Runs in the caller's transaction."""
+    Preference.objects.filter(user_id=user_id).delete()
+    # a message staff acted on keeps its row (its events are history), emptied
+    Message.objects.filter(recipient_id=user_id, events__isnull=False).update(phone="", params={})
+    deleted, _ = Message.objects.filter(recipient_id=user_id, events__isnull=True).delete()
+    return deleted

@@ -35,7 +35,12 @@ def _words(kind: str, params: dict) -> str:
         words = _("Your %(card)s expires on %(date)s and is not opened yet: see My rewards.")
     else:
         raise ValueError(f"no words for the message kind {kind!r}")
-    return words % params if "%(" in words else words
+    if "%(" not in words:
+        return words
+    try:
+        return words % params
+    except (KeyError, TypeError):  # a message emptied when its person was erased
+        return _("(erased)")
 
 
 def text(kind: str, params: dict, language: str) -> str:

@@ -100,3 +100,10 @@ def app_customer_id(user_id: int) -> str | None:
         .values_list("subject", flat=True)
         .first()
     )
+
+
+def forget_user(user_id: int) -> int:
+    """A person erased on request: the app's customer id tied to them goes (the refusals
+    recorded stay, naming the disabled user)."""
+    deleted, _ = AppIdentity.objects.filter(user_id=user_id).delete()
+    return deleted

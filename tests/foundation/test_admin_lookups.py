@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 PHONES = ["13912345678", "13812345670"]  # created in this order: by pk and by phone differ
 LOOKUPS = sorted(CharField.get_lookups())  # exact, iexact, contains, ..., regex, range, any
-OUR_APPS = {"cardpool", "invitations", "notifications", "rewards", "signin"}
+OUR_APPS = {"cardpool", "invitations", "notifications", "operations", "rewards", "signin"}
 
 
 def our_admins():

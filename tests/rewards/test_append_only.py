@@ -9,6 +9,7 @@ from invitations.models import InvitationEvent
 from invitations.services.campaigns import set_campaign_paused, set_customer_flagged
 from notifications.models import Message
 from notifications.services import retry_message
+from operations.models import DataRequest
 from rewards.models import Anomaly
 from rewards.services import grant_reward
 from rewards.services.anomalies import review_anomaly
@@ -40,6 +41,7 @@ def history():
     Message.objects.filter(pk=message.pk).update(status=Message.Status.DEAD)
     retry_message(message, reason="gateway fixed", actor=None)
     SignInEvent.record("phone_mismatch", issuer="app", subject="C1", actor_label="app hand-off")
+    DataRequest.record("export", phone_digest="x", phone_masked="*", reason="asked", summary={})
 
 
 @pytest.mark.parametrize("table", TABLES)

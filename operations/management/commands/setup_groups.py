@@ -29,6 +29,7 @@ VIEW_ALL = [
         ],
         "notifications": ["message", "messageevent"],
         "signin": ["appidentity", "signinevent"],
+        "operations": ["datarequest"],
     }.items()
     for model in models
 ] + ["admin.view_logentry"]
