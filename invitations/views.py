@@ -247,6 +247,17 @@ def signup(request):
     return render(request, "invitations/signup.html", {"form": form})
 
 
+def _resend(request, flow: str, verification):
+    """A new code to the same number, for a flow whose state the session keeps under ``flow``
+    (sign-up, sign-in): the new code's id replaces the old one's."""
+    try:
+        verification = send_phone_code(None, verification.phone, address=client_ip(request))
+    except InvitationRefused as refusal:
+        return _after_code_post(request, str(refusal))
+    request.session[flow] = {**request.session[flow], "verification_id": verification.pk}
+    return _after_code_post(request)
+
+
 @require_http_methods(["GET", "POST"])
 def signup_verify(request):
     pending = request.session.get("signup") or {}
@@ -255,12 +266,7 @@ def signup_verify(request):
         return redirect("invitations:signup")
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "resend" in request.POST:
-        try:
-            verification = send_phone_code(None, verification.phone, address=client_ip(request))
-        except InvitationRefused as refusal:
-            return _after_code_post(request, str(refusal))
-        request.session["signup"] = {**pending, "verification_id": verification.pk}
-        return _after_code_post(request)
+        return _resend(request, "signup", verification)
     if request.method == "POST" and form.is_valid():
         try:
             verified = check_phone_code(verification, form.cleaned_data["code"])
@@ -313,12 +319,7 @@ def code_login_verify(request):
         return redirect("invitations:code_login")
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "resend" in request.POST:
-        try:
-            verification = send_phone_code(None, verification.phone, address=client_ip(request))
-        except InvitationRefused as refusal:
-            return _after_code_post(request, str(refusal))
-        request.session["code_login"] = {**pending, "verification_id": verification.pk}
-        return _after_code_post(request)
+        return _resend(request, "code_login", verification)
     if request.method == "POST" and form.is_valid():
         try:
             verified = check_phone_code(verification, form.cleaned_data["code"])

@@ -124,3 +124,17 @@ def test_no_code_and_no_full_number_in_any_log_line(client, caplog):
 def test_the_login_page_offers_the_code(client):
     page = client.get(reverse("login") + "?next=/me/points/").content.decode()
     assert 'id="code-login"' in page and "next=/me/points/" in page.replace("%2F", "/")
+
+
+def test_a_new_code_on_the_code_page_replaces_the_first(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
+    ask_code(client)
+    first = last_code(PHONE)
+    client.post(reverse("invitations:code_login_verify"), {"resend": "1"})
+    second = last_code(PHONE)
+    assert len(sms.outbox) == 2
+    if first != second:
+        give_code(client, first)  # the first code's verification is no longer the session's
+        assert signed_in(client) is None
+    give_code(client, second)
+    assert signed_in(client) is not None
