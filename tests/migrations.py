@@ -16,3 +16,20 @@ def historical_model(app_label: str, model_name: str, targets):
     current model would name columns that do not exist yet."""
     state = MigrationExecutor(connection).loader.project_state(targets)
     return state.apps.get_model(app_label, model_name)
+
+
+_old_phones = iter(range(13600000000, 13699999999))
+
+
+def old_customer(targets, *, phone: str | None = None, user=None):
+    """A customer as the code at ``targets`` wrote it (the current model names columns added
+    since, as ``erased_at``), with a user of its own unless ``user`` is given."""
+    import secrets
+
+    from tests.factories import UserFactory
+
+    return historical_model("invitations", "Customer", targets).objects.create(
+        user_id=(user or UserFactory()).pk,
+        phone=phone or str(next(_old_phones)),
+        invite_code=secrets.token_hex(6).upper(),
+    )

@@ -11,8 +11,8 @@ from django.utils import timezone
 from invitations.models import Invitation, InvitationEvent
 from rewards.services import grant_reward, void_grant
 from rewards.services.reconciliation import reconcile
-from tests.factories import CampaignFactory, CustomerFactory, make_cards
-from tests.migrations import historical_model, migrate
+from tests.factories import CampaignFactory, make_cards
+from tests.migrations import historical_model, migrate, old_customer
 
 BEFORE = [("invitations", "0013_phones_are_ascii")]
 _phones = iter(range(15900000000, 15999999999))
@@ -24,7 +24,7 @@ def qualified_before(campaign, account_id: str, decided_at=None):
     now = timezone.now()
     return historical_model("invitations", "Invitation", BEFORE).objects.create(
         campaign_id=campaign.pk,
-        inviter_id=CustomerFactory().pk,
+        inviter_id=old_customer(BEFORE).pk,
         invitee_phone=str(next(_phones)),
         status="qualified",
         external_account_id=account_id,

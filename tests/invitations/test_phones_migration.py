@@ -10,8 +10,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from invitations.models import Customer
-from tests.factories import CampaignFactory, CustomerFactory, UserFactory
-from tests.migrations import historical_model, migrate
+from tests.factories import CampaignFactory, UserFactory
+from tests.migrations import historical_model, migrate, old_customer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -50,7 +50,7 @@ def old_invitation(phone: str, campaign=None):
     return old(
         "Invitation",
         campaign_id=(campaign or CampaignFactory()).pk,
-        inviter_id=CustomerFactory().pk,
+        inviter_id=old_customer(BEFORE).pk,
         invitee_phone=phone,
         qualify_by=now + timedelta(days=30),
         next_check_at=now,
@@ -58,7 +58,7 @@ def old_invitation(phone: str, campaign=None):
 
 
 def customer(phone: str, username: str):
-    return CustomerFactory(phone=phone, user=UserFactory(username=username))
+    return old_customer(BEFORE, phone=phone, user=UserFactory(username=username))
 
 
 def test_stored_twins_are_rewritten_in_ascii_with_the_user_names(capsys):
