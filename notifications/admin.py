@@ -26,17 +26,17 @@ class MessageAdmin(ReadOnlyAdmin):
     """The outbox: what waits, what was sent, what failed for good (retry it with a reason)."""
 
     list_display = [
-        "pk",
-        "recipient_id",
+        "created_at",
+        "recipient_shown",
         "kind",
         "status",
         "channel",
         "attempts",
-        "created_at",
         "next_attempt_at",
         "sent_at",
         "last_error",
     ]
+    list_select_related = ["recipient"]
     list_filter = ["status", "channel", "kind"]
     fields = [
         "recipient_shown",

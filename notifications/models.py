@@ -67,7 +67,7 @@ class Message(models.Model):
         related_name="messages_received",
         verbose_name=_("recipient"),
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("message kind"))
     params = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     phone = models.CharField(max_length=11, blank=True, verbose_name=_("phone"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -88,7 +88,7 @@ class Message(models.Model):
         ),
         verbose_name=_("send key"),
     )
-    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("send attempts"))
     next_attempt_at = models.DateTimeField(verbose_name=_("next attempt at"))
     leased_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
     last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))

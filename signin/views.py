@@ -4,6 +4,7 @@ import logging
 from base64 import b32encode
 
 import segno
+from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -64,10 +65,13 @@ def second_factor(request):
     user = request.user
     if not user.is_staff:
         raise PermissionDenied
+    page = admin.site.each_context(request)  # the admin's header and links
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        return render(request, "signin/second_factor.html", {"enrolled": True})
+        return render(request, "signin/second_factor.html", {**page, "enrolled": True})
     if user_has_device(user, confirmed=True) and not user.is_verified():
-        return render(request, "signin/second_factor.html", {"verify_first": True}, status=403)
+        return render(
+            request, "signin/second_factor.html", {**page, "verify_first": True}, status=403
+        )
     device = None
     if request.method == "POST":
         device = TOTPDevice.objects.filter(
@@ -87,11 +91,12 @@ def second_factor(request):
             codes = _recovery_codes(user)
             otp_login(request, device)
             request.session.pop(ENROLLING, None)
-            return render(request, "signin/second_factor.html", {"codes": codes})
+            return render(request, "signin/second_factor.html", {**page, "codes": codes})
         error = _(
             "That code is not right. Check the time on your phone and type the code shown now."
         )
     context = {
+        **page,
         "qr": segno.make(device.config_url, error="m").svg_inline(scale=4),
         "secret": b32encode(device.bin_key).decode(),
         "error": error,

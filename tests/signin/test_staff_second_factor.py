@@ -51,6 +51,8 @@ def sign_in(client, user, token: str = ""):
 def enrol(client) -> tuple[TOTPDevice, list[str]]:
     page = client.get(reverse("signin:second_factor"))
     assert page.status_code == 200 and "<svg" in page.content.decode()
+    header = page.content.decode().split('id="site-name"')[1].split("</div>")[0]
+    assert "Django" not in header  # the site's own header, not Django's default
     device = TOTPDevice.objects.get(confirmed=False)
     done = client.post(reverse("signin:second_factor"), {"token": code_now(device)})
     device.refresh_from_db()
