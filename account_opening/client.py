@@ -237,7 +237,9 @@ class HttpAccountOpeningClient:
         # absorbs the jitter of a send delayed past its slot into the next one's second
         share = settings.ACCOUNT_OPENING_BUDGET_SHARE
         self.limiter = SharedRateLimiter(
-            LIMITER_NAME, (rate or settings.ACCOUNT_OPENING_RATE) * share
+            LIMITER_NAME,
+            (rate or settings.ACCOUNT_OPENING_RATE) * share,
+            cap=settings.ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS,
         )
         self.total_timeout = total_timeout or settings.ACCOUNT_OPENING_TOTAL_TIMEOUT
         self.timeout = (

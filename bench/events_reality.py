@@ -20,7 +20,8 @@ from datetime import timedelta
 import requests
 from django.utils import timezone
 
-from devtools.simulator_process import ROOT, simulator_process
+from devtools.processes import ROOT
+from devtools.simulator_process import simulator_process
 
 from . import fixtures
 from .common import percentile, wait_for_server

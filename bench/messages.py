@@ -13,7 +13,6 @@
   second.
 """
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from collections import Counter
 
 import requests
 from django.conf import settings
+
+from devtools.processes import listening
 
 from . import grant_path
 from .common import execute, median, run_parallel, scalar, start
@@ -85,19 +86,6 @@ def _cost(quick: bool) -> dict:
     return table
 
 
-def _gateway(rate: float):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.message_gateway", "--port", "0", "--rate", str(rate)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError(f"gateway did not start: {line}")
-    return process, line.split()[2]
-
-
 def _backlog() -> tuple[int, float]:
     row = scalar(
         "SELECT json_build_array(count(*), coalesce(extract(epoch FROM now() - "
@@ -116,16 +104,16 @@ def _drain(quick: bool) -> dict:
     _, ids = grant_path._qualified(count)
     for index in range(0, len(ids), 200):
         grant_rewards(ids[index : index + 200])
-    process, url = _gateway(rate)
-    env = {
-        "SMS_SENDER": "notifications.sms.HttpSender",
-        "SMS_GATEWAY_URL": f"{url}/sms",
-        "MESSAGE_GATEWAY_RATE": str(rate),
-        "MESSAGE_BURST_SECONDS": "0",
-        "QUIET_HOURS": "",
-    }
-    samples = []
-    try:
+    gateway = [sys.executable, "-m", "devtools.message_gateway", "--port", "0", "--rate", str(rate)]
+    with listening(gateway) as url:
+        env = {
+            "SMS_SENDER": "notifications.sms.HttpSender",
+            "SMS_GATEWAY_URL": f"{url}/sms",
+            "MESSAGE_GATEWAY_RATE": str(rate),
+            "MESSAGE_BURST_SECONDS": "0",
+            "QUIET_HOURS": "",
+        }
+        samples = []
         started = time.monotonic()
         workers = [
             start("devtools.delivery.deliver_until_done", 3600, 50, env=env) for _ in range(2)
@@ -139,9 +127,6 @@ def _drain(quick: bool) -> dict:
             if worker.returncode != 0:
                 raise RuntimeError(f"delivery worker failed: {worker.stderr.read()}")
         records = requests.get(f"{url}/_gw/records", timeout=30).json()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     outcomes = Counter(record["outcome"] for record in records)
     delivered = Counter(r["key"] for r in records if r["outcome"].startswith("delivered"))
     per_second = Counter(int(r["at"]) for r in records if r["outcome"].startswith("delivered"))

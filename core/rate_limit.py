@@ -10,7 +10,6 @@ its slot. Slots are spaced evenly by the database's clock, so the upstream never
 import math
 import time
 
-from django.conf import settings
 from django.db import connection
 
 from core.models import RateLimit
@@ -63,12 +62,14 @@ def clamp_seconds(seconds: float, cap: float) -> float:
 
 
 class SharedRateLimiter:
-    def __init__(self, name: str, rate: float, *, cap: float | None = None):
+    def __init__(self, name: str, rate: float, *, cap: float):
+        """``rate`` requests a second at most; ``cap``: the longest wait the slot may be pushed
+        ahead (the service's own longest Retry-After that we honour)."""
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.name = name
         self.interval = SAFETY_MARGIN / rate
-        self.cap = float(settings.ACCOUNT_OPENING_MAX_RETRY_AFTER_SECONDS if cap is None else cap)
+        self.cap = float(cap)
 
     def wait_for_slot(self, deadline: float | None = None) -> bool:
         """Reserve the next slot and sleep until it. Returns False, reserving nothing and without

@@ -14,10 +14,12 @@ import html
 import sys
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt
+
+from devtools.processes import serve
 
 PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIOpasMkH+MpGggeRGAmdLF5vnOpss+W39j9mscMP4eOS
@@ -105,13 +107,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--site", default="http://127.0.0.1:8000")
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(args.site.rstrip("/")))
-    server.daemon_threads = True
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(handler(args.site.rstrip("/")), args.port)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ import random
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from devtools.processes import serve
 
 MAX_BODY = 64 * 1024
 
@@ -118,13 +120,7 @@ def main(argv=None) -> None:
     gateway = Gateway(
         args.token, args.fail_rate, args.hang_rate, args.hang_seconds, args.seed, args.rate
     )
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(gateway))
-    server.daemon_threads = True
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(handler(gateway), args.port)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.client_ip import client_ip
+from core.navigation import own_page
 from core.throttles import rate
 
 from .exceptions import (
@@ -301,13 +302,13 @@ def code_login(request):
         else:
             request.session["code_login"] = {
                 "verification_id": verification.pk,
-                "next": _own_page(request.POST.get("next", "")),
+                "next": own_page(request.POST.get("next", "")),
             }
             return redirect("invitations:code_login_verify")
     return render(
         request,
         "invitations/code_login.html",
-        {"form": form, "next": _own_page(request.GET.get("next", ""))},
+        {"form": form, "next": own_page(request.GET.get("next", ""))},
     )
 
 
@@ -334,10 +335,3 @@ def code_login_verify(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(pending.get("next") or reverse("rewards:home"))
     return _code_page(request, verification, form, restart_url=reverse("invitations:code_login"))
-
-
-def _own_page(target: str) -> str:
-    """A path of this site to go to after signing in, or nothing."""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
-        return target
-    return ""

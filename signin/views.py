@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,20 +18,12 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.navigation import own_page
+
 from . import handoff, services
 from .staff import RECOVERY_CODES
 
 logger = logging.getLogger(__name__)
-
-
-def _next(request) -> str:
-    """Only a page of ours, by its path (never another site, never a scheme-relative URL)."""
-    target = request.GET.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts=None, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("rewards:home")
 
 
 @never_cache
@@ -46,7 +37,8 @@ def enter(request):
     else:
         # a fresh session (Django's login cycles the key): a session id planted before is void
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        response = redirect(_next(request))  # the token leaves the address bar at once
+        target = own_page(request.GET.get("next", "")) or reverse("rewards:home")
+        response = redirect(target)  # the token leaves the address bar at once
     response["Referrer-Policy"] = "no-referrer"
     return response
 

@@ -1,12 +1,11 @@
 """The message gateway stand-in (``devtools.message_gateway``) as a separate process."""
 
-import subprocess
 import sys
 from contextlib import contextmanager
 
 import requests
 
-from tests.processes import ROOT
+from devtools.processes import listening
 
 
 class RunningGateway:
@@ -19,18 +18,6 @@ class RunningGateway:
 
 @contextmanager
 def gateway(*arguments: str):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.message_gateway", "--port", "0", *arguments],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"gateway did not start: {line}{process.stderr.read()}")
-        yield RunningGateway(line.split()[2])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-m", "devtools.message_gateway", "--port", "0", *arguments]
+    with listening(command) as url:
+        yield RunningGateway(url)

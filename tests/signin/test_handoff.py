@@ -3,10 +3,8 @@ stand-in (``devtools.app_handoff``) as a real process over HTTP, and every way a
 wrong."""
 
 import logging
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import jwt
@@ -18,10 +16,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from devtools import app_handoff
+from devtools.processes import listening
 from invitations.models import Customer
 from signin.models import AppIdentity, SignInEvent
 from tests.factories import CustomerFactory
-from tests.processes import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -35,29 +33,10 @@ def handoff_keys(settings):
     settings.APP_HANDOFF_AUDIENCE = app_handoff.AUDIENCE
 
 
-@contextmanager
 def the_app():
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.app_handoff",
-            "--port",
-            "0",
-            "--site",
-            "http://testserver",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        yield line.split()[2]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """The app's stand-in over HTTP, opening ``http://testserver`` (the test client's site)."""
+    command = [sys.executable, "-m", "devtools.app_handoff", "--port", "0"]
+    return listening([*command, "--site", "http://testserver"])
 
 
 def enter(client, token: str, next_url: str = "/me/"):
