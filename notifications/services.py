@@ -123,10 +123,13 @@ def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Ba
     else:
         rows = [row for row in rows if row.batch_key is None]
         key, channel, resent = uuid.uuid4(), preference.channel, False
-        if not preference.reminders:
-            reminders = [row for row in rows if row.kind in REMINDERS]
-            _settle(reminders, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
-            rows = [row for row in rows if row.kind not in REMINDERS]
+    # The person's choice as it is now, a retry included: what they turned off stays in the inbox.
+    if preference.channel == Channel.INBOX:
+        channel = Channel.INBOX
+    if not preference.reminders:
+        reminders = [row for row in rows if row.kind in REMINDERS]
+        _settle(reminders, now, status=Message.Status.INBOX_ONLY, channel=Channel.INBOX)
+        rows = [row for row in rows if row.kind not in REMINDERS]
     if not rows:
         return None
     push_to = _push_address(rows[0].recipient_id) if channel == Channel.PUSH else None

@@ -422,3 +422,17 @@ def test_retry_after_is_read_within_bounds():
         5.0,
         5.0,
     ]
+
+
+def test_a_retry_follows_the_choice_the_person_made_since(monkeypatch):
+    def refuse(self, phone, text, idempotency_key=""):
+        raise sms.SmsNotSent("gateway answered HTTP 500")
+
+    monkeypatch.setattr(sms.OutboxSender, "send", refuse)
+    grant = rewarded()
+    deliver_messages(max_seconds=10)
+    monkeypatch.undo()
+    Preference.objects.create(user=grant.inviter.user, channel=Channel.INBOX)  # SMS turned off
+    Message.objects.update(next_attempt_at=timezone.now())
+    deliver_messages(max_seconds=10)
+    assert sms.outbox == [] and Message.objects.get().status == "inbox_only"
