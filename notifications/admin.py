@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -68,10 +69,14 @@ class MessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("words"))
     def words(self, message) -> str:
+        if message.kind == Message.Kind.ANOMALY:
+            return texts.alert_email([message], settings.LANGUAGE_CODE)[1]
         return texts.text(message.kind, message.params, "zh-hans")
 
     @admin.display(description=_("recipient"))
     def recipient_shown(self, message) -> str:
+        if message.recipient is None:  # a staff alert
+            return message.email
         return shown_user(message.recipient)
 
     @admin.display(description=_("phone"))

@@ -15,6 +15,10 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     PUSH = "push", _("App notification")
     INBOX = "inbox", _("Only in my messages on the site")
+    EMAIL = "email", _("E-mail (staff alerts)")
+
+
+CUSTOMER_CHANNELS = [choice for choice in Channel.choices if choice[0] != Channel.EMAIL]
 
 
 class Preference(models.Model):
@@ -28,7 +32,7 @@ class Preference(models.Model):
         verbose_name=_("user"),
     )
     channel = models.CharField(
-        max_length=8, choices=Channel.choices, default=Channel.SMS, verbose_name=_("tell me by")
+        max_length=8, choices=CUSTOMER_CHANNELS, default=Channel.SMS, verbose_name=_("tell me by")
     )
     reminders = models.BooleanField(
         default=True, verbose_name=_("remind me of cards I have not opened before they expire")
@@ -53,6 +57,7 @@ class Message(models.Model):
         REWARD_HELD = "reward_held", _("reward held for review")
         REWARD_VOIDED = "reward_voided", _("reward voided")
         CARD_EXPIRING = "card_expiring", _("unopened card expiring (a reminder)")
+        ANOMALY = "anomaly", _("anomaly (to the reviewers)")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("waiting")
@@ -64,12 +69,16 @@ class Message(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="messages_received",
+        help_text=_("A customer; empty for a staff alert, which goes to an e-mail address."),
         verbose_name=_("recipient"),
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("message kind"))
     params = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     phone = models.CharField(max_length=11, blank=True, verbose_name=_("phone"))
+    email = models.EmailField(blank=True, verbose_name=_("e-mail address"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
     # the outbox: SMS or push, once
@@ -105,9 +114,17 @@ class Message(models.Model):
             ),
             models.Index(fields=["recipient", "-created_at"], name="message_inbox"),
         ]
+        constraints = [
+            # to a customer, or a staff alert to an address: never neither, never both
+            models.CheckConstraint(
+                condition=(Q(recipient__isnull=False) & Q(email=""))
+                | (Q(recipient__isnull=True) & ~Q(email="")),
+                name="message_to_a_customer_or_an_address",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} → {self.recipient_id}"
+        return f"#{self.pk} {self.kind} → {self.recipient_id or 'staff'}"
 
 
 class MessageEvent(RecordedEvent):

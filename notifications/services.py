@@ -36,6 +36,7 @@ from core.locks import AdvisoryLock
 from core.rate_limit import SharedRateLimiter
 
 from . import quiet, texts
+from .mail import send_email
 from .models import Channel, Message, MessageEvent, Preference
 from .push import send_push
 from .sms import GatewayBusy, SmsNotSent, send_sms
@@ -49,27 +50,32 @@ REMINDERS = {Message.Kind.CARD_EXPIRING}  # what a person may turn off (kept in 
 
 @dataclass(frozen=True)
 class Notice:
-    """One message to write: to whom (a user, and their own phone for SMS), what about."""
+    """One message to write: to whom (a customer, and their own phone for SMS; or, for a staff
+    alert, an e-mail address and no customer), what about."""
 
-    recipient_id: int
+    recipient_id: int | None
     kind: str
     params: dict
     phone: str = ""
+    email: str = ""
 
 
 def notify(notices: list[Notice]) -> list[Message]:
-    """Write the messages in the caller's transaction, one statement however many; each is
-    sent once its burst window (``MESSAGE_BURST_SECONDS``) has passed."""
+    """Write the messages in the caller's transaction, one statement however many. A customer's
+    is sent once its burst window (``MESSAGE_BURST_SECONDS``) has passed; a staff alert is due
+    at once (the alerts due together for one address still go as one e-mail)."""
     if not notices:
         return []
-    due = database_now() + timedelta(seconds=settings.MESSAGE_BURST_SECONDS)
+    now = database_now()
+    burst = now + timedelta(seconds=settings.MESSAGE_BURST_SECONDS)
     return Message.objects.bulk_create(
         Message(
             recipient_id=notice.recipient_id,
             kind=notice.kind,
             params=notice.params,
             phone=notice.phone,
-            next_attempt_at=due,
+            email=notice.email,
+            next_attempt_at=now if notice.email else burst,
         )
         for notice in notices
     )
@@ -80,9 +86,9 @@ class Batch:
     """Messages for one person sent as one text, under one key."""
 
     key: uuid.UUID
-    recipient_id: int
+    recipient_id: int | None  # None: a staff alert
     channel: str
-    address: str  # the phone for SMS, the app's customer id for push
+    address: str  # the phone for SMS, the app's customer id for push, the staff's e-mail
     language: str
     messages: list[Message]
     lease_end: datetime
@@ -156,10 +162,7 @@ def _batch_for(rows: list[Message], preference: Preference, now: datetime) -> Ba
                 last_error=f"the daily limit of {settings.MESSAGE_SMS_PER_DAY} SMS was reached",
             )
             return None
-    lease_end = now + timedelta(seconds=settings.MESSAGE_LEASE_SECONDS)
-    Message.objects.filter(pk__in=[row.pk for row in rows]).update(
-        batch_key=key, channel=channel, leased_until=lease_end, next_attempt_at=lease_end
-    )
+    lease_end = _lease(rows, key, channel, now)
     address = push_to if channel == Channel.PUSH else phone
     return Batch(key, rows[0].recipient_id, channel, address, preference.language, rows, lease_end)
 
@@ -177,11 +180,47 @@ def push_offered(user_id: int) -> bool:
     return _push_address(user_id) is not None
 
 
+def _lease(rows: list[Message], key: uuid.UUID, channel: str, now: datetime) -> datetime:
+    lease_end = now + timedelta(seconds=settings.MESSAGE_LEASE_SECONDS)
+    Message.objects.filter(pk__in=[row.pk for row in rows]).update(
+        batch_key=key, channel=channel, leased_until=lease_end, next_attempt_at=lease_end
+    )
+    return lease_end
+
+
+@transaction.atomic
+def claim_alerts(limit: int) -> list[Batch]:
+    """Lease up to ``limit`` due staff alerts, one batch (one e-mail) per address: a retry under
+    its own key, the new ones together under a new key. No quiet hours and no daily limit: an
+    alert is what the reviewers want now. Commits before returning."""
+    now = database_now()
+    rows = list(
+        Message.objects.filter(
+            status=Message.Status.WAITING, recipient__isnull=True, next_attempt_at__lte=now
+        )
+        .select_for_update(skip_locked=True)
+        .order_by("email", "pk")[:limit]
+    )
+    groups: dict[tuple, list[Message]] = {}
+    for row in rows:
+        groups.setdefault((row.email, row.batch_key), []).append(row)
+    batches = []
+    for (email, key), mine in groups.items():
+        key = key or uuid.uuid4()
+        lease_end = _lease(mine, key, Channel.EMAIL, now)
+        batches.append(
+            Batch(key, None, Channel.EMAIL, email, settings.LANGUAGE_CODE, mine, lease_end)
+        )
+    return batches
+
+
 @transaction.atomic
 def claim_batches(limit: int) -> list[Batch]:
-    """Lease up to ``limit`` people's due messages (commits before returning)."""
+    """Lease up to ``limit`` customers' due messages (commits before returning)."""
     now = database_now()
-    due = Message.objects.filter(status=Message.Status.WAITING, next_attempt_at__lte=now)
+    due = Message.objects.filter(
+        status=Message.Status.WAITING, recipient__isnull=False, next_attempt_at__lte=now
+    )
     recipients = sorted(
         set(
             due.select_for_update(skip_locked=True)
@@ -228,7 +267,12 @@ def _formed_by_us(recipient_id: int) -> bool:
 
 
 def send(batch: Batch) -> None:
-    """Send one batch's text by its channel; raises ``SmsNotSent`` when the gateway refuses."""
+    """Send one batch's text by its channel; raises ``SmsNotSent`` when the gateway (or the
+    mail server) refuses."""
+    if batch.channel == Channel.EMAIL:
+        subject, body = texts.alert_email(batch.messages, batch.language)
+        send_email(batch.address, subject, body, idempotency_key=str(batch.key))
+        return
     text = texts.outgoing(batch.messages, batch.language)
     if batch.channel == Channel.SMS:
         send_sms(batch.address, text, idempotency_key=str(batch.key))
@@ -283,12 +327,45 @@ def release(batches: list[Batch]) -> None:
     ).update(leased_until=None, next_attempt_at=database_now())
 
 
+def _sent(batch: Batch) -> str | None:
+    """Send one batch: None when it went, else the error to record (``GatewayBusy`` passes up:
+    not the message's fault)."""
+    try:
+        send(batch)
+    except GatewayBusy:
+        raise
+    except SmsNotSent as error:
+        return str(error)
+    except Exception as error:  # a sender failing in an unforeseen way: retried too
+        logger.exception("sending message batch %s failed unexpectedly", batch.key)
+        return f"unexpected {type(error).__name__}"
+    return None
+
+
+def _deliver_alerts(counts: dict, batch_size: int) -> None:
+    """Staff alerts first, apart from the customers' messages: a gateway over its quota or
+    hanging does not hold the reviewers' e-mail back. A mail server that fails ends this pass
+    (the rest wait for the next run, not once per alert on a dead server)."""
+    batches = claim_alerts(batch_size)
+    for index, batch in enumerate(batches):
+        error = _sent(batch)
+        if error is not None:
+            record_failure(batch, error)
+            release(batches[index + 1 :])
+            counts["failed"] += 1
+            return
+        record_sent(batch)
+        counts["sent"] += 1
+
+
 def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
-    """Claim, send and record until nothing is due or the time is up, at most
-    ``MESSAGE_GATEWAY_RATE`` sends a second across every worker; returns counts."""
+    """Send the due staff alerts, then claim, send and record customers' messages until nothing
+    is due or the time is up, at most ``MESSAGE_GATEWAY_RATE`` sends a second across every
+    worker; returns counts."""
     deadline = time.monotonic() + max_seconds
     limiter = SharedRateLimiter(LIMITER_NAME, settings.MESSAGE_GATEWAY_RATE, cap=60)
     counts = {"sent": 0, "failed": 0}
+    _deliver_alerts(counts, batch_size)
     while time.monotonic() < deadline:
         batches = claim_batches(batch_size)
         if not batches:
@@ -298,20 +375,15 @@ def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
                 release(batches[index:])  # out of time before the gateway's next free slot
                 return counts
             try:
-                send(batch)
+                error = _sent(batch)
             except GatewayBusy as busy:
                 # over the gateway's quota: not the message's fault, no attempt counted; nobody
                 # sends before it says, and this run gives its batches back
                 limiter.push_back(busy.retry_after)
                 release(batches[index:])
                 return counts
-            except SmsNotSent as error:
-                record_failure(batch, str(error))
-                counts["failed"] += 1
-                continue
-            except Exception as error:  # a sender failing in an unforeseen way: retried too
-                logger.exception("sending message batch %s failed unexpectedly", batch.key)
-                record_failure(batch, f"unexpected {type(error).__name__}")
+            if error is not None:
+                record_failure(batch, error)
                 counts["failed"] += 1
                 continue
             record_sent(batch)

@@ -31,6 +31,8 @@ def _words(kind: str, params: dict) -> str:
         )
     elif kind == Kind.REWARD_VOIDED:
         words = _("A reward of yours was cancelled. See why in My rewards.")
+    elif kind == Kind.ANOMALY:
+        words = "%(severity)s: %(rule)s"
     elif kind == Kind.CARD_EXPIRING:
         words = _("Your %(card)s expires on %(date)s and is not opened yet: see My rewards.")
     else:
@@ -75,3 +77,24 @@ def outgoing(messages: list[Message], language: str) -> str:
 def title(language: str) -> str:
     with translation.override(language):
         return _("Invite a friend")
+
+
+def alert_email(messages: list[Message], language: str) -> tuple[str, str]:
+    """The subject and body of one e-mail to the reviewers carrying ``messages`` (anomalies:
+    their ``params`` hold the severity and rule named in the staff's language, the anomaly's
+    own message and the link to it on the review desk). The critical ones come first, and the
+    subject names the first."""
+    messages = sorted(messages, key=lambda message: message.params.get("level") != "critical")
+    with translation.override(language):
+        parts = [
+            _("%(message)s\n\nReview it: %(url)s\n")
+            % {"message": message.params["text"], "url": message.params["url"]}
+            for message in messages
+        ]
+        subject = _("[referral rewards] %(severity)s: %(rule)s") % messages[0].params
+        if len(messages) == 1:
+            return subject, parts[0]
+        more = ngettext("(and %(count)d more)", "(and %(count)d more)", len(messages) - 1)
+        heads = [_words(message.kind, message.params) for message in messages]
+        body = "\n".join(f"{head}\n{part}" for head, part in zip(heads, parts, strict=True))
+        return f"{subject} {more % {'count': len(messages) - 1}}", body

@@ -417,8 +417,11 @@ class Anomaly(models.Model):
     notified_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text=_("When the reviewers were sent an email about it."),
-        verbose_name=_("notified at"),
+        help_text=_(
+            "When the reviewers' alert was put on the outbox (e-mailed within a minute: see "
+            "Messages)."
+        ),
+        verbose_name=_("reviewers alerted at"),
     )
 
     class Meta:

@@ -16,8 +16,8 @@ from ..exceptions import CardAlreadyReported, GrantNotInStatus, NotYourGrant, To
 from ..lock_objects import grants_for_update, inviters_for_update
 from ..models import Anomaly, CardProblem, Grant, GrantEvent
 from ..selectors import card_report_open
+from .alerts import alert_reviewers
 from .anomalies import raise_anomaly
-from .detection import queue_notify_reviewers
 
 CARD_REPORTED = _("Customer reports a problem with the card of grant {grant}: {problem}. {note}")
 
@@ -82,5 +82,5 @@ def report_card_problem(
         severity=Anomaly.Severity.CRITICAL,
         grant=locked,
     )
-    queue_notify_reviewers()  # after the commit: the request never waits on the mail server
+    alert_reviewers([anomaly.pk])  # on the outbox, in this transaction: sent by the cluster
     return anomaly

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from invitations.models import Invitation, PollCycle
+from notifications.services import deliver_messages
 from rewards.models import Anomaly, AnomalyRule, Grant
 from rewards.services import grant_reward, void_grant
 from rewards.services.detection import detect_anomalies
@@ -389,6 +390,7 @@ def test_end_to_end_a_deleted_points_entry_is_caught_paused_emailed_and_reconcil
     with pytest.raises(SystemExit) as detected:
         call_command("detect_anomalies")
     detect_anomalies()
+    deliver_messages(max_seconds=10)  # the cluster's delivery of the outbox
     # then one critical ledger anomaly, the campaign paused, one email
     assert detected.value.code == 1
     [anomaly] = active(AnomalyRule.LEDGER_MISMATCH)

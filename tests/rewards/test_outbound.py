@@ -1,7 +1,8 @@
 """Nothing that talks to the outside world runs inside a transaction that holds locks.
 
 A mail server that accepts and never answers must block no customer, no reviewer and no worker:
-the anomaly e-mail goes out after the commit, outside any transaction, with ``EMAIL_TIMEOUT``.
+the anomaly's alert is written to the outbox with the anomaly and e-mailed by the cluster outside
+any transaction, with ``EMAIL_TIMEOUT``.
 """
 
 import json
@@ -12,15 +13,15 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
-from django_q.models import OrmQ
 
 from account_opening.client import HttpAccountOpeningClient
 from core.outbound import OutboundInsideTransaction
 from invitations.models import Invitation
 from notifications import sms
+from notifications.mail import send_email
+from notifications.models import Message
+from notifications.services import deliver_messages
 from rewards.models import Anomaly
-from rewards.services.detection import notify_reviewers
 from tests.factories import (
     CampaignFactory,
     CustomerFactory,
@@ -54,8 +55,9 @@ def timed(call):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_mail_server_that_never_answers_blocks_no_customer_no_reviewer_and_no_worker(
-    admin_user,
+    admin_user, settings
 ):
+    settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
     customer = CustomerFactory()
     first, second = issued_grants_of(customer, 2)
     customer_client = logged_in(customer.user)
@@ -63,9 +65,9 @@ def test_a_mail_server_that_never_answers_blocks_no_customer_no_reviewer_and_no_
     anomaly = Anomaly.objects.get(grant=first)
 
     with silent_smtp_server() as server:
-        # the detection schedule's run emails the reviewers, and the mail server hangs
+        # the outbox's delivery e-mails the reviewers' alert, and the mail server hangs
         worker = start_worker(
-            "tests.rewards.workers.detect_with_smtp", server.port, EMAIL_TIMEOUT=EMAIL_TIMEOUT
+            "tests.rewards.workers.deliver_with_smtp", server.port, EMAIL_TIMEOUT=EMAIL_TIMEOUT
         )
         try:
             assert server.connected.wait(60), "the worker never reached the mail server"
@@ -104,38 +106,45 @@ def test_a_mail_server_that_never_answers_blocks_no_customer_no_reviewer_and_no_
             stdout, stderr = worker.communicate(timeout=EMAIL_TIMEOUT + 30)
             assert worker.returncode == 0, stderr
             run = json.loads(stdout.strip().splitlines()[-1])
-            assert run["emailed"] == 0
+            assert run["failed"] == 1  # the alert; the rest of the run went on
         finally:
             if worker.poll() is None:
                 worker.kill()
                 worker.communicate()
     anomaly.refresh_from_db()
     assert anomaly.status == "acknowledged"
-    assert anomaly.notified_at is None  # not lost: the next run sends it
+    # not lost: the alert waits for its retry, the failure said
+    alert = Message.objects.get(kind="anomaly", params__anomaly=anomaly.pk)
+    assert (alert.status, alert.attempts) == ("waiting", 1)
+    assert alert.last_error.startswith("mail server:")
     assert Anomaly.objects.filter(kind="card_reported", status__in=Anomaly.ACTIVE).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_report_queues_the_reviewers_email_for_after_its_commit_and_it_is_sent_once(
+def test_a_report_writes_the_reviewers_alert_with_itself_and_it_is_emailed_once(
     settings, mailoutbox
 ):
     settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
+    settings.SITE_URL = "https://yq.example.cn"
     customer = CustomerFactory()
     [grant] = issued_grants_of(customer, 1)
 
     with outbound_calls() as calls:
         response = report(logged_in(customer.user), grant)
         assert response.status_code == 302 and not mailoutbox  # the request sent nothing
-        [queued] = OrmQ.objects.all()
-        task = queued.task
-        assert task["func"] == "rewards.tasks.notify_reviewers"
-        assert import_string(task["func"])(*task["args"]) == 1  # as the cluster runs it
-        assert import_string(task["func"])(*task["args"]) == 0  # once, not per run
+        anomaly = Anomaly.objects.get(grant=grant)
+        [alert] = Message.objects.filter(kind="anomaly")  # committed with the anomaly
+        assert (alert.email, alert.recipient_id) == ("desk@example.com", None)
+        assert anomaly.notified_at is not None
+        assert deliver_messages(max_seconds=10) == {"sent": 1, "failed": 0}  # the cluster
+        assert deliver_messages(max_seconds=10) == {"sent": 0, "failed": 0}  # once
 
-    anomaly = Anomaly.objects.get(grant=grant)
     [email] = mailoutbox
     assert f"/admin/rewards/anomaly/{anomaly.pk}/change/" in email.body
-    assert email.to == ["desk@example.com"] and anomaly.notified_at is not None
+    assert email.to == ["desk@example.com"]
+    alert.refresh_from_db()
+    # the send's key is the e-mail's Message-ID: a mail system drops a copy it already has
+    assert email.extra_headers["Message-ID"] == f"<{alert.batch_key}@yq.example.cn>"
     assert [call.what for call in calls] == ["mail"]
     assert not any(call.inside_transaction for call in calls)
 
@@ -165,10 +174,11 @@ def test_no_sms_mail_or_upstream_call_happens_inside_a_transaction(settings, mai
         from invitations.services import poll_invitations
 
         poll_invitations()
-        # mail: the detection run
+        # mail: the detection run's alerts, delivered by the outbox
         from rewards.services.detection import detect_anomalies
 
         detect_anomalies()
+        deliver_messages(max_seconds=10)
 
     assert {call.what for call in calls} == {"sms", "upstream", "mail"}, calls
     assert not [call for call in calls if call.inside_transaction]
@@ -182,7 +192,7 @@ def test_every_sender_refuses_to_run_inside_a_transaction(settings):
         with pytest.raises(OutboundInsideTransaction):
             sms.send_sms("15900000001", "x")
         with pytest.raises(OutboundInsideTransaction):
-            notify_reviewers()
+            send_email("desk@example.com", "x", "x", idempotency_key="k")
         with pytest.raises(OutboundInsideTransaction):
             HttpAccountOpeningClient().lookup("15900000001")
     assert not sms.outbox or sms.outbox[-1] != ("15900000001", "x")

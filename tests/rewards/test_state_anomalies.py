@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Message
+from notifications.services import deliver_messages
 from operations.health import status
 from rewards.models import Anomaly, AnomalyEvent, AnomalyRule
 from rewards.services import grant_reward, report_card_problem
@@ -43,11 +45,13 @@ def test_an_alarm_the_run_sees_already_cleared_is_not_mailed_and_does_not_fail_h
     make_cards(campaign.card_kind, 50)  # the restock, imported before the next run
 
     run = detect_anomalies()
+    deliver_messages(max_seconds=10)
 
     anomaly.refresh_from_db()
     assert anomaly.status == "open" and anomaly.cleared_at is not None and run.cleared >= 1
     link = reverse("admin:rewards_anomaly_change", args=[anomaly.pk])
     assert not [mail for mail in mailoutbox if link in mail.body]
+    assert not Message.objects.filter(kind="anomaly", params__anomaly=anomaly.pk).exists()
     assert anomalies_check()
     page = admin_client.get(reverse("admin:rewards_anomaly_change", args=[anomaly.pk]))
     assert "情况已于" in page.content.decode() and "自动关闭" in page.content.decode()

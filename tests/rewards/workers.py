@@ -54,21 +54,16 @@ def grant_all_qualified_without_locks(seed: int, path: str = "single") -> int:
     return grant_all_qualified(seed, path)
 
 
-def detect_with_smtp(port: int) -> dict:
-    """The detection schedule's run, its e-mail going to an SMTP server on ``port`` (the test's
-    server that accepts and never answers); returns what it emailed and how long it took."""
-    import time
-
+def deliver_with_smtp(port: int) -> dict:
+    """The outbox's delivery run, its e-mail going to an SMTP server on ``port`` (the test's
+    server that accepts and never answers); returns what it sent and failed."""
     from django.conf import settings
 
-    from rewards.services.detection import detect_anomalies
+    from notifications.services import deliver_messages
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.ANOMALY_EMAIL_RECIPIENTS = ["desk@example.com"]
-    started = time.monotonic()
-    run = detect_anomalies()
-    return {"emailed": run.emailed, "seconds": time.monotonic() - started}
+    return deliver_messages(max_seconds=10)
 
 
 def report_cards(customer_id: int, grant_ids: list[int], taps: int, start_at: float) -> dict:

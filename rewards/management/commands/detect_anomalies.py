@@ -16,7 +16,7 @@ class Command(BaseCommand):
         run = detect_anomalies()
         self.stdout.write(
             f"opened {len(run.opened)}, seen again {run.seen_again}, closed {run.closed}, "
-            f"campaigns paused {run.paused_campaigns or 'none'}, emails sent {run.emailed}"
+            f"campaigns paused {run.paused_campaigns or 'none'}, alerts queued {run.alerted}"
         )
         if run.truncated_rules:
             self.stderr.write(
