@@ -33,9 +33,9 @@ from core.backoff import doubling
 from core.clock import database_now
 from core.exceptions import required_reason
 from core.locks import AdvisoryLock
-from core.rate_limit import SharedRateLimiter
 
 from . import quiet, texts
+from .gateway import gateway_limiter
 from .mail import send_email
 from .models import Channel, Message, MessageEvent, Preference
 from .push import send_push
@@ -44,7 +44,6 @@ from .sms import GatewayBusy, SmsNotSent, send_sms
 logger = logging.getLogger(__name__)
 
 LONGEST_RETRY_WAIT = timedelta(hours=1)
-LIMITER_NAME = "message_gateway"
 REMINDERS = {Message.Kind.CARD_EXPIRING}  # what a person may turn off (kept in the inbox)
 
 
@@ -363,7 +362,7 @@ def deliver_messages(*, max_seconds: float = 50, batch_size: int = 50) -> dict:
     is due or the time is up, at most ``MESSAGE_GATEWAY_RATE`` sends a second across every
     worker; returns counts."""
     deadline = time.monotonic() + max_seconds
-    limiter = SharedRateLimiter(LIMITER_NAME, settings.MESSAGE_GATEWAY_RATE, cap=60)
+    limiter = gateway_limiter()
     counts = {"sent": 0, "failed": 0}
     _deliver_alerts(counts, batch_size)
     while time.monotonic() < deadline:

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from core.client_ip import throttle_key
 from core.throttles import rate
-from notifications.sms import SmsNotSent, send_sms
+from notifications.gateway import send_code
+from notifications.sms import SmsNotSent
 
 from ..exceptions import (
     AlreadyACustomer,
@@ -99,7 +100,7 @@ def send_phone_code(
         "minutes": settings.PHONE_CODE_TTL_MINUTES,
     }
     try:
-        send_sms(phone, text)
+        send_code(phone, text)
     except SmsNotSent:
         # still counted by the throttles: a failing gateway is not a way around them
         PhoneVerification.objects.filter(pk=verification.pk).update(expires_at=now)

@@ -394,7 +394,7 @@ def test_a_stale_worker_records_no_failure_over_the_one_that_took_its_batch_over
 
 def test_a_gateway_over_its_quota_costs_no_attempt_and_holds_every_worker_back(monkeypatch):
     from core.models import RateLimit
-    from notifications.services import LIMITER_NAME
+    from notifications.gateway import LIMITER_NAME
 
     def busy(self, phone, text, idempotency_key=""):
         raise sms.GatewayBusy(30)
