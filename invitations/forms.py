@@ -73,24 +73,6 @@ class PhoneOnlyForm(forms.Form):
     phone = PhoneField(label=_("Mobile number"))
 
 
-class SignupForm(forms.Form):
-    phone = PhoneField(label=_("Mobile number"))
-    password = forms.CharField(
-        label=_("Password"),
-        widget=forms.PasswordInput,
-        min_length=8,
-        help_text=_("At least 8 characters, not only digits, not a common password."),
-        error_messages={"min_length": _("Choose a password of at least 8 characters.")},
-    )
-    password_again = forms.CharField(widget=forms.PasswordInput, label=_("Password again"))
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
-            self.add_error("password_again", _("The two passwords differ."))
-        return cleaned
-
-
 class AttributionForm(forms.Form):
     """Staff attach a sign-up whose link to its inviter was lost."""
 

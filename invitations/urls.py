@@ -20,7 +20,7 @@ urlpatterns = [
     path("hooks/account-opened", hooks.account_opened, name="account_opened_hook"),
     path("privacy/", views.privacy, name="privacy"),
     path("signup/", views.signup, name="signup"),
-    path("signup/verify", views.signup_verify, name="signup_verify"),
     path("login/code", views.code_login, name="code_login"),
     path("login/code/verify", views.code_login_verify, name="code_login_verify"),
+    path("login/code/again", views.code_again, name="code_again"),
 ]

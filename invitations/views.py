@@ -4,35 +4,36 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.client_ip import client_ip
 from core.navigation import own_page
 from core.throttles import rate
+from signin.lockout import count_failed_sign_in, refused_while_locked
 
 from .exceptions import (
     NOT_INVITABLE,
     UNKNOWN_INVITE_CODE,
     AlreadyACustomer,
+    CodeUsedUp,
     DuplicateInvitation,
     InvitationRefused,
-    PhoneTaken,
     SelfInvitation,
+    WrongCode,
 )
-from .forms import InviteeForm, PhoneCodeForm, PhoneOnlyForm, SignupForm
+from .forms import InviteeForm, PhoneCodeForm, PhoneOnlyForm
 from .phones import mask_phone
 from .selectors import (
     current_campaign,
     customer_by_invite_code,
+    customer_of,
     invitation_by_id,
     phone_verification,
 )
@@ -42,7 +43,6 @@ from .services import (
     check_phone_code,
     confirm_phone_code,
     invitee_opening_account,
-    register_customer,
     send_phone_code,
 )
 from .services.registration import customer_user_for_phone
@@ -224,28 +224,11 @@ def open_account(request, code: str):
     return redirect(f"{settings.ACCOUNT_OPENING_SIGNUP_URL}?{query}")
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def signup(request):
-    """A new customer: number and password, then the code texted to the number (``signup_verify``);
-    the account exists once the code is entered, so nobody registers a stranger's number."""
-    form = SignupForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            validate_password(form.cleaned_data["password"])
-            verification = send_phone_code(
-                None, form.cleaned_data["phone"], address=client_ip(request)
-            )
-        except ValidationError as error:
-            form.add_error("password", error)
-        except InvitationRefused as refusal:
-            form.add_error("phone", str(refusal))
-        else:
-            request.session["signup"] = {
-                "verification_id": verification.pk,
-                "password_hash": make_password(form.cleaned_data["password"]),
-            }
-            return redirect("invitations:signup_verify")
-    return render(request, "invitations/signup.html", {"form": form})
+    """Signing up was a number and a password; a new number now gets its account when its code
+    is entered at the code sign-in, and no password (the old address still leads there)."""
+    return redirect("invitations:code_login")
 
 
 def _resend(request, flow: str, verification):
@@ -259,31 +242,19 @@ def _resend(request, flow: str, verification):
     return _after_code_post(request)
 
 
-@require_http_methods(["GET", "POST"])
-def signup_verify(request):
-    pending = request.session.get("signup") or {}
-    verification = phone_verification(pending.get("verification_id"), None)
-    if verification is None:
-        return redirect("invitations:signup")
-    form = PhoneCodeForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and "resend" in request.POST:
-        return _resend(request, "signup", verification)
-    if request.method == "POST" and form.is_valid():
-        try:
-            verified = check_phone_code(verification, form.cleaned_data["code"])
-            customer = register_customer(
-                verified.phone, None, password_hash=pending["password_hash"]
-            )
-        except InvitationRefused as refusal:
-            return _after_code_post(request, str(refusal))
-        except PhoneTaken:
-            del request.session["signup"]
-            messages.info(request, _("This number already has an account. Please log in."))
-            return redirect("login")
-        del request.session["signup"]
-        login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(reverse("rewards:home"))
-    return _code_page(request, verification, form, restart_url=reverse("invitations:signup"))
+def _start_code_login(request, phone: str, next_url: str):
+    """Text a code to ``phone`` and go to the page that takes it: a response, or the refusal's
+    words (sent too recently, too many) for the caller's page. A number or network locked out
+    is texted nothing."""
+    locked = refused_while_locked(request, phone)
+    if locked is not None:
+        return locked
+    try:
+        verification = send_phone_code(None, phone, address=client_ip(request))
+    except InvitationRefused as refusal:
+        return str(refusal)
+    request.session["code_login"] = {"verification_id": verification.pk, "next": next_url}
+    return redirect("invitations:code_login_verify")
 
 
 @require_http_methods(["GET", "POST"])
@@ -293,23 +264,32 @@ def code_login(request):
     customer once its code is entered (``code_login_verify``)."""
     form = PhoneOnlyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            verification = send_phone_code(
-                None, form.cleaned_data["phone"], address=client_ip(request)
-            )
-        except InvitationRefused as refusal:
-            form.add_error("phone", str(refusal))
-        else:
-            request.session["code_login"] = {
-                "verification_id": verification.pk,
-                "next": own_page(request.POST.get("next", "")),
-            }
-            return redirect("invitations:code_login_verify")
+        next_url = own_page(request.POST.get("next", ""))
+        started = _start_code_login(request, form.cleaned_data["phone"], next_url)
+        if not isinstance(started, str):
+            return started
+        form.add_error("phone", started)
     return render(
         request,
         "invitations/code_login.html",
         {"form": form, "next": own_page(request.GET.get("next", ""))},
     )
+
+
+@login_required
+@require_POST
+def code_again(request):
+    """A signed-in customer proves it is still them (before a card is shown) by a code texted to
+    their own number: those who came by code or from the app have no password to give."""
+    customer = customer_of(request.user)
+    if customer is None:
+        raise Http404(_("This page is for customers."))
+    next_url = own_page(request.POST.get("next", "")) or reverse("rewards:my_rewards")
+    started = _start_code_login(request, customer.phone, next_url)
+    if isinstance(started, str):
+        messages.error(request, started)
+        return redirect(next_url)
+    return started
 
 
 @require_http_methods(["GET", "POST"])
@@ -322,8 +302,14 @@ def code_login_verify(request):
     if request.method == "POST" and "resend" in request.POST:
         return _resend(request, "code_login", verification)
     if request.method == "POST" and form.is_valid():
+        locked = refused_while_locked(request, verification.phone)
+        if locked is not None:
+            return locked  # locked by wrong codes or wrong passwords: the code is not tried
         try:
             verified = check_phone_code(verification, form.cleaned_data["code"])
+        except (WrongCode, CodeUsedUp) as refusal:
+            count_failed_sign_in(request, verification.phone)  # one lockout with passwords
+            return _after_code_post(request, str(refusal))
         except InvitationRefused as refusal:
             return _after_code_post(request, str(refusal))
         user = customer_user_for_phone(verified.phone)

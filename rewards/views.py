@@ -117,19 +117,21 @@ def my_points(request):
 @require_POST
 def reveal_card(request, grant_no: str):
     """Show the card of the customer's own issued grant (a POST: never from a link or a
-    prefetch). A login older than ``REVEAL_REAUTH_MINUTES`` must give its password first."""
+    prefetch). A login older than ``REVEAL_REAUTH_MINUTES`` must give its password first, or a
+    code texted to the customer's number (``invitations:code_again``: who has no password)."""
     customer = _customer(request)
     grant = get_object_or_404(grants_of(customer), grant_no=grant_no)  # invariant 10: own only
     if needs_password_again(request):
         form = PasswordAgainForm(request.POST if "password" in request.POST else None)
+        again = {"grant": grant, "form": form, "customer": customer}
         if not form.is_bound or not form.is_valid():
-            return render(request, "rewards/password_again.html", {"grant": grant, "form": form})
+            return render(request, "rewards/password_again.html", again)
         user = authenticate(
             request, username=request.user.get_username(), password=form.cleaned_data["password"]
         )
         if user is None or user.pk != request.user.pk:
             form.add_error("password", _("This password is not right."))
-            return render(request, "rewards/password_again.html", {"grant": grant, "form": form})
+            return render(request, "rewards/password_again.html", again)
         mark_authenticated(request)
     try:
         number, password = reveal_grant_card(grant, customer)

@@ -7,10 +7,10 @@ from ..phones import InvalidPhone, normalize_phone
 
 
 @transaction.atomic
-def register_customer(phone: str, password: str | None, *, password_hash: str = "") -> Customer:
+def register_customer(phone: str, password: str | None) -> Customer:
     """Create a site user and its customer record. Raises ``InvalidPhone`` and ``PhoneTaken``.
-    The sign-up page passes the password already hashed (``password_hash``): it waited in the
-    session while the number was being proved.
+    The pages make customers without a password (``customer_user_for_phone``); the demo's data
+    gives its customer one.
 
     The user name is the normalized phone; the invite code is random (50 bits) and unique by
     constraint."""
@@ -20,9 +20,6 @@ def register_customer(phone: str, password: str | None, *, password_hash: str = 
     try:
         with transaction.atomic():
             user = get_user_model().objects.create_user(username=normalized, password=password)
-            if password_hash:
-                user.password = password_hash
-                user.save(update_fields=["password"])
             return Customer.objects.create(user=user, phone=normalized)
     except IntegrityError:
         if Customer.objects.filter(phone=normalized).exists():

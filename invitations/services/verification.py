@@ -1,9 +1,9 @@
 """Proof that whoever types a number on a public form holds it: a one-time code by SMS.
 
 Only a verified number becomes an invitation (``create_invitation``, unchanged for trusted
-callers) or a customer account (``register_customer``). Every number that can be texted gets
-the same answer, "we sent a code", so the pages tell nobody whether a number is a customer's or
-was invited already."""
+callers) or a customer account (``customer_user_for_phone``). Every number that can be texted
+gets the same answer, "we sent a code", so the pages tell nobody whether a number is a
+customer's or was invited already."""
 
 import hmac
 import secrets

@@ -121,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "invitations:code_login"  # customers sign in with a code; a password stays possible
 LOGIN_REDIRECT_URL = "rewards:home"
 LOGOUT_REDIRECT_URL = "login"
 # Failed logins (customer pages and admin alike) are counted per account and, separately, per

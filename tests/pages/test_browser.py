@@ -149,7 +149,9 @@ def test_an_invitee_corrects_a_typo_proves_the_number_and_is_sent_on(page, live_
     look(page, "invited-again")
 
 
-def test_a_customer_shares_reveals_reports_and_switches_language(page, live_server):
+def test_a_customer_signs_in_by_code_shares_reveals_reports_and_switches_language(
+    page, live_server, outbox
+):
     campaign = CampaignFactory(points=200, name="邀请好友开户有礼")
     make_cards(campaign.card_kind, 2)
     customer = CustomerFactory(phone="13800138000")
@@ -158,11 +160,15 @@ def test_a_customer_shares_reveals_reports_and_switches_language(page, live_serv
     customer.user.save()
     grant = grant_reward(qualified_invitation(campaign=campaign, inviter=customer))
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    assert page.get_attribute("#id_username", "inputmode") == "numeric"
+    # signed in as customers are: the number, then the code texted to it (no password)
+    page.goto(f"{live_server.url}/me/")
+    assert "/login/code" in page.url
+    assert page.get_attribute("#id_phone", "inputmode") == "tel"
     look(page, "login")
-    page.fill("#id_username", "138 0013 8000")
-    page.fill("#id_password", "Winter-Sky-2026")
+    page.fill("#id_phone", "138 0013 8000")
+    page.click("button.primary")
+    page.fill("#id_code", last_code("13800138000"))
+    look(page, "login-code")
     page.click("button.primary")
 
     # home: copy the link, open the QR code

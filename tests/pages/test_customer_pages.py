@@ -93,70 +93,64 @@ def test_failed_logins_from_one_address_lock_that_address_out(client, customer, 
 def test_customer_pages_need_a_login_and_a_customer(client, admin_user):
     for name in ("rewards:home", "rewards:my_rewards", "rewards:my_points", "rewards:poster"):
         response = client.get(reverse(name))
-        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+        assert response.status_code == 302 and response.url.startswith(
+            reverse("invitations:code_login")
+        )
     client.force_login(admin_user)
     assert client.get(reverse("rewards:home")).status_code == 404
 
 
-PASSWORD = "Winter-Sky-2026"
-
-
-def signup(client, phone: str, password: str = PASSWORD):
+def code_login(client, phone: str):
     sms.outbox.clear()
-    first = client.post(
-        reverse("invitations:signup"),
-        {"phone": phone, "password": password, "password_again": password},
-    )
+    first = client.post(reverse("invitations:code_login"), {"phone": phone})
     if first.status_code != 302:
         return first
     code = last_code()
-    return client.post(reverse("invitations:signup_verify"), {"code": code})
+    return client.post(reverse("invitations:code_login_verify"), {"code": code})
 
 
-def test_signup_proves_the_number_then_logs_the_customer_in(client, settings):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
-    started = client.post(
-        reverse("invitations:signup"),
-        {
-            "phone": "138-0013-8000",
-            "password": "Winter-Sky-2026",
-            "password_again": "Winter-Sky-2026",
-        },
-    )
+def test_a_new_number_proves_itself_before_it_has_an_account_and_needs_no_password(client):
+    assert client.get(reverse("invitations:signup")).url == reverse("invitations:code_login")
+    started = client.post(reverse("invitations:code_login"), {"phone": "138-0013-8000"})
     assert started.status_code == 302 and not Customer.objects.exists()  # not before the code
-    wrong = client.post(reverse("invitations:signup_verify"), {"code": "abcdef"}, follow=True)
+    verify = reverse("invitations:code_login_verify")
+    wrong = client.post(verify, {"code": "abcdef"}, follow=True)
     assert wrong.status_code == 200 and "errorlist" in wrong.content.decode()
     assert not Customer.objects.exists()
 
-    done = signup(client, "138-0013-8000")
+    done = client.post(verify, {"code": last_code()})
     assert done.status_code == 302 and done.url == reverse("rewards:home")
     customer = Customer.objects.get()
-    assert customer.phone == "13800138000" and customer.user.check_password("Winter-Sky-2026")
+    assert customer.phone == "13800138000" and not customer.user.has_usable_password()
     assert client.get(reverse("rewards:home")).status_code == 200
+    assert set(client.session.keys()) <= {
+        "_auth_user_id",
+        "_auth_user_backend",
+        "_auth_user_hash",
+        "authenticated_at",
+    }  # ids only: no number, no code, no hash of a password
 
 
-def test_signup_with_a_taken_number_answers_like_any_other_until_the_code(customer, settings):
+def test_a_customers_number_answers_like_any_other_and_signs_in_as_its_owner(customer, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
-    client = Client()
-    first = client.post(
-        reverse("invitations:signup"),
-        {"phone": "13800138000", "password": "Other-Sky-2027", "password_again": "Other-Sky-2027"},
-    )
-    assert first.status_code == 302 and first.url == reverse("invitations:signup_verify")
-    done = signup(Client(REMOTE_ADDR="10.0.0.2"), "13800138000", "Other-Sky-2027")
-    assert done.status_code == 302 and done.url == reverse("login")
+    first = Client().post(reverse("invitations:code_login"), {"phone": "13800138000"})
+    new = Client().post(reverse("invitations:code_login"), {"phone": "13900000001"})
+    assert first.status_code == new.status_code == 302 and first.url == new.url
+    client = Client(REMOTE_ADDR="10.0.0.2")
+    done = code_login(client, "13800138000")
+    assert done.status_code == 302 and client.session["_auth_user_id"] == str(customer.user_id)
     assert Customer.objects.count() == 1
     customer.user.refresh_from_db()
-    assert customer.user.check_password("Winter-Sky-2026")  # untouched
+    assert customer.user.check_password("Winter-Sky-2026")  # untouched, still works
 
 
-def test_signups_are_throttled_per_address(client, settings):
+def test_code_sign_ins_are_throttled_per_address(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_codes_per_address": (3, 3600)}
     for n in range(3):
-        assert signup(client, f"1390000000{n}").status_code == 302
-    refused = signup(client, "13900000009")
+        assert code_login(client, f"1390000000{n}").status_code == 302
+    refused = code_login(client, "13900000009")
     assert str(TOO_MANY_CODES) in text(refused)
-    assert Customer.objects.count() == 3
+    assert not Customer.objects.filter(phone="13900000009").exists()
 
 
 def test_home_shows_the_link_its_qr_code_counts_and_masked_invitations(client, campaign, customer):

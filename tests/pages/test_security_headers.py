@@ -43,7 +43,7 @@ def test_every_customer_page_carries_the_strict_policy(client):
     anonymous = [
         landing,
         reverse("login"),
-        reverse("invitations:signup"),
+        reverse("invitations:code_login"),
         "/no-such-page",
         "/i/AB%00CD",
         "/health/live",

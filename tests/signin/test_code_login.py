@@ -2,14 +2,16 @@
 (``invitations.services.verification``) the invitee's and the sign-up's pages use."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from invitations.models import Customer, PhoneVerification
 from notifications import sms
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, issued_grants_of
 from tests.pages.codes import last_code
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +140,77 @@ def test_a_new_code_on_the_code_page_replaces_the_first(client, settings):
         assert signed_in(client) is None
     give_code(client, second)
     assert signed_in(client) is not None
+
+
+def wrong_password(client, phone=PHONE):
+    return client.post(reverse("login"), {"username": phone, "password": "not-the-password"})
+
+
+def test_wrong_codes_and_wrong_passwords_share_one_lockout(client, settings):
+    CustomerFactory(phone=PHONE)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        wrong_password(client)
+    ask_code(client)
+    right = last_code(PHONE)
+    locked = give_code(client, "000000" if right != "000000" else "111111")  # the last straw
+    assert locked.status_code == 429
+    assert give_code(client, right).status_code == 429  # not tried while locked
+    assert signed_in(client) is None
+    assert PhoneVerification.objects.get().verified_at is None
+
+
+def test_a_number_locked_by_wrong_passwords_is_texted_no_code(settings):
+    from django.test import Client
+
+    CustomerFactory(phone=PHONE)
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password(Client(REMOTE_ADDR=f"198.51.100.{n}"))  # from many networks: by number
+    response = ask_code(Client(REMOTE_ADDR="203.0.113.50"))
+    assert response.status_code == 429 and sms.outbox == []
+    assert not PhoneVerification.objects.exists()
+
+
+def aged_login(client, settings):
+    """The sign-in is older than a card's reveal allows."""
+    session = client.session
+    old = timezone.now() - timedelta(minutes=settings.REVEAL_REAUTH_MINUTES + 1)
+    session["authenticated_at"] = old.isoformat()
+    session.save()
+
+
+def test_a_customer_without_a_password_confirms_by_code_before_a_card_is_shown(client, settings):
+    ask_code(client)
+    give_code(client, last_code(PHONE))  # a new customer, no password
+    [grant] = issued_grants_of(Customer.objects.get(phone=PHONE), 1)
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
+    aged_login(client, settings)
+    reveal = reverse("rewards:reveal_card", args=[grant.grant_no])
+
+    asked = client.post(reveal).content.decode()
+    assert 'name="password"' not in asked and 'id="code-again"' in asked
+    assert "139****5678" in asked and PHONE not in asked
+    started = client.post(
+        reverse("invitations:code_again"), {"next": f"/me/rewards/#grant-{grant.grant_no}"}
+    )
+    assert started.url == reverse("invitations:code_login_verify")
+    done = give_code(client, last_code(PHONE))  # to their own number
+    assert done.url == f"/me/rewards/#grant-{grant.grant_no}"
+    shown = client.post(reveal)
+    assert shown.status_code == 200 and 'id="card-password"' in shown.content.decode()
+
+
+def test_a_customer_with_a_password_may_give_it_or_a_code(client, settings):
+    customer = CustomerFactory(phone=PHONE)
+    [grant] = issued_grants_of(customer, 1)
+    client.force_login(customer.user)
+    aged_login(client, settings)
+    asked = client.post(reverse("rewards:reveal_card", args=[grant.grant_no])).content.decode()
+    assert 'name="password"' in asked and 'id="code-again"' in asked
+
+
+def test_only_a_signed_in_customer_is_texted_a_code_again(client, admin_user):
+    again = reverse("invitations:code_again")
+    assert client.post(again).url.startswith(reverse("invitations:code_login"))
+    client.force_login(admin_user)
+    assert client.post(again).status_code == 404
+    assert sms.outbox == []
