@@ -386,6 +386,10 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
     for name, label in (
         ("fixed", "fixed waits"),
         ("project", "project (plans)"),
+        (
+            "tail",
+            f"experiment: plans shaped for the p95, target {sim.get('tail_target_min', 90):.0f} min",
+        ),
         ("events", "project (plans) with events"),
         ("incident", "incident (all pending every 2 min, id order)"),
         ("oracle", "oracle (one lookup, first cycle after the opening)"),
@@ -410,17 +414,26 @@ def _scheduling_section(sim: dict, docs: Path) -> list[str]:
         "(the starvation bound is 720 min).",
         f"- Without events: p95 {project['p95_min']:.1f} min, {fixed['p95_min'] / project['p95_min']:.1f}x sooner "
         f"than the fixed waits' {fixed['p95_min']:.1f} min (target: at most half of 503 min, "
-        f"{'met' if project['p95_min'] <= 503 / 2 else 'missed'}). Against the lower bound at the same number of "
-        f"lookups ({project['lookups_per_invitation']:.0f} per invitation): {project['bound_p95_min']:.1f} min, "
-        f"{ratio:.2f}x (target 1.25x, {'met' if ratio <= 1.25 else 'missed'}); the fixed waits were "
-        f"{fixed['p95_min'] / fixed['bound_p95_min']:.2f}x their bound ({fixed['bound_p95_min']:.1f} min at "
-        f"{fixed['lookups_per_invitation']:.0f} lookups). The square-root rule minimizes the mean wait of all "
-        "openings, not the 95th percentile: its p50 halves, its tail stays about 2x the bound. The bound "
-        "(`lookups_needed`) is computed from the scenario's law of opening ages, not from one draw (a bound from "
-        "the drawn openings picks the 10-minute bands that happened to hold one; the previous report's 2,227 "
-        "lookups per invitation came from it); it is generous: link followers and existing customers cost "
-        "nothing, every opening at a covered age is found within the target, and only the 12-hour starvation "
-        "bound is charged elsewhere.",
+        f"{'met' if project['p95_min'] <= 503 / 2 else 'missed'}).",
+        f"- Against the lower bound (target 1.25x). Held to the poller's rate in every second "
+        f"(`rate_aware_bound`: no policy may move lookups from the campaign's quiet first and last days to its "
+        f"crowded middle), no policy finds 95% sooner than {sim['rate_bound_p95_min']:.1f} min at the "
+        f"poller's whole rate, {sim['rate_bound_plans_p95_min']:.1f} min at the share the plans may ask "
+        f"(55 s of each minute, a tenth kept for signals). The project is "
+        f"{project['p95_min'] / sim['rate_bound_p95_min']:.2f}x the first "
+        f"({'met' if project['p95_min'] <= 1.25 * sim['rate_bound_p95_min'] else 'missed'}); the fixed waits "
+        f"{fixed['p95_min'] / sim['rate_bound_p95_min']:.2f}x. Free to move lookups in time "
+        f"(`lookups_needed`), the bound at the project's {project['lookups_per_invitation']:.0f} lookups per "
+        f"invitation is {project['bound_p95_min']:.1f} min ({ratio:.2f}x). The square-root rule minimizes the mean "
+        "wait of all openings, not the 95th percentile. The experiment (`tail_plans`, bench only) takes the "
+        "bound's shape: while the square-root plans would leave an age longer than the target between lookups, "
+        "the ages likeliest to open are looked up every target and the rest every 12 hours, as far as the budget "
+        f"goes: p95 {sim['tail']['p95_min']:.1f} min, {sim['tail']['p95_min'] / sim['rate_bound_p95_min']:.2f}x the "
+        f"bound, but p50 {sim['tail']['p50_min']:.1f} min against {project['p50_min']:.1f} and p99 "
+        f"{sim['tail']['p99_min']:.0f} against {project['p99_min']:.0f}, and its target must be guessed before the "
+        "campaign (a target of 80 min gave p95 107 in a trial run): not adopted. Both bounds are generous: the law "
+        "of opening ages known, link followers and existing customers cost nothing, only the 12-hour starvation "
+        "bound is charged outside the covered ages.",
         f"- The upstream: at most {project['most_in_a_cycle']} lookups in a 55-second cycle, "
         f"{sim['rate'] * sim['share']:g} a second, {sim['share']:.0%} of its rate; no 429 (section 9 measures "
         "that for real).",

@@ -153,12 +153,14 @@ def project(
     events: Events | None = None,
     rate: float = RATE,
     seed: int = 11,
+    plan_maker=None,
 ) -> Outcome:
     """The project's policy at the real cycle's budget (``POLL_MAX_SECONDS`` of lookups each
     ``POLL_INTERVAL_MINUTES``, at ``ACCOUNT_OPENING_BUDGET_SHARE`` of the upstream's rate).
     ``planned``: every ``PLAN_EVERY`` the plan is made again from what the poller has learned
     so far (``invitations.yield_plan``, the code ``services.planning`` runs); else the fixed
-    waits. ``events``: openings are also told, as signed events."""
+    waits. ``events``: openings are also told, as signed events. ``plan_maker``: another way to
+    make the plans from the same figures (``tail_plans``)."""
     from invitations import check_policy, yield_plan
     from invitations.check_policy import Facts, Policy, Priority, next_check
 
@@ -216,7 +218,7 @@ def project(
             tuple(e + p for e, p in zip(ended, by_band, strict=True)), tuple(opened)
         )
         budget = yield_plan.routine_budget(rate * SHARE, CYCLE_SECONDS_USED, CYCLE)
-        plans = yield_plan.make_plans(
+        plans = (plan_maker or yield_plan.make_plans)(
             {0: history}, {0: by_band}, budget, policy.first_wait, policy.max_gap
         )
         return plans.get(0)
@@ -277,6 +279,45 @@ def project(
         now += CYCLE
     outcome.seconds = (now - arrivals[0].invited_at).total_seconds()
     return outcome
+
+
+TAIL_TARGET = timedelta(minutes=90)
+
+
+def tail_plans(histories, pending, lookups_per_second, shortest, longest, target=TAIL_TARGET):
+    """An experiment, not the product's: plans shaped for the 95th percentile as the rate-aware
+    bound is (``rate_aware_bound``). While the square-root plans would leave some age longer
+    than ``target`` between lookups, the ages likeliest to open are looked up every ``target``
+    and the rest every ``longest``, as far as the budget goes (the marginal age in between);
+    otherwise the square-root plans. ``target`` must be guessed: the bound's own, known only
+    once the campaign is over."""
+    from invitations import yield_plan
+
+    plans = yield_plan.make_plans(histories, pending, lookups_per_second, shortest, longest)
+    if not any(wait > target for plan in plans.values() for wait in plan.waits):
+        return plans
+    low, high = target.total_seconds(), longest.total_seconds()
+    count = {(c, i): n for c, ns in pending.items() for i, n in enumerate(ns)}
+    chosen = {campaign: [high] * yield_plan.BANDS for campaign in plans}
+    left = lookups_per_second - sum(count.values()) / high
+    cells = sorted(
+        ((h, c, i) for c, plan in plans.items() for i, h in enumerate(plan.hazards)), reverse=True
+    )
+    for _, campaign, index in cells:
+        n = count.get((campaign, index), 0)
+        extra = n * (1 / low - 1 / high)
+        if extra <= left:
+            chosen[campaign][index] = low
+            left -= extra
+        elif left > 0:
+            chosen[campaign][index] = n / (left + n / high)
+            left = 0.0
+    return {
+        campaign: yield_plan.Plan(
+            tuple(timedelta(seconds=wait) for wait in chosen[campaign]), plan.hazards
+        )
+        for campaign, plan in plans.items()
+    }
 
 
 def _told(
@@ -411,6 +452,82 @@ def bound_at(lookups_per_invitation: float, curve: list[tuple[float, float]]) ->
     return curve[0][0] if lookups_per_invitation > curve[0][1] else curve[-1][0]
 
 
+def rate_aware_bound(
+    count: int,
+    rate: float,
+    share: float = 0.95,
+    longest: timedelta = timedelta(hours=12),
+) -> float:
+    """The lowest p95 (minutes) any policy can reach when, as the poller, it may spend at most
+    ``rate x SHARE`` lookups in each second (``lookups_needed`` may move lookups freely in
+    time: from the campaign's quiet first and last days, where they are not needed, to its
+    crowded middle, where they are).
+
+    The same generous terms: the law of opening ages known, link followers found at once and
+    for free, the starvation bound paid. Time goes in 10-minute steps over the campaign (its
+    invitations sent evenly over ``SPREAD``, each pending up to ``WINDOW``); in each step, the
+    invitations pending at each age, their openings (the law's), and that step's lookups: the
+    starvation bound's first, then, as in ``lookups_needed``, the ages with the most openings per
+    pending invitation looked up every ``within`` (fractionally at the margin), as far as the
+    step's lookups go. A look every ``interval`` finds ``min(1, within / interval)`` of an age's
+    openings within ``within``; the smallest ``within`` whose finds reach 95% of the rewarded is
+    the bound."""
+    import numpy as np
+
+    band = timedelta(minutes=10)
+    ages = int(WINDOW / band)
+    steps_sent = int(SPREAD / band)  # invitations arrive evenly over these steps
+    steps = steps_sent + ages
+    starts = [_opened_by(band * index) for index in range(ages + 1)]
+    pending = np.array([1 - EXISTING - starts[index] for index in range(ages)])
+    opened = np.array([(1 - LINK) * (starts[i + 1] - starts[i]) for i in range(ages)])
+    hazard = np.divide(opened, pending, out=np.zeros(ages), where=pending > 0)
+    order = np.argsort(-hazard, kind="stable")
+    per_step = count / steps_sent  # invitations sent in one step
+    budget = rate * SHARE * band.total_seconds()  # lookups in one step
+    needed = count * OPENS * (share - LINK)  # openings to find by looking
+
+    def found(within: timedelta) -> float:
+        w, top = within / band, longest / band  # in steps
+        total = 0.0
+        for step in range(steps):
+            low, high = max(0, step - steps_sent + 1), min(step, ages - 1)
+            if low > high:
+                continue
+            mine = order[(order >= low) & (order <= high)]  # ages present, likeliest first
+            n = per_step * pending[mine]
+            finds = per_step * opened[mine]
+            floor = n.sum() / top
+            if budget <= floor:
+                total += finds.sum() * min(1.0, w / top) * budget / floor
+                continue
+            total += finds.sum() * min(1.0, w / top)
+            if w >= top:
+                continue
+            extra = np.cumsum(n * (1 / w - 1 / top))  # to look every ``within`` instead
+            gain = finds * (1 - w / top)
+            left = budget - floor
+            full = int(np.searchsorted(extra, left, side="right"))
+            total += gain[:full].sum()
+            if full < len(gain):
+                before = extra[full - 1] if full else 0.0
+                total += gain[full] * (left - before) / (extra[full] - before)
+        return total
+
+    low, high = 0.05, float(longest / timedelta(minutes=1))
+    if found(timedelta(minutes=high)) < needed:
+        return high
+    for _ in range(30):  # bisection on the minutes
+        middle = math.sqrt(low * high)
+        if found(timedelta(minutes=middle)) >= needed:
+            high = middle
+        else:
+            low = middle
+        if high / low < 1.005:
+            break
+    return high
+
+
 def summary(outcome: Outcome, count: int, rate: float = RATE) -> dict:
     def minutes(values, share):
         return percentile(values, share) / 60 if values else float("nan")
@@ -452,6 +569,7 @@ def run(quick: bool) -> dict:
     for name, policy in (
         ("fixed", lambda: project(people, rate=rate)),
         ("project", lambda: project(people, rate=rate, planned=True)),
+        ("tail", lambda: project(people, rate=rate, planned=True, plan_maker=tail_plans)),
         ("events", lambda: project(people, rate=rate, planned=True, events=events)),
         ("incident", lambda: incident(people, rate=rate)),
         ("oracle", lambda: oracle(people)),
@@ -464,6 +582,21 @@ def run(quick: bool) -> dict:
             f" {value['lookups_per_invitation']:.1f} lookups/invitation,"
             f" {value['budget_share']:.0%} of the budget, at most {value['most_in_a_cycle']}"
             " in a cycle",
+            flush=True,
+        )
+    # the rate-aware bound: at the poller's whole rate, and at what the plans may ask of it
+    results["rate_bound_p95_min"] = rate_aware_bound(count, rate)
+    from invitations import yield_plan
+
+    plans_rate = yield_plan.routine_budget(rate, CYCLE_SECONDS_USED, CYCLE)  # x SHARE in the bound
+    results["rate_bound_plans_p95_min"] = rate_aware_bound(count, plans_rate)
+    results["tail_target_min"] = TAIL_TARGET / timedelta(minutes=1)
+    for name in ("fixed", "project", "tail"):
+        value = results[name]
+        print(
+            f"  {name}: {value['p95_min'] / results['rate_bound_p95_min']:.2f}x the rate-aware"
+            f" bound ({results['rate_bound_p95_min']:.1f} min at the whole rate,"
+            f" {results['rate_bound_plans_p95_min']:.1f} at the plans' share)",
             flush=True,
         )
     curve = results["bound_curve"] = bound_curve()
