@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -105,6 +106,38 @@ class Campaign(models.Model):
     max_rewards_per_inviter = models.PositiveIntegerField(
         default=10, verbose_name=_("max rewards per inviter")
     )
+    budget = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "Yuan the campaign may spend on rewards: cards at face value plus points at the "
+            "value below, every reward issued, waiting for stock or held. Empty: no budget."
+        ),
+        verbose_name=_("budget (yuan)"),
+    )
+    daily_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "Yuan of rewards a day at most (Beijing time); a reward over it is granted the next "
+            "day. Empty: no limit."
+        ),
+        verbose_name=_("daily limit (yuan)"),
+    )
+    point_value = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text=_("Yuan one point is worth, for the budget."),
+        verbose_name=_("value of a point (yuan)"),
+    )
     is_paused = models.BooleanField(default=False, verbose_name=_("is paused"))
     is_flagged_for_review = models.BooleanField(
         default=False,
@@ -124,6 +157,9 @@ class Campaign(models.Model):
         "card_kind",
         "points",
         "max_rewards_per_inviter",
+        "budget",
+        "daily_limit",
+        "point_value",
     )
 
     objects = CampaignQuerySet.as_manager()
@@ -138,6 +174,12 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(qualification_days__gt=0), name="campaign_qualification_days_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(budget__isnull=True) | Q(budget__gte=0))
+                & (Q(daily_limit__isnull=True) | Q(daily_limit__gte=0))
+                & Q(point_value__gte=0),
+                name="campaign_money_not_negative",
             ),
         ]
 

@@ -43,6 +43,7 @@ from .services import (
     void_grant,
 )
 from .services.anomalies import review_anomaly
+from .services.staff import grant_over_budget
 
 
 class AnomalyEventInline(ReadOnlyInline):
@@ -209,8 +210,22 @@ class GrantEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UnrewardedInvitation)
 class UnrewardedInvitationAdmin(ReadOnlyAdmin):
+    """Qualified invitations that earned nothing, and why. Those over a campaign's budget are
+    granted from here once the budget was raised."""
+
     list_display = ["invitation", "reason", "created_at"]
     list_filter = ["reason"]
+    list_select_related = ["invitation"]
+    actions = [
+        reason_action(
+            "grant_over_budget",
+            _("Grant the selected ones, now that the budget was raised (asks for a reason)"),
+            title=_("Grant over the budget"),
+            service=grant_over_budget,
+            permission="rewards.change_unrewardedinvitation",
+            refusals=(RewardError,),
+        )
+    ]
 
 
 class AnomalyQueueFilter(admin.SimpleListFilter):

@@ -60,6 +60,9 @@ class CampaignForm(forms.ModelForm):
             "card_kind",
             "points",
             "max_rewards_per_inviter",
+            "budget",
+            "daily_limit",
+            "point_value",
             "rules",
         ]
 

@@ -67,6 +67,10 @@ def grant_granted_again_event(
     )
 
 
+def grant_over_budget_granted_event(grant: Grant, *, actor, reason: str) -> GrantEvent:
+    return _grant_event(grant, GrantEvent.Action.OVER_BUDGET_GRANTED, actor=actor, reason=reason)
+
+
 def anomaly_reviewed_event(anomaly, *, status: str, actor, note: str) -> AnomalyEvent:
     return AnomalyEvent.record(status, anomaly=anomaly, actor=actor, reason=note)
 

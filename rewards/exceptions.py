@@ -101,3 +101,24 @@ class SameKind(RewardError):
 
     def __init__(self, grant, kind):
         super().__init__(grant=grant.grant_no, kind=kind.code)
+
+
+STILL_OVER_BUDGET = _(
+    "Invitation #{invitation} is still over its campaign's budget ({budget} yuan, {spent} spent, "
+    "this reward {value}): raise the budget on the campaign's page first (with a reason)."
+)
+NOT_OVER_BUDGET = _("Invitation #{invitation} is not recorded over its budget (granted already?).")
+
+
+class StillOverBudget(RewardError):
+    message = STILL_OVER_BUDGET
+
+    def __init__(self, invitation_id: int, budget, spent, value):
+        super().__init__(invitation=invitation_id, budget=budget, spent=spent, value=value)
+
+
+class NotOverBudget(RewardError):
+    message = NOT_OVER_BUDGET
+
+    def __init__(self, invitation_id: int):
+        super().__init__(invitation=invitation_id)

@@ -241,6 +241,7 @@ class GrantEvent(RecordedEvent):
         VOIDED = "voided", _("Voided")
         REISSUED = "reissued", _("Reissued")
         GRANTED_AGAIN = "granted_again", _("Granted again")
+        OVER_BUDGET_GRANTED = "budget_granted", _("Granted by staff after the budget was raised")
 
     grant = models.ForeignKey(
         Grant, on_delete=models.PROTECT, related_name="events", verbose_name=_("grant")
@@ -269,6 +270,7 @@ class UnrewardedInvitation(models.Model):
 
     class Reason(models.TextChoices):
         OVER_CAP = "over_cap", _("over the inviter's cap")
+        OVER_BUDGET = "over_budget", _("over the campaign's budget")
 
     invitation = models.OneToOneField(
         "invitations.Invitation",
@@ -334,6 +336,9 @@ class AnomalyRule(models.TextChoices):
     PENDING_PAST_WINDOW = "pending_past_window", _("invitations pending past their window")
     GRANTS_WAITING = "grants_waiting", _("grants waiting too long")
     MESSAGES_STUCK = "messages_stuck", _("messages to customers not going out")
+    # money: a campaign's budget (``rewards.anomalies.money``)
+    BUDGET_NEARLY_SPENT = "budget_nearly_spent", _("campaign budget nearly spent")
+    BUDGET_SPENT = "budget_spent", _("campaign budget spent")
     # detection itself: a rule that raised watches nothing until it runs again
     RULE_FAILED = "rule_failed", _("anomaly rule failing")
     # customers

@@ -29,6 +29,7 @@ from .models import (
     ReconciliationRun,
     UnrewardedInvitation,
 )
+from .spending import budget_forecasts
 
 _POINTS_BALANCE = CompiledQuery(
     lambda customer_id: (
@@ -167,7 +168,10 @@ def _invitation_rows(inviter_id: int) -> QuerySet:
             ),
             # voided or rejected by a person, final (invariant 14): read only without a live one
             cancelled=first(Grant.objects.filter(status=Grant.Status.VOID)),
-            over_cap=first(UnrewardedInvitation.objects.all()),
+            # why it earns nothing: over the inviter's cap, or over the campaign's budget
+            unrewarded_because=Subquery(
+                UnrewardedInvitation.objects.filter(invitation=OuterRef("pk")).values("reason")[:1]
+            ),
         )
     )
 
@@ -179,7 +183,7 @@ _INVITATION_ROWS = CompiledList(
 
 def invitations_for_page(customer: Customer) -> OwnersRows:
     """The customer's invitations, newest first, each with its live grant's id (or None), a
-    void grant's (a reward a person cancelled) and whether it went over the cap; for
+    void grant's (a reward a person cancelled) and why it earned nothing, if so; for
     ``Paginator``."""
     return _INVITATION_ROWS.of(customer.pk)
 
@@ -369,6 +373,7 @@ def review_desk(now: datetime) -> dict:
             (severity, by_severity.get(severity, 0)) for severity in ("critical", "warning", "info")
         ],
         "stock": stock_by_kind(now),
+        "budgets": budget_forecasts(now),
         "grants_today": bounded_count(Grant.objects.filter(created_at__gte=today)),
         "grants_7d": bounded_count(Grant.objects.filter(created_at__gte=now - timedelta(days=7))),
         "held": bounded_count(Grant.objects.filter(status=Grant.Status.HELD)),

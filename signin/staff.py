@@ -21,6 +21,7 @@ SENSITIVE_PERMISSIONS = (
     "cardpool.change_card",
     "cardpool.change_cardbatch",
     "rewards.change_grant",
+    "rewards.change_unrewardedinvitation",
     "invitations.change_campaign",
     "invitations.view_full_phone",
 )

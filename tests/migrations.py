@@ -33,3 +33,21 @@ def old_customer(targets, *, phone: str | None = None, user=None):
         phone=phone or str(next(_old_phones)),
         invite_code=secrets.token_hex(6).upper(),
     )
+
+
+def old_campaign(targets, name: str = "old campaign"):
+    """A running campaign as the code at ``targets`` wrote it (the current model names columns
+    added since, as ``budget``)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import CardKindFactory
+
+    now = timezone.now()
+    return historical_model("invitations", "Campaign", targets).objects.create(
+        name=name,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=30),
+        card_kind_id=CardKindFactory().pk,
+    )

@@ -3,7 +3,7 @@
 Money-like flows fail quietly: in the incident this system replaces, every failure was found by
 customers days later. Thresholds are settings, documented in README.md."""
 
-from . import fraud, invariants, pipeline, stock  # noqa: F401  (each module registers its rules)
+from . import fraud, invariants, money, pipeline, stock  # noqa: F401  (each module registers its rules)
 from .registry import REGISTRY, Finding, Found, Rule
 from .stock import one_run
 

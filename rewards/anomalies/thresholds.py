@@ -17,6 +17,7 @@ DEFAULT_THRESHOLDS = {
     "pending_past_window_hours": 24,  # pending invitations this long past their window
     "grant_wait_hours": 24,  # grants waiting for stock or review this long
     "message_backlog_minutes": 15,  # a message due for SMS or push and not sent this long
+    "budget_warning_share": 0.8,  # a campaign's budget this much spent (warning; spent: another)
 }
 
 

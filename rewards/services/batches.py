@@ -44,6 +44,8 @@ class BatchResult:
     pending_stock: int = 0
     held: int = 0
     over_cap: int = 0
+    over_budget: int = 0
+    deferred: int = 0  # over the campaign's limit for the day: a later sweep grants them
     skipped: int = 0  # not qualified, granted (or voided, or recorded over the cap) already
     failed: int = 0  # left for the next sweep: even the single path failed (logged)
     one_by_one: int = 0  # of all these, how many went through the single path
@@ -97,7 +99,13 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         pending_stock=statuses[Grant.Status.PENDING_STOCK],
         held=statuses[Grant.Status.HELD],
         over_cap=len(granted.over_cap),
-        skipped=len(ids) - len(granted.grants) - len(granted.over_cap),
+        over_budget=len(granted.over_budget),
+        deferred=len(granted.deferred),
+        skipped=len(ids)
+        - len(granted.grants)
+        - len(granted.over_cap)
+        - len(granted.over_budget)
+        - len(granted.deferred),
     )
 
 
@@ -115,8 +123,14 @@ def _grant_one_by_one(ids: list[int]) -> BatchResult:
             )
             result.failed += 1
             continue
-        if grant is None:
-            result.over_cap += 1
+        if grant is None:  # not granted: why is recorded, or it waits for a later day
+            reason = (
+                UnrewardedInvitation.objects.filter(invitation_id=invitation_id)
+                .values_list("reason", flat=True)
+                .first()
+            )
+            field = reason if reason in ("over_cap", "over_budget") else "deferred"
+            setattr(result, field, getattr(result, field) + 1)
         elif grant.status == Grant.Status.VOID:  # a person's decision stands
             result.skipped += 1
         else:  # a grant made before is counted by its status too: the single path cannot say

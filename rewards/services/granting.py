@@ -18,6 +18,9 @@ grants, cards:
 3. lock their inviters, in id order, and count the live grants each has in each campaign;
 4. take the invitations in id order per inviter and campaign up to the cap; the rest are
    recorded over the cap (invariant 5, ranked within the batch as well as against the past);
+   then, for campaigns with a budget or a daily limit, under a lock per campaign, up to the
+   budget (the rest recorded over it) and the day's limit (the rest left for a later day;
+   ``budgets``);
 5. take cards, per kind, soonest expiry first, in one statement, unless older grants of the kind
    wait for stock (then the new ones wait their turn and the queue is served oldest first); a
    grant without a card waits (``pending_stock``) and the stock-out is an anomaly; flagged
@@ -41,6 +44,7 @@ from ..lock_objects import grants_for_update, invitations_for_reward, inviters_f
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
 from ..selectors import reward_state
+from .budgets import within_budget
 from .issuing import SERVED_AHEAD, cards_for_new_grants, issue_waiting_grant, issue_waiting_grants
 
 
@@ -87,6 +91,9 @@ LOCKED_FIELDS = (
     "campaign__card_kind__face_value",
     "campaign__points",
     "campaign__max_rewards_per_inviter",
+    "campaign__budget",
+    "campaign__daily_limit",
+    "campaign__point_value",
     "campaign__is_paused",
     "campaign__is_flagged_for_review",
 )
@@ -133,6 +140,8 @@ class Granted:
     grants: list[Grant] = field(default_factory=list)  # made now, in invitation id order
     served: set[int] = field(default_factory=set)  # of those, ids the queue issued afterwards
     over_cap: list[int] = field(default_factory=list)  # invitation ids recorded over the cap
+    over_budget: list[int] = field(default_factory=list)  # recorded over the campaign's budget
+    deferred: list[int] = field(default_factory=list)  # over the day's limit: a later day's
     done_before: list[int] = field(default_factory=list)  # had a grant or an over-cap record
     not_qualified: dict[int, str] = field(default_factory=dict)  # invitation id: its status
     missing: int = 0  # ids that name no invitation
@@ -179,9 +188,15 @@ def grant_locked(ids: list[int]) -> Granted:
         else:
             live[key] += 1
             granted.append(row)
+    money = within_budget(granted)
+    granted, result.over_budget, result.deferred = money.granted, money.over_budget, money.deferred
+    Reason = UnrewardedInvitation.Reason
     UnrewardedInvitation.objects.bulk_create(
-        UnrewardedInvitation(invitation_id=pk, reason=UnrewardedInvitation.Reason.OVER_CAP)
-        for pk in result.over_cap
+        [UnrewardedInvitation(invitation_id=pk, reason=Reason.OVER_CAP) for pk in result.over_cap]
+        + [
+            UnrewardedInvitation(invitation_id=pk, reason=Reason.OVER_BUDGET)
+            for pk in result.over_budget
+        ]
     )
     if not granted:
         return result
@@ -237,7 +252,9 @@ def _cards_for(rows: list[dict], queued: Counter) -> dict[int, list[int]]:
 def grant_reward(invitation: Invitation) -> Grant | None:
     """Create the grant for a qualified invitation: issued with a card and points, or waiting
     (``pending_stock`` when no card is in stock, ``held`` when the inviter or campaign is flagged
-    or the campaign is paused). Returns None, and records why, when the inviter is over the cap.
+    or the campaign is paused). Returns None, and records why, when the inviter is over the cap or
+    the campaign over its budget; None too when the campaign's day's limit is spent (granted on
+    a later day by the sweep).
     ``grant_locked`` with a list of one.
 
     Idempotent: calling it again, from another process at the same moment, or after a crash,
@@ -260,7 +277,7 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         if grant.pk in result.served:
             grant.refresh_from_db()  # the queue, oldest first, reached this one too
         return grant
-    if result.over_cap:
+    if result.over_cap or result.over_budget or result.deferred:
         return None
     state = reward_state(invitation.pk)  # granted before: live, or void by a person's decision
     return Grant.objects.get(pk=state["grant_id"]) if state["grant_id"] is not None else None

@@ -12,13 +12,22 @@ from core.exceptions import required_reason
 from ..events import (
     grant_created_event,
     grant_granted_again_event,
+    grant_over_budget_granted_event,
     grant_reissued_event,
     grant_voided_event,
 )
-from ..exceptions import GrantNotInStatus, NotGrantedAgain, SameKind
+from ..exceptions import (
+    GrantNotInStatus,
+    NotGrantedAgain,
+    NotOverBudget,
+    SameKind,
+    StillOverBudget,
+)
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
-from ..models import Grant
+from ..models import Grant, UnrewardedInvitation
 from ..notices import grants_changed
+from ..spending import grant_value, spent
+from .granting import grant_locked
 from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
 
@@ -171,3 +180,33 @@ def _replace(
     if not issue_waiting_grant(new, actor=actor, actor_label=""):
         grants_changed([new])  # waiting for a card: said now (an issued one was said already)
     return new
+
+
+@transaction.atomic(durable=True)
+def grant_over_budget(record: UnrewardedInvitation, *, reason: str, actor) -> Grant:
+    """Staff grant an invitation recorded over its campaign's budget, once the budget was raised:
+    the record goes and the grant path runs again, budget check included, so the campaign still
+    never overspends; the grant's event names who and why. Refused, and nothing changes, when
+    the budget is still short (``StillOverBudget``, saying by how much) or the record is not an
+    over-budget one any more (``NotOverBudget``). Raises ``ReasonRequired``."""
+    reason = required_reason(reason)
+    invitation = invitations_for_reward().get(pk=record.invitation_id)  # the path's lock order
+    locked = (
+        UnrewardedInvitation.objects.select_for_update()
+        .filter(pk=record.pk, reason=UnrewardedInvitation.Reason.OVER_BUDGET)
+        .first()
+    )
+    if locked is None:
+        raise NotOverBudget(record.invitation_id)
+    locked.delete()
+    result = grant_locked([invitation.pk])
+    if not result.grants:
+        campaign = invitation.campaign
+        so_far = spent([campaign.pk], timezone.now()).get(campaign.pk)
+        value = grant_value(campaign.card_kind.face_value, campaign.points, campaign.point_value)
+        raise StillOverBudget(
+            invitation.pk, campaign.budget, so_far.total if so_far else 0, value
+        )  # the transaction rolls back: the record stays
+    [grant] = result.grants
+    grant_over_budget_granted_event(grant, actor=actor, reason=reason)
+    return grant

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from invitations.models import Invitation, InvitationEvent
-from rewards.services import grant_reward, void_grant
+from rewards.models import Grant
+from rewards.services import void_grant
 from rewards.services.reconciliation import reconcile
-from tests.factories import CampaignFactory, make_cards
-from tests.migrations import historical_model, migrate, old_customer
+from tests.migrations import historical_model, migrate, old_campaign, old_customer
 
 BEFORE = [("invitations", "0013_phones_are_ascii")]
 _phones = iter(range(15900000000, 15999999999))
@@ -41,18 +41,42 @@ pytestmark = [
 ]
 
 
+def granted_before(invitation) -> int:
+    """A grant waiting for stock, written directly: today's grant path reads campaign columns
+    the schema before the migration does not have (the grants' table is today's there)."""
+    from cardpool.models import CardKind
+    from rewards.numbers import next_grant_no
+
+    campaign = historical_model("invitations", "Campaign", BEFORE).objects.get(
+        pk=invitation.campaign_id
+    )
+    kind = CardKind.objects.get(pk=campaign.card_kind_id)
+    return Grant.objects.create(
+        grant_no=next_grant_no(),
+        invitation_id=invitation.pk,
+        inviter_id=invitation.inviter_id,
+        campaign_id=campaign.pk,
+        card_kind_id=kind.pk,
+        face_value=kind.face_value,
+        points=campaign.points,
+        cap=campaign.max_rewards_per_inviter,
+        status="pending_stock",
+        origin="automatic",
+    ).pk
+
+
 def test_later_qualifications_of_an_account_are_rejected_and_their_grants_named(admin_user):
     migrate(BEFORE)
-    first_campaign, second_campaign = CampaignFactory(), CampaignFactory(name="second")
-    make_cards(first_campaign.card_kind, 3)
+    first_campaign, second_campaign = old_campaign(BEFORE), old_campaign(BEFORE, "second")
     now = timezone.now()
     first = qualified_before(first_campaign, "SAME", decided_at=now - timedelta(hours=1))
     later = qualified_before(second_campaign, "SAME", decided_at=now)
     other = qualified_before(second_campaign, "OTHER")
-    paid_twice = grant_reward(later)
-    grant_reward(first)
+    paid_twice_id = granted_before(later)
+    granted_before(first)
 
     migrate()
+    paid_twice = Grant.objects.get(pk=paid_twice_id)
 
     statuses = dict(Invitation.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "qualified", later.pk: "rejected", other.pk: "qualified"}

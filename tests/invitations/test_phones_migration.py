@@ -10,8 +10,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from invitations.models import Customer
-from tests.factories import CampaignFactory, UserFactory
-from tests.migrations import historical_model, migrate, old_customer
+from tests.factories import UserFactory
+from tests.migrations import historical_model, migrate, old_campaign, old_customer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -49,7 +49,7 @@ def old_invitation(phone: str, campaign=None):
     now = timezone.now()
     return old(
         "Invitation",
-        campaign_id=(campaign or CampaignFactory()).pk,
+        campaign_id=(campaign or old_campaign(BEFORE)).pk,
         inviter_id=old_customer(BEFORE).pk,
         invitee_phone=phone,
         qualify_by=now + timedelta(days=30),
@@ -101,7 +101,7 @@ def test_stored_twins_are_rewritten_in_ascii_with_the_user_names(capsys):
 
 def test_twins_under_a_unique_rule_stop_the_migration_naming_them_and_nothing_changes():
     migrate(BEFORE)
-    campaign = CampaignFactory()
+    campaign = old_campaign(BEFORE)
     ascii_customer = customer("13912345678", "13912345678")
     twin_customer = customer("13９１２３４５６７８", "twin")
     lone_twin = customer("15٩١٢٣٤٥٦٧٨", "lone")

@@ -20,6 +20,9 @@ def edit(client, campaign: Campaign, **changes):
         "card_kind": campaign.card_kind_id,
         "points": campaign.points,
         "max_rewards_per_inviter": campaign.max_rewards_per_inviter,
+        "budget": "" if campaign.budget is None else campaign.budget,
+        "daily_limit": "" if campaign.daily_limit is None else campaign.daily_limit,
+        "point_value": campaign.point_value,
         "rules": campaign.rules,
         **changes,
     }

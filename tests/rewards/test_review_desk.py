@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from cardpool.models import CardKind
 from invitations.models import Campaign, CampaignEvent
-from rewards.models import Anomaly
+from rewards.models import Anomaly, UnrewardedInvitation
 from rewards.services.detection import detect_anomalies
 from tests.factories import CampaignFactory, CardKindFactory, make_cards
 
@@ -150,6 +150,7 @@ def one_of_everything():
     make_cards(campaign.card_kind, 3)
     grant = grant_reward(qualified_invitation(campaign=campaign))
     Anomaly.objects.create(kind="low_stock", subject="x", severity="warning", message="m")
+    grant_reward(qualified_invitation(campaign=CampaignFactory(budget=0)))  # over the budget
     return grant
 
 
@@ -254,10 +255,17 @@ def _states():
     CardKind.objects.filter(pk=switched_off.pk).update(is_active=False)
     from notifications.models import Message
 
+    short = CampaignFactory(budget=0)
+    make_cards(short.card_kind, 1)
+    grant_reward(qualified_invitation(campaign=short))  # recorded over the budget
+    Campaign.objects.filter(pk=short.pk).update(budget=1000)  # then raised
     dead = Message.objects.filter(recipient=issued.inviter.user).first()
     Message.objects.filter(pk=dead.pk).update(status=Message.Status.DEAD)
     return {
         ("message", "retry_selected"): dead,
+        ("unrewardedinvitation", "grant_over_budget"): UnrewardedInvitation.objects.get(
+            invitation__campaign=short
+        ),
         ("cardbatch", "withdraw"): available.batch,
         ("cardkind", "switch_off"): unused,
         ("cardkind", "switch_on"): switched_off,

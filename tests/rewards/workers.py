@@ -147,3 +147,18 @@ def move_or_switch_off(seed: int, start: float, campaign_ids: list[int], kind_id
         except (CardPoolError, RewardError):
             refused += 1
     return [done, refused]
+
+
+def grant_at(invitation_ids: list[int], start_at: float, batched: bool) -> int:
+    """Grant these invitations from ``start_at`` (a ``time.time()`` shared by every process),
+    one by one or as one batch; returns how many grants were made."""
+    import time
+
+    time.sleep(max(0.0, start_at - time.time()))
+    if batched:
+        result = grant_rewards(invitation_ids)
+        return result.issued + result.pending_stock + result.held
+    made = 0
+    for invitation_id in invitation_ids:
+        made += grant_reward(Invitation(pk=invitation_id)) is not None
+    return made

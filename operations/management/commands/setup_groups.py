@@ -48,6 +48,7 @@ GROUPS = {
     "Reviewers": [
         *VIEW_ALL,
         "rewards.change_grant",
+        "rewards.change_unrewardedinvitation",  # grant one over the budget, once it is raised
         "rewards.change_anomaly",
         "invitations.change_campaign",
         "invitations.change_customer",

@@ -17,7 +17,8 @@ class Command(BaseCommand):
         issued = fulfil_pending_grants()
         self.stdout.write(
             f"granted {swept.issued} issued, {swept.pending_stock} waiting for stock, "
-            f"{swept.held} held, {swept.over_cap} over the cap; {swept.failed} failed; "
+            f"{swept.held} held, {swept.over_cap} over the cap, {swept.over_budget} over the "
+            f"budget, {swept.deferred} over the day's limit; {swept.failed} failed; "
             f"then {issued} waiting grants issued"
         )
         if swept.failed:

@@ -1,0 +1,80 @@
+"""What campaigns spent, in yuan: every live grant (issued, waiting for stock, held) at its card's
+face value plus its points at the campaign's point value. Read by the budget check
+(``services.budgets``), its anomaly rules and the review desk."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Q, Sum
+
+from invitations.models import Campaign
+
+from .models import Grant
+
+MONEY = DecimalField(max_digits=14, decimal_places=4)
+
+
+def grant_value(face_value, points: int, point_value) -> Decimal:
+    return Decimal(face_value) + points * Decimal(point_value)
+
+
+@dataclass
+class Spent:
+    total: Decimal = Decimal(0)
+    today: Decimal = Decimal(0)
+
+
+def spent(campaign_ids: Iterable[int], day_start: datetime) -> dict[int, Spent]:
+    """What each campaign's live grants are worth, in all and since ``day_start`` (``today``;
+    any other start, such as a week ago, works the same)."""
+    value = F("face_value") + F("points") * F("campaign__point_value")
+    rows = (
+        Grant.objects.live()
+        .filter(campaign_id__in=list(campaign_ids))
+        .values("campaign_id")
+        .annotate(
+            total=Sum(value, output_field=MONEY),
+            today=Sum(value, filter=Q(created_at__gte=day_start), output_field=MONEY),
+        )
+        .values_list("campaign_id", "total", "today")
+    )
+    return {
+        campaign: Spent(total or Decimal(0), today or Decimal(0)) for campaign, total, today in rows
+    }
+
+
+@dataclass(frozen=True)
+class BudgetForecast:
+    campaign_id: int
+    name: str
+    budget: Decimal
+    spent: Decimal
+    spent_7d: Decimal
+
+    @property
+    def share(self) -> float:
+        return float(self.spent / self.budget) if self.budget else 1.0
+
+    @property
+    def days_left(self) -> float | None:
+        """Days the rest of the budget lasts at the last 7 days' pace; None without grants."""
+        if not self.spent_7d:
+            return None
+        return float(max(self.budget - self.spent, Decimal(0)) / (self.spent_7d / 7))
+
+
+def budget_forecasts(now: datetime) -> list[BudgetForecast]:
+    """Every campaign with a budget that has not ended: spent, and days left at the last 7
+    days' pace (the review desk)."""
+    campaigns = list(
+        Campaign.objects.filter(budget__isnull=False, ends_at__gt=now)
+        .order_by("ends_at")
+        .values_list("pk", "name", "budget")
+    )
+    sums = spent([pk for pk, _, _ in campaigns], now - timedelta(days=7))
+    return [
+        BudgetForecast(pk, name, budget, sums.get(pk, Spent()).total, sums.get(pk, Spent()).today)
+        for pk, name, budget in campaigns
+    ]
