@@ -22,7 +22,8 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "messages,retention, reality, events (not in the default set: about 40 and 15 minutes)",
+        "messages,retention,exports, reality, events (not in the default set: about 40 and 15 "
+        "minutes)",
     )
     parser.add_argument(
         "--report-only",
@@ -50,6 +51,7 @@ def main() -> None:
         claims,
         detection,
         events_reality,
+        exports,
         grant_path,
         grants,
         imports,
@@ -76,6 +78,7 @@ def main() -> None:
         "scheduling",
         "messages",
         "retention",
+        "exports",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -102,6 +105,7 @@ def main() -> None:
         ("events", lambda: events_reality.run(args.quick)),
         ("messages", lambda: messages.run(args.quick)),
         ("retention", lambda: retention.run(args.quick)),
+        ("exports", lambda: exports.run(args.quick, url)),
     ]
     for name, step in steps:
         if name in wanted:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "invitations",
     "rewards",
     "operations",
+    "finance",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +111,11 @@ TEMPLATES = [
 # PostgreSQL only (row locks), from DATABASE_URL; in development the entry points start the
 # embedded one under DATA_DIR/pgdata first (devtools.embedded_postgres).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
+# Finance's exports: their files (personal data: removed after EXPORT_KEEP_DAYS, the records
+# stay), and the longest period one may cover.
+EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(DATA_DIR / "exports")))
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+EXPORT_MAX_DAYS = env.int("EXPORT_MAX_DAYS", default=400)
 DATABASES = {"default": database_config(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Locks live in services; a request-wide transaction would hold them for the whole request.

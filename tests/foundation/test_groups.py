@@ -11,6 +11,7 @@ def test_staff_groups_are_created_idempotently_and_nobody_reveals_by_default():
         "Card managers",
         "Reviewers",
         "Auditors",
+        "Finance",
     }
     auditors = set(
         Group.objects.get(name="Auditors").permissions.values_list("codename", flat=True)
@@ -18,3 +19,5 @@ def test_staff_groups_are_created_idempotently_and_nobody_reveals_by_default():
     assert auditors and all(codename.startswith("view_") for codename in auditors)
     assert not Group.objects.filter(permissions__codename="reveal_card_secret").exists()
     assert Group.objects.get(name="Card managers").permissions.filter(codename="add_card").exists()
+    finance = set(Group.objects.get(name="Finance").permissions.values_list("codename", flat=True))
+    assert finance - auditors == {"add_export"}  # exports, and nothing else changes

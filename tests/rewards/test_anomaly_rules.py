@@ -240,6 +240,22 @@ def messages_stuck():
     type(message).objects.update(next_attempt_at=timezone.now() - timedelta(hours=1))
 
 
+def _budgeted_grants(budget: int, grants: int) -> None:
+    """20-yuan cards, no points: ``grants`` rewards spend ``20 x grants`` of ``budget``."""
+    campaign = CampaignFactory(points=0, budget=budget)
+    make_cards(campaign.card_kind, grants)
+    for _ in range(grants):
+        grant_reward(qualified_invitation(campaign=campaign))
+
+
+def budget_nearly_spent():
+    _budgeted_grants(100, 4)  # 80%, and a fifth still fits
+
+
+def budget_spent():
+    _budgeted_grants(20, 1)  # the next no longer fits
+
+
 SETUPS = {
     AnomalyRule.CARD_IN_TWO_GRANTS: card_in_two_grants,
     AnomalyRule.INVITATION_TWO_LIVE_GRANTS: invitation_two_live_grants,
@@ -266,6 +282,8 @@ SETUPS = {
     AnomalyRule.PENDING_PAST_WINDOW: pending_past_window,
     AnomalyRule.GRANTS_WAITING: grants_waiting,
     AnomalyRule.MESSAGES_STUCK: messages_stuck,
+    AnomalyRule.BUDGET_NEARLY_SPENT: budget_nearly_spent,
+    AnomalyRule.BUDGET_SPENT: budget_spent,
 }
 
 

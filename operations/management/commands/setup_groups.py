@@ -30,6 +30,7 @@ VIEW_ALL = [
         "notifications": ["message", "messageevent"],
         "signin": ["appidentity", "signinevent"],
         "operations": ["datarequest"],
+        "finance": ["export"],
     }.items()
     for model in models
 ] + ["admin.view_logentry"]
@@ -57,11 +58,13 @@ GROUPS = {
     ],
     # read everything, change nothing
     "Auditors": VIEW_ALL,
+    # export the grants, card use and the points ledger for the books and the card supplier
+    "Finance": [*VIEW_ALL, "finance.add_export"],
 }
 
 
 class Command(BaseCommand):
-    help = "Create or update the staff groups: Card managers, Reviewers, Auditors."
+    help = "Create or update the staff groups: Card managers, Reviewers, Auditors, Finance."
 
     def handle(self, *args, **options):
         for name, codenames in GROUPS.items():
