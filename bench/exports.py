@@ -73,8 +73,10 @@ def run(quick: bool, url: str) -> dict:
     kind = fixtures.card_kind("EX")
     campaign = fixtures.campaign(kind)
     fixtures.cards(kind, rows)
-    fixtures.customers(rows, "61")
-    fixtures.invitations(campaign, rows, status="qualified", inviter_prefix="61", phone_prefix="62")
+    fixtures.customers(rows, "861")
+    fixtures.invitations(
+        campaign, rows, status="qualified", inviter_prefix="861", phone_prefix="86"
+    )
     fixtures.issued_grants(kind, campaign, rows, "EX")
     assert (
         scalar("SELECT count(*) FROM rewards_grant WHERE campaign_id = %s", [campaign.pk]) == rows
