@@ -7,6 +7,7 @@ imports the restock file written next to the database (``demo-restock-JD20.csv``
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -86,6 +87,8 @@ class Command(BaseCommand):
                 "card_kind": jd20,
                 "points": 200,
                 "max_rewards_per_inviter": 10,
+                "budget": 2000,  # yuan: cards at face value, points at 1 fen each
+                "point_value": Decimal("0.01"),
                 "rules": (
                     "好友须使用受邀手机号开户，每位好友计一份奖励；每人最多 10 份。"
                     "礼品卡有效期以卡面为准，积分不可兑换现金。"
