@@ -781,8 +781,9 @@ def _exports_section(result: dict) -> list[str]:
         )
     lines += [
         "",
-        "Memory stays that of one chunk whatever the number of rows (the XLSX writer keeps no "
-        "sheet in memory); the time is Python's per row (masking, labels, the writer), which is "
+        "The export's process peaks where the `COPY` baseline's does (Django and the driver "
+        "loaded): memory is one chunk whatever the number of rows (the XLSX writer keeps no sheet "
+        "in memory). The time is Python's per row (masking, labels, the writer), which is "
         "why the export runs in the worker cluster with its progress on the record, never in "
         "a request.",
         "",
