@@ -22,7 +22,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "messages,retention,exports, reality, events (not in the default set: about 40 and 15 "
+        "messages,retention,exports,budgets, reality, events (not in the default set: about 40 and 15 "
         "minutes)",
     )
     parser.add_argument(
@@ -48,6 +48,7 @@ def main() -> None:
 
     from bench import (
         binding,
+        budgets,
         claims,
         detection,
         events_reality,
@@ -79,6 +80,7 @@ def main() -> None:
         "messages",
         "retention",
         "exports",
+        "budgets",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -106,6 +108,7 @@ def main() -> None:
         ("messages", lambda: messages.run(args.quick)),
         ("retention", lambda: retention.run(args.quick)),
         ("exports", lambda: exports.run(args.quick, url)),
+        ("budgets", lambda: budgets.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:
