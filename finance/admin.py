@@ -91,9 +91,10 @@ class ExportAdmin(ReadOnlyAdmin):
         export = get_object_or_404(Export, pk=pk)
         try:
             path_ = hand_over(export, request.user)
-        except ExportRefused as refusal:
+            stream = path_.open("rb")
+        except (ExportRefused, FileNotFoundError) as refusal:  # removed meanwhile, too
             raise Http404(str(refusal)) from None
-        response = FileResponse(path_.open("rb"), as_attachment=True, filename=export.file_name)
+        response = FileResponse(stream, as_attachment=True, filename=export.file_name)
         response["Cache-Control"] = "no-store"
         return response
 

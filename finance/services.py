@@ -55,10 +55,20 @@ def request_export(*, kind: str, format: str, start: date, end: date, user) -> E
     return export
 
 
+WRITING_LIMIT = 3600  # seconds a worker may write one export (a million rows as XLSX: ~3 min)
+
+
 def _queue(export_id: int) -> None:
     from django_q.tasks import async_task
 
-    async_task("finance.tasks.write_export", export_id, task_name=f"export {export_id}")
+    # its own time limit: the cluster's 100 s would kill a large export midway (the broker may
+    # hand it out again after Q_CLUSTER's retry: the claim lets only one worker write it)
+    async_task(
+        "finance.tasks.write_export",
+        export_id,
+        task_name=f"export {export_id}",
+        timeout=WRITING_LIMIT,
+    )
 
 
 def write_export(export_id: int) -> Export | None:
@@ -102,6 +112,8 @@ def hand_over(export: Export, user) -> Path:
     were chosen by their permission); counted. Raises ``ExportRefused``."""
     if export.requested_by_id != user.pk:
         raise ExportRefused("only the person who asked for an export downloads it")
+    if export.full_phones and not user.has_perm(FULL_PHONE_PERMISSION):
+        raise ExportRefused("it shows full phone numbers, which you may no longer see")
     if export.status != Export.Status.DONE or not file_of(export).exists():
         raise ExportRefused("the export is not ready")
     Export.objects.filter(pk=export.pk).update(downloads=F("downloads") + 1)
@@ -110,8 +122,19 @@ def hand_over(export: Export, user) -> Path:
 
 def remove_old_files() -> int:
     """Remove the files of exports older than ``EXPORT_KEEP_DAYS`` (they hold personal data);
-    the records stay. Returns how many."""
-    before = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    the records stay. An export still "being written" long after any worker could be writing
+    it (its worker was killed) is marked failed and its partial file removed. Returns how many
+    files went."""
+    now = timezone.now()
+    stuck = Export.objects.filter(
+        status=Export.Status.RUNNING, started_at__lt=now - timedelta(seconds=2 * WRITING_LIMIT)
+    )
+    for export in stuck:
+        file_of(export).with_name(export.file_name + ".part").unlink(missing_ok=True)
+        Export.objects.filter(pk=export.pk, status=Export.Status.RUNNING).update(
+            status=Export.Status.FAILED, finished_at=now, error="its worker stopped midway"
+        )
+    before = now - timedelta(days=settings.EXPORT_KEEP_DAYS)
     removed = 0
     for export in Export.objects.filter(status=Export.Status.DONE, created_at__lt=before):
         file_of(export).unlink(missing_ok=True)

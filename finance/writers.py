@@ -4,15 +4,20 @@ spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@`` or
 written with a leading apostrophe, as OWASP advises for CSV injection."""
 
 import csv
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list, the line feed, and their full-width forms (a Chinese spreadsheet reads them too)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # refused by XLSX (and useless in CSV)
 
 
 def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        value = CONTROL.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

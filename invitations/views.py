@@ -233,7 +233,11 @@ def signup(request):
 
 def _resend(request, flow: str, verification):
     """A new code to the same number, for a flow whose state the session keeps under ``flow``
-    (sign-up, sign-in): the new code's id replaces the old one's."""
+    (the code sign-in): the new code's id replaces the old one's. A number or network locked
+    out is texted nothing."""
+    locked = refused_while_locked(request, verification.phone)
+    if locked is not None:
+        return locked
     try:
         verification = send_phone_code(None, verification.phone, address=client_ip(request))
     except InvitationRefused as refusal:

@@ -346,7 +346,13 @@ def _deliver_alerts(counts: dict, batch_size: int) -> None:
     hanging does not hold the reviewers' e-mail back. A mail server that fails ends this pass
     (the rest wait for the next run, not once per alert on a dead server)."""
     batches = claim_alerts(batch_size)
+    # within the lease (a slow mail server, many addresses): past it, another worker may claim
+    # the same alerts, so the rest go back, due now, their keys kept
+    deadline = time.monotonic() + 0.8 * settings.MESSAGE_LEASE_SECONDS
     for index, batch in enumerate(batches):
+        if time.monotonic() > deadline:
+            release(batches[index:])
+            return
         error = _sent(batch)
         if error is not None:
             record_failure(batch, error)

@@ -107,13 +107,19 @@ STILL_OVER_BUDGET = _(
     "Invitation #{invitation} is still over its campaign's budget ({budget} yuan, {spent} spent, "
     "this reward {value}): raise the budget on the campaign's page first (with a reason)."
 )
+OVER_TODAYS_LIMIT = _(
+    "Invitation #{invitation} is over its campaign's limit for today ({budget} yuan, {spent} "
+    "spent today, this reward {value}): try again tomorrow, or raise the daily limit first."
+)
 NOT_OVER_BUDGET = _("Invitation #{invitation} is not recorded over its budget (granted already?).")
 
 
 class StillOverBudget(RewardError):
     message = STILL_OVER_BUDGET
 
-    def __init__(self, invitation_id: int, budget, spent, value):
+    def __init__(self, invitation_id: int, budget, spent, value, *, today: bool = False):
+        if today:
+            self.message = OVER_TODAYS_LIMIT
         super().__init__(invitation=invitation_id, budget=budget, spent=spent, value=value)
 
 

@@ -12,14 +12,47 @@ qualified without a grant, and the sweep (``grant_missed_rewards``) grants it on
 """
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 
-from core.clock import database_now
 from core.locks import AdvisoryLock
 from notifications.quiet import start_of_day
 
+from ..exceptions import StillOverBudget
 from ..spending import Spent, grant_value, spent
+
+
+def lock_budgets(campaign_ids) -> None:
+    """The campaigns' budget locks, in campaign order, until the transaction ends."""
+    with connection.cursor() as cursor:
+        for campaign_id in sorted(set(campaign_ids)):
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [int(AdvisoryLock.BUDGET), campaign_id % 2**31],
+            )
+
+
+def _today() -> datetime:
+    """The start of the day of this transaction's start: ``now()``, the time every grant it
+    writes is stamped with, so that a grant is counted in the day it is dated."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return start_of_day(cursor.fetchone()[0])
+
+
+def ensure_room(campaign, value: Decimal, *, invitation_id: int) -> None:
+    """For a staff action that adds ``value`` to a campaign's spend (a grant made again, a
+    reward moved to a dearer card kind): raise ``StillOverBudget`` when it does not fit the
+    budget or today's limit. Call with the campaign's budget lock held (``lock_budgets``)."""
+    if value <= 0 or (campaign.budget is None and campaign.daily_limit is None):
+        return
+    so_far = spent([campaign.pk], _today()).get(campaign.pk, Spent())
+    if campaign.budget is not None and so_far.total + value > campaign.budget:
+        raise StillOverBudget(invitation_id, campaign.budget, so_far.total, value)
+    if campaign.daily_limit is not None and so_far.today + value > campaign.daily_limit:
+        raise StillOverBudget(invitation_id, campaign.daily_limit, so_far.today, value, today=True)
 
 
 @dataclass
@@ -44,15 +77,10 @@ def within_budget(rows: list[dict]) -> BudgetCheck:
     if not limited:
         check.granted = rows
         return check
-    with connection.cursor() as cursor:
-        for campaign_id in limited:  # in campaign order, like every other lock
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [int(AdvisoryLock.BUDGET), campaign_id % 2**31],
-            )
+    lock_budgets(limited)
     # read after the locks, as a statement of its own: it sees every grant committed by the
     # transaction that held a lock before this one
-    sums = spent(limited, start_of_day(database_now()))
+    sums = spent(limited, _today())
     for row in rows:
         campaign = row["campaign_id"]
         if campaign not in limited:

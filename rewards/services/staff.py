@@ -21,12 +21,12 @@ from ..exceptions import (
     NotGrantedAgain,
     NotOverBudget,
     SameKind,
-    StillOverBudget,
 )
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
 from ..models import Grant, UnrewardedInvitation
 from ..notices import grants_changed
-from ..spending import grant_value, spent
+from ..spending import grant_value
+from .budgets import ensure_room, lock_budgets
 from .granting import grant_locked
 from .issuing import create_waiting_grant, issue_waiting_grant
 from .ledger import reverse_points
@@ -98,6 +98,8 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
     records both kinds and the difference in value. Raises ``ReasonRequired``,
     ``GrantNotInStatus``, ``SameKind`` and ``KindSwitchedOff``."""
     allowed = {Grant.Status.ISSUED, Grant.Status.PENDING_STOCK}
+    # the campaign's budget lock before the grant's, as in every path (its campaign never changes)
+    lock_budgets(Grant.objects.filter(pk=grant.pk).values_list("campaign_id", flat=True))
     old, reason = _locked_for_staff(grant, reason, allowed=allowed)
     if card_kind.pk == old.card_kind_id:
         raise SameKind(old, card_kind)
@@ -105,6 +107,8 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
     kind = kinds_for_update().get(pk=card_kind.pk)
     if not kind.is_active:
         raise KindSwitchedOff(kind.code)
+    # a dearer kind spends the difference: it must fit the campaign's budget and today's limit
+    ensure_room(old.campaign, kind.face_value - old.face_value, invitation_id=old.invitation_id)
     was = f"{old.card_kind.code} ({old.face_value})"
     note = (
         f"in {kind.code} ({kind.face_value}) instead of {was}, "
@@ -145,6 +149,7 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     # the lock order of every path (lock_objects): invitation, inviter (the cap), then the grant
     invitation = invitations_for_reward().get(pk=grant.invitation_id)
     list(inviters_for_update().filter(pk=invitation.inviter_id))
+    lock_budgets([invitation.campaign_id])
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.VOID})
     if old.replaced_by_id is not None:
         raise NotGrantedAgain(old, NotGrantedAgain.REPLACED)
@@ -155,6 +160,9 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     live = Grant.objects.live().filter(inviter_id=old.inviter_id, campaign_id=old.campaign_id)
     if live.count() >= old.campaign.max_rewards_per_inviter:
         raise NotGrantedAgain(old, NotGrantedAgain.OVER_CAP)
+    # made again on the void grant's terms: it must fit the campaign's budget and today's limit
+    value = grant_value(old.face_value, old.points, old.campaign.point_value)
+    ensure_room(old.campaign, value, invitation_id=old.invitation_id)
     return _replace(
         old,
         origin=Grant.Origin.GRANTED_AGAIN,
@@ -200,13 +208,12 @@ def grant_over_budget(record: UnrewardedInvitation, *, reason: str, actor) -> Gr
         raise NotOverBudget(record.invitation_id)
     locked.delete()
     result = grant_locked([invitation.pk])
-    if not result.grants:
+    if not result.grants:  # the transaction rolls back: the record stays
         campaign = invitation.campaign
-        so_far = spent([campaign.pk], timezone.now()).get(campaign.pk)
         value = grant_value(campaign.card_kind.face_value, campaign.points, campaign.point_value)
-        raise StillOverBudget(
-            invitation.pk, campaign.budget, so_far.total if so_far else 0, value
-        )  # the transaction rolls back: the record stays
+        if result.over_budget or result.deferred:
+            ensure_room(campaign, value, invitation_id=invitation.pk)  # raises, saying which
+        raise NotOverBudget(invitation.pk)  # not qualified any more, or over the cap
     [grant] = result.grants
     grant_over_budget_granted_event(grant, actor=actor, reason=reason)
     return grant

@@ -237,3 +237,51 @@ def test_old_files_go_and_their_records_stay(finance_user, export_dir, settings)
     assert remove_old_files() == 1
     assert not (Path(export_dir) / export.file_name).exists()
     assert Export.objects.get(pk=export.pk).status == "removed"
+
+
+def test_a_file_with_full_phones_is_not_handed_to_someone_no_longer_allowed_them(
+    client, finance_user
+):
+    granted(1)
+    permission = Permission.objects.get(codename="view_full_phone")
+    finance_user.user_permissions.add(permission)
+    finance_user = type(finance_user).objects.get(pk=finance_user.pk)
+    export = write(finance_user)
+    assert export.full_phones
+    finance_user.user_permissions.remove(permission)
+    client.force_login(finance_user)
+    url = reverse("admin:finance_export_download", args=[export.pk])
+    assert client.get(url).status_code == 404
+
+
+def test_an_export_whose_worker_died_is_failed_and_its_partial_file_removed(
+    finance_user, export_dir
+):
+    from finance.services import WRITING_LIMIT, file_of
+
+    export = request_export(
+        kind="grants", format="csv", start=today(), end=today(), user=finance_user
+    )
+    Export.objects.filter(pk=export.pk).update(
+        status="running", started_at=timezone.now() - timedelta(seconds=3 * WRITING_LIMIT)
+    )
+    partial = file_of(export).with_name(export.file_name + ".part")
+    partial.write_text("half")
+    remove_old_files()
+    export.refresh_from_db()
+    assert export.status == "failed" and not partial.exists()
+
+
+def test_control_characters_and_full_width_formulas_do_not_break_or_run(
+    finance_user, export_dir, admin_user
+):
+    from openpyxl import load_workbook
+
+    from rewards.services import void_grant
+
+    [grant] = granted(1, name="＝1+1")
+    void_grant(grant, reason="bell\x07 and \x01 in a note", actor=admin_user)
+    export = write(finance_user, format="xlsx")
+    assert export.status == "done"
+    rows = list(load_workbook(Path(export_dir) / export.file_name).active.values)
+    assert rows[1][5] == "'＝1+1" and rows[1][13] == "bell and  in a note"

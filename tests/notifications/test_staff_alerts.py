@@ -154,3 +154,21 @@ def test_staff_see_alerts_in_the_outbox_with_their_address_and_words(admin_clien
     alert = Message.objects.filter(email="desk@example.com").first()
     detail = admin_client.get(reverse("admin:notifications_message_change", args=[alert.pk]))
     assert "/admin/rewards/anomaly/" in detail.content.decode()
+
+
+def test_alerts_not_sent_before_their_lease_runs_out_go_back_for_the_next_run(
+    settings, monkeypatch, mailoutbox
+):
+    from notifications import services
+
+    settings.MESSAGE_LEASE_SECONDS = 60
+    two_anomalies()
+    alert_reviewers()  # two addresses: two e-mails to send
+    clock = iter([0.0, 0.0, 100.0, 100.0, 100.0, 100.0])
+    monkeypatch.setattr(services.time, "monotonic", lambda: next(clock, 100.0))
+    counts = {"sent": 0, "failed": 0}
+    services._deliver_alerts(counts, batch_size=50)
+    assert counts == {"sent": 1, "failed": 0} and len(mailoutbox) == 1
+    back = Message.objects.filter(status="waiting")
+    assert back.count() == 2 and {m.leased_until for m in back} == {None}  # due, keys kept
+    assert None not in {m.batch_key for m in back}

@@ -165,3 +165,45 @@ def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
     assert spent == 3 * REWARD
     assert scalar("SELECT count(*) FROM rewards_grant") == 3
     assert scalar("SELECT count(*) FROM rewards_unrewardedinvitation") == 13
+
+
+@pytest.mark.django_db
+def test_staff_cannot_spend_past_the_budget_by_granting_again_or_a_dearer_kind(admin_user):
+    from cardpool.models import CardKind
+    from rewards.services import grant_again, replace_in_kind
+    from tests.factories import CardKindFactory
+
+    campaign = budgeted(budget=2 * REWARD)
+    first = grant_reward(friend(campaign))
+    void_grant(first, reason="checked: a mistake", actor=admin_user)
+    grant_reward(friend(campaign))
+    grant_reward(friend(campaign))  # the voided one's yuan spent again: at the budget
+    with pytest.raises(StillOverBudget):
+        grant_again(first, reason="the void was a mistake", actor=admin_user)
+    assert Grant.objects.filter(invitation=first.invitation).count() == 1  # nothing changed
+
+    dearer = CardKindFactory(code="JD50", face_value=Decimal("50.00"))
+    make_cards(dearer, 1)
+    live = Grant.objects.filter(status="issued").first()
+    with pytest.raises(StillOverBudget):
+        replace_in_kind(live, card_kind=dearer, reason="JD20 discontinued", actor=admin_user)
+    live.refresh_from_db()
+    assert live.status == "issued" and CardKind.objects.get(pk=dearer.pk).is_active
+
+    Campaign.objects.filter(pk=campaign.pk).update(budget=3 * REWARD + 30)
+    assert grant_again(first, reason="budget raised", actor=admin_user).status == "issued"
+    replaced = replace_in_kind(live, card_kind=dearer, reason="JD20 discontinued", actor=admin_user)
+    assert replaced.face_value == Decimal("50.00")
+
+
+@pytest.mark.django_db
+def test_a_refusal_over_the_days_limit_says_so(admin_user):
+    campaign = budgeted(daily_limit=REWARD)
+    first = grant_reward(friend(campaign))
+    void_grant(first, reason="checked", actor=admin_user)
+    grant_reward(friend(campaign))  # today's limit spent again
+    from rewards.services import grant_again
+
+    with pytest.raises(StillOverBudget) as refused:
+        grant_again(first, reason="the void was a mistake", actor=admin_user)
+    assert "today" in str(refused.value) or "今天" in str(refused.value)

@@ -214,3 +214,14 @@ def test_only_a_signed_in_customer_is_texted_a_code_again(client, admin_user):
     client.force_login(admin_user)
     assert client.post(again).status_code == 404
     assert sms.outbox == []
+
+
+def test_a_locked_number_is_not_texted_by_the_resend_button_either(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "phone_code_resend": (1, 0)}
+    CustomerFactory(phone=PHONE)
+    ask_code(client)
+    sent = len(sms.outbox)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password(type(client)(REMOTE_ADDR="198.51.100.7"))  # locks the number
+    response = client.post(reverse("invitations:code_login_verify"), {"resend": "1"})
+    assert response.status_code == 429 and len(sms.outbox) == sent
