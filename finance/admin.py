@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_tools import ReadOnlyAdmin, shown_user
 
+from .exceptions import ExportRefused
 from .forms import ExportForm
 from .models import Export
-from .services import ExportRefused, hand_over, request_export
+from .services import hand_over, request_export
 
 
 @admin.register(Export)

@@ -12,16 +12,13 @@ from django.utils import timezone, translation
 
 from core.admin_tools import FULL_PHONE_PERMISSION
 
+from .exceptions import ExportRefused
 from .exports import SOURCES
 from .models import Export
 from .writers import WRITERS
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 10_000  # rows between two updates of the record's count
-
-
-class ExportRefused(ValueError):
-    pass
 
 
 def export_dir() -> Path:
@@ -39,9 +36,9 @@ def request_export(*, kind: str, format: str, start: date, end: date, user) -> E
     only for someone allowed to see them. Raises ``ExportRefused`` for a period out of order
     or longer than ``EXPORT_MAX_DAYS``."""
     if end < start:
-        raise ExportRefused("the period ends before it starts")
+        raise ExportRefused(ExportRefused.PERIOD_REVERSED)
     if (end - start).days + 1 > settings.EXPORT_MAX_DAYS:
-        raise ExportRefused(f"a period of at most {settings.EXPORT_MAX_DAYS} days")
+        raise ExportRefused(ExportRefused.PERIOD_TOO_LONG, days=settings.EXPORT_MAX_DAYS)
     with transaction.atomic():
         export = Export.objects.create(
             kind=kind,
@@ -111,11 +108,11 @@ def hand_over(export: Export, user) -> Path:
     """The file of a finished export, for the person who asked for it only (the phones in it
     were chosen by their permission); counted. Raises ``ExportRefused``."""
     if export.requested_by_id != user.pk:
-        raise ExportRefused("only the person who asked for an export downloads it")
+        raise ExportRefused(ExportRefused.NOT_YOURS)
     if export.full_phones and not user.has_perm(FULL_PHONE_PERMISSION):
-        raise ExportRefused("it shows full phone numbers, which you may no longer see")
+        raise ExportRefused(ExportRefused.NO_LONGER_ALLOWED)
     if export.status != Export.Status.DONE or not file_of(export).exists():
-        raise ExportRefused("the export is not ready")
+        raise ExportRefused(ExportRefused.NOT_READY)
     Export.objects.filter(pk=export.pk).update(downloads=F("downloads") + 1)
     return file_of(export)
 

@@ -2,6 +2,8 @@
 The send's idempotency key becomes the e-mail's Message-ID, the header by which mail systems
 drop a copy they already have; a mail server's failure is an ``SmsNotSent`` like a gateway's."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
@@ -11,8 +13,7 @@ from .sms import SmsNotSent
 
 
 def message_id(idempotency_key: str) -> str:
-    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return f"<{idempotency_key}@{domain or 'localhost'}>"
+    return f"<{idempotency_key}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
 
 
 def send_email(address: str, subject: str, body: str, *, idempotency_key: str) -> None:

@@ -42,6 +42,15 @@ def _today() -> datetime:
         return start_of_day(cursor.fetchone()[0])
 
 
+def _limit_passed(so_far: Spent, value: Decimal, budget, daily_limit) -> str | None:
+    """Which limit ``value`` more would pass: "budget", "today", or None (it fits)."""
+    if budget is not None and so_far.total + value > budget:
+        return "budget"
+    if daily_limit is not None and so_far.today + value > daily_limit:
+        return "today"
+    return None
+
+
 def ensure_room(campaign, value: Decimal, *, invitation_id: int) -> None:
     """For a staff action that adds ``value`` to a campaign's spend (a grant made again, a
     reward moved to a dearer card kind): raise ``StillOverBudget`` when it does not fit the
@@ -92,10 +101,10 @@ def within_budget(rows: list[dict]) -> BudgetCheck:
             row["campaign__points"],
             row["campaign__point_value"],
         )
-        budget, daily = row["campaign__budget"], row["campaign__daily_limit"]
-        if budget is not None and so_far.total + value > budget:
+        passed = _limit_passed(so_far, value, row["campaign__budget"], row["campaign__daily_limit"])
+        if passed == "budget":
             check.over_budget.append(row["pk"])
-        elif daily is not None and so_far.today + value > daily:
+        elif passed == "today":
             check.deferred.append(row["pk"])
         else:
             so_far.total += value

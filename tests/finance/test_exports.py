@@ -14,8 +14,9 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from cardpool import secrets as card_secrets
+from finance.exceptions import ExportRefused
 from finance.models import Export
-from finance.services import ExportRefused, remove_old_files, request_export, write_export
+from finance.services import remove_old_files, request_export, write_export
 from rewards.models import Grant
 from rewards.services import grant_reward
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
