@@ -118,6 +118,9 @@ class Card(models.Model):
                 name="card_available_by_expiry",
             ),
             models.Index(fields=["kind", "status"], name="card_kind_status"),
+            # the review desk's unopened cards expiring or expired (a join from the few cards
+            # in a range of dates to their grants), and the card list's validity filter
+            models.Index(fields=["valid_until"], name="card_by_validity"),
         ]
         constraints = [
             models.CheckConstraint(
