@@ -60,7 +60,7 @@ def _populate(cards: int, invitations: int, grants: int) -> Customer:
         [campaign.pk, grants, grants, grants, invitations],
     )
     execute("ANALYZE")
-    fixtures.issued_grants(kind, campaign, grants, "RB")
+    fixtures.issued_grants(kind, campaign, grants, "RG5")  # the pages link RG + digits
     execute(
         """
         INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)

@@ -121,6 +121,9 @@ class Card(models.Model):
             # the review desk's unopened cards expiring or expired (a join from the few cards
             # in a range of dates to their grants), and the card list's validity filter
             models.Index(fields=["valid_until"], name="card_by_validity"),
+            # the card list filtered by status, in its order (the assigned ones are the oldest:
+            # "available" would otherwise read past every assigned card first)
+            models.Index(fields=["status", "id"], name="card_by_status"),
         ]
         constraints = [
             models.CheckConstraint(

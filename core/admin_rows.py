@@ -85,7 +85,7 @@ def _cells(cl, columns: list[_Column], default_empty: str, result):
             empty = getattr(attr, "empty_value_display", empty)
             if isinstance(value, str) and value.strip() == "":
                 value = ""
-            if field is None:
+            if field is None or field.auto_created:
                 if column.name == "action_checkbox":
                     css = "action-checkbox"
                 boolean = getattr(attr, "boolean", False)

@@ -132,6 +132,7 @@ class StrictListMixin:
 
     paginator = LargeTablePaginator
     list_per_page = 50  # Django's 100 rows are 100 rows rendered on every page opened
+    show_full_result_count = False  # a second count, of the whole table, on every page
 
     def action_checkbox(self, obj):
         # Django's, without a form widget rendered through the template engine for each row (a

@@ -2,6 +2,8 @@
 for byte, on every list of the project; a large list's count is estimated and its pages stop
 where an index stops reading cheaply; a small list's count stays exact."""
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -15,7 +17,7 @@ from core.middleware import current_user
 from core.paginators import LargeTablePaginator
 from invitations.models import Invitation
 from rewards.models import Grant
-from tests.factories import CampaignFactory, CustomerFactory
+from tests.factories import CampaignFactory, CardKindFactory, CustomerFactory, make_cards
 from tests.foundation.test_admin_lookups import our_admins
 from tests.rewards.test_review_desk import _states
 
@@ -96,6 +98,7 @@ def test_a_large_list_is_counted_by_estimate_and_paged_only_as_deep_as_is_cheap(
 ):
     monkeypatch.setattr(LargeTablePaginator, "exact_up_to", 30)
     _invitations(120)
+    make_cards(CardKindFactory(), 120)
     url = reverse("admin:invitations_invitation_changelist")
     response = admin_client.get(url, headers={"accept-language": "en"})
     assert response.status_code == 200
@@ -105,6 +108,12 @@ def test_a_large_list_is_counted_by_estimate_and_paged_only_as_deep_as_is_cheap(
     assert paginator.num_pages == 1  # 30 rows at 50 a page
     assert "about" in response.content.decode()
     assert "only the first 30 are paged" in response.content.decode()
+    cards = admin_client.get(
+        reverse("admin:cardpool_card_changelist"), headers={"accept-language": "en"}
+    ).content.decode()
+    assert "only the first 30 are paged" in cards  # the planner's guess, not a count
+    assert 'class="action-counter"' in cards  # the list still acts on the rows picked...
+    assert not re.search(r"Select all [0-9]", cards)  # ... never every row of an uncounted list
     # a page past the cheap ones is not served: Django's "the list was reset" answer
     response = admin_client.get(url, {"p": "3"})
     assert response.status_code == 302 and "e=1" in response["Location"]
@@ -112,6 +121,7 @@ def test_a_large_list_is_counted_by_estimate_and_paged_only_as_deep_as_is_cheap(
 
 def test_a_small_list_is_counted_exactly(admin_client):
     _invitations(120)
+    make_cards(CardKindFactory(), 120)
     response = admin_client.get(
         reverse("admin:invitations_invitation_changelist"), headers={"accept-language": "en"}
     )
@@ -121,3 +131,7 @@ def test_a_small_list_is_counted_exactly(admin_client):
     assert paginator.num_pages == 3
     paged = response.content.decode().split('<p class="paginator">')[1].split("</p>")[0]
     assert "120 " in paged and "about" not in paged
+    cards = admin_client.get(
+        reverse("admin:cardpool_card_changelist"), headers={"accept-language": "en"}
+    ).content.decode()
+    assert "Select all 120 cards" in cards  # counted: an action may take them all

@@ -14,4 +14,8 @@ class Migration(migrations.Migration):
             model_name="card",
             index=models.Index(fields=["valid_until"], name="card_by_validity"),
         ),
+        AddIndexConcurrently(
+            model_name="card",
+            index=models.Index(fields=["status", "id"], name="card_by_status"),
+        ),
     ]
