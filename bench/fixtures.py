@@ -146,3 +146,61 @@ def issued_grants(kind: CardKind, campaign_obj: Campaign, count: int, prefix: st
         "WHERE id IN (SELECT card_id FROM rewards_grant WHERE campaign_id = %s)",
         [campaign_obj.pk],
     )
+
+
+def rewarded_book(
+    code: str,
+    *,
+    card_count: int,
+    customer_count: int,
+    invitation_count: int,
+    grant_count: int,
+    customer_digits: str,
+    invitee_digits: str,
+) -> Campaign:
+    """A campaign of ``code`` (a card kind of ``card_count`` cards) whose customers (phones
+    ``1{customer_digits}xxxxxxx``) share the invitations (phones ``1{invitee_digits}`` and 9
+    digits) round-robin, the first ``grant_count`` qualified and rewarded (a grant with a card
+    and a points entry each), the rest pending. Grant numbers are ``RG`` and digits, as the
+    customer's pages link them."""
+    kind = card_kind(code)
+    campaign_obj = campaign(kind)
+    execute("SET synchronous_commit = off")
+    cards(kind, card_count)
+    customers(customer_count, customer_digits)
+    execute("ANALYZE")  # fresh millions of rows: without statistics the planner picks nested loops
+    execute(
+        """
+        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
+            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at,
+            attempts, last_error)
+        SELECT %(campaign)s, c.id, '1' || %(invitee)s || lpad(g::text, 9, '0'),
+               'link', CASE WHEN g <= %(grants)s THEN 'qualified' ELSE 'pending' END, '',
+               now() - (g %% 10000) * interval '1 minute', now() + interval '29 days',
+               CASE WHEN g <= %(grants)s THEN %(code)s || 'ACC' || g END,
+               CASE WHEN g <= %(grants)s THEN now() END, '', now() + interval '1 hour', 1, ''
+        FROM generate_series(1, %(invitations)s) g
+        JOIN invitations_customer c
+          ON c.phone = '1' || %(customer)s || lpad((1 + g %% %(customers)s)::text, 7, '0')
+        """,
+        {
+            "campaign": campaign_obj.pk,
+            "invitee": invitee_digits,
+            "customer": customer_digits,
+            "grants": grant_count,
+            "code": code,
+            "invitations": invitation_count,
+            "customers": customer_count,
+        },
+    )
+    execute("ANALYZE")
+    issued_grants(kind, campaign_obj, grant_count, f"RG{customer_digits}")
+    execute(
+        """
+        INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
+        SELECT inviter_id, points, 'reward', id, '', created_at FROM rewards_grant WHERE campaign_id = %s
+        """,
+        [campaign_obj.pk],
+    )
+    execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load in production
+    return campaign_obj

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from invitations.models import Customer
 
 from . import fixtures
-from .common import execute, run_parallel, wait_for_server
+from .common import run_parallel, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8011
@@ -58,37 +58,15 @@ def _medians(runs: list[dict]) -> dict:
 
 
 def _populate(cards: int, customers: int, per_customer: int, grants: int) -> list[int]:
-    kind = fixtures.card_kind("LD")
-    campaign = fixtures.campaign(kind)
-    execute("SET synchronous_commit = off")
-    fixtures.cards(kind, cards)
-    fixtures.customers(customers, "566")
-    execute("ANALYZE")
-    execute(
-        """
-        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
-            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at,
-            attempts, last_error)
-        SELECT %s, c.id, '17' || lpad(g::text, 9, '0'),
-               'link', CASE WHEN g <= %s THEN 'qualified' ELSE 'pending' END, '',
-               now() - (g %% 10000) * interval '1 minute', now() + interval '29 days',
-               CASE WHEN g <= %s THEN 'LDACC' || g END, CASE WHEN g <= %s THEN now() END, '',
-               now() + interval '1 hour', 1, ''
-        FROM generate_series(1, %s) g
-        JOIN invitations_customer c ON c.phone = '1566' || lpad((1 + g %% %s)::text, 7, '0')
-        """,
-        [campaign.pk, grants, grants, grants, customers * per_customer, customers],
+    fixtures.rewarded_book(
+        "LD",
+        card_count=cards,
+        customer_count=customers,
+        invitation_count=customers * per_customer,
+        grant_count=grants,
+        customer_digits="566",
+        invitee_digits="7",
     )
-    execute("ANALYZE")
-    fixtures.issued_grants(kind, campaign, grants, "RL")
-    execute(
-        """
-        INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
-        SELECT inviter_id, points, 'reward', id, '', created_at FROM rewards_grant WHERE campaign_id = %s
-        """,
-        [campaign.pk],
-    )
-    execute("VACUUM ANALYZE")
     return list(
         Customer.objects.filter(phone__startswith="1566")
         .order_by("pk")
@@ -100,19 +78,25 @@ def make_sessions(user_ids: list[int], admin_id: int) -> dict:
     """Run with the production settings: a logged-in session per user, as a login makes."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    def session_for(user) -> str:
+    def session_for(user, **verified) -> str:
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
         store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.update(verified)
         store.create()
         return store.session_key
 
     users = get_user_model().objects.in_bulk([*user_ids, admin_id])
+    # the production settings let a superuser into the admin only after a second factor: the
+    # session of one who signed in with an authenticator's code (else every page is a redirect)
+    device = TOTPDevice.objects.create(user=users[admin_id], name="bench", confirmed=True)
     return {
         "customers": [session_for(users[user_id]) for user_id in user_ids],
-        "admin": session_for(users[admin_id]),
+        "admin": session_for(users[admin_id], **{DEVICE_ID_SESSION_KEY: device.persistent_id}),
     }
 
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from invitations.models import Customer
 
 from . import fixtures
-from .common import execute, median, percentile
+from .common import median, percentile
 
 PAGES = {
     # the baseline: a view that answers "ok" through the same middleware, touching no table
@@ -36,39 +36,17 @@ PAGES = {
 
 
 def _populate(cards: int, invitations: int, grants: int) -> Customer:
-    """``cards`` cards; 1,000 customers with ``invitations`` / 1,000 invitations each, the
-    first ``grants`` qualified and rewarded (grants and points entries), the rest pending."""
-    kind = fixtures.card_kind("PG")
-    campaign = fixtures.campaign(kind)
-    execute("SET synchronous_commit = off")
-    fixtures.cards(kind, cards)
-    fixtures.customers(1000, "555")
-    execute("ANALYZE")  # fresh millions of rows: without statistics the planner picks nested loops
-    execute(
-        """
-        INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status, rejection_reason,
-            invited_at, qualify_by, external_account_id, account_opened_at, account_channel, next_check_at,
-            attempts, last_error)
-        SELECT %s, c.id, '16' || lpad(g::text, 9, '0'),
-               'link', CASE WHEN g <= %s THEN 'qualified' ELSE 'pending' END, '',
-               now() - (g %% 10000) * interval '1 minute', now() + interval '29 days',
-               CASE WHEN g <= %s THEN 'PGACC' || g END, CASE WHEN g <= %s THEN now() END, '',
-               now() + interval '1 hour', 1, ''
-        FROM generate_series(1, %s) g
-        JOIN invitations_customer c ON c.phone = '1555' || lpad((1 + g %% 1000)::text, 7, '0')
-        """,
-        [campaign.pk, grants, grants, grants, invitations],
+    """1,000 customers sharing the invitations; the one returned has 1,000 of them (at full
+    size), 100 rewarded."""
+    fixtures.rewarded_book(
+        "PG",
+        card_count=cards,
+        customer_count=1000,
+        invitation_count=invitations,
+        grant_count=grants,
+        customer_digits="555",
+        invitee_digits="6",
     )
-    execute("ANALYZE")
-    fixtures.issued_grants(kind, campaign, grants, "RG5")  # the pages link RG + digits
-    execute(
-        """
-        INSERT INTO rewards_pointsentry (customer_id, amount, kind, grant_id, note, created_at)
-        SELECT inviter_id, points, 'reward', id, '', created_at FROM rewards_grant WHERE campaign_id = %s
-        """,
-        [campaign.pk],
-    )
-    execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load in production
     return Customer.objects.get(phone="15550000001")
 
 
