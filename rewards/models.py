@@ -224,6 +224,8 @@ class PointsEntry(models.Model):
                 include=["amount"],
                 name="points_by_customer",
             ),
+            # the staff's ledger (admin list): newest first without sorting the table
+            models.Index(fields=["-created_at", "-id"], name="points_newest_first"),
         ]
 
     def __str__(self) -> str:
