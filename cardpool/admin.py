@@ -21,7 +21,7 @@ from . import secrets
 from .exceptions import CardImportRejected, CardPoolError
 from .forms import CardImportForm
 from .models import Card, CardBatch, CardEvent, CardKind, CardKindEvent, CardUpload
-from .selectors import card_kinds_with_stock
+from .selectors import card_kinds_with_stock, counted_at
 from .services import (
     confirm_upload,
     receive_upload,
@@ -58,7 +58,12 @@ class CardKindAdmin(StrictListMixin, admin.ModelAdmin):
     list_filter = ["is_active"]
 
     def get_queryset(self, request):
-        return card_kinds_with_stock()
+        return card_kinds_with_stock(counted=True)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {**(extra_context or {}), "stock_counted_at": counted_at()}
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # switched off and on through the actions, with a reason; the face value is what every

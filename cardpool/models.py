@@ -314,3 +314,24 @@ class StagedCard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upload_id} row {self.row}"
+
+
+class CardCount(models.Model):
+    """How many cards of a kind were in a status with a validity date when the cluster last
+    counted the pool (``cardpool.services.stock_counts``, every minute and after each import).
+    The staff's pages read their stock here instead of counting a million cards on every page;
+    allocation and the stock anomaly rules always count the pool itself."""
+
+    kind = models.ForeignKey(CardKind, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Card.Status.choices)
+    valid_until = models.DateField()
+    cards = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "status", "valid_until"], name="cardcount_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_id} {self.status} {self.valid_until}: {self.cards}"

@@ -4,6 +4,7 @@ from django_q.tasks import async_task
 
 from .models import CardUpload
 from .services import expire_cards, import_upload, purge_expired_uploads, validate_upload
+from .services.stock_counts import count_cards
 from .services.uploads import task_timeout
 
 
@@ -13,6 +14,10 @@ def expire_cards_task() -> int:
 
 def purge_expired_uploads_task() -> int:
     return purge_expired_uploads()
+
+
+def count_cards_task() -> int:
+    return count_cards()
 
 
 def validate_upload_task(upload_id: int) -> str:

@@ -53,7 +53,7 @@ def render() -> str:
         "Grants by status.",
         [(grants.get(status, 0), {"status": status}) for status in Grant.Status.values],
     )
-    stock = stock_by_kind(now)
+    stock = stock_by_kind(now, counted=True)
     out.add(
         "referral_cards_allocatable",
         "Cards that can be handed out, per kind.",

@@ -159,6 +159,13 @@ class Grant(models.Model):
             ),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-created_at", "-id"], name="grant_newest_first"),
+            # a kind's issue rate over the last days (the desk's days of stock left, the stock
+            # rules): from the index alone, not the table
+            models.Index(
+                fields=["card_kind", "created_at"],
+                condition=Q(status="issued"),
+                name="grant_issued_by_kind",
+            ),
             # the customer's "my rewards": one inviter's grants newest first, a page at a time
             models.Index(fields=["inviter", "-created_at", "-id"], name="grant_by_inviter"),
         ]

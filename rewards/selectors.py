@@ -17,7 +17,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from cardpool.selectors import allocation_horizon
+from cardpool.selectors import allocation_horizon, counted_at
 from core.compiled import CompiledList, CompiledQuery, OwnersRows
 from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 
@@ -263,19 +263,23 @@ def points_history(customer: Customer) -> OwnersRows:
 
 
 # Allocatable stock per active card kind, with grants waiting and the last 7 days' issue rate;
-# each count is served by an index on cards or grants.
+# each count is served by an index on cards or grants, or read from the cluster's count of the
+# pool (CardCount: one row per kind, status and validity date).
+_CARDS = {
+    "pool": "SELECT count(*) FROM cardpool_card c",
+    "counted": "SELECT coalesce(sum(c.cards), 0) FROM cardpool_cardcount c",
+}
 STOCK_SQL = """
 SELECT k.id, k.code, k.low_stock_threshold,
-       (SELECT count(*) FROM cardpool_card c
-         WHERE c.kind_id = k.id AND c.status = 'available' AND c.valid_until >= %(horizon)s),
+       ({cards} WHERE c.kind_id = k.id AND c.status = 'available'
+                  AND c.valid_until >= %(horizon)s),
        (SELECT count(*) FROM rewards_grant g
          WHERE g.card_kind_id = k.id AND g.status = 'pending_stock'),
        (SELECT count(*) FROM rewards_grant g
          WHERE g.card_kind_id = k.id AND g.status = 'issued'
            AND g.created_at >= %(now)s - interval '7 days'),
-       (SELECT count(*) FROM cardpool_card c
-         WHERE c.kind_id = k.id AND c.status = 'available'
-           AND c.valid_until < %(expiring_before)s)
+       ({cards} WHERE c.kind_id = k.id AND c.status = 'available'
+                  AND c.valid_until < %(expiring_before)s)
 FROM cardpool_cardkind k WHERE k.is_active ORDER BY k.code
 """
 
@@ -296,10 +300,15 @@ class KindStock:
         return self.allocatable / (self.issued_7d / 7) if self.issued_7d else None
 
 
-def stock_by_kind(now: datetime, *, expiring_days: int = 7) -> list[KindStock]:
+def stock_by_kind(
+    now: datetime, *, expiring_days: int = 7, counted: bool = False
+) -> list[KindStock]:
+    """The stock per active kind, its cards counted in the pool, or, when ``counted`` (the
+    staff's pages) and the cluster counted the pool recently, read from that count."""
+    cards = _CARDS["counted" if counted and counted_at(now) else "pool"]
     with connection.cursor() as cursor:
         cursor.execute(
-            STOCK_SQL,
+            STOCK_SQL.format(cards=cards),
             {
                 "now": now,
                 "horizon": allocation_horizon(now),  # the local date, as allocation counts
@@ -372,7 +381,8 @@ def review_desk(now: datetime) -> dict:
         "anomalies": [
             (severity, by_severity.get(severity, 0)) for severity in ("critical", "warning", "info")
         ],
-        "stock": stock_by_kind(now),
+        "stock": stock_by_kind(now, counted=True),
+        "stock_counted_at": counted_at(now),
         "budgets": budget_forecasts(now),
         "grants_today": bounded_count(Grant.objects.filter(created_at__gte=today)),
         "grants_7d": bounded_count(Grant.objects.filter(created_at__gte=now - timedelta(days=7))),

@@ -45,6 +45,7 @@ from .importing import (
     RowError,
     card_rows,
 )
+from .stock_counts import count_cards
 from .upload_checks import Shapes, masked_password, shape, warnings_for
 
 PART_BYTES = 1 << 20
@@ -470,6 +471,7 @@ def import_upload(upload_id: int) -> CardUpload:
     # schedule (which stays the safety net: a failure here is logged, the import stands).
     kind = upload.kind
     transaction.on_commit(lambda: cards_imported.send(sender=CardUpload, kind=kind), robust=True)
+    transaction.on_commit(count_cards, robust=True)  # the staff see the new stock at once
     return upload
 
 

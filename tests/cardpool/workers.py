@@ -76,3 +76,10 @@ def import_upload_now(upload_id: int) -> str:
     from cardpool.services import import_upload
 
     return import_upload(upload_id).status
+
+
+def count_cards_at(start_at: float) -> int:
+    from cardpool.services.stock_counts import count_cards
+
+    time.sleep(max(0.0, start_at - time.time()))
+    return count_cards()

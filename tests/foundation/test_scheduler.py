@@ -21,6 +21,7 @@ SCHEDULE_MIGRATIONS = {
 SCHEDULES = {
     "cardpool.expire_cards",
     "cardpool.purge_expired_uploads",
+    "cardpool.count_cards",
     "finance.remove_old_exports",
     "invitations.erase_unopened_phones",
     "invitations.poll_invitations",
