@@ -7,7 +7,8 @@ users each hold a logged-in session (made by the production settings, in a child
 ask for pages as fast as they are answered, as browsers behind our TLS proxy would. Each round
 measures, at the same concurrency and one after the other on the same gunicorn, the baseline (a
 view that answers "ok" without touching the database: ``/health/live``, through the same
-middleware), the customer pages and the admin lists; three rounds, interleaved with the order
+middleware), the customer pages and the admin lists, while a process counts the pool each
+minute as the worker cluster does; three rounds, interleaved with the order
 turning, and each figure is the median of the rounds (the machine is shared and noisy).
 """
 
@@ -20,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -28,7 +30,7 @@ from django.contrib.auth import get_user_model
 from invitations.models import Customer
 
 from . import fixtures
-from .common import run_parallel, wait_for_server
+from .common import run_parallel, start, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8011
@@ -72,6 +74,15 @@ def _populate(cards: int, customers: int, per_customer: int, grants: int) -> lis
         .order_by("pk")
         .values_list("user_id", flat=True)[:50]
     )
+
+
+def count_cards_every_minute() -> None:
+    """What the worker cluster does during the load: count the pool for the staff's pages."""
+    from cardpool.services.stock_counts import count_cards
+
+    while True:
+        count_cards()
+        time.sleep(60)
 
 
 def make_sessions(user_ids: list[int], admin_id: int) -> dict:
@@ -162,6 +173,7 @@ def run(quick: bool, url: str) -> dict:
         cwd=ROOT,
         env={**os.environ, **env},
     )
+    counter = start("bench.load.count_cards_every_minute")  # the cluster's part, on the same cores
     results = {
         "cards": cards,
         "invitations": customers * per_customer,
@@ -192,7 +204,8 @@ def run(quick: bool, url: str) -> dict:
                         )
                 results["rounds"][users] = {group: _medians(runs[group]) for group in GROUPS}
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, counter):
+            process.terminate()
+            process.wait(timeout=30)
     results["workers"] = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
     return results

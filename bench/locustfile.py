@@ -22,6 +22,8 @@ GROUPS = {
         "admin card list": "/admin/cardpool/card/",
         "admin invitation list": "/admin/invitations/invitation/",
         "admin grant list": "/admin/rewards/grant/",
+        "admin card kinds (stock)": "/admin/cardpool/cardkind/",
+        "admin points ledger": "/admin/rewards/pointsentry/",
     },
 }
 GROUP = os.environ.get("LOAD_GROUP", "hello")
