@@ -23,9 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.middleware import current_user
 from core.paginators import LargeTablePaginator
-from core.privacy import PRIVATE_FIELDS, mask_phone
-
-FULL_PHONE_PERMISSION = "invitations.view_full_phone"
+from core.privacy import FULL_PHONE_PERMISSION, PRIVATE_FIELDS, mask_phone
 
 security_log = logging.getLogger("django.security.DisallowedModelAdminLookup")
 

@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
 
+from core.counting import bounded_count
+
 
 class LargeTablePaginator(Paginator):
     """Exact count up to ``exact_up_to`` rows (a count that stops there: an index range at
@@ -25,7 +27,7 @@ class LargeTablePaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list.order_by().values("pk")[: self.exact_up_to + 1].count()
+        counted = bounded_count(self.object_list, self.exact_up_to)
         if counted <= self.exact_up_to:
             return counted
         return max(counted, _planner_estimate(self.object_list))

@@ -1,5 +1,8 @@
 """Personal data as people other than its owner see it. Shared by every app and the admin."""
 
+# Staff with it see phone numbers whole (lists, exports); everybody else sees them masked.
+FULL_PHONE_PERMISSION = "invitations.view_full_phone"
+
 
 def mask_phone(phone: str) -> str:
     """``13800138000`` -> ``138****8000``: what anyone but its owner (and staff allowed to see

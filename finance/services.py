@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
-from core.admin_tools import FULL_PHONE_PERMISSION
+from core.privacy import FULL_PHONE_PERMISSION
 
 from .exceptions import ExportRefused
 from .exports import SOURCES

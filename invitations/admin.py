@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cardpool.exceptions import CardPoolError
 from core.admin_tools import (
-    FULL_PHONE_PERMISSION,
     PrivateSearchMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -21,6 +20,7 @@ from core.admin_tools import (
     shown_phone,
     shown_user,
 )
+from core.privacy import FULL_PHONE_PERMISSION
 
 from . import yield_plan
 from .exceptions import InvitationRefused, UnknownInviter

@@ -231,21 +231,6 @@ def signup(request):
     return redirect("invitations:code_login")
 
 
-def _resend(request, flow: str, verification):
-    """A new code to the same number, for a flow whose state the session keeps under ``flow``
-    (the code sign-in): the new code's id replaces the old one's. A number or network locked
-    out is texted nothing."""
-    locked = refused_while_locked(request, verification.phone)
-    if locked is not None:
-        return locked
-    try:
-        verification = send_phone_code(None, verification.phone, address=client_ip(request))
-    except InvitationRefused as refusal:
-        return _after_code_post(request, str(refusal))
-    request.session[flow] = {**request.session[flow], "verification_id": verification.pk}
-    return _after_code_post(request)
-
-
 def _start_code_login(request, phone: str, next_url: str):
     """Text a code to ``phone`` and go to the page that takes it: a response, or the refusal's
     words (sent too recently, too many) for the caller's page. A number or network locked out
@@ -304,7 +289,9 @@ def code_login_verify(request):
         return redirect("invitations:code_login")
     form = PhoneCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "resend" in request.POST:
-        return _resend(request, "code_login", verification)
+        # a new code to the same number: the same start, which replaces the old code's id
+        started = _start_code_login(request, verification.phone, pending.get("next", ""))
+        return _after_code_post(request, started) if isinstance(started, str) else started
     if request.method == "POST" and form.is_valid():
         locked = refused_while_locked(request, verification.phone)
         if locked is not None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cardpool.selectors import allocation_horizon, counted_at
 from core.compiled import CompiledList, CompiledQuery, OwnersRows
+from core.counting import bounded_count
 from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 
 from .models import (
@@ -316,12 +317,6 @@ def stock_by_kind(
             },
         )
         return [KindStock(*row) for row in cursor.fetchall()]
-
-
-def bounded_count(queryset, limit: int = 10_000) -> int:
-    """How many rows, counting at most ``limit + 1``: a figure for a dashboard that stays cheap
-    on a table of millions (shown as "10,000+" past the limit)."""
-    return queryset.order_by().values("pk")[: limit + 1].count()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 face value plus its points at the campaign's point value. Read by the budget check
 (``services.budgets``), its anomaly rules and the review desk."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,17 +23,16 @@ class Spent:
     today: Decimal = Decimal(0)
 
 
-def spent(campaign_ids: Iterable[int], day_start: datetime) -> dict[int, Spent]:
-    """What each campaign's live grants are worth, in all and since ``day_start`` (``today``;
-    any other start, such as a week ago, works the same). The face values and the points are
-    summed apart, with no join and no arithmetic per row (2.8x faster at 100,000 grants: the
-    budget check runs it under its lock), and valued at the campaign's point value after."""
-    ids = list(campaign_ids)
-    point_values = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "point_value"))
+def spent(point_values: dict[int, Decimal], day_start: datetime) -> dict[int, Spent]:
+    """What each campaign's live grants are worth (``point_values``: each campaign's id and
+    the yuan value of its points, as the caller read the campaign), in all and since
+    ``day_start`` (``today``; any other start, such as a week ago, works the same). The face
+    values and the points are summed apart, with no join and no arithmetic per row (2.8x faster
+    at 100,000 grants: the budget check runs it under its lock), and valued after."""
     since = Q(created_at__gte=day_start)
     rows = (
         Grant.objects.live()
-        .filter(campaign_id__in=ids)
+        .filter(campaign_id__in=list(point_values))
         .values("campaign_id")
         .annotate(
             face_sum=Sum("face_value"),
@@ -80,10 +78,10 @@ def budget_forecasts(now: datetime) -> list[BudgetForecast]:
     campaigns = list(
         Campaign.objects.filter(budget__isnull=False, ends_at__gt=now)
         .order_by("ends_at")
-        .values_list("pk", "name", "budget")
+        .values_list("pk", "name", "budget", "point_value")
     )
-    sums = spent([pk for pk, _, _ in campaigns], now - timedelta(days=7))
+    sums = spent({pk: value for pk, _, _, value in campaigns}, now - timedelta(days=7))
     return [
         BudgetForecast(pk, name, budget, sums.get(pk, Spent()).total, sums.get(pk, Spent()).today)
-        for pk, name, budget in campaigns
+        for pk, name, budget, _ in campaigns
     ]

@@ -12,16 +12,20 @@ from invitations.models import Campaign
 
 from ..models import AnomalyRule
 from ..spending import grant_value, spent
-from .registry import WARNING, Found, rule, setting
+from .registry import WARNING, Found, once_per_run, rule, setting
 
 
-def _budgets(now: datetime):
+def _budgets(now: datetime) -> list[tuple]:
     """Each campaign with a budget still granting (not over), with what it spent and what
-    one reward is worth."""
+    one reward is worth: read once for both rules of a run."""
+    return once_per_run("budgets", lambda: list(_read_budgets(now)))
+
+
+def _read_budgets(now: datetime):
     campaigns = list(
         Campaign.objects.filter(budget__isnull=False, ends_at__gt=now).select_related("card_kind")
     )
-    sums = spent([campaign.pk for campaign in campaigns], now)
+    sums = spent({campaign.pk: campaign.point_value for campaign in campaigns}, now)
     for campaign in campaigns:
         so_far = sums[campaign.pk].total if campaign.pk in sums else 0
         value = grant_value(campaign.card_kind.face_value, campaign.points, campaign.point_value)

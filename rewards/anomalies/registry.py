@@ -5,6 +5,8 @@ applying findings (deduplicating, closing, pausing, emailing) is ``rewards.servi
 The rules themselves are in this package's modules by family (``rules`` gathers them)."""
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +17,28 @@ from ..models import Anomaly
 
 CRITICAL, WARNING = Anomaly.Severity.CRITICAL, Anomaly.Severity.WARNING
 SAMPLE = 20  # ids listed in a finding's details, at most
+
+_run_cache: ContextVar[dict | None] = ContextVar("anomaly_run_cache", default=None)
+
+
+@contextmanager
+def one_run():
+    """Rules run inside it share what several of them read (``once_per_run``)."""
+    token = _run_cache.set({})
+    try:
+        yield
+    finally:
+        _run_cache.reset(token)
+
+
+def once_per_run(key: str, read: Callable[[], object]):
+    """``read()``, once for all the rules of one run (``one_run``); each time outside a run."""
+    cache = _run_cache.get()
+    if cache is None:
+        return read()
+    if key not in cache:
+        cache[key] = read()
+    return cache[key]
 
 
 @dataclass(frozen=True)

@@ -2,37 +2,19 @@
 out-of-stock finding a grant raises at once when it finds no card. Small on purpose: the grant
 path imports it."""
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 
 from django.utils.translation import gettext as _
 
 from ..models import AnomalyRule
 from ..selectors import KindStock, stock_by_kind
-from .registry import CRITICAL, WARNING, Finding, Found, rule, setting
-
-_run_cache: ContextVar[dict | None] = ContextVar("anomaly_run_cache", default=None)
-
-
-@contextmanager
-def one_run():
-    """Rules run inside it share what several of them read (the stock per kind), once."""
-    token = _run_cache.set({})
-    try:
-        yield
-    finally:
-        _run_cache.reset(token)
+from .registry import CRITICAL, WARNING, Finding, Found, once_per_run, rule, setting
 
 
 def _stock(now: datetime) -> list[KindStock]:
-    cache = _run_cache.get()
-    if cache is None or "stock" not in cache:
-        stock = stock_by_kind(now, expiring_days=setting("cards_expiring_days"))
-        if cache is None:
-            return stock
-        cache["stock"] = stock
-    return cache["stock"]
+    return once_per_run(
+        "stock", lambda: stock_by_kind(now, expiring_days=setting("cards_expiring_days"))
+    )
 
 
 def _kind_found(kind_id: int, message: str, details: dict) -> Found:

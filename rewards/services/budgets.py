@@ -57,10 +57,11 @@ def ensure_room(campaign, value: Decimal, *, invitation_id: int) -> None:
     budget or today's limit. Call with the campaign's budget lock held (``lock_budgets``)."""
     if value <= 0 or (campaign.budget is None and campaign.daily_limit is None):
         return
-    so_far = spent([campaign.pk], _today()).get(campaign.pk, Spent())
-    if campaign.budget is not None and so_far.total + value > campaign.budget:
+    so_far = spent({campaign.pk: campaign.point_value}, _today()).get(campaign.pk, Spent())
+    passed = _limit_passed(so_far, value, campaign.budget, campaign.daily_limit)
+    if passed == "budget":
         raise StillOverBudget(invitation_id, campaign.budget, so_far.total, value)
-    if campaign.daily_limit is not None and so_far.today + value > campaign.daily_limit:
+    if passed == "today":
         raise StillOverBudget(invitation_id, campaign.daily_limit, so_far.today, value, today=True)
 
 
@@ -75,13 +76,11 @@ def within_budget(rows: list[dict]) -> BudgetCheck:
     """Split the grant path's locked rows (in invitation id order: the earlier invitation takes
     the last yuan) by their campaigns' budgets and daily limits, under the campaigns' budget
     locks (held until the caller's transaction ends)."""
-    limited = sorted(
-        {
-            row["campaign_id"]
-            for row in rows
-            if row["campaign__budget"] is not None or row["campaign__daily_limit"] is not None
-        }
-    )
+    limited = {
+        row["campaign_id"]: row["campaign__point_value"]
+        for row in rows
+        if row["campaign__budget"] is not None or row["campaign__daily_limit"] is not None
+    }
     check = BudgetCheck([], [], [])
     if not limited:
         check.granted = rows

@@ -99,7 +99,7 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
     ``GrantNotInStatus``, ``SameKind`` and ``KindSwitchedOff``."""
     allowed = {Grant.Status.ISSUED, Grant.Status.PENDING_STOCK}
     # the campaign's budget lock before the grant's, as in every path (its campaign never changes)
-    lock_budgets(Grant.objects.filter(pk=grant.pk).values_list("campaign_id", flat=True))
+    lock_budgets([grant.campaign_id])
     old, reason = _locked_for_staff(grant, reason, allowed=allowed)
     if card_kind.pk == old.card_kind_id:
         raise SameKind(old, card_kind)
