@@ -309,3 +309,37 @@ def test_every_admin_action_writes_an_event(admin_client):
         )
         assert response.status_code == 302, (model_name, action)
         assert _count_events() > before, (model_name, action)
+
+
+@pytest.mark.django_db(transaction=True)  # the desk's own transaction, as in a web process
+def test_the_desks_counts_are_planned_for_their_own_values():
+    """Prepared statements may get a plan made for any value, which cannot use the partial
+    indexes the desk's counts need (87 ms instead of 1 ms at a million invitations): the desk's
+    statements are planned for theirs, whatever the connection's setting."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from rewards.selectors import review_desk
+
+    modes = []
+
+    def note_mode(execute, sql, params, many, context):
+        if sql.startswith("SELECT COUNT(*) FROM (SELECT"):
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW plan_cache_mode")
+                modes.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        with connection.execute_wrapper(note_mode):
+            review_desk(timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            after = cursor.fetchone()[0]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET plan_cache_mode")
+    assert len(modes) >= 8 and set(modes) == {"force_custom_plan"}, modes
+    assert after == "force_generic_plan"  # for the desk's transaction only
