@@ -139,8 +139,12 @@ class StrictListMixin:
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME,
             obj.pk,
-            format_html(gettext("Select this object for an action - {}"), str(obj)),
+            format_html(gettext("Select this object for an action - {}"), self.row_label(obj)),
         )
+
+    def row_label(self, obj) -> str:
+        """How the row's checkbox names its object to a screen reader (Django: ``str(obj)``)."""
+        return str(obj)
 
     def get_changelist(self, request, **kwargs):
         return StrictChangeList

@@ -369,6 +369,8 @@ class PrivateUserAdmin(PrivateSearchMixin, UserAdmin):
     def username_shown(self, user) -> str:
         return shown_user(user)
 
+    row_label = username_shown  # the checkbox's label would name the user by their phone
+
     def _hides_username(self, request, user) -> bool:
         return (
             user is not None

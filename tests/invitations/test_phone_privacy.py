@@ -145,3 +145,25 @@ def test_a_user_manager_without_the_permission_sees_the_phone_masked_on_the_pass
     assert response.status_code == 200
     assert PHONE not in response.content.decode()
     assert "138****5678" in response.content.decode()
+
+
+def test_a_user_manager_without_the_permission_sees_no_phone_in_the_list_s_checkboxes(
+    client, reviewer, grant
+):
+    # With a permission that brings the list's actions, each row gets a checkbox whose label
+    # names the user (Django writes str(user): a customer's phone, whole).
+    reviewer.user_permissions.add(*Permission.objects.filter(codename__in=["delete_user"]))
+    page = client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert 'class="action-select"' in page
+    assert PHONE not in page
+    assert "138****5678" in page
+
+
+def test_the_confirmation_of_deleting_a_customer_s_user_does_not_name_their_phone(client, reviewer, grant):
+    reviewer.user_permissions.add(*Permission.objects.filter(codename__in=["delete_user"]))
+    response = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [grant.inviter.user_id]},
+    )
+    assert response.status_code == 200
+    assert PHONE not in response.content.decode()
