@@ -1,9 +1,9 @@
 """Reading a supplier's card file and checking every row.
 
 A file is read once, as a stream of rows: a CSV through an incremental decoder over the stored
-upload's slices (memory bounded by a slice, not by the file), a workbook with python-calamine
-(about 80 times faster than openpyxl; it holds the one sheet in memory, which the row and column
-limits below bound). What happens to the rows (staging, import) is ``services.uploads``.
+upload's slices (memory bounded by a slice, not by the file), a workbook's sheet a slice of its
+XML at a time (``services.workbook``). What happens to the rows (staging, import) is
+``services.uploads``.
 """
 
 import codecs
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import secrets
 from ..models import CardKind
+from . import workbook
 
 HEADER_ALIASES = {
     "card_no": "card_no",
@@ -73,18 +74,10 @@ NO_SHEET = _("The workbook has no sheet.")
 SEVERAL_SHEETS = _("The workbook has {count} sheets ({names}); keep only the sheet with the cards.")
 MAX_LISTED = 10
 # Bounds on a workbook, so that its real data, not what it declares or how well it compresses,
-# decides the work: a 1.6 KB file declaring A1:XFD1048576 once took 2.9 GB, a 2.3 MB zip held
-# 680 MB of sheet XML.
-MAX_ROWS = 1_000_001  # a million cards and the header
-MAX_COLUMNS = 64
+# decides the work: a 2.3 MB zip once held 680 MB of sheet XML (the sheet's own bounds, on rows,
+# columns and a cell's length, are ``services.workbook``'s).
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
-TOO_MANY_ROWS = _("The sheet has more than {limit} rows; split it into batches.")
-CELL_TOO_FAR = _("Cell {cell} holds data; at most {limit} columns are read.")
-FORMULA_CELL = _(
-    "Cell {cell} holds a formula; card files must hold values only (copy the sheet and paste "
-    "values)."
-)
 WORKBOOK_TOO_LARGE = _(
     "The workbook unpacks to {size} MB (or {ratio}× its size); the limit is {limit} MB. Save "
     "it again from Excel, or as CSV."
@@ -164,29 +157,28 @@ class CardFile:
         return "utf-8-sig"
 
     def _xlsx_rows(self) -> Iterator[list]:
-        from python_calamine import CalamineWorkbook, SheetTypeEnum
-
-        content = b"".join(self._chunks())
-        _check_workbook(content)
-        try:  # calamine raises its own types for a damaged archive
-            workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-            sheets = [
-                meta.name
-                for meta in workbook.sheets_metadata
-                if meta.typ == SheetTypeEnum.WorkSheet  # not chart or macro sheets
-            ]
-            sheet = workbook.get_sheet_by_name(sheets[0]) if len(sheets) == 1 else None
-        except Exception as error:
+        content = b"".join(self._chunks())  # a zip is read from its end: the file, once
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                _check_size(archive, len(content))
+                sheets = workbook.worksheets(archive)
+                if not sheets:
+                    raise FileProblem(NO_SHEET)
+                if len(sheets) > 1:
+                    names = [name for name, _part in sheets]
+                    raise FileProblem(
+                        SEVERAL_SHEETS.format(count=len(sheets), names=_listed(names))
+                    )
+                [(_name, part)] = sheets
+                size = max(archive.getinfo(part).file_size, 1)
+                rows = workbook.sheet_rows(archive, part)
+                for values in rows:
+                    self._done = rows.consumed / size
+                    yield values
+        except workbook.WorkbookProblem as problem:
+            raise FileProblem(str(problem)) from None
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
             raise FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
-        if not sheets:
-            raise FileProblem(NO_SHEET)
-        if len(sheets) > 1:
-            raise FileProblem(SEVERAL_SHEETS.format(count=len(sheets), names=_listed(sheets)))
-        del content
-        height = max(sheet.height, 1)
-        for number, values in enumerate(sheet.iter_rows(), start=1):
-            self._done = number / height
-            yield values
 
 
 class _ChunkStream(io.RawIOBase):
@@ -213,61 +205,17 @@ class _ChunkStream(io.RawIOBase):
         return size
 
 
-# What a worksheet's XML may hold that its values do not show: a formula (its cached value is
-# what a reader gets), a cell past the column limit, a row past the row limit. One scan of the
-# XML, before calamine builds the sheet (it allocates rows x columns: a cell at XFD1048576 would
-# ask for 17 billion).
-_SHEET_HAZARD = re.compile(
-    rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+[0-9]+)\"[^>]*>\s*<(?:\w+:)?f\b"  # a formula cell
-    rb"|\br=\"((?:[A-Z]{3}|B[M-Z]|[C-Z][A-Z])[0-9]+)\""  # a cell past column BL (64)
-    rb"|<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{7,})\""  # a row number of seven digits or more
-)
-_SCAN_SLICE = 1 << 20
-_SCAN_OVERLAP = 512
-
-
-def _check_workbook(content: bytes) -> None:
-    """Refuse a workbook whose parts unpack to too much, or whose sheet holds formulas or cells
-    past the limits, before anything parses it."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            entries = archive.infolist()
-            unpacked = sum(entry.file_size for entry in entries)
-            ratio = unpacked / max(len(content), 1)
-            if unpacked > MAX_UNCOMPRESSED_BYTES or (
-                unpacked > 2**20 and ratio > MAX_COMPRESSION_RATIO
-            ):
-                raise FileProblem(
-                    WORKBOOK_TOO_LARGE.format(
-                        size=unpacked // 2**20,
-                        ratio=int(ratio),
-                        limit=MAX_UNCOMPRESSED_BYTES // 2**20,
-                    )
-                )
-            for entry in entries:
-                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
-                    with archive.open(entry) as sheet_xml:
-                        _scan_sheet(sheet_xml)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
-        raise FileProblem(NOT_A_WORKBOOK.format(error=type(error).__name__)) from None
-
-
-def _scan_sheet(sheet_xml) -> None:
-    tail = b""
-    while True:
-        block = sheet_xml.read(_SCAN_SLICE)
-        if not block:
-            return
-        text = tail + block
-        for match in _SHEET_HAZARD.finditer(text):
-            formula, wide, tall = match.groups()
-            if formula:
-                raise FileProblem(FORMULA_CELL.format(cell=formula.decode()))
-            if wide:
-                raise FileProblem(CELL_TOO_FAR.format(cell=wide.decode(), limit=MAX_COLUMNS))
-            if int(tall) > MAX_ROWS:
-                raise FileProblem(TOO_MANY_ROWS.format(limit=MAX_ROWS - 1))
-        tail = text[-_SCAN_OVERLAP:]
+def _check_size(archive: zipfile.ZipFile, size: int) -> None:
+    """Refuse a workbook whose parts unpack to too much before any part is read (a part yields
+    at most the size its entry declares)."""
+    unpacked = sum(entry.file_size for entry in archive.infolist())
+    ratio = unpacked / max(size, 1)
+    if unpacked > MAX_UNCOMPRESSED_BYTES or (unpacked > 2**20 and ratio > MAX_COMPRESSION_RATIO):
+        raise FileProblem(
+            WORKBOOK_TOO_LARGE.format(
+                size=unpacked // 2**20, ratio=int(ratio), limit=MAX_UNCOMPRESSED_BYTES // 2**20
+            )
+        )
 
 
 def _printable(value, limit: int = 40) -> str:

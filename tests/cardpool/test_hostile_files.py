@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from cardpool.forms import MAX_UPLOAD_BYTES
 from cardpool.services import importing as messages
+from cardpool.services import workbook as sheets
 from cardpool.services.importing import RowError
 from tests.cardpool.files import csv_bytes, good_rows, valid_date
 from tests.cardpool.test_import import rejected
@@ -113,8 +114,8 @@ def test_the_command_refuses_a_file_over_the_limit_before_reading_it(card_kind, 
     assert result.returncode != 0 and "the limit is 50 MB" in result.stderr
 
 
-def rewritten(content: bytes, sheet_xml) -> bytes:
-    """The same workbook with its first sheet's XML replaced by ``sheet_xml(old_xml)``."""
+def rewritten(content: bytes, sheet_xml, part="xl/worksheets/sheet1.xml") -> bytes:
+    """The same workbook with a part's XML (its first sheet's) replaced by ``sheet_xml(old)``."""
     import zipfile
 
     source = zipfile.ZipFile(io.BytesIO(content))
@@ -122,7 +123,7 @@ def rewritten(content: bytes, sheet_xml) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
+            if item.filename == part:
                 data = sheet_xml(data.decode()).encode()
             target.writestr(item, data)
     return buffer.getvalue()
@@ -142,7 +143,7 @@ def test_a_declared_dimension_of_a_million_rows_is_not_a_memory_bomb(card_kind):
     content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), bomb)
     assert len(content) < 10_000
     assert rejected(card_kind, content, "bomb.xlsx") == [
-        str(messages.TOO_MANY_ROWS.format(limit=messages.MAX_ROWS - 1))
+        str(sheets.TOO_MANY_ROWS.format(limit=sheets.MAX_ROWS - 1))
     ]
 
 
@@ -155,7 +156,7 @@ def test_a_value_far_to_the_right_is_refused_naming_its_cell(card_kind):
 
     content = rewritten(workbook([HEADER, ["JD0000000001", "PW-1", LATER]]), wide)
     assert rejected(card_kind, content, "wide.xlsx") == [
-        str(messages.CELL_TOO_FAR.format(cell="XFD2", limit=messages.MAX_COLUMNS))
+        str(sheets.CELL_TOO_FAR.format(cell="XFD2", limit=sheets.MAX_COLUMNS))
     ]
 
 

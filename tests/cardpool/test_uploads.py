@@ -25,6 +25,7 @@ from cardpool.services import (
     validate_upload,
 )
 from cardpool.services import importing as messages
+from cardpool.services import workbook as sheets
 from cardpool.services.importing import RowError
 from cardpool.services.uploads import PART_BYTES, STALLED_AFTER
 from tests.cardpool.files import csv_bytes, good_rows, valid_date, xlsx_bytes
@@ -72,7 +73,7 @@ def test_a_formula_cell_is_refused_naming_the_cell(card_kind):
     with zipfile.ZipFile(io.BytesIO(content)) as workbook:  # the formula is in the file read
         assert any(b"<f>" in workbook.read(name) for name in workbook.namelist())
     assert rejected(card_kind, content, "cards.xlsx") == [
-        str(messages.FORMULA_CELL.format(cell="B2"))
+        str(sheets.FORMULA_CELL.format(cell="B2"))
     ]
 
 

@@ -1,0 +1,121 @@
+"""Workbooks as Excel writes them, read a slice at a time (``cardpool.services.workbook``):
+shared strings, styled dates, rows and cells left out, and the XML a hostile file may hold."""
+
+import io
+import zipfile
+from datetime import date, datetime
+
+import pytest
+
+from cardpool import secrets
+from cardpool.models import Card
+from cardpool.services import import_cards
+from cardpool.services import importing as messages
+from cardpool.services import workbook as sheets
+from cardpool.services.importing import RowError, _cell_kind
+from tests.cardpool.files import excel_xlsx, good_rows, valid_date
+from tests.cardpool.test_hostile_files import rewritten
+from tests.cardpool.test_import import rejected
+
+pytestmark = pytest.mark.django_db
+
+
+def rows_of(content: bytes) -> list[list]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        [(_name, part)] = sheets.worksheets(archive)
+        return list(sheets.sheet_rows(archive, part))
+
+
+def test_shared_strings_and_styled_dates_are_read_as_excel_shows_them():
+    later = valid_date()
+    content = excel_xlsx([["JD0000000001", "PW-1", later], None, ["JD0000000002", "", later]])
+    assert rows_of(content) == [
+        ["card_no", "card_password", "valid_until"],
+        ["JD0000000001", "PW-1", datetime.combine(date.fromisoformat(later), datetime.min.time())],
+        [],  # row 3, left out of the sheet
+        ["JD0000000002", "", datetime.combine(date.fromisoformat(later), datetime.min.time())],
+    ]
+
+
+def test_a_workbook_written_by_excel_imports_every_card(card_kind):
+    content = excel_xlsx(good_rows(3, "X"), header=("卡号", "卡密", "有效期"))
+    assert import_cards(kind=card_kind, file_name="cards.xlsx", content=content).row_count == 3
+    card = Card.objects.get(number_digest=secrets.number_digest("X0000000002"))
+    assert secrets.decrypt(card.password_encrypted) == "PW-000002"
+
+
+def test_problems_are_reported_on_the_rows_excel_numbers(card_kind):
+    # rows 3 and 4 are left out of the sheet; the bad row is the sheet's row 5
+    content = excel_xlsx([["JD0000000001", "PW-1", valid_date()], None, None, [12345678, "PW-2"]])
+    assert rejected(card_kind, content, "cards.xlsx") == [
+        str(RowError(5, messages.NOT_TEXT_CELL.format(column="card_no", kind=_cell_kind(1.0)))),
+        str(RowError(5, messages.MISSING_VALUE.format(column="valid_until"))),
+    ]
+
+
+def test_rich_text_is_its_runs_without_the_phonetic_guide():
+    def rich(xml: str) -> str:
+        return xml.replace(
+            "<si><t>PW-1</t></si>",
+            "<si><r><t>PW</t></r><r><rPr><b/></rPr><t>-1</t></r><rPh><t>ふ</t></rPh></si>",
+        )
+
+    content = excel_xlsx([["JD0000000001", "PW-1", valid_date()]])
+    content = rewritten(content, rich, part="xl/sharedStrings.xml")
+    assert rows_of(content)[1][1] == "PW-1"
+
+
+def test_dates_of_a_1904_workbook_and_cells_without_a_reference():
+    def from_1904(xml: str) -> str:
+        return xml.replace("<sheets>", '<workbookPr date1904="1"/><sheets>')
+
+    def unreferenced(xml: str) -> str:
+        return xml.replace(' r="A2"', "").replace(' r="B2"', "").replace(' r="C2"', "")
+
+    content = excel_xlsx([["JD0000000001", "PW-1", "2030-01-01"]])
+    content = rewritten(rewritten(content, from_1904, part="xl/workbook.xml"), unreferenced)
+    # the same day number counts from 1 January 1904: four years and a day later
+    assert rows_of(content)[1] == ["JD0000000001", "PW-1", datetime(2034, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("part", "change", "problem"),
+    [
+        (  # a billion laughs: no entity is ever expanded
+            "xl/sharedStrings.xml",
+            lambda xml: xml.replace(
+                "<sst",
+                '<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><sst',
+            ),
+            sheets.DECLARATION.format(part="xl/sharedStrings.xml"),
+        ),
+        (  # an external entity: never fetched
+            "xl/worksheets/sheet1.xml",
+            lambda xml: xml.replace(
+                "<worksheet", '<!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]><worksheet'
+            ),
+            sheets.DECLARATION.format(part="xl/worksheets/sheet1.xml"),
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            lambda xml: xml.replace("<v>1</v>", "<v>999999</v>", 1),
+            sheets.MISSING_STRING.format(cell="B1"),
+        ),
+        (
+            "xl/sharedStrings.xml",
+            lambda xml: xml.replace("<t>PW-1</t>", "<t>" + "x" * 40_000 + "</t>"),
+            sheets.CELL_TOO_LONG.format(cell="#4", limit=sheets.MAX_CELL_CHARACTERS),
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            lambda xml: xml.replace("</sheetData>", "<row>"),
+            sheets.BAD_PART.format(part="xl/worksheets/sheet1.xml", error="mismatched tag"),
+        ),
+    ],
+    ids=["entities", "external-entity", "missing-string", "long-cell", "broken-xml"],
+)
+def test_hostile_xml_is_refused_with_its_own_message(card_kind, part, change, problem):
+    content = excel_xlsx([["JD0000000001", "PW-1", valid_date()]])
+    assert rejected(card_kind, rewritten(content, change, part=part), "cards.xlsx") == [
+        str(problem)
+    ]
