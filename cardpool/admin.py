@@ -268,6 +268,11 @@ class CardAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "masked_number", "valid_until", "status", "batch", "assigned_at"]
     list_filter = ["kind", "status", "valid_until", "batch"]
     list_select_related = ["kind", "batch__kind"]
+    # Newest first: the pool is drawn oldest first, so the newest cards are the available ones,
+    # and a status's first page is read from the right end of the primary key. In id order it
+    # skipped every card drawn before (49 ms for the available ones at 1,000,000 cards, the
+    # first 100,000 drawn); a status the planner finds rare is read through (status, id).
+    ordering = ["-id"]
     # Numbers are stored encrypted; exact search goes through the keyed digest, with an exact
     # lookup: "=" is iexact, UPPER() on both sides, which no index serves (550 ms at 1,000,000
     # cards, a scan; the digest is lower-case hex either way).

@@ -10,7 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.auth.models import User
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from core.admin_rows import django_rows, fast_rows
 from core.middleware import current_user
@@ -135,3 +135,24 @@ def test_a_small_list_is_counted_exactly(admin_client):
         reverse("admin:cardpool_card_changelist"), headers={"accept-language": "en"}
     ).content.decode()
     assert "Select all 120 cards" in cards  # counted: an action may take them all
+
+
+def test_the_first_page_of_a_status_s_cards_reads_no_card_of_another_status(admin_user):
+    from django.db import connection
+
+    from cardpool.models import Card
+
+    # the pool is drawn oldest first: the cards drawn are those of the lowest ids
+    cards = make_cards(CardKindFactory(), 2000)
+    Card.objects.filter(pk__in=[card.pk for card in cards[:1000]]).update(
+        status="assigned", assigned_at=timezone.now()
+    )
+    changelist = _changelist(admin.site._registry[Card], admin_user, "status__exact=available")
+    sql, params = changelist.queryset[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cardpool_card")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as at a million cards
+        cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    skipped = [int(n) for n in re.findall(r"Rows Removed by Filter: (\d+)", plan)]
+    assert sum(skipped) == 0, plan
