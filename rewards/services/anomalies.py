@@ -1,5 +1,7 @@
+import json
+
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -13,6 +15,40 @@ def _subject_type(model: str | None) -> ContentType | None:
         return None
     app_label, model_name = model.split(".")
     return ContentType.objects.get_by_natural_key(app_label, model_name)  # cached
+
+
+COUNT_AGAIN_SQL = """
+UPDATE rewards_anomaly a
+SET occurrences = a.occurrences + 1, message = v.message, details = v.details::jsonb,
+    last_seen_at = %(now)s, updated_at = %(now)s, cleared_at = NULL
+FROM unnest(%(subjects)s::text[], %(messages)s::text[], %(details)s::text[])
+     AS v(subject, message, details)
+WHERE a.kind = %(kind)s AND a.subject = v.subject AND a.status = ANY(%(active)s)
+RETURNING a.subject, a.id
+"""
+
+
+def count_again(rule: str, findings: list[Finding]) -> dict[str, int]:
+    """One more occurrence of each of a rule's findings whose anomaly is still active, all in
+    one statement (``record_finding`` does it one finding at a time: two statements each, which
+    were most of a detection run with a hundred open signals). Returns the subjects counted,
+    with their anomaly's id; the others are new, or were closed meanwhile."""
+    if not findings:
+        return {}
+    encoder = Anomaly._meta.get_field("details").encoder
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT_AGAIN_SQL,
+            {
+                "now": timezone.now(),
+                "subjects": [finding.subject for finding in findings],
+                "messages": [str(finding.message) for finding in findings],
+                "details": [json.dumps(finding.details, cls=encoder) for finding in findings],
+                "kind": rule,
+                "active": list(Anomaly.ACTIVE),
+            },
+        )
+        return dict(cursor.fetchall())
 
 
 def record_finding(finding: Finding, *, grant=None) -> tuple[Anomaly, bool]:

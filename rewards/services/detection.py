@@ -24,7 +24,7 @@ from ..anomalies.rules import RULES, Finding, Rule, one_run
 from ..events import anomaly_paused_campaign_event
 from ..models import Anomaly, AnomalyRule
 from .alerts import alert_reviewers
-from .anomalies import close_anomaly_automatically, record_finding
+from .anomalies import close_anomaly_automatically, count_again, record_finding
 
 logger = logging.getLogger(__name__)
 CONDITION_GONE = "closed automatically: the condition was not found on a later run"
@@ -57,6 +57,11 @@ def detect_anomalies() -> DetectionRun:
     meanwhile), closed by the first run in which the rule works again."""
     run = DetectionRun()
     now = database_now()
+    active = Anomaly.objects.filter(status__in=Anomaly.ACTIVE)
+    # What is open before the run: a rule that finds nothing and has nothing open is done with
+    # its one query (an anomaly opened meanwhile by another run is closed by the next one).
+    open_kinds = set(active.order_by().values_list("kind", flat=True).distinct())
+    failing = set(active.filter(kind=AnomalyRule.RULE_FAILED).values_list("subject", flat=True))
     with one_run():
         for rule in RULES:
             try:
@@ -66,8 +71,10 @@ def detect_anomalies() -> DetectionRun:
                 run.failed_rules.append(rule.code)
                 _rule_failed(rule, error, run)
                 continue
-            _apply(rule, findings, run)
-            _rule_works(rule, run)
+            if findings or rule.code in open_kinds:
+                _apply(rule, findings, run)
+            if _failure_subject(rule) in failing:
+                _rule_works(rule, run)
     run.alerted = alert_reviewers()
     return run
 
@@ -85,14 +92,20 @@ def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
         run.truncated_rules.append(rule.code)
         findings = findings[:limit]
     seen = set()
+    counted = count_again(rule.code, findings)
     for finding in findings:
-        anomaly, is_new = record_finding(finding)
         seen.add(finding.subject)
-        if is_new:
-            run.opened.append(anomaly.pk)
-        else:
+        if finding.subject in counted:
+            anomaly = None
             run.seen_again += 1
+        else:
+            anomaly, is_new = record_finding(finding)
+            if is_new:
+                run.opened.append(anomaly.pk)
+            else:
+                run.seen_again += 1
         if finding.campaign_id and rule.code in settings.ANOMALY_PAUSING_RULES:
+            anomaly = anomaly or Anomaly.objects.get(pk=counted[finding.subject])
             if _pause(finding.campaign_id, anomaly):
                 run.paused_campaigns.append(finding.campaign_id)
     stale = Anomaly.objects.select_for_update().filter(kind=rule.code, status__in=Anomaly.ACTIVE)
@@ -121,7 +134,7 @@ def _rule_failed(rule: Rule, error: Exception, run: DetectionRun) -> None:
         "works again."
     ) % {"rule": rule.code, "error": f"{type(error).__name__}: {error}"[:300]}
     finding = Finding(
-        AnomalyRule.RULE_FAILED, Anomaly.Severity.CRITICAL, f"rule:{rule.code}", message
+        AnomalyRule.RULE_FAILED, Anomaly.Severity.CRITICAL, _failure_subject(rule), message
     )
     anomaly, is_new = record_finding(finding)
     if is_new:
@@ -131,11 +144,15 @@ def _rule_failed(rule: Rule, error: Exception, run: DetectionRun) -> None:
 @transaction.atomic
 def _rule_works(rule: Rule, run: DetectionRun) -> None:
     failing = Anomaly.objects.select_for_update().filter(
-        kind=AnomalyRule.RULE_FAILED, subject=f"rule:{rule.code}", status__in=Anomaly.ACTIVE
+        kind=AnomalyRule.RULE_FAILED, subject=_failure_subject(rule), status__in=Anomaly.ACTIVE
     )
     for anomaly in failing:
         close_anomaly_automatically(anomaly, RULE_WORKS)
         run.closed += 1
+
+
+def _failure_subject(rule: Rule) -> str:
+    return f"rule:{rule.code}"
 
 
 def _stays_cleared():

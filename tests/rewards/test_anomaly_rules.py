@@ -12,8 +12,13 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from cardpool.models import Card
+from core.clock import database_now
 from invitations.models import Invitation, PollCycle
 from notifications.services import deliver_messages
+from rewards.anomalies.invariants import (
+    card_changed_without_event as card_changed_without_event_rule,
+)
 from rewards.models import Anomaly, AnomalyRule, Grant
 from rewards.services import grant_reward, void_grant
 from rewards.services.detection import detect_anomalies
@@ -498,3 +503,17 @@ def test_the_rules_sql_names_tables_and_statuses_from_the_models():
     )
     with pytest.raises(AttributeError, match="no choice 'cancelled'"):
         sql("WHERE status = {grant.cancelled}")
+
+
+@pytest.mark.parametrize(
+    "status", [status for status in Card.Status.values if status != Card.Status.AVAILABLE]
+)
+def test_a_card_put_in_any_other_status_by_hand_is_found(status):
+    campaign = CampaignFactory()
+    [card] = make_cards(campaign.card_kind, 1)
+    sql(
+        "UPDATE cardpool_card SET status = %s, assigned_at = now() WHERE id = %s",
+        [status, card.pk],
+    )
+    found = card_changed_without_event_rule.find(database_now())
+    assert [finding.subject for finding in found] == [f"card:{card.pk}"]

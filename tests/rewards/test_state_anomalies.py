@@ -98,3 +98,23 @@ def test_one_customers_card_report_stays_for_a_person_and_does_not_fail_health()
     report.refresh_from_db()
     assert report.status == "open" and report.cleared_at is None
     assert anomalies_check()
+
+
+def test_a_state_found_again_is_counted_on_its_anomaly_with_what_was_found_this_time(
+    out_of_stock,
+):
+    campaign, anomaly = out_of_stock
+    grant_reward(qualified_invitation(campaign=campaign))  # a second grant waits now
+    Anomaly.objects.filter(pk=anomaly.pk).update(  # seen cleared once, as it was then
+        cleared_at=timezone.now(), details={"waiting": 1}, message="old"
+    )
+    anomaly.refresh_from_db()
+    run = detect_anomalies()
+    again = Anomaly.objects.get(pk=anomaly.pk)
+    assert run.seen_again >= 1 and anomaly.pk not in run.opened
+    assert (again.occurrences, again.details, again.cleared_at) == (
+        anomaly.occurrences + 1,
+        {"waiting": 2},
+        None,
+    )
+    assert again.last_seen_at > anomaly.last_seen_at and again.message != "old"
