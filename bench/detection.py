@@ -29,29 +29,43 @@ BASELINE = (
 )
 
 
-def _populate(cards: int, invitations: int, grants: int) -> Campaign:
-    kind = fixtures.card_kind("AD")
+def _populate(cards: int, invitations: int, grants: int, tag: str = "AD") -> Campaign:
+    """A campaign with ``invitations``, ``grants`` of them rewarded from ``cards``; ``tag`` keeps
+    a second call's customers and grant numbers apart from the first's."""
+    kind = fixtures.card_kind(tag)
     campaign = fixtures.campaign(kind)
+    customer_prefix = {"AD": "444", "AE": "445"}[tag]
     execute("SET synchronous_commit = off")
     fixtures.cards(kind, cards)
-    fixtures.customers(1000, "444")
+    fixtures.customers(1000, customer_prefix)
     execute(
         """
         INSERT INTO invitations_invitation (campaign_id, inviter_id, invitee_phone, channel, status,
             rejection_reason, invited_at, qualify_by, external_account_id, account_opened_at,
             account_channel, next_check_at, attempts, last_error, decided_at)
-        SELECT %s, c.id, '170' || lpad(g::text, 8, '0'), 'link',
+        SELECT %s, c.id, %s || lpad(g::text, 8, '0'), 'link',
                CASE WHEN g <= %s THEN 'qualified' ELSE 'pending' END, '',
                now() - interval '10 days', now() + interval '20 days',
-               CASE WHEN g <= %s THEN 'ADACC' || g END,
+               CASE WHEN g <= %s THEN %s || 'ACC' || g END,
                CASE WHEN g <= %s THEN now() - (g %% 200) * interval '1 hour' - interval '1 hour' END,
                CASE WHEN g <= %s THEN 'app' ELSE '' END,
                now() + interval '1 hour', 1, '',
                CASE WHEN g <= %s THEN now() - (g %% 200) * interval '1 hour' END
         FROM generate_series(1, %s) g
-        JOIN invitations_customer c ON c.phone = '1444' || lpad((1 + g %% 1000)::text, 7, '0')
+        JOIN invitations_customer c ON c.phone = '1' || %s || lpad((1 + g %% 1000)::text, 7, '0')
         """,
-        [campaign.pk, grants, grants, grants, grants, grants, invitations],
+        [
+            campaign.pk,
+            {"AD": "170", "AE": "171"}[tag],  # the invitees' phones
+            grants,
+            grants,
+            tag,
+            grants,
+            grants,
+            grants,
+            invitations,
+            customer_prefix,
+        ],
     )
     execute(
         """
@@ -64,13 +78,13 @@ def _populate(cards: int, invitations: int, grants: int) -> Campaign:
         )
         INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id,
                                    face_value, points, cap, status, origin, hold_reason, created_at, issued_at, void_reason)
-        SELECT 'AD' || lpad(q.n::text, 11, '0'), q.id, q.inviter_id, %s, p.id, %s,
+        SELECT %s || lpad(q.n::text, 11, '0'), q.id, q.inviter_id, %s, p.id, %s,
                (SELECT face_value FROM cardpool_cardkind WHERE id = %s), 10,
                (SELECT max_rewards_per_inviter FROM invitations_campaign WHERE id = %s), 'issued', 'automatic', '',
                q.decided_at, q.decided_at, ''
         FROM qualified q JOIN picked p ON p.n = q.n
         """,
-        [kind.pk, grants, campaign.pk, campaign.pk, kind.pk, kind.pk, campaign.pk],
+        [kind.pk, grants, campaign.pk, tag, campaign.pk, kind.pk, kind.pk, campaign.pk],
     )
     execute(
         "UPDATE cardpool_card SET status = 'assigned', assigned_at = now() "
@@ -106,16 +120,32 @@ def _baseline() -> None:
         cursor.fetchall()
 
 
-def run(quick: bool) -> dict:
-    cards, invitations, grants, repeats = (
-        (50_000, 50_000, 5_000, 3) if quick else (1_000_000, 1_000_000, 100_000, 7)
-    )
-    _populate(cards, invitations, grants)
+def _measure(repeats: int) -> dict:
     detect_anomalies()  # warm, and the first findings (low stock and the like) are opened
     run_times, baseline_times = [], []
     for _ in range(repeats):  # interleaved, so both see the same machine
         baseline_times.append(_timed(_baseline))
         run_times.append(_timed(detect_anomalies))
+    return {
+        "run_ms": median(run_times) * 1000,
+        "baseline_ms": median(baseline_times) * 1000,
+        "ratio": median(run_times) / median(baseline_times),
+    }
+
+
+def run(quick: bool) -> dict:
+    """At 50,000 cards and invitations (issue #30's target: within 10x the baseline), then, but
+    for a quick run, topped up to 1,000,000 of each (target: under 2 s)."""
+    small = (50_000, 50_000, 5_000)
+    _populate(*small)
+    first = _measure(repeats=3 if quick else 7)
+    cards, invitations, grants, repeats = (
+        (*small, 3) if quick else (1_000_000, 1_000_000, 100_000, 7)
+    )
+    measured = first
+    if not quick:
+        _populate(cards - small[0], invitations - small[1], grants - small[2], tag="AE")
+        measured = _measure(repeats)
     from core.clock import database_now
 
     now = database_now()
@@ -140,9 +170,11 @@ def run(quick: bool) -> dict:
     return {
         "sizes": {"cards": cards, "invitations": invitations, "grants": grants},
         "repeats": repeats,
-        "run_ms": median(run_times) * 1000,
-        "baseline_ms": median(baseline_times) * 1000,
-        "ratio": median(run_times) / median(baseline_times),
+        **measured,
+        "small": {
+            "sizes": {"cards": small[0], "invitations": small[1], "grants": small[2]},
+            **first,
+        },
         "desk_ms": median(desk_times) * 1000,
         "slowest_rules_ms": dict(
             sorted(((k, v * 1000) for k, v in per_rule.items()), key=lambda kv: -kv[1])[:6]

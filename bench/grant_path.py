@@ -4,7 +4,7 @@
   in raw psycopg*: the same 9 statements with the same locks, the same checks in Python, on a
   psycopg connection with the same settings (server-side binding, statements prepared after 5
   runs). The ratio is what Django costs on this path.
-- ``grant_rewards`` (the set-based path, batches of 50 and 200) against the *single UPDATE ...
+- ``grant_rewards`` (the set-based path, batches of 50, 100 and 200) against the *single UPDATE ...
   SKIP LOCKED* in autocommit that takes one card: the physical reference, a tenth of the work of
   a grant.
 
@@ -31,6 +31,7 @@ from .common import median, run_parallel, scalar
 from .database import libpq
 from .grants import SKIP_LOCKED_SQL
 
+BATCH_SIZES = (50, 100, 200)
 LOCK_INVITATION = """
 SELECT i.id, i.status, i.inviter_id, i.campaign_id, u.is_flagged_for_review, c.card_kind_id, k.code,
        c.points, c.max_rewards_per_inviter, c.is_paused, c.is_flagged_for_review
@@ -256,7 +257,7 @@ def run(quick: bool, url: str) -> dict:
             ["service", "raw same SQL"], processes, single_count, rounds, url
         )
         results["batch"][processes] = _compare(
-            ["batches of 50", "batches of 200", "single UPDATE"],
+            [*(f"batches of {size}" for size in BATCH_SIZES), "single UPDATE"],
             processes,
             batch_count,
             rounds,

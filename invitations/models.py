@@ -363,6 +363,14 @@ class Invitation(models.Model):
             models.Index(fields=["external_account_id"], name="invitation_by_account_id"),
             # the default ordering (admin list): newest first without sorting the table
             models.Index(fields=["-invited_at", "-id"], name="invitation_newest_first"),
+            # anomaly detection's "an existing customer rewarded": empty while the invariant
+            # holds (no account counts if opened before its invitation), so the rule reads it
+            # instead of joining every grant to its invitation
+            models.Index(
+                fields=["id"],
+                condition=Q(account_opened_at__lt=F("invited_at")),
+                name="invitation_opened_before",
+            ),
             # anomaly rules: recent qualifications, and pending invitations past their window
             models.Index(
                 fields=["decided_at"],

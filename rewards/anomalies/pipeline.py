@@ -9,7 +9,7 @@ from notifications.selectors import outbox_health
 
 from ..models import AnomalyRule, Grant
 from ..selectors import poller_health
-from .registry import SAMPLE, WARNING, Found, fetch, rule, setting, sql
+from .registry import SAMPLE, WARNING, Found, fetch, once_per_run, rule, setting, sql
 
 PENDING_PAST_WINDOW_SQL = sql("""SELECT campaign_id, count(*),
                   (array_agg(id ORDER BY qualify_by))[1:%(sample)s],
@@ -20,7 +20,7 @@ PENDING_PAST_WINDOW_SQL = sql("""SELECT campaign_id, count(*),
 
 @rule(AnomalyRule.POLLER_STALLED, WARNING, is_state=True)
 def poller_stalled(now: datetime) -> list[Found]:
-    health = poller_health(now)
+    health = once_per_run("poller_health", lambda: poller_health(now))
     if not health.is_stalled or not Invitation.objects.filter(status="pending").exists():
         return []
     last = health.last_cycle_at
@@ -42,7 +42,7 @@ def poller_stalled(now: datetime) -> list[Found]:
 @rule(AnomalyRule.UPSTREAM_ERROR_RATE, WARNING, is_state=True)
 def upstream_error_rate(now: datetime) -> list[Found]:
     limit, minimum = setting("upstream_error_rate"), setting("upstream_min_lookups")
-    health = poller_health(now)
+    health = once_per_run("poller_health", lambda: poller_health(now))
     # no lookups, no rate: with upstream_min_lookups at 0 too
     if not health.lookups or health.lookups < minimum or health.error_rate <= limit:
         return []

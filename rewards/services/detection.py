@@ -111,9 +111,7 @@ def _apply(rule: Rule, findings: list[Finding], run: DetectionRun) -> None:
     stale = Anomaly.objects.select_for_update().filter(kind=rule.code, status__in=Anomaly.ACTIVE)
     if not rule.is_state:  # a breach waits for a person; a signal gone is closed
         stale = stale.exclude(severity=Anomaly.Severity.CRITICAL)
-    for anomaly in stale:
-        if anomaly.subject in seen:
-            continue
+    for anomaly in stale.exclude(subject__in=seen):
         if not rule.is_state:
             close_anomaly_automatically(anomaly, CONDITION_GONE)
             run.closed += 1

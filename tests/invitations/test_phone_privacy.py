@@ -159,7 +159,9 @@ def test_a_user_manager_without_the_permission_sees_no_phone_in_the_list_s_check
     assert "138****5678" in page
 
 
-def test_the_confirmation_of_deleting_a_customer_s_user_does_not_name_their_phone(client, reviewer, grant):
+def test_the_confirmation_of_deleting_a_customer_s_user_does_not_name_their_phone(
+    client, reviewer, grant
+):
     reviewer.user_permissions.add(*Permission.objects.filter(codename__in=["delete_user"]))
     response = client.post(
         reverse("admin:auth_user_changelist"),

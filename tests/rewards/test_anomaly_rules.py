@@ -517,3 +517,23 @@ def test_a_card_put_in_any_other_status_by_hand_is_found(status):
     )
     found = card_changed_without_event_rule.find(database_now())
     assert [finding.subject for finding in found] == [f"card:{card.pk}"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "index"),
+    [
+        ("UNENCRYPTED_CARDS_SQL", "card_secret_not_a_token"),
+        ("EXISTING_CUSTOMER_REWARDED_SQL", "invitation_opened_before"),
+    ],
+)
+def test_an_invariant_that_holds_is_checked_by_reading_an_empty_index(statement, index):
+    # The index holds only the rows that break the invariant; the rule's statement must be
+    # one the planner can answer from it (its condition implies the index's), or the rule
+    # reads the whole table again.
+    from rewards.anomalies import invariants
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + getattr(invariants, statement), {})  # as fetch() runs it
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
