@@ -67,6 +67,9 @@ def _populate(cards: int, invitations: int, grants: int, tag: str = "AD") -> Cam
             customer_prefix,
         ],
     )
+    # statistics of the rows just written: the planner otherwise takes this campaign's
+    # invitations for a handful and joins them to the cards row by row (minutes at 950,000)
+    execute("ANALYZE cardpool_card, invitations_invitation")
     execute(
         """
         WITH picked AS (
