@@ -170,7 +170,7 @@ class CardFile:
                         SEVERAL_SHEETS.format(count=len(sheets), names=_listed(names))
                     )
                 [(_name, part)] = sheets
-                size = max(archive.getinfo(part).file_size, 1)
+                size = max(workbook.part_size(archive, part), 1)
                 rows = workbook.sheet_rows(archive, part)
                 for values in rows:
                     self._done = rows.consumed / size

@@ -34,6 +34,9 @@ FORMULA_CELL = _(
 )
 BAD_PART = _("The workbook's part {part} is damaged or missing: {error}")
 CELL_TOO_LONG = _("Cell {cell} holds more than {limit} characters.")
+STRING_TOO_LONG = _(
+    "Text number {number} of the workbook (its shared strings) holds more than {limit} characters."
+)
 MISSING_STRING = _("Cell {cell} refers to text the workbook does not hold.")
 DECLARATION = _("The workbook's part {part} declares entities or a document type; refused.")
 
@@ -59,6 +62,10 @@ def worksheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
         for name, rid in sheets
         if rid in relations and relations[rid][0].endswith("/worksheet")
     ]
+
+
+def part_size(archive: zipfile.ZipFile, part: str) -> int:
+    return _info(archive, part).file_size
 
 
 def sheet_rows(archive: zipfile.ZipFile, sheet: str) -> "SheetRows":
@@ -115,7 +122,8 @@ def _parse(archive: zipfile.ZipFile, path: str, start, end=None, text=None) -> I
         raise WorkbookProblem(
             BAD_PART.format(part=path, error=expat.ErrorString(error.code))
         ) from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:
+        # RuntimeError: an encrypted entry; NotImplementedError: a compression zipfile lacks
         raise WorkbookProblem(BAD_PART.format(part=path, error=type(error).__name__)) from None
 
 
@@ -211,7 +219,7 @@ class _Strings:
             self.text += data
             if len(self.text) > MAX_CELL_CHARACTERS:
                 raise WorkbookProblem(
-                    CELL_TOO_LONG.format(cell=f"#{len(self)}", limit=MAX_CELL_CHARACTERS)
+                    STRING_TOO_LONG.format(number=len(self) + 1, limit=MAX_CELL_CHARACTERS)
                 )
 
 
@@ -229,20 +237,21 @@ def _date_styles(archive: zipfile.ZipFile, path: str | None) -> frozenset[int]:
         return frozenset()
     codes: dict[int, str] = {}
     formats: list[int] = []
-    inside = {"cellXfs": False}
+    inside = {"numFmts": False, "cellXfs": False}  # (a conditional format has its own numFmt)
 
     def start(tag, attrs):
         tag = _local(tag)
-        if tag == "numFmt":
+        if tag == "numFmt" and inside["numFmts"]:
             codes[_int(attrs.get("numFmtId"))] = attrs.get("formatCode", "")
-        elif tag == "cellXfs":
-            inside["cellXfs"] = True
         elif tag == "xf" and inside["cellXfs"]:
             formats.append(_int(attrs.get("numFmtId")))
+        elif tag in inside:
+            inside[tag] = True
 
     def end(tag):
-        if _local(tag) == "cellXfs":
-            inside["cellXfs"] = False
+        tag = _local(tag)
+        if tag in inside:
+            inside[tag] = False
 
     deque(_parse(archive, path, start, end), maxlen=0)  # the whole part
     return frozenset(
@@ -300,6 +309,7 @@ class SheetRows:
         self.reference = ""
         self.text: str | None = None  # the cell's text while inside <v> or <is><t>
         self.value = None
+        self.in_cell = False
         self.phonetic = 0
 
     def __iter__(self) -> Iterator[list]:
@@ -327,6 +337,7 @@ class SheetRows:
             self.cell_type = attrs.get("t", "n")
             self.style = _int(attrs.get("s", 0))
             self.value = None
+            self.in_cell = True
         elif tag == "v" or (tag == "t" and not self.phonetic):
             self.text = ""
         elif tag == "row":
@@ -339,7 +350,7 @@ class SheetRows:
             self.row_number = max(number, self.row_number + 1)
             self.row = []
             self.column = 0
-        elif tag == "f":
+        elif tag == "f" and self.in_cell:  # (conditional formats hold formulas of their own)
             raise WorkbookProblem(FORMULA_CELL.format(cell=self.reference))
         elif tag == "rPh":
             self.phonetic += 1
@@ -359,6 +370,7 @@ class SheetRows:
             self.value = self.text
             self.text = None
         elif tag == "c":
+            self.in_cell = False
             self._cell()
         elif tag == "row":
             self.done.append(self.row)
@@ -385,13 +397,14 @@ class SheetRows:
             value = self._number(value)
         elif kind == "b":
             value = value.strip() in ("1", "true")
+        elif kind == "e":  # an error (#N/A, #REF!...): no value, as Excel's own readers say
+            value = ""
         elif kind == "d":
             try:
                 value = datetime.fromisoformat(value.strip())
             except ValueError:
                 pass
-        # "inlineStr", "str" (a formula's text, refused before) and "e" (an error, such as
-        # #N/A) are their text
+        # "inlineStr" and "str" (a formula's text, refused before) are their text
         row = self.row
         if row is None:
             return  # a cell outside any row
@@ -409,6 +422,6 @@ class SheetRows:
                 if self.epoch.year == 1899 and number < 60:  # Excel's 29 February 1900
                     number += 1
                 return self.epoch + timedelta(days=number)
-            except OverflowError:
+            except (OverflowError, ValueError):  # a day number too large, or not a number
                 return number
         return number

@@ -2,6 +2,7 @@
 shared strings, styled dates, rows and cells left out, and the XML a hostile file may hold."""
 
 import io
+import re
 import zipfile
 from datetime import date, datetime
 
@@ -104,7 +105,7 @@ def test_dates_of_a_1904_workbook_and_cells_without_a_reference():
         (
             "xl/sharedStrings.xml",
             lambda xml: xml.replace("<t>PW-1</t>", "<t>" + "x" * 40_000 + "</t>"),
-            sheets.CELL_TOO_LONG.format(cell="#4", limit=sheets.MAX_CELL_CHARACTERS),
+            sheets.STRING_TOO_LONG.format(number=5, limit=sheets.MAX_CELL_CHARACTERS),
         ),
         (
             "xl/worksheets/sheet1.xml",
@@ -118,4 +119,86 @@ def test_hostile_xml_is_refused_with_its_own_message(card_kind, part, change, pr
     content = excel_xlsx([["JD0000000001", "PW-1", valid_date()]])
     assert rejected(card_kind, rewritten(content, change, part=part), "cards.xlsx") == [
         str(problem)
+    ]
+
+
+def test_an_error_cell_is_no_value_never_its_text(card_kind):
+    # a password looked up by a formula, pasted as values: a failed lookup is an error cell
+    def failed_lookup(xml: str) -> str:
+        return re.sub(r'<c r="B2" t="s"><v>[0-9]+</v></c>', '<c r="B2" t="e"><v>#N/A</v></c>', xml)
+
+    content = rewritten(excel_xlsx([["JD0000000001", "PW-1", valid_date()]]), failed_lookup)
+    assert rows_of(content)[1][1] == ""
+    assert rejected(card_kind, content, "cards.xlsx") == [
+        str(RowError(2, messages.MISSING_VALUE.format(column="card_password")))
+    ]
+
+
+def test_formulas_outside_cells_are_not_the_cells_formulas():
+    # a data bar's conditional format holds formulas of its own, after the sheet's data
+    def data_bar(xml: str) -> str:
+        return xml.replace(
+            "</sheetData>",
+            '</sheetData><extLst><ext uri="{78C0D931-6437-407d-A8EE-F0AAD7539E65}">'
+            "<x14:conditionalFormattings><x14:conditionalFormatting><x14:cfRule><x14:dataBar>"
+            '<x14:cfvo type="num"><xm:f>0</xm:f></x14:cfvo></x14:dataBar></x14:cfRule>'
+            "</x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>",
+        )
+
+    content = rewritten(excel_xlsx([["JD0000000001", "PW-1", "2030-01-01"]]), data_bar)
+    assert rows_of(content)[1] == ["JD0000000001", "PW-1", datetime(2030, 1, 1)]
+
+
+def test_a_conditional_format_s_number_format_is_not_a_cell_s():
+    # the differential formats (dxfs) carry number formats that reuse ids: a date code there
+    # must not make a plain number a date
+    def dxf(xml: str) -> str:
+        return xml.replace(
+            "</styleSheet>",
+            '<dxfs count="1"><dxf><numFmt numFmtId="0" formatCode="yyyy-mm-dd"/></dxf></dxfs>'
+            "</styleSheet>",
+        )
+
+    content = rewritten(excel_xlsx([["JD0000000001", "PW-1", 45000]]), dxf, part="xl/styles.xml")
+    assert rows_of(content)[1][2] == 45000.0
+
+
+def test_a_date_cell_holding_no_number_is_a_bad_date_not_a_traceback(card_kind):
+    def nan(xml: str) -> str:
+        return re.sub(r'(<c r="C2" s="1"><v>)[0-9]+', r"\1NaN", xml)
+
+    content = rewritten(excel_xlsx([["JD0000000001", "PW-1", valid_date()]]), nan)
+    assert rejected(card_kind, content, "cards.xlsx") == [
+        str(RowError(2, messages.BAD_DATE.format(value="nan")))
+    ]
+
+
+def _marked_encrypted(content: bytes, name: str) -> bytes:
+    """The workbook with one entry marked encrypted in the zip's directory (as a file saved with
+    a password to open it says; zipfile's writer cannot make one)."""
+    data = bytearray(content)
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) != -1:
+        length = int.from_bytes(data[start + 28 : start + 30], "little")
+        if data[start + 46 : start + 46 + length] == name.encode():
+            data[start + 8] |= 0x1
+        start += 4
+    return bytes(data)
+
+
+def test_a_missing_sheet_or_an_encrypted_part_is_a_message_not_a_traceback(card_kind):
+    content = excel_xlsx([["JD0000000001", "PW-1", valid_date()]])
+    sheet = "xl/worksheets/sheet1.xml"
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as without_sheet:
+        for item in source.infolist():
+            if item.filename != sheet:
+                without_sheet.writestr(item, source.read(item.filename))
+
+    assert rejected(card_kind, buffer.getvalue(), "cards.xlsx") == [
+        str(sheets.BAD_PART.format(part=sheet, error="KeyError"))
+    ]
+    assert rejected(card_kind, _marked_encrypted(content, sheet), "cards.xlsx") == [
+        str(sheets.BAD_PART.format(part=sheet, error="RuntimeError"))
     ]
