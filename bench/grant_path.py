@@ -33,7 +33,7 @@ from .grants import SKIP_LOCKED_SQL
 
 BATCH_SIZES = (50, 100, 200)
 LOCK_INVITATION = """
-SELECT i.id, i.status, i.inviter_id, i.campaign_id, u.is_flagged_for_review, c.card_kind_id, k.code,
+SELECT i.id, i.status, i.inviter_id, i.campaign_id, u.is_flagged_for_review, c.card_kind_id, k.face_value,
        c.points, c.max_rewards_per_inviter, c.is_paused, c.is_flagged_for_review
 FROM invitations_invitation i
 JOIN invitations_campaign c ON i.campaign_id = c.id
@@ -63,13 +63,18 @@ GRANT_NO = "SELECT nextval('rewards_grant_no_seq')"
 def _statements() -> tuple[str, str, dict]:
     """The two statements the service builds from text (card with event; grant with points and
     events), as it sends them."""
+    from django.conf import settings
+
     from cardpool.services.allocation import _TAKE_CARDS
     from rewards import batch_writes
 
     insert = (batch_writes.INSERT_GRANTS + batch_writes._POINTS_AND_EVENTS).format(
-        columns=batch_writes._COLUMNS, qualified_columns=batch_writes._QUALIFIED_COLUMNS
+        columns=batch_writes._COLUMNS,
+        qualified_columns=batch_writes._QUALIFIED_COLUMNS,
+        message_kind=batch_writes._MESSAGE_KIND,
     )
-    return _TAKE_CARDS.format(query=AVAILABLE), insert, batch_writes._CONSTANTS
+    constants = {**batch_writes._CONSTANTS, "burst": settings.MESSAGE_BURST_SECONDS}
+    return _TAKE_CARDS.format(query=AVAILABLE), insert, constants
 
 
 def gather(folder: str, parties: int) -> float:
@@ -114,7 +119,7 @@ def raw_same_sql_worker(url: str, invitation_ids: list[int], folder: str, partie
         for invitation_id in invitation_ids:
             with db.transaction():
                 row = db.execute(LOCK_INVITATION, [invitation_id]).fetchone()
-                _, status, inviter_id, campaign_id, inviter_flagged, kind_id = row[:6]
+                _, status, inviter_id, campaign_id, inviter_flagged, kind_id, face_value = row[:7]
                 points, cap, paused, campaign_flagged = row[7:]
                 if status != "qualified":
                     raise RuntimeError("not qualified")
@@ -136,7 +141,10 @@ def raw_same_sql_worker(url: str, invitation_ids: list[int], folder: str, partie
                     "inviter_id": [inviter_id],
                     "campaign_id": [campaign_id],
                     "card_id": [card_id],
+                    "card_kind_id": [kind_id],  # the terms, as the grant records them
+                    "face_value": [face_value],
                     "points": [points],
+                    "cap": [cap],
                     "status": ["issued"],
                     "hold_reason": [""],
                     "with_created": True,

@@ -106,3 +106,46 @@ def test_a_compiled_list_pages_like_the_queryset_with_its_names_and_count():
         first.replace(f"= {other.pk} ", "= ? ").split("LIMIT")[0]
         == second.replace(f"= {mine.pk} ", "= ? ").split("LIMIT")[0]
     )
+
+
+def test_a_prepared_statement_planned_for_any_value_still_reads_a_partial_index():
+    # The grant path asks, on every grant, whether older grants of the kind wait for stock. A
+    # statement run often is prepared; PostgreSQL then plans it for any value of its
+    # parameters, and "status = $1" cannot use the index of waiting grants: every grant read.
+    from rewards.models import Grant
+    from rewards.services.issuing import _OTHERS_WAITING
+
+    waiting = CompiledQuery(
+        lambda kind_id: Grant.objects.filter(
+            status=Grant.Status.PENDING_STOCK, card_kind_id=kind_id
+        ).values_list("pk")[:1],
+        -9_000_000_001,
+    )
+    waiting.rows(1)  # compiled
+    parameters = [f"${n}" for n in range(1, len(waiting._params) + 1)]
+    statement = waiting._sql.replace("%%", "%") % tuple(parameters)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE waiting AS {statement}")
+        cursor.execute(f"EXPLAIN EXECUTE waiting({', '.join(['1'] * len(parameters))})")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE waiting")
+    assert "grant_waiting_by_kind" in plan, plan
+    assert _OTHERS_WAITING.rows(1) == []  # the grant path's own, written the same way
+
+
+def test_a_fixed_text_with_quotes_and_percents_is_written_as_its_literal():
+    from cardpool.models import CardKind
+    from tests.factories import CardKindFactory
+
+    odd = "it's 100% a 'name' %s {query}"
+    kind = CardKindFactory(name=odd)
+    found = CompiledQuery(
+        lambda pk: CardKind.objects.filter(pk=pk, name=odd).values_list("pk"),
+        -9_000_000_001,
+        template="SELECT * FROM ({query}) AS found",
+    )
+    assert found.rows(kind.pk) == [(kind.pk,)]
+    assert found.rows(-1) == []
+    assert "it''s 100%% a" in found._sql  # written in, quoted
