@@ -8,6 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from .choice_literals import register
+
+        register()
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="core.sync_schedules")
 
 

@@ -16,7 +16,6 @@ parameters follow the query's (``rows(..., after=[...])``).
 the count and a page: the customer pages (docs/benchmarks.md, section 5b).
 """
 
-import re
 from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
@@ -80,37 +79,8 @@ class CompiledQuery:
                     f"placeholder {placeholder!r} is in {len(found)} parameters of {sql!r}"
                 )
             slots.append(found[0])
-        sql, params, slots = _with_literals(sql, params, slots)
         self._sql = self._template.format(query=sql)
         self._params, self._slots = params, slots
-
-
-_PARAMETER = re.compile(r"%%|%s")
-
-
-def _with_literals(sql: str, params: list, slots: list[int]) -> tuple[str, list, list[int]]:
-    """The statement with the text values its definition fixes (a status, a kind of entry)
-    written into it as literals, the parameters that change left as parameters. A statement
-    run many times on a connection is prepared, and PostgreSQL plans it for any value of its
-    parameters: a partial index (grants waiting for stock: ``status = 'pending_stock'``) cannot
-    serve ``status = $1``, and the grant path's check for waiting grants became a scan of every
-    grant (37 ms at 300,000 grants, the grant path 24 a second instead of 260)."""
-    kept_params: list = []
-    kept_slots: dict[int, int] = {}
-    texts = _PARAMETER.split(sql)  # the text between markers: one more than the markers
-    out = [texts[0]]
-    index = 0
-    for marker, text in zip(_PARAMETER.findall(sql), texts[1:], strict=True):
-        if marker == "%s":
-            value = params[index]
-            if index not in slots and isinstance(value, str) and "\x00" not in value:
-                marker = "'" + value.replace("'", "''").replace("%", "%%") + "'"
-            else:
-                kept_slots[index] = len(kept_params)
-                kept_params.append(value)
-            index += 1
-        out += [marker, text]
-    return "".join(out), kept_params, [kept_slots[slot] for slot in slots]
 
 
 class CompiledList:

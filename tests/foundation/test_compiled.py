@@ -135,17 +135,18 @@ def test_a_prepared_statement_planned_for_any_value_still_reads_a_partial_index(
     assert _OTHERS_WAITING.rows(1) == []  # the grant path's own, written the same way
 
 
-def test_a_fixed_text_with_quotes_and_percents_is_written_as_its_literal():
-    from cardpool.models import CardKind
-    from tests.factories import CardKindFactory
+def test_a_field_s_own_choices_are_written_in_and_any_other_value_stays_a_parameter():
+    from rewards.models import Grant
 
-    odd = "it's 100% a 'name' %s {query}"
-    kind = CardKindFactory(name=odd)
-    found = CompiledQuery(
-        lambda pk: CardKind.objects.filter(pk=pk, name=odd).values_list("pk"),
-        -9_000_000_001,
-        template="SELECT * FROM ({query}) AS found",
-    )
-    assert found.rows(kind.pk) == [(kind.pk,)]
-    assert found.rows(-1) == []
-    assert "it''s 100%% a" in found._sql  # written in, quoted
+    def sql(queryset) -> tuple[str, tuple]:
+        return queryset.query.sql_with_params()
+
+    statement, params = sql(Grant.objects.filter(status=Grant.Status.PENDING_STOCK))
+    assert "= 'pending_stock'" in statement and "pending_stock" not in params
+    statement, params = sql(Grant.objects.filter(status__in=["issued", "held"]))
+    assert "IN ('held', 'issued')" in statement and params == ()
+    statement, params = sql(Grant.objects.filter(status="x' OR 1=1 --"))  # not a choice
+    assert "x' OR" not in statement and params == ("x' OR 1=1 --",)
+    statement, params = sql(Grant.objects.filter(grant_no="R0001"))  # a field without choices
+    assert params == ("R0001",)
+    assert list(Grant.objects.filter(status__in=["issued", "held"])) == []  # and it runs
