@@ -161,7 +161,8 @@ class CardFile:
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
                 _check_size(archive, len(content))
-                sheets = workbook.worksheets(archive)
+                book = workbook.Workbook(archive)
+                sheets = book.worksheets
                 if not sheets:
                     raise FileProblem(NO_SHEET)
                 if len(sheets) > 1:
@@ -170,10 +171,9 @@ class CardFile:
                         SEVERAL_SHEETS.format(count=len(sheets), names=_listed(names))
                     )
                 [(_name, part)] = sheets
-                size = max(workbook.part_size(archive, part), 1)
-                rows = workbook.sheet_rows(archive, part)
+                rows = book.rows(part)
                 for values in rows:
-                    self._done = rows.consumed / size
+                    self._done = rows.consumed / max(rows.size, 1)
                     yield values
         except workbook.WorkbookProblem as problem:
             raise FileProblem(str(problem)) from None

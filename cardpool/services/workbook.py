@@ -51,34 +51,29 @@ class WorkbookProblem(Exception):
     """The workbook cannot be read as a card file; the message says why."""
 
 
-def worksheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
-    """The workbook's worksheets (not chart, dialog or macro sheets): (name, part) each."""
-    workbook_path = _office_document(archive)
-    relations = _relations(archive, workbook_path)
-    sheets, date1904 = _workbook(archive, workbook_path)
-    del date1904
-    return [
-        (name, relations[rid][1])
-        for name, rid in sheets
-        if rid in relations and relations[rid][0].endswith("/worksheet")
-    ]
+class Workbook:
+    """A workbook's index, read once: its worksheets (not chart, dialog or macro sheets) as
+    (name, part), and what reading a sheet needs (the shared strings and styles' parts, the
+    date system)."""
 
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+        path = _office_document(archive)
+        relations = _relations(archive, path)
+        sheets, self.date1904 = _workbook(archive, path)
+        self.worksheets = [
+            (name, relations[rid][1])
+            for name, rid in sheets
+            if rid in relations and relations[rid][0].endswith("/worksheet")
+        ]
+        self._parts = {kind.rsplit("/", 1)[-1]: part for kind, part in relations.values()}
 
-def part_size(archive: zipfile.ZipFile, part: str) -> int:
-    return _info(archive, part).file_size
-
-
-def sheet_rows(archive: zipfile.ZipFile, sheet: str) -> "SheetRows":
-    """A worksheet's rows, row 1 first: a row the sheet leaves out is an empty list, a cell it
-    leaves out "". Text is str, a number float, a date datetime, a boolean bool."""
-    workbook_path = _office_document(archive)
-    by_type = {
-        kind.rsplit("/", 1)[-1]: path for kind, path in _relations(archive, workbook_path).values()
-    }
-    strings = _shared_strings(archive, by_type.get("sharedStrings"))
-    dates = _date_styles(archive, by_type.get("styles"))
-    date1904 = _workbook(archive, workbook_path)[1]
-    return SheetRows(archive, sheet, strings, dates, date1904)
+    def rows(self, sheet: str) -> "SheetRows":
+        """A worksheet's rows, row 1 first: a row the sheet leaves out is an empty list, a cell
+        it leaves out "". Text is str, a number float, a date datetime, a boolean bool."""
+        strings = _shared_strings(self.archive, self._parts.get("sharedStrings"))
+        dates = _date_styles(self.archive, self._parts.get("styles"))
+        return SheetRows(self.archive, sheet, strings, dates, self.date1904)
 
 
 # The package's parts ------------------------------------------------------------------------
@@ -291,11 +286,13 @@ _COLUMNS = {_column_letters(number): number for number in range(1, 16_385)}
 
 
 class SheetRows:
-    """A sheet's rows, iterated once; ``consumed`` is how many bytes of its XML have been read.
+    """A sheet's rows, iterated once; ``consumed`` is how many bytes of its XML (``size``) have
+    been read.
     The rows are collected as expat reads the XML (the handlers are this object's methods)."""
 
     def __init__(self, archive, part: str, strings: _Strings, dates, date1904: bool):
         self.archive, self.part = archive, part
+        self.size = _info(archive, part).file_size  # of its XML, for progress
         self.consumed = 0
         self.strings = strings
         self.dates = dates

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def rows_of(content: bytes) -> list[list]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        [(_name, part)] = sheets.worksheets(archive)
-        return list(sheets.sheet_rows(archive, part))
+        book = sheets.Workbook(archive)
+        [(_name, part)] = book.worksheets
+        return list(book.rows(part))
 
 
 def test_shared_strings_and_styled_dates_are_read_as_excel_shows_them():
