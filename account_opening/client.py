@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -28,7 +29,7 @@ from core.backoff import doubling
 from core.outbound import refuse_inside_transaction
 from core.rate_limit import SharedRateLimiter, clamp_seconds
 
-from .contract import CHANNELS
+from .contract import AMOUNT, CHANNELS
 
 LOOKUP_PATH = "/v1/accounts"
 LIMITER_NAME = "account-opening"
@@ -50,6 +51,8 @@ class AccountStatus:
     account_id: str | None = None
     opened_at: datetime | None = None
     channel: str | None = None
+    funded_at: datetime | None = None  # the first deposit, when the upstream says there is one
+    first_deposit: Decimal | None = None  # yuan
 
 
 class AccountOpeningError(Exception):
@@ -127,7 +130,30 @@ def parse_reply(phone: str, payload) -> AccountStatus:
         raise InvalidUpstreamReply("'opened_at' has no time zone")
     if channel not in CHANNELS:
         raise InvalidUpstreamReply(f"unknown channel {str(channel)[:20]!r}")
-    return AccountStatus(phone, True, account_id.strip(), opened_time, channel)
+    funded_at, first_deposit = _first_deposit(payload, opened_time)
+    return AccountStatus(
+        phone, True, account_id.strip(), opened_time, channel, funded_at, first_deposit
+    )
+
+
+def _first_deposit(payload: dict, opened_at: datetime) -> tuple[datetime | None, Decimal | None]:
+    """The reply's first deposit (``first_deposit_at``, ``first_deposit_amount``: both, or
+    neither for an account not funded yet); raise ``InvalidUpstreamReply``."""
+    at, amount = payload.get("first_deposit_at"), payload.get("first_deposit_amount")
+    if at is None and amount is None:
+        return None, None
+    try:
+        funded_at = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        raise InvalidUpstreamReply("'first_deposit_at' is not an ISO 8601 time") from None
+    if funded_at.tzinfo is None:
+        raise InvalidUpstreamReply("'first_deposit_at' has no time zone")
+    if funded_at < opened_at:
+        raise InvalidUpstreamReply("'first_deposit_at' is before the account was opened")
+    # yuan as a JSON string with at most two decimals: a float would round money
+    if not isinstance(amount, str) or not AMOUNT.fullmatch(amount):
+        raise InvalidUpstreamReply("'first_deposit_amount' is not a yuan amount like \"1000.00\"")
+    return funded_at, Decimal(amount)
 
 
 def parse_body(phone: str, body: bytes) -> AccountStatus:

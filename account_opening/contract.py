@@ -7,6 +7,9 @@ import re
 # another script's digits, which would be another key on either side).
 PHONE = re.compile(r"1[0-9]{10}", re.ASCII)
 
+# Yuan as a JSON string, at most two decimals (a float would round money): "1000.00".
+AMOUNT = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?", re.ASCII)
+
 CHANNELS = {
     "app": "App",
     "h5": "H5 (mobile web)",

@@ -1,4 +1,5 @@
-"""Signed "account opened" events from the account-opening system (docs/account-opening-api.md).
+"""Signed "account opened" and "account funded" events from the account-opening system
+(docs/account-opening-api.md).
 
 They follow the Standard Webhooks specification, so that any sender built on it interoperates:
 ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers; ``v1,`` HMAC-SHA256
@@ -23,7 +24,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from .contract import CHANNELS, PHONE
 
 TOLERANCE_SECONDS = 5 * 60  # the specification's
-EVENT_TYPE = "account.opened"
+# An account opened, and its first deposit arrived: both bring the invitee's check forward (a
+# campaign may qualify a friend only on the deposit).
+EVENT_TYPES = ("account.opened", "account.funded")
 # What a header may hold before it is even looked at: ids are short printable ASCII, a timestamp
 # is seconds, a signature list is a few ``v1,<base64 of 32 bytes>`` separated by spaces.
 EVENT_ID = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
@@ -98,7 +101,7 @@ def _parse(event_id: str, sent_at: int, body: bytes) -> OpeningEvent:
         raise EventRefused("body", "the body is not JSON") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise EventRefused("body", 'the body is not an object with a "type"')
-    if payload["type"] != EVENT_TYPE:
+    if payload["type"] not in EVENT_TYPES:
         return OpeningEvent(event_id, sent_at, "", "", "", ignored=True)
     data = payload.get("data")
     if not isinstance(data, dict):

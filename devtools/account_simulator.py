@@ -16,12 +16,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from django.utils import timezone
 
-from account_opening.contract import CHANNELS, PHONE
+from account_opening.contract import AMOUNT, CHANNELS, PHONE
 
 from .event_sender import EventSender, EventSettings
 
@@ -81,12 +82,31 @@ def validate_account(record: dict) -> dict:
         raise BadAccount(f"opened_at {opened_at!r} is not ISO 8601") from None
     if parsed.tzinfo is None:
         raise BadAccount("opened_at needs a time zone")
-    return {
+    account = {
         "phone": phone,
         "account_id": account_id,
         "opened_at": parsed.isoformat(),
         "channel": channel,
     }
+    if record.get("first_deposit_at") or record.get("first_deposit_amount"):
+        account.update(validate_deposit(record, parsed))
+    return account
+
+
+def validate_deposit(record: dict, opened_at: datetime) -> dict:
+    """The first deposit of an account (``first_deposit_amount`` in yuan as a string, at
+    ``first_deposit_at`` or now), as the contract says it."""
+    amount = str(record.get("first_deposit_amount", "")).strip()
+    if not AMOUNT.fullmatch(amount) or Decimal(amount) <= 0:
+        raise BadAccount(f"first_deposit_amount {amount[:20]!r} is not a yuan amount like 1000.00")
+    at = record.get("first_deposit_at") or timezone.now().isoformat()
+    try:
+        funded_at = datetime.fromisoformat(str(at))
+    except ValueError:
+        raise BadAccount(f"first_deposit_at {at!r} is not ISO 8601") from None
+    if funded_at.tzinfo is None or funded_at < opened_at:
+        raise BadAccount("first_deposit_at needs a time zone and comes after the opening")
+    return {"first_deposit_at": funded_at.isoformat(), "first_deposit_amount": amount}
 
 
 def load_accounts(text: str) -> list[dict]:
@@ -193,6 +213,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._reply(200, self.state.stats())
         if url.path == "/open-account":
             return self._open_account_page(query.get("phone", [""])[0])
+        if url.path == "/deposit":
+            return self._deposit_page(query.get("phone", [""])[0])
         return self._reply(404, {"error": "not found"})
 
     def do_POST(self):
@@ -201,6 +223,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._add_accounts(self._body())
         if url.path == "/_sim/faults":
             return self._add_fault(self._body())
+        if url.path == "/_sim/deposits":
+            return self._deposit(self._body())
+        if url.path == "/deposit":
+            form = parse_qs(self._body().decode())
+            record = {key: form.get(key, [""])[0] for key in ("phone", "first_deposit_amount")}
+            return self._deposit(json.dumps(record).encode(), page=True)
         if url.path == "/_sim/reset":
             self.state.reset_stats()
             return self._reply(200, self.state.stats())
@@ -245,6 +273,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         reply = {"phone": phone, "opened": account is not None}
         if account:
             reply.update({key: account[key] for key in ("account_id", "opened_at", "channel")})
+            if "first_deposit_at" in account:
+                reply.update(
+                    {key: account[key] for key in ("first_deposit_at", "first_deposit_amount")}
+                )
         if fault == "wrong_phone":
             reply["phone"] = "13900000000" if phone != "13900000000" else "13900000001"
         elif fault in ("future_opened_at", "epoch_opened_at"):
@@ -322,9 +354,36 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self.state.events.account_opened(account)
         if page:
             phone = html.escape(accounts[0]["phone"])
-            page = f"{PAGE_HEAD}<h1>Account opened</h1><p>{phone}: welcome aboard.</p>"
-            return self._reply(200, page.encode(), raw=True)
+            text = f"{PAGE_HEAD}<h1>Account opened</h1><p>{phone}: welcome aboard.</p>"
+            return self._reply(200, (text + _deposit_form(phone)).encode(), raw=True)
         return self._reply(201, {"added": len(accounts)})
+
+    def _deposit(self, body: bytes, page: bool = False) -> None:
+        """An account's first deposit (``{phone, first_deposit_amount, first_deposit_at?}``):
+        recorded once (a later deposit is not the first) and told as an "account funded"
+        event."""
+        try:
+            payload = json.loads(body or b"null")
+            phone = str(payload.get("phone", ""))
+            with self.state.lock:
+                account = self.state.accounts.get(phone)
+                if account is None:
+                    raise BadAccount(f"no account for {phone[:20]!r}: open one first")
+                first = "first_deposit_at" not in account
+                if first:
+                    opened_at = datetime.fromisoformat(account["opened_at"])
+                    account.update(validate_deposit(payload, opened_at))
+        except (ValueError, BadAccount, AttributeError) as error:
+            if page:
+                text = f"{PAGE_HEAD}<p>Cannot deposit: {html.escape(str(error))}</p>"
+                return self._reply(400, text.encode(), raw=True)
+            return self._reply(400, {"error": str(error)})
+        if first:
+            self.state.events.account_funded(account)
+        if page:
+            text = f"{PAGE_HEAD}<h1>Deposit received</h1><p>{html.escape(phone)}: thank you.</p>"
+            return self._reply(200, text.encode(), raw=True)
+        return self._reply(201, {"phone": phone, "first": first})
 
     def _add_fault(self, body: bytes) -> None:
         try:
@@ -342,6 +401,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self.state.targeted_faults.pop(phone, None)
         return self._reply(201, {"phone": phone, "fault": fault, "times": times})
 
+    def _deposit_page(self, phone: str) -> None:
+        page = f"""{PAGE_HEAD}<title>First deposit (simulator)</title>
+<h1>Fund your account</h1>{_deposit_form(html.escape(phone), with_phone=True)}"""
+        return self._reply(200, page.encode(), raw=True)
+
     def _open_account_page(self, phone: str) -> None:
         options = "".join(
             f'<option value="{value}">{label}</option>' for value, label in CHANNELS.items()
@@ -354,6 +418,16 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 <label>Channel <select name="channel">{options}</select></label>
 <button type="submit" id="open">Open account</button></form>"""
         return self._reply(200, page.encode(), raw=True)
+
+
+def _deposit_form(phone: str, with_phone: bool = False) -> str:
+    """The form of a first deposit (``phone`` escaped by the caller)."""
+    kind = "tel" if with_phone else "hidden"
+    label = "Phone " if with_phone else ""
+    return f"""<form method="post" action="/deposit"><label>{label}<input type="{kind}"
+ name="phone" value="{phone}"></label><label>First deposit (yuan) <input
+ name="first_deposit_amount" value="1000.00" inputmode="decimal"></label>
+<button type="submit" id="deposit">Deposit</button></form>"""
 
 
 def make_server(host: str, port: int, state: SimulatorState) -> ThreadingHTTPServer:

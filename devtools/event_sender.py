@@ -1,5 +1,6 @@
 """The account-opening system's side of the signed events: the simulator sends an
-"account opened" event for each account it opens, as a real Standard Webhooks sender would
+"account opened" event for each account it opens, and an "account funded" one for its first
+deposit, as a real Standard Webhooks sender would
 (docs/account-opening-api.md): after a delay drawn from a configurable distribution, some lost,
 some sent twice, out of order, a share signed with a wrong secret, and retried with backoff on
 anything but a 2xx (up to ``attempts`` times)."""
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from account_opening.events import EVENT_TYPE, new_secret
+from account_opening.events import new_secret
 from core.backoff import doubling
 
 
@@ -62,6 +63,13 @@ class EventSender:
             threading.Thread(target=self._run, daemon=True, name="event-sender").start()
 
     def account_opened(self, account: dict) -> None:
+        self._send("account.opened", account, ("phone", "account_id", "channel", "opened_at"))
+
+    def account_funded(self, account: dict) -> None:
+        fields = ("phone", "account_id", "first_deposit_at", "first_deposit_amount")
+        self._send("account.funded", account, fields)
+
+    def _send(self, event_type: str, account: dict, fields: tuple) -> None:
         if not self.settings.url or not self.webhook:
             return
         with self.lock:
@@ -71,10 +79,9 @@ class EventSender:
                 return
             body = json.dumps(
                 {
-                    "type": EVENT_TYPE,
+                    "type": event_type,
                     "timestamp": datetime.now(UTC).isoformat(),
-                    "data": {key: account[key] for key in ("phone", "account_id", "channel")}
-                    | {"opened_at": account["opened_at"]},
+                    "data": {key: account[key] for key in fields},
                 }
             )
             event_id = f"msg_{uuid.uuid4().hex}"

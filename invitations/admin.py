@@ -183,6 +183,23 @@ class UpstreamErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AwaitingDepositFilter(admin.SimpleListFilter):
+    """Friends who opened an account for a campaign that counts them only on a first deposit,
+    and whose deposit has not arrived yet (pending, the account recorded)."""
+
+    title = _("first deposit")
+    parameter_name = "awaiting_deposit"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("opened, awaiting a first deposit"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            pending = queryset.filter(status=Invitation.Status.PENDING)
+            return pending.filter(account_opened_at__isnull=False)
+        return queryset
+
+
 class InvitationEventInline(ReadOnlyInline):
     model = InvitationEvent
     fields = ["created_at", "action", actor_shown, "actor_label", "reason", "details"]
@@ -197,14 +214,21 @@ class InvitationAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "inviter",
         "campaign",
         "channel",
-        "status",
+        "status_shown",
         "account_channel",
         "invited_at",
         "attempts",
         "next_check_at",
         "last_error_short",
     ]
-    list_filter = ["status", UpstreamErrorFilter, "channel", "account_channel", "campaign"]
+    list_filter = [
+        "status",
+        AwaitingDepositFilter,
+        UpstreamErrorFilter,
+        "channel",
+        "account_channel",
+        "campaign",
+    ]
     list_select_related = ["inviter", "campaign"]
     search_fields = ["=invitee_phone", "=external_account_id", "=inviter__phone"]
     search_label = _("Exact phone number (invitee or inviter) or account id.")
@@ -222,6 +246,12 @@ class InvitationAdmin(PrivateSearchMixin, ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "invitee_phone_shown"]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, invitation: Invitation) -> str:
+        if invitation.status == Invitation.Status.PENDING and invitation.account_opened_at:
+            return _("opened, awaiting a first deposit")
+        return invitation.get_status_display()
 
     @admin.display(description=_("invitee phone"))
     def invitee_phone_shown(self, invitation: Invitation) -> str:

@@ -1,5 +1,6 @@
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -106,6 +107,33 @@ class Campaign(models.Model):
     max_rewards_per_inviter = models.PositiveIntegerField(
         default=10, verbose_name=_("max rewards per inviter")
     )
+    # The ladder: later friends of one inviter paid on other terms. A list of steps, each
+    # ``{"from": n, "card_kind": id, "points": p}`` (n >= 2, rising): the inviter's n-th friend to
+    # qualify, and every later one up to the next step, earns that card kind and those points;
+    # friends before the first step earn the terms above. ``ladder.py`` reads and checks it.
+    ladder = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "Other terms for an inviter's later friends, by the order in which they qualify."
+        ),
+        verbose_name=_("ladder"),
+    )
+    # The friend's own reward, on the same qualification (no card kind: the friend earns nothing).
+    friend_card_kind = models.ForeignKey(
+        "cardpool.CardKind",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The invited friend's card when their account qualifies. Empty: nothing."),
+        verbose_name=_("friend's card kind"),
+    )
+    friend_points = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Learning points for the invited friend, with their card."),
+        verbose_name=_("friend's points"),
+    )
     budget = models.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -129,6 +157,25 @@ class Campaign(models.Model):
             "day. Empty: no limit."
         ),
         verbose_name=_("daily limit (yuan)"),
+    )
+    # Qualification beyond the opening: a first deposit of at least ``min_deposit`` yuan within
+    # ``deposit_days`` of the account's opening (invitations.services.polling.decide).
+    min_deposit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "A friend qualifies only once their first deposit of at least this many yuan has "
+            "arrived, within the days below of opening the account. Empty: opening is enough."
+        ),
+        verbose_name=_("first deposit required (yuan)"),
+    )
+    deposit_days = models.PositiveIntegerField(
+        default=7,
+        help_text=_("Days after the account's opening within which the first deposit must arrive."),
+        verbose_name=_("days to deposit"),
     )
     point_value = models.DecimalField(
         max_digits=8,
@@ -157,6 +204,11 @@ class Campaign(models.Model):
         "card_kind",
         "points",
         "max_rewards_per_inviter",
+        "ladder",
+        "friend_card_kind",
+        "friend_points",
+        "min_deposit",
+        "deposit_days",
         "budget",
         "daily_limit",
         "point_value",
@@ -174,6 +226,16 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(qualification_days__gt=0), name="campaign_qualification_days_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_days__gt=0)
+                & (Q(min_deposit__isnull=True) | Q(min_deposit__gt=0)),
+                name="campaign_deposit_rule_sound",
+            ),
+            # points for the friend come with a card: a points-only reward is not a grant
+            models.CheckConstraint(
+                condition=Q(friend_card_kind__isnull=False) | Q(friend_points=0),
+                name="campaign_friend_points_with_card",
             ),
             models.CheckConstraint(
                 condition=(Q(budget__isnull=True) | Q(budget__gte=0))
@@ -315,6 +377,15 @@ class Invitation(models.Model):
     )
     account_channel = models.CharField(
         max_length=16, choices=AccountChannel.choices, blank=True, verbose_name=_("account channel")
+    )
+    # what the upstream said of the first deposit (a campaign may require one: Campaign.min_deposit)
+    funded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first deposit at"))
+    first_deposit = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        verbose_name=_("first deposit (yuan)"),
     )
     decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     consented_at = models.DateTimeField(
@@ -493,6 +564,9 @@ class PollCycle(models.Model):
     claimed = models.PositiveIntegerField(default=0, verbose_name=_("claimed"))
     qualified = models.PositiveIntegerField(default=0, verbose_name=_("qualified"))
     not_yet_opened = models.PositiveIntegerField(default=0, verbose_name=_("not yet opened"))
+    awaiting_deposit = models.PositiveIntegerField(
+        default=0, verbose_name=_("opened, awaiting a deposit")
+    )
     ineligible = models.PositiveIntegerField(default=0, verbose_name=_("existing customers"))
     rejected = models.PositiveIntegerField(
         default=0,

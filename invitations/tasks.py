@@ -10,6 +10,7 @@ def poll_invitations() -> dict:
         "cycle": cycle.pk,
         "claimed": cycle.claimed,
         "qualified": cycle.qualified,
+        "awaiting_deposit": cycle.awaiting_deposit,
         "errors": cycle.errors,
     }
 

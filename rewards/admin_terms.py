@@ -5,6 +5,7 @@ below do not know, so they are registered here, over those apps' own classes."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from cardpool.exceptions import KIND_SWITCHED_OFF, CardPoolError
 from cardpool.models import CardKind
 from cardpool.selectors import card_kinds_with_stock
 from core.admin_tools import reason_action, shown_user
+from invitations import ladder
 from invitations.admin import CampaignAdmin
 from invitations.models import Campaign, CampaignEvent
 from invitations.services.campaigns import change_campaign
@@ -22,6 +24,32 @@ from .exceptions import RewardError
 from .models import Grant
 from .selectors import inviters_above_cap
 from .services.card_kinds import switch_kind
+
+
+class LadderField(forms.CharField):
+    """A campaign's ladder as staff write it, a step a line (``invitations.ladder``)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "3 JD50 500"})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ladder.as_text(value, dict(CardKind.objects.values_list("pk", "code")))
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        kinds = {kind.code.upper(): kind for kind in CardKind.objects.all()}
+        try:
+            return ladder.parse(super().to_python(value), kinds)
+        except ladder.LadderError as error:
+            raise ValidationError(str(error), code="ladder") from None
+
+    def has_changed(self, initial, data):
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
 
 
 class CampaignForm(forms.ModelForm):
@@ -50,6 +78,17 @@ class CampaignForm(forms.ModelForm):
         ),
     )
 
+    ladder = LadderField(
+        required=False,
+        label=_("Ladder"),
+        help_text=_(
+            "Other terms for an inviter's later friends, one step a line: from which friend on, "
+            "the card kind's code, the points. “3 JD50 500” pays the 3rd friend to qualify, and "
+            "every later one up to the next step, a JD50 card and 500 points; friends before the "
+            "first step earn the card kind and points above. Empty: every friend the same."
+        ),
+    )
+
     class Meta:
         model = Campaign
         fields = [
@@ -60,6 +99,11 @@ class CampaignForm(forms.ModelForm):
             "card_kind",
             "points",
             "max_rewards_per_inviter",
+            "ladder",
+            "friend_card_kind",
+            "friend_points",
+            "min_deposit",
+            "deposit_days",
             "budget",
             "daily_limit",
             "point_value",
@@ -94,8 +138,19 @@ class CampaignForm(forms.ModelForm):
         data = super().clean()
         self._check_cap(data)
         self._check_kind(data)
+        self._check_friend(data)
         self._check_reason(data)
         return data
+
+    def _check_friend(self, data) -> None:
+        kind = data.get("friend_card_kind")
+        if data.get("friend_points") and kind is None:
+            self.add_error(
+                "friend_points",
+                _("The friend's points come with their card: choose the friend's card kind."),
+            )
+        if kind is not None and kind.pk != self.instance.friend_card_kind_id and not kind.is_active:
+            self.add_error("friend_card_kind", KIND_SWITCHED_OFF.format(kind=kind.code))
 
     def _check_cap(self, data) -> None:
         cap = data.get("max_rewards_per_inviter")
@@ -152,7 +207,7 @@ admin.site.unregister(Campaign)
 @admin.register(Campaign)
 class CampaignWithTermsAdmin(CampaignAdmin):
     form = CampaignForm
-    readonly_fields = [*CampaignAdmin.readonly_fields, "terms_history"]
+    readonly_fields = [*CampaignAdmin.readonly_fields, "rewards_paid", "terms_history"]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -163,6 +218,38 @@ class CampaignWithTermsAdmin(CampaignAdmin):
             values={name: form.cleaned_data[name] for name in form.changed_fields()},
             reason=form.cleaned_data["terms_reason"],
             actor=request.user,
+        )
+
+    @admin.display(description=_("rewards by side and terms"))
+    def rewards_paid(self, campaign: Campaign):
+        """The live rewards, by side and by the terms they were earned on (the ladder's
+        steps show as their card kinds and points): one statement."""
+        if campaign.pk is None:
+            return "—"
+        rows = (
+            Grant.objects.live()
+            .filter(campaign=campaign)
+            .values_list("side", "card_kind__code", "points")
+            .annotate(n=Count("pk"), first=Min("place"), last=Max("place"))
+            .order_by("-side", "first", "card_kind__code", "points")
+        )
+        if not rows:
+            return _("None yet.")
+        sides = dict(Grant.Side.choices)
+        return format_html_join(
+            "",
+            "<p>{} · {} · {}: <strong>{}</strong></p>",
+            (
+                (
+                    sides[side],
+                    f"{code} + {points}",
+                    _("friends no. %(first)s–%(last)s") % {"first": first, "last": last}
+                    if first is not None
+                    else "",
+                    n,
+                )
+                for side, code, points, n, first, last in rows
+            ),
         )
 
     @admin.display(description=_("changes of terms"))

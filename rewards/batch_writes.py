@@ -59,19 +59,20 @@ SELECT {columns} FROM written
 INSERT_GRANTS = """
 WITH written AS (
     INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id, card_id,
-                               card_kind_id, face_value, points, cap, status, origin, hold_reason,
-                               created_at, issued_at, first_revealed_at, voided_at, void_reason,
-                               replaced_by_id)
+                               card_kind_id, face_value, points, cap, side, place, status, origin,
+                               hold_reason, created_at, issued_at, first_revealed_at, voided_at,
+                               void_reason, replaced_by_id)
     SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id, face_value,
-           points, cap, status, %(automatic)s, hold_reason, now(),
+           points, cap, side, place, status, %(automatic)s, hold_reason, now(),
            CASE WHEN card_id IS NULL THEN NULL ELSE now() END, NULL, NULL, '', NULL
     FROM unnest(%(grant_no)s::varchar[], %(invitation_id)s::bigint[], %(inviter_id)s::bigint[],
                 %(campaign_id)s::bigint[], %(card_id)s::bigint[], %(card_kind_id)s::bigint[],
                 %(face_value)s::numeric[], %(points)s::integer[], %(cap)s::integer[],
-                %(status)s::varchar[], %(hold_reason)s::varchar[])
+                %(side)s::varchar[], %(place)s::integer[], %(status)s::varchar[],
+                %(hold_reason)s::varchar[])
          AS batch (grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id,
-                   face_value, points, cap, status, hold_reason)
-    ORDER BY invitation_id
+                   face_value, points, cap, side, place, status, hold_reason)
+    ORDER BY invitation_id, side DESC
     RETURNING {columns}
 )"""
 
@@ -110,9 +111,10 @@ _MESSAGE_KIND = (
 
 
 def insert_grants(rows: list[dict]) -> list[Grant]:
-    """Insert grants (``grant_no``, ``invitation_id``, ``inviter_id``, ``campaign_id``,
-    ``card_id`` or None, the terms: ``card_kind_id``, ``face_value``, ``points``, ``cap``;
-    ``status``, ``hold_reason``) with their points and events; returns them."""
+    """Insert grants (``grant_no``, ``invitation_id``, ``inviter_id`` (the customer paid),
+    ``campaign_id``, ``card_id`` or None, the terms: ``card_kind_id``, ``face_value``,
+    ``points``, ``cap``, ``side``, ``place`` (None off the inviter's side); ``status``,
+    ``hold_reason``) with their points and events; returns them."""
     columns = (
         "grant_no",
         "invitation_id",
@@ -125,6 +127,8 @@ def insert_grants(rows: list[dict]) -> list[Grant]:
         "cap",
     )
     params = {column: [row[column] for row in rows] for column in columns}
+    params["side"] = [str(row.get("side", Grant.Side.INVITER)) for row in rows]
+    params["place"] = [row.get("place") for row in rows]
     params["status"] = [str(row["status"]) for row in rows]
     params["hold_reason"] = [row["hold_reason"] for row in rows]
     return _run(INSERT_GRANTS, {**params, "with_created": True})

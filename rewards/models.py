@@ -23,6 +23,13 @@ class Grant(models.Model):
         ISSUED = "issued", _("Issued")
         VOID = "void", _("Void")
 
+    class Side(models.TextChoices):
+        """Whom the grant pays: the inviter, or the invited friend (a campaign may reward both;
+        invariant 2 holds per side)."""
+
+        INVITER = "inviter", _("the inviter")
+        FRIEND = "friend", _("the invited friend")
+
     class Origin(models.TextChoices):
         """Who made the grant. Invariant 14: the automatic paths (the poller, the sweep, a batch)
         make at most one grant per invitation, ever; after a person voids it or rejects it, only
@@ -47,12 +54,25 @@ class Grant(models.Model):
         related_name="grants",
         verbose_name=_("invitation"),
     )
+    # The customer the grant pays: on the inviter's side the invitation's inviter, on the
+    # friend's side the invited friend (a customer made for their phone when it is granted). The
+    # name is older than the friend's side; every owner check and the points read this column.
     inviter = models.ForeignKey(
         "invitations.Customer",
         on_delete=models.PROTECT,
         related_name="grants",
-        verbose_name=_("inviter"),
+        verbose_name=_("customer"),
     )
+    side = models.CharField(
+        max_length=8,
+        choices=Side.choices,
+        default=Side.INVITER,
+        db_default=Side.INVITER,
+        verbose_name=_("side"),
+    )
+    # Inviter's side: the inviter's n-th friend to qualify in the campaign (invitations.ladder),
+    # decided once under the inviter's lock; a reissue or "grant again" keeps it.
+    place = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("friend no."))
     campaign = models.ForeignKey(
         "invitations.Campaign",
         on_delete=models.PROTECT,
@@ -118,17 +138,33 @@ class Grant(models.Model):
             # Invariant 2: an invitation has at most one live grant; void ones are history
             # (a reissue voids the old grant and links the new one).
             models.UniqueConstraint(
-                fields=["invitation"],
+                fields=["invitation", "side"],
                 condition=~Q(status="void"),
-                name="grant_one_live_per_invitation",
+                name="grant_one_live_per_side",
             ),
             # Invariant 14: a decision a person made is final for the automatic paths. Their
             # grant is the invitation's first and only automatic one, live or void: a sweep that
             # finds the invitation without a live grant after a void cannot grant it again.
             models.UniqueConstraint(
-                fields=["invitation"],
+                fields=["invitation", "side"],
                 condition=Q(origin="automatic"),
-                name="grant_one_automatic_per_invitation",
+                name="grant_one_automatic_per_side",
+            ),
+            # The ladder: two friends of one inviter never take one place, live or void (a
+            # reissue or "grant again" keeps its place while the old grant is void)
+            models.UniqueConstraint(
+                fields=["inviter", "campaign", "place"],
+                condition=Q(origin="automatic"),
+                name="grant_one_automatic_per_place",
+            ),
+            models.UniqueConstraint(
+                fields=["inviter", "campaign", "place"],
+                condition=~Q(status="void"),
+                name="grant_one_live_per_place",
+            ),
+            models.CheckConstraint(
+                condition=Q(side="inviter") | Q(side="friend", place__isnull=True),
+                name="grant_place_on_inviters_side",
             ),
             models.CheckConstraint(
                 condition=Q(origin__in=["automatic", "reissue", "granted_again", "repeated"]),

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -17,9 +18,11 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from cardpool.models import CardKind
 from cardpool.selectors import allocation_horizon, counted_at
 from core.compiled import CompiledList, CompiledQuery, OwnersRows
 from core.counting import bounded_count, custom_plans
+from invitations import ladder
 from invitations.models import Campaign, CampaignEvent, Customer, Invitation, PollCycle
 
 from .models import (
@@ -48,7 +51,7 @@ def points_balance(customer: Customer) -> int:
 
 def _reward_state(invitation_id: int) -> QuerySet:
     # the live grant first; else the newest void one (a person's decision, invariant 14)
-    standing = Grant.objects.filter(invitation=OuterRef("pk")).order_by(
+    standing = Grant.objects.filter(invitation=OuterRef("pk"), side=Grant.Side.INVITER).order_by(
         Case(When(status=Grant.Status.VOID, then=Value(1)), default=Value(0)), "-pk"
     )
     return (
@@ -82,7 +85,7 @@ def inviters_above_cap(campaign: Campaign, cap: int) -> int:
     """How many inviters already hold more than ``cap`` live grants in ``campaign``."""
     return (
         Grant.objects.live()
-        .filter(campaign=campaign)
+        .filter(campaign=campaign, side=Grant.Side.INVITER)
         .values("inviter_id")
         .annotate(n=Count("pk"))
         .filter(n__gt=cap)
@@ -120,6 +123,8 @@ def _grant_rows(inviter_id: int) -> QuerySet:
             "created_at",
             "face_value",
             "first_revealed_at",
+            "side",
+            "place",
             kind_name=F("card_kind__name"),
             valid_until=F("card__valid_until"),
             replacement_no=Subquery(
@@ -150,6 +155,9 @@ def _invitation_rows(inviter_id: int) -> QuerySet:
     # Scalar subqueries with LIMIT, not Exists: PostgreSQL may run an EXISTS as a hashed
     # subplan that reads every live grant in the table before the first row (35 ms at
     # 100,000 grants), where these are one index probe for each row of the page.
+    # the inviter's side only: the friend's reward is the friend's (invariant 10)
+    inviters = Grant.objects.filter(side=Grant.Side.INVITER)
+
     def first(queryset) -> Subquery:
         return Subquery(queryset.filter(invitation=OuterRef("pk")).values("pk")[:1])
 
@@ -161,14 +169,15 @@ def _invitation_rows(inviter_id: int) -> QuerySet:
             "status",
             "invited_at",
             "qualify_by",
+            "account_opened_at",  # pending and opened: the campaign waits for a first deposit
             cap=F("campaign__max_rewards_per_inviter"),
-            rewarded=first(Grant.objects.live()),
+            rewarded=first(inviters.live()),
             # issued, or on its way (waiting for a card, or held for a check): said so
             reward_status=Subquery(
-                Grant.objects.live().filter(invitation=OuterRef("pk")).values("status")[:1]
+                inviters.live().filter(invitation=OuterRef("pk")).values("status")[:1]
             ),
             # voided or rejected by a person, final (invariant 14): read only without a live one
-            cancelled=first(Grant.objects.filter(status=Grant.Status.VOID)),
+            cancelled=first(inviters.filter(status=Grant.Status.VOID)),
             # why it earns nothing: over the inviter's cap, or over the campaign's budget
             unrewarded_because=Subquery(
                 UnrewardedInvitation.objects.filter(invitation=OuterRef("pk")).values("reason")[:1]
@@ -215,7 +224,7 @@ _INVITATIONS_BY_STATUS = CompiledQuery(
 _LIVE_GRANTS_BY_STATUS = CompiledQuery(
     lambda inviter_id, campaign_ids: (
         Grant.objects.live()
-        .filter(inviter_id=inviter_id, campaign_id__any=campaign_ids)
+        .filter(inviter_id=inviter_id, campaign_id__any=campaign_ids, side=Grant.Side.INVITER)
         .order_by()
         .values("status")
         .annotate(count=Count("*"))
@@ -410,3 +419,47 @@ def _desk_figures(now: datetime) -> dict:
         .first(),
         "count_limit": 10_000,
     }
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    start: int  # from the n-th friend on
+    face_value: Decimal
+    points: int
+
+
+@dataclass(frozen=True)
+class LadderProgress:
+    """Where an inviter stands on a campaign's ladder (``invitations.ladder``)."""
+
+    steps: list[LadderStep]
+    friends: int  # friends who took a place: every reward earned, a cancelled one included
+    next: LadderStep | None  # the next step up, or None at the top
+
+    @property
+    def to_go(self) -> int:
+        """Friends still to qualify, the one who reaches the next step included."""
+        return self.next.start - self.friends if self.next else 0
+
+
+def ladder_progress(customer: Customer, campaign: Campaign | None) -> LadderProgress | None:
+    """The campaign's ladder and how far ``customer`` is from its next step; None without one.
+    Two statements: the step kinds' face values and the inviter's places."""
+    if campaign is None or not campaign.ladder:
+        return None
+    steps = ladder.steps(campaign.ladder)
+    faces = dict(
+        CardKind.objects.filter(pk__in=[step.card_kind_id for step in steps]).values_list(
+            "pk", "face_value"
+        )
+    )
+    shown = [LadderStep(step.start, faces[step.card_kind_id], step.points) for step in steps]
+    friends = (
+        Grant.objects.filter(inviter=customer, campaign=campaign, side=Grant.Side.INVITER)
+        .values("invitation_id")
+        .distinct()
+        .count()
+    )
+    after = ladder.next_step(campaign.ladder, friends)
+    upcoming = next((step for step in shown if after and step.start == after.start), None)
+    return LadderProgress(shown, friends, upcoming)

@@ -29,6 +29,7 @@ from .selectors import (
     grants_of,
     invitation_counts,
     invitations_for_page,
+    ladder_progress,
     points_balance,
     points_history,
 )
@@ -69,6 +70,7 @@ def home(request):
         "invite_url": invite_url,
         "qr": mark_safe(qr_svg(invite_url)),  # noqa: S308  (segno's own markup, no user text)
         "counts": invitation_counts(customer, campaign),
+        "ladder": ladder_progress(customer, campaign),
         "page": _page(request, invitations_for_page(customer)),
     }
     return render(request, "rewards/home.html", context)

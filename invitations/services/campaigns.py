@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from cardpool.exceptions import KindSwitchedOff
 from cardpool.lock_objects import kinds_for_update
+from cardpool.models import CardKind
 from core.exceptions import required_reason
 
+from .. import ladder
 from ..events import (
     campaign_flagged_event,
     campaign_paused_event,
@@ -90,8 +92,28 @@ def set_customer_flagged(
     )
 
 
+def _kinds_of(campaign: Campaign, values: dict) -> set[int]:
+    """The card kinds a campaign pays in, with ``values`` changed."""
+
+    def value(name):
+        return values[name] if name in values else getattr(campaign, name)
+
+    kinds = {step.card_kind_id for step in ladder.steps(value("ladder"))}
+    kinds |= {kind.pk for kind in (value("card_kind"), value("friend_card_kind")) if kind}
+    return kinds
+
+
+def _new_kinds(campaign: Campaign, values: dict) -> set[int]:
+    """The card kinds ``values`` would make the campaign pay in that it does not yet."""
+    return _kinds_of(campaign, values) - _kinds_of(campaign, {})
+
+
 def _shown(value) -> object:
-    """A term's value as the event keeps it (JSON): a card kind by code and face value."""
+    """A term's value as the event keeps it (JSON): a card kind by code and face value, a
+    ladder as staff write it."""
+    if isinstance(value, list):
+        codes = dict(CardKind.objects.values_list("pk", "code"))
+        return ladder.as_text(value, codes)
     if hasattr(value, "face_value"):
         return f"{value.code} ({value.face_value})"
     if hasattr(value, "tzinfo"):
@@ -110,13 +132,14 @@ def change_campaign(campaign: Campaign, *, values: dict, reason: str = "", actor
     is locked, and a grant reads the campaign in the statement that locks its invitation, so
     every grant is earned wholly on the old terms or wholly on the new ones.
 
-    A campaign is never moved onto a card kind that is switched off (the kind is locked, so a
-    switch-off cannot slip in between). Raises ``ReasonRequired`` and ``KindSwitchedOff``."""
+    A campaign is never moved onto a card kind that is switched off, for the inviter, the friend
+    or a step of its ladder (the kinds are locked, so a switch-off cannot slip in between).
+    Raises ``ReasonRequired`` and ``KindSwitchedOff``."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
     kind = values.get("card_kind")
-    if kind is not None and kind.pk != locked.card_kind_id:
-        if not kinds_for_update().get(pk=kind.pk).is_active:
-            raise KindSwitchedOff(kind.code)
+    for new_kind in kinds_for_update().filter(pk__in=sorted(_new_kinds(locked, values))):
+        if not new_kind.is_active:
+            raise KindSwitchedOff(new_kind.code)
     changed = {
         name: [_shown(getattr(locked, name)), _shown(value)]
         for name, value in values.items()

@@ -43,11 +43,14 @@ logger = logging.getLogger(__name__)
 ERROR_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 ACCOUNT_ALREADY_COUNTED = "account {account} was already counted for invitation #{other}"
 OPENED_TOO_LATE = "account opened after the qualification window closed"
+NOT_FUNDED = "no first deposit of at least {amount} yuan within {days} days of the opening"
+FUNDED_TOO_LITTLE = "first deposit of {deposit} yuan, below the {amount} yuan required"
 
 
 class Outcome(models.TextChoices):
     QUALIFIED = "qualified"
     NOT_YET_OPENED = "not_yet_opened"
+    AWAITING_DEPOSIT = "awaiting_deposit"  # opened; the campaign wants a first deposit too
     INELIGIBLE = "ineligible"  # an existing customer's account
     REJECTED = "rejected"  # the account already counted for another invitation
     EXPIRED = "expired"
@@ -120,6 +123,11 @@ def implausible_opening(account: AccountStatus, now: datetime) -> str | None:
         return (
             f"InvalidUpstreamReply: opened_at {account.opened_at.isoformat()} is before "
             f"{earliest:%Y-%m-%d}, not a real opening date"
+        )
+    if account.funded_at is not None and account.funded_at > now + skew:
+        return (
+            f"InvalidUpstreamReply: first_deposit_at {account.funded_at.isoformat()} is in the "
+            f"future (more than {skew.total_seconds():g}s ahead of our clock)"
         )
     return None
 
@@ -194,7 +202,51 @@ def decide(
                 **account_fields,
             },
         )
+    campaign = invitation.campaign if invitation.campaign_id else None
+    if campaign is not None and campaign.min_deposit is not None:
+        account_fields |= {"funded_at": account.funded_at, "first_deposit": account.first_deposit}
+        return _deposit_decision(invitation, account, now, account_fields)
     return Decision(Outcome.QUALIFIED, {"status": Invitation.Status.QUALIFIED, **account_fields})
+
+
+def _deposit_decision(
+    invitation: Invitation, account: AccountStatus, now: datetime, account_fields: dict
+) -> Decision:
+    """An account opened in time, for a campaign that wants a first deposit of at least
+    ``min_deposit`` within ``deposit_days`` of the opening: qualified once it has arrived;
+    waiting (pending, the account recorded, ``qualify_by`` moved to the deposit's deadline so
+    that every check, signal and final look follows it) until then; expired when the deadline
+    passed without it or the first deposit was smaller."""
+    campaign = invitation.campaign
+    fund_by = account.opened_at + timedelta(days=campaign.deposit_days)
+    required = {"amount": campaign.min_deposit, "days": campaign.deposit_days}
+    if account.funded_at is not None and account.funded_at <= fund_by:
+        if account.first_deposit >= campaign.min_deposit:
+            status = Invitation.Status.QUALIFIED
+            return Decision(Outcome.QUALIFIED, {"status": status, **account_fields})
+        reason = FUNDED_TOO_LITTLE.format(deposit=account.first_deposit, **required)
+    elif now < fund_by:
+        attempts = invitation.attempts + 1
+        facts = Facts(account.opened_at, fund_by, attempts, invitation.signal_at)
+        check = next_check(facts, now, Policy.from_settings())
+        waiting = {name: value for name, value in account_fields.items() if name != "decided_at"}
+        changes = {
+            **waiting,
+            "qualify_by": fund_by,
+            "attempts": attempts,
+            "next_check_at": check.at,
+            "check_priority": check.priority,
+        }
+        return Decision(Outcome.AWAITING_DEPOSIT, changes)
+    else:
+        reason = NOT_FUNDED.format(**required)
+    changes = {
+        "status": Invitation.Status.EXPIRED,
+        "rejection_reason": reason,
+        "qualify_by": fund_by,
+        **account_fields,
+    }
+    return Decision(Outcome.EXPIRED, changes)
 
 
 def _plan_of(campaign_id: int) -> Plan | None:
@@ -266,6 +318,7 @@ def _count(cycle: PollCycle, outcome: str) -> None:
     field = {
         Outcome.QUALIFIED: "qualified",
         Outcome.NOT_YET_OPENED: "not_yet_opened",
+        Outcome.AWAITING_DEPOSIT: "awaiting_deposit",
         Outcome.INELIGIBLE: "ineligible",
         Outcome.REJECTED: "rejected",
         Outcome.EXPIRED: "expired",

@@ -42,3 +42,22 @@ def customer_user_for_phone(phone: str):
         except PhoneTaken:  # made a moment ago by another request
             customer = Customer.objects.select_related("user").get(phone=normalized)
     return customer.user
+
+
+def customers_for_phones(phones: list[str]) -> dict[str, int]:
+    """Each phone's customer id (stored numbers, ``invitations.phones``), the missing ones made
+    now without a password: the friend a campaign rewards is paid as a customer, and sees the
+    reward on the referral pages once they sign in with that number. In the caller's
+    transaction; two transactions making one customer meet at the unique phone, and the second
+    reads the first's."""
+    wanted = sorted(set(phones))
+    if not wanted:
+        return {}
+    found = dict(Customer.objects.filter(phone__in=wanted).values_list("phone", "pk"))
+    for phone in wanted:
+        if phone not in found:
+            try:
+                found[phone] = register_customer(phone, None).pk
+            except PhoneTaken:  # made a moment ago by another transaction
+                found[phone] = Customer.objects.values_list("pk", flat=True).get(phone=phone)
+    return found

@@ -61,9 +61,10 @@ def invitation_two_live_grants(now: datetime) -> list[Found]:
     rows = fetch(
         sql("""SELECT invitation_id, array_agg(id ORDER BY id), min(campaign_id) FROM {grant}
            WHERE status <> {grant.void}
-             AND invitation_id IN (SELECT invitation_id FROM {grant} WHERE status <> {grant.void}
-                                   GROUP BY invitation_id HAVING count(*) > 1)
-           GROUP BY invitation_id""")
+             AND (invitation_id, side) IN (
+                 SELECT invitation_id, side FROM {grant} WHERE status <> {grant.void}
+                 GROUP BY invitation_id, side HAVING count(*) > 1)
+           GROUP BY invitation_id, side""")
     )
     return [
         Found(
@@ -89,9 +90,10 @@ def inviter_over_cap(now: datetime) -> list[Found]:
                       WHERE n > cap), min(cap) FILTER (WHERE n > cap)
            FROM (SELECT id, inviter_id, campaign_id, cap,
                         row_number() OVER (PARTITION BY inviter_id, campaign_id ORDER BY id) AS n
-                 FROM {grant} WHERE status <> {grant.void}
+                 FROM {grant} WHERE status <> {grant.void} AND side = {grant.inviter}
                    AND (inviter_id, campaign_id) IN (  -- no breach where none is over every cap
-                       SELECT inviter_id, campaign_id FROM {grant} WHERE status <> {grant.void}
+                       SELECT inviter_id, campaign_id FROM {grant}
+                       WHERE status <> {grant.void} AND side = {grant.inviter}
                        GROUP BY 1, 2 HAVING count(*) > min(cap))) ranked
            GROUP BY inviter_id, campaign_id
            HAVING bool_or(n > cap)""")
@@ -332,7 +334,8 @@ def grant_after_void(now: datetime) -> list[Found]:
            FROM {grant} v
            -- made after the void grant; while that one was live, no other could be (the
            -- one-live-grant index; invitation_two_live_grants watches that one)
-           JOIN {grant} g ON g.invitation_id = v.invitation_id AND g.id > v.id
+           JOIN {grant} g ON g.invitation_id = v.invitation_id AND g.side = v.side
+                         AND g.id > v.id
            WHERE v.status = {grant.void} AND g.origin NOT IN (%(reissue)s, %(granted_again)s)
            ORDER BY g.id"""),
         {"reissue": Grant.Origin.REISSUE, "granted_again": Grant.Origin.GRANTED_AGAIN},

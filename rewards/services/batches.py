@@ -93,7 +93,10 @@ def grant_missed_rewards(batch_size: int = BATCH_SIZE) -> BatchResult:
 @transaction.atomic
 def _grant_batch(ids: list[int]) -> BatchResult:
     granted = grant_locked(ids)
-    statuses = Counter(granted.status_of(grant) for grant in granted.grants)
+    # counted by invitation: the inviter's side (an invitation over the cap is counted as such
+    # even when its friend was rewarded)
+    inviters = granted.of_side(Grant.Side.INVITER)
+    statuses = Counter(granted.status_of(grant) for grant in inviters)
     return BatchResult(
         issued=statuses[Grant.Status.ISSUED],
         pending_stock=statuses[Grant.Status.PENDING_STOCK],
@@ -102,7 +105,7 @@ def _grant_batch(ids: list[int]) -> BatchResult:
         over_budget=len(granted.over_budget),
         deferred=len(granted.deferred),
         skipped=len(ids)
-        - len(granted.grants)
+        - len(inviters)
         - len(granted.over_cap)
         - len(granted.over_budget)
         - len(granted.deferred),

@@ -2,7 +2,7 @@
 at the campaign's ``point_value``), spent by every grant that holds or will hold value (issued,
 waiting for stock, held for review: every live grant).
 
-``within_budget`` runs inside the grant path (``granting.grant_locked``), after the inviters'
+``Budgets`` runs inside the grant path (``granting.grant_locked``), after the inviters'
 locks: a transaction-scoped advisory lock per limited campaign, taken in campaign order, makes
 the check and the grant one step for every process, so no number of them overspends (the lock
 is not the campaign's row: staff edit that row, and detection pauses through it). A campaign
@@ -11,7 +11,6 @@ staff to grant once they raise it (``grant_over_budget``); what is over the day'
 qualified without a grant, and the sweep (``grant_missed_rewards``) grants it on a later day.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,7 +20,7 @@ from core.locks import AdvisoryLock
 from notifications.quiet import start_of_day
 
 from ..exceptions import StillOverBudget
-from ..spending import Spent, grant_value, spent
+from ..spending import Spent, spent
 
 
 def lock_budgets(campaign_ids) -> None:
@@ -65,48 +64,34 @@ def ensure_room(campaign, value: Decimal, *, invitation_id: int) -> None:
         raise StillOverBudget(invitation_id, campaign.daily_limit, so_far.today, value, today=True)
 
 
-@dataclass
-class BudgetCheck:
-    granted: list[dict]  # the rows that may be granted now
-    over_budget: list[int]  # invitation ids over their campaign's budget
-    deferred: list[int]  # invitation ids over the day's limit: granted on a later day
+class Budgets:
+    """The budgets and daily limits of the grant path's campaigns (``rows``: the locked
+    invitations), their locks taken and what each has spent read when it is made; ``take`` then
+    answers for each invitation in turn (in invitation id order: the earlier one takes the last
+    yuan). A campaign without a budget or a limit takes no lock and is never read."""
 
+    def __init__(self, rows: list[dict]):
+        self.limits = {
+            row["campaign_id"]: (row["campaign__budget"], row["campaign__daily_limit"])
+            for row in rows
+            if row["campaign__budget"] is not None or row["campaign__daily_limit"] is not None
+        }
+        self.sums: dict[int, Spent] = {}
+        if self.limits:
+            lock_budgets(self.limits)
+            # read after the locks, as a statement of its own: it sees every grant committed by
+            # the transaction that held a lock before this one
+            point_values = {row["campaign_id"]: row["campaign__point_value"] for row in rows}
+            self.sums = spent({c: point_values[c] for c in self.limits}, _today())
 
-def within_budget(rows: list[dict]) -> BudgetCheck:
-    """Split the grant path's locked rows (in invitation id order: the earlier invitation takes
-    the last yuan) by their campaigns' budgets and daily limits, under the campaigns' budget
-    locks (held until the caller's transaction ends)."""
-    limited = {
-        row["campaign_id"]: row["campaign__point_value"]
-        for row in rows
-        if row["campaign__budget"] is not None or row["campaign__daily_limit"] is not None
-    }
-    check = BudgetCheck([], [], [])
-    if not limited:
-        check.granted = rows
-        return check
-    lock_budgets(limited)
-    # read after the locks, as a statement of its own: it sees every grant committed by the
-    # transaction that held a lock before this one
-    sums = spent(limited, _today())
-    for row in rows:
-        campaign = row["campaign_id"]
-        if campaign not in limited:
-            check.granted.append(row)
-            continue
-        so_far = sums.setdefault(campaign, Spent())
-        value = grant_value(
-            row["campaign__card_kind__face_value"],
-            row["campaign__points"],
-            row["campaign__point_value"],
-        )
-        passed = _limit_passed(so_far, value, row["campaign__budget"], row["campaign__daily_limit"])
-        if passed == "budget":
-            check.over_budget.append(row["pk"])
-        elif passed == "today":
-            check.deferred.append(row["pk"])
-        else:
+    def take(self, campaign_id: int, value: Decimal) -> str | None:
+        """Count ``value`` (an invitation's rewards, every side) against its campaign: None when
+        it fits, else which limit it would pass ("budget", "today") and nothing is counted."""
+        if campaign_id not in self.limits:
+            return None
+        so_far = self.sums.setdefault(campaign_id, Spent())
+        passed = _limit_passed(so_far, value, *self.limits[campaign_id])
+        if passed is None:
             so_far.total += value
             so_far.today += value
-            check.granted.append(row)
-    return check
+        return passed

@@ -15,27 +15,35 @@ grants, cards:
 2. as a statement of its own after the locks (``selectors.reward_state`` says why), find those
    that already have a grant, live or void, or an over-cap record: they are left alone
    (idempotent; and a grant a person voided or rejected stays so, invariant 14);
-3. lock their inviters, in id order, and count the live grants each has in each campaign;
-4. take the invitations in id order per inviter and campaign up to the cap; the rest are
-   recorded over the cap (invariant 5, ranked within the batch as well as against the past);
-   then, for campaigns with a budget or a daily limit, under a lock per campaign, up to the
-   budget (the rest recorded over it) and the day's limit (the rest left for a later day;
-   ``budgets``);
+3. lock their inviters, in id order, and count, on the inviter's side, the live grants each
+   has in each campaign (the cap) and the friends who took a place on its ladder;
+4. take the invitations in id order per inviter and campaign: up to the cap, the inviter's grant
+   takes the next place and that place's terms (``invitations.ladder``); the rest are recorded
+   over the cap (invariant 5, ranked within the batch as well as against the past); where the
+   campaign rewards the friend too, the friend's grant comes with it, over the cap as well;
+   then, for campaigns with a budget or a daily limit, under a lock per campaign, both sides of
+   an invitation together up to the budget (the rest recorded over it) and the day's limit (the
+   rest left for a later day; ``budgets``);
 5. take cards, per kind, soonest expiry first, in one statement, unless older grants of the kind
    wait for stock (then the new ones wait their turn and the queue is served oldest first); a
    grant without a card waits (``pending_stock``) and the stock-out is an anomaly; flagged
    inviters and paused or flagged campaigns hold their grants;
-6. insert the grants (numbers from the sequence in one round trip), points and events.
+6. make a customer for each friend paid who is not one (``customers_for_phones``), insert the
+   grants (numbers from the sequence in one round trip), points and events.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
+from cardpool.models import CardKind
 from core.compiled import CompiledQuery
+from invitations import ladder
 from invitations.models import Invitation
+from invitations.services.registration import customers_for_phones
 
 from ..batch_writes import insert_grants
 from ..events import grant_released_event
@@ -44,7 +52,8 @@ from ..lock_objects import grants_for_update, invitations_for_reward, inviters_f
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
 from ..selectors import reward_state
-from .budgets import within_budget
+from ..spending import grant_value
+from .budgets import Budgets
 from .issuing import SERVED_AHEAD, cards_for_new_grants, issue_waiting_grant, issue_waiting_grants
 
 
@@ -59,17 +68,52 @@ def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagge
     return ""
 
 
-def terms_of(locked: dict) -> dict:
-    """The terms a grant is earned on, from its locked campaign (invariant 17): stored on the
-    grant, paid by issue, fulfilment and reissue whatever the campaign says later. A grant reads
-    the campaign in the statement that locks its invitation, so a grant racing a change of terms
-    is wholly on the old or the new ones."""
+def terms_of(locked: dict, place: int, ladder_kinds: dict) -> dict:
+    """The terms the inviter's grant is earned on, from its locked campaign (invariant 17): the
+    campaign's card kind and points, or the ladder's step for the inviter's ``place``-th friend
+    (``ladder_kinds``: the step kinds' code and face value by id). Stored on the grant, paid by
+    issue, fulfilment and reissue whatever the campaign says later. A grant reads the campaign
+    in the statement that locks its invitation, so a grant racing a change of terms is wholly on
+    the old or the new ones."""
+    step = ladder.step_at(locked["campaign__ladder"], place)
+    if step is None:
+        kind, code, face = (
+            locked["campaign__card_kind_id"],
+            locked["campaign__card_kind__code"],
+            locked["campaign__card_kind__face_value"],
+        )
+        points = locked["campaign__points"]
+    else:
+        kind, (code, face), points = step.card_kind_id, ladder_kinds[step.card_kind_id], step.points
     return {
-        "card_kind_id": locked["campaign__card_kind_id"],
-        "face_value": locked["campaign__card_kind__face_value"],
-        "points": locked["campaign__points"],
+        "side": Grant.Side.INVITER,
+        "place": place,
+        "card_kind_id": kind,
+        "code": code,
+        "face_value": face,
+        "points": points,
         "cap": locked["campaign__max_rewards_per_inviter"],
     }
+
+
+def friend_terms_of(locked: dict) -> dict | None:
+    """The terms of the invited friend's grant, or None when the campaign rewards only the
+    inviter (or the friend's number was erased at their request: nobody to pay)."""
+    if locked["campaign__friend_card_kind_id"] is None or locked["phone_erased_at"] is not None:
+        return None
+    return {
+        "side": Grant.Side.FRIEND,
+        "place": None,
+        "card_kind_id": locked["campaign__friend_card_kind_id"],
+        "code": locked["campaign__friend_card_kind__code"],
+        "face_value": locked["campaign__friend_card_kind__face_value"],
+        "points": locked["campaign__friend_points"],
+        "cap": locked["campaign__max_rewards_per_inviter"],
+    }
+
+
+# What a grant stores of its terms (invariant 17), with its side and ladder place.
+TERMS = ("side", "place", "card_kind_id", "face_value", "points", "cap")
 
 
 def new_grant_status(held_because: str, card_id: int | None) -> str:
@@ -85,12 +129,19 @@ LOCKED_FIELDS = (
     "status",
     "inviter_id",
     "campaign_id",
+    "invitee_phone",
+    "phone_erased_at",
     "inviter__is_flagged_for_review",
     "campaign__card_kind_id",
     "campaign__card_kind__code",
     "campaign__card_kind__face_value",
     "campaign__points",
     "campaign__max_rewards_per_inviter",
+    "campaign__ladder",
+    "campaign__friend_card_kind_id",
+    "campaign__friend_card_kind__code",
+    "campaign__friend_card_kind__face_value",
+    "campaign__friend_points",
     "campaign__budget",
     "campaign__daily_limit",
     "campaign__point_value",
@@ -120,13 +171,19 @@ _DONE_ALREADY = CompiledQuery(
 _LOCK_INVITERS = CompiledQuery(
     lambda ids: inviters_for_update().filter(pk__any=ids).values_list("pk"), [-9_000_000_001]
 )
-_LIVE_GRANTS = CompiledQuery(
+# Per inviter and campaign, on the inviter's side: the live grants (the cap) and the friends
+# who took a place on the ladder (every invitation granted, live or void: a void keeps its place).
+_INVITERS_GRANTS = CompiledQuery(
     lambda inviters, campaigns: (
-        Grant.objects.live()
-        .filter(inviter_id__any=inviters, campaign_id__any=campaigns)
+        Grant.objects.filter(
+            inviter_id__any=inviters, campaign_id__any=campaigns, side=Grant.Side.INVITER
+        )
         .values("inviter_id", "campaign_id")
-        .annotate(n=Count("pk"))
-        .values_list("inviter_id", "campaign_id", "n")
+        .annotate(
+            live=Count("pk", filter=~Q(status=Grant.Status.VOID)),
+            places=Count("invitation_id", distinct=True),
+        )
+        .values_list("inviter_id", "campaign_id", "live", "places")
     ),
     [-9_000_000_001],
     [-9_000_000_002],
@@ -137,7 +194,7 @@ _LIVE_GRANTS = CompiledQuery(
 class Granted:
     """What ``grant_locked`` did with a list of invitations."""
 
-    grants: list[Grant] = field(default_factory=list)  # made now, in invitation id order
+    grants: list[Grant] = field(default_factory=list)  # made now, by invitation id and side
     served: set[int] = field(default_factory=set)  # of those, ids the queue issued afterwards
     over_cap: list[int] = field(default_factory=list)  # invitation ids recorded over the cap
     over_budget: list[int] = field(default_factory=list)  # recorded over the campaign's budget
@@ -145,9 +202,13 @@ class Granted:
     done_before: list[int] = field(default_factory=list)  # had a grant or an over-cap record
     not_qualified: dict[int, str] = field(default_factory=dict)  # invitation id: its status
     missing: int = 0  # ids that name no invitation
+    values: dict[int, Decimal] = field(default_factory=dict)  # over budget or the day: their yuan
 
     def status_of(self, grant: Grant) -> str:
         return Grant.Status.ISSUED if grant.pk in self.served else grant.status
+
+    def of_side(self, side: str) -> list[Grant]:
+        return [grant for grant in self.grants if grant.side == side]
 
 
 def grant_locked(ids: list[int]) -> Granted:
@@ -170,35 +231,48 @@ def grant_locked(ids: list[int]) -> Granted:
         return result
 
     # Invariant 5: the inviters are locked so that two invitations of one inviter, in two
-    # transactions, cannot both pass the cap check.
+    # transactions, cannot both pass the cap check, nor take one place on the ladder.
     inviter_ids = sorted({row["inviter_id"] for row in rows})
     _LOCK_INVITERS.rows(inviter_ids)
     campaign_ids = sorted({row["campaign_id"] for row in rows})
-    live = Counter(
-        {
-            (inviter_id, campaign_id): count
-            for inviter_id, campaign_id, count in _LIVE_GRANTS.rows(inviter_ids, campaign_ids)
-        }
-    )
-    granted = []
+    live, places = Counter(), Counter()
+    for inviter_id, campaign_id, n_live, n_places in _INVITERS_GRANTS.rows(
+        inviter_ids, campaign_ids
+    ):
+        live[(inviter_id, campaign_id)], places[(inviter_id, campaign_id)] = n_live, n_places
+    ladder_kinds = _ladder_kinds(rows)
+    budgets = Budgets(rows)
+    units = []  # the grants to make: an invitation's terms on each side, with its row
     for row in rows:  # in id order: the earlier invitation takes the last place under the cap
         key = (row["inviter_id"], row["campaign_id"])
-        if live[key] >= row["campaign__max_rewards_per_inviter"]:
-            result.over_cap.append(row["pk"])
-        else:
+        under_cap = live[key] < row["campaign__max_rewards_per_inviter"]
+        terms = [terms_of(row, places[key] + 1, ladder_kinds)] if under_cap else []
+        terms += [friend] if (friend := friend_terms_of(row)) else []
+        value = sum(
+            (
+                grant_value(t["face_value"], t["points"], row["campaign__point_value"])
+                for t in terms
+            ),
+            Decimal(0),
+        )
+        passed = budgets.take(row["campaign_id"], value) if terms else None
+        if passed is not None:  # both sides wait: over the budget, or the day's limit
+            (result.over_budget if passed == "budget" else result.deferred).append(row["pk"])
+            result.values[row["pk"]] = value
+            continue
+        if under_cap:
             live[key] += 1
-            granted.append(row)
-    money = within_budget(granted)
-    granted, result.over_budget, result.deferred = money.granted, money.over_budget, money.deferred
+            places[key] += 1
+        else:  # over the cap: the friend, if the campaign rewards them, is paid all the same
+            result.over_cap.append(row["pk"])
+        units += [{**t, "row": row} for t in terms]
     Reason = UnrewardedInvitation.Reason
+    unrewarded = [(pk, Reason.OVER_CAP) for pk in result.over_cap]
+    unrewarded += [(pk, Reason.OVER_BUDGET) for pk in result.over_budget]
     UnrewardedInvitation.objects.bulk_create(
-        [UnrewardedInvitation(invitation_id=pk, reason=Reason.OVER_CAP) for pk in result.over_cap]
-        + [
-            UnrewardedInvitation(invitation_id=pk, reason=Reason.OVER_BUDGET)
-            for pk in result.over_budget
-        ]
+        [UnrewardedInvitation(invitation_id=pk, reason=reason) for pk, reason in unrewarded]
     )
-    if not granted:
+    if not units:
         return result
 
     holds = {
@@ -207,24 +281,29 @@ def grant_locked(ids: list[int]) -> Granted:
             campaign_flagged=row["campaign__is_flagged_for_review"],
             inviter_flagged=row["inviter__is_flagged_for_review"],
         )
-        for row in granted
+        for row in rows
     }
+    friends = customers_for_phones(
+        [u["row"]["invitee_phone"] for u in units if u["side"] == Grant.Side.FRIEND]
+    )
     queued: Counter = Counter()  # per kind: new grants that wait behind older ones
-    cards = _cards_for([row for row in granted if not holds[row["pk"]]], queued)
+    cards = _cards_for([u for u in units if not holds[u["row"]["pk"]]], queued)
     new_grants = []
-    for row, number in zip(granted, next_grant_nos(len(granted)), strict=True):
-        kind_cards = [] if holds[row["pk"]] else cards[row["campaign__card_kind_id"]]
+    for unit, number in zip(units, next_grant_nos(len(units)), strict=True):
+        row, held = unit["row"], holds[unit["row"]["pk"]]
+        kind_cards = [] if held else cards[unit["card_kind_id"]]
         card_id = kind_cards.pop(0) if kind_cards else None
+        is_friend = unit["side"] == Grant.Side.FRIEND
         new_grants.append(
             {
                 "grant_no": number,
                 "invitation_id": row["pk"],
-                "inviter_id": row["inviter_id"],
+                "inviter_id": friends[row["invitee_phone"]] if is_friend else row["inviter_id"],
                 "campaign_id": row["campaign_id"],
                 "card_id": card_id,
-                **terms_of(row),
-                "status": new_grant_status(holds[row["pk"]], card_id),
-                "hold_reason": holds[row["pk"]],
+                **{name: unit[name] for name in TERMS},
+                "status": new_grant_status(held, card_id),
+                "hold_reason": held,
             }
         )
     result.grants = insert_grants(new_grants)
@@ -234,11 +313,21 @@ def grant_locked(ids: list[int]) -> Granted:
     return result
 
 
-def _cards_for(rows: list[dict], queued: Counter) -> dict[int, list[int]]:
-    """Cards for these invitations' grants, by kind (one statement per kind); a kind whose
-    older grants wait gives none, and its count goes to ``queued`` to serve that queue."""
-    wanted = Counter(row["campaign__card_kind_id"] for row in rows)
-    codes = {row["campaign__card_kind_id"]: row["campaign__card_kind__code"] for row in rows}
+def _ladder_kinds(rows: list[dict]) -> dict[int, tuple[str, Decimal]]:
+    """The code and face value of every card kind the rows' campaigns' ladders name (one
+    statement, none for campaigns without a ladder)."""
+    ids = {step.card_kind_id for row in rows for step in ladder.steps(row["campaign__ladder"])}
+    if not ids:
+        return {}
+    kinds = CardKind.objects.filter(pk__in=sorted(ids)).values_list("pk", "code", "face_value")
+    return {pk: (code, face) for pk, code, face in kinds}
+
+
+def _cards_for(units: list[dict], queued: Counter) -> dict[int, list[int]]:
+    """Cards for these grants, by kind (one statement per kind); a kind whose older grants wait
+    gives none, and its count goes to ``queued`` to serve that queue."""
+    wanted = Counter(unit["card_kind_id"] for unit in units)
+    codes = {unit["card_kind_id"]: unit["code"] for unit in units}
     cards = {}
     for kind in sorted(wanted):
         cards[kind] = cards_for_new_grants(kind, codes[kind], wanted[kind])
@@ -272,11 +361,11 @@ def grant_reward(invitation: Invitation) -> Grant | None:
         raise Invitation.DoesNotExist(f"Invitation #{invitation.pk} does not exist.")
     if result.not_qualified:
         raise NotQualified(Invitation(pk=invitation.pk, status=result.not_qualified[invitation.pk]))
-    if result.grants:
-        [grant] = result.grants
+    for grant in result.grants:
         if grant.pk in result.served:
             grant.refresh_from_db()  # the queue, oldest first, reached this one too
-        return grant
+    if made := result.of_side(Grant.Side.INVITER):
+        return made[0]
     if result.over_cap or result.over_budget or result.deferred:
         return None
     state = reward_state(invitation.pk)  # granted before: live, or void by a person's decision

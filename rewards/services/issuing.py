@@ -85,6 +85,8 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
         face_value=kind.face_value if card_kind else of.face_value,
         points=of.points,
         cap=of.cap,
+        side=of.side,
+        place=of.place,
         status=Grant.Status.PENDING_STOCK,
     )
 

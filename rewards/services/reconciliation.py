@@ -34,7 +34,7 @@ COUNTS = {
                count(*)
         FROM (SELECT count(*) AS n, c.max_rewards_per_inviter AS cap
               FROM rewards_grant g JOIN invitations_campaign c ON c.id = g.campaign_id
-              WHERE g.status <> 'void'
+              WHERE g.status <> 'void' AND g.side = 'inviter'
                 AND (%(campaign)s::bigint IS NULL OR g.campaign_id = %(campaign)s)
               GROUP BY g.inviter_id, g.campaign_id, c.max_rewards_per_inviter) per_inviter
         GROUP BY 1""",

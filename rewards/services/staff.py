@@ -153,12 +153,15 @@ def grant_again(grant: Grant, *, reason: str, actor) -> Grant:
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.VOID})
     if old.replaced_by_id is not None:
         raise NotGrantedAgain(old, NotGrantedAgain.REPLACED)
-    if Grant.objects.live().filter(invitation_id=old.invitation_id).exists():
+    if Grant.objects.live().filter(invitation_id=old.invitation_id, side=old.side).exists():
         raise NotGrantedAgain(old, NotGrantedAgain.LIVE_GRANT)
     if invitation.status != invitation.Status.QUALIFIED:
         raise NotGrantedAgain(old, NotGrantedAgain.NOT_QUALIFIED)
-    live = Grant.objects.live().filter(inviter_id=old.inviter_id, campaign_id=old.campaign_id)
-    if live.count() >= old.campaign.max_rewards_per_inviter:
+    # the cap counts the inviter's side (a friend's reward is not the inviter's)
+    live = Grant.objects.live().filter(
+        inviter_id=old.inviter_id, campaign_id=old.campaign_id, side=Grant.Side.INVITER
+    )
+    if old.side == Grant.Side.INVITER and live.count() >= old.campaign.max_rewards_per_inviter:
         raise NotGrantedAgain(old, NotGrantedAgain.OVER_CAP)
     # made again on the void grant's terms: it must fit the campaign's budget and today's limit
     value = grant_value(old.face_value, old.points, old.campaign.point_value)
@@ -209,11 +212,11 @@ def grant_over_budget(record: UnrewardedInvitation, *, reason: str, actor) -> Gr
     locked.delete()
     result = grant_locked([invitation.pk])
     if not result.grants:  # the transaction rolls back: the record stays
-        campaign = invitation.campaign
-        value = grant_value(campaign.card_kind.face_value, campaign.points, campaign.point_value)
-        if result.over_budget or result.deferred:
-            ensure_room(campaign, value, invitation_id=invitation.pk)  # raises, saying which
+        if invitation.pk in result.values:  # still over: raises, saying which limit and by how much
+            ensure_room(
+                invitation.campaign, result.values[invitation.pk], invitation_id=invitation.pk
+            )
         raise NotOverBudget(invitation.pk)  # not qualified any more, or over the cap
-    [grant] = result.grants
-    grant_over_budget_granted_event(grant, actor=actor, reason=reason)
-    return grant
+    for grant in result.grants:  # the inviter's first, then the friend's
+        grant_over_budget_granted_event(grant, actor=actor, reason=reason)
+    return result.grants[0]

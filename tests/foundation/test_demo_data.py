@@ -26,11 +26,17 @@ def test_demo_data_loads_twice_without_doubling(settings, tmp_path):
     }
 
 
+def answer_of(account: dict):
+    """What the simulator answers for one of the demo's accounts, as the client parses it."""
+    from account_opening.client import parse_reply
+
+    return parse_reply(account["phone"], {**account, "opened": True})
+
+
 @pytest.mark.django_db
-def test_the_demo_promises_five_rewards_and_its_accounts_keep_the_promise(settings, tmp_path):
+def test_the_demo_promises_four_rewards_and_its_accounts_keep_the_promise(settings, tmp_path):
     from datetime import datetime
 
-    from account_opening.client import AccountStatus
     from invitations.services.polling import Outcome, decide
 
     settings.DATA_DIR = tmp_path
@@ -40,23 +46,21 @@ def test_the_demo_promises_five_rewards_and_its_accounts_keep_the_promise(settin
     for account in accounts:
         invitation = Invitation.objects.get(invitee_phone=account["phone"])
         opened_at = datetime.fromisoformat(account["opened_at"])
-        answer = AccountStatus(
-            account["phone"], True, account["account_id"], opened_at, account["channel"]
-        )
+        answer = answer_of(account)
         # asked once the account exists (the simulator hides it until then)
         outcomes.append(decide(invitation, answer, max(opened_at, invitation.invited_at)).outcome)
-    assert outcomes.count(Outcome.QUALIFIED) == 5 and outcomes.count(Outcome.INELIGIBLE) == 1
+    assert outcomes.count(Outcome.QUALIFIED) == 4 and outcomes.count(Outcome.INELIGIBLE) == 1
+    assert outcomes.count(Outcome.AWAITING_DEPOSIT) == 1  # opened, no deposit yet
 
 
 @pytest.mark.django_db
 def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewards(
     settings, tmp_path
 ):
-    """The story the README tells: five friends open accounts, three cards, so two rewards
-    wait and the stock-out is an anomaly; importing the restock file issues them."""
+    """The story the README tells: five friends open accounts, four deposit, three cards, so
+    one reward waits and the stock-out is an anomaly; importing the restock file issues it."""
     from datetime import datetime
 
-    from account_opening.client import AccountStatus
     from cardpool.models import CardKind
     from cardpool.services import import_cards
     from invitations.services.polling import Outcome, decide
@@ -69,16 +73,18 @@ def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewa
     for account in json.loads((tmp_path / "demo-accounts.json").read_text()):
         invitation = Invitation.objects.get(invitee_phone=account["phone"])
         opened_at = datetime.fromisoformat(account["opened_at"])
-        answer = AccountStatus(
-            account["phone"], True, account["account_id"], opened_at, account["channel"]
-        )
+        answer = answer_of(account)
         decision = decide(invitation, answer, max(opened_at, invitation.invited_at))
         if decision.outcome == Outcome.QUALIFIED:
             Invitation.objects.filter(pk=invitation.pk).update(**decision.changes)
             invitation.refresh_from_db()
             grant_reward(invitation)
-    assert Grant.objects.filter(status="issued").count() == 3
-    assert Grant.objects.filter(status="pending_stock").count() == 2
+    inviters = Grant.objects.filter(side="inviter")
+    assert inviters.filter(status="issued").count() == 3
+    assert inviters.filter(status="pending_stock").count() == 1
+    # every friend who opened and deposited has their own JD50 card, on their own customer
+    friends = Grant.objects.filter(side="friend", status="issued", card_kind__code="JD50")
+    assert friends.count() == 4 and len({grant.inviter_id for grant in friends}) == 4
     kind = CardKind.objects.get(code="JD20")
     # raised by the grant that found no card (and by the rules' next run)
     assert Anomaly.objects.filter(
@@ -87,8 +93,8 @@ def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewa
 
     restock = (tmp_path / RESTOCK_FILE).read_bytes()
     import_cards(kind=kind, file_name=RESTOCK_FILE, content=restock)
-    assert fulfil_pending_grants() == 2
-    assert Grant.objects.filter(status="issued").count() == 5
+    assert fulfil_pending_grants() == 1
+    assert inviters.filter(status="issued").count() == 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -114,28 +120,36 @@ def test_what_the_readme_promises_is_what_the_first_poll_cycle_shows(settings, t
     Invitation.objects.update(invited_at=F("invited_at") - earlier)
     accounts = json.loads((tmp_path / "demo-accounts.json").read_text())
     for account in accounts:
-        account["opened_at"] = (datetime.fromisoformat(account["opened_at"]) - earlier).isoformat()
+        for name in ("opened_at", "first_deposit_at"):
+            if name in account:
+                account[name] = (datetime.fromisoformat(account[name]) - earlier).isoformat()
     upstream.add_accounts(accounts)
 
     # when the first poll cycle runs
-    assert poll_invitations()["qualified"] == 5
+    cycle = poll_invitations()
+    assert (cycle["qualified"], cycle["awaiting_deposit"]) == (4, 1)
 
-    # then: five friends opened accounts (five channels), one was already a customer, two wait
+    # then: five friends opened accounts (five channels), four deposited 1,000 yuan or more and
+    # qualify, the fifth waits for their deposit; one was already a customer, two wait
     statuses = sorted(Invitation.objects.values_list("status", flat=True))
-    assert statuses == ["ineligible_existing_customer"] + ["pending"] * 2 + ["qualified"] * 5
+    assert statuses == ["ineligible_existing_customer"] + ["pending"] * 3 + ["qualified"] * 4
+    assert Invitation.objects.filter(status="pending", account_opened_at__isnull=False).count() == 1
     assert len({account["channel"] for account in accounts[:5]}) == 5
-    # three rewarded with a card and 200 points at once, two waiting for JD20 stock
-    issued = Grant.objects.filter(status="issued")
+    # three rewarded with a card and 200 points at once, one waiting for JD20 stock; each of
+    # the four friends a JD50 card of their own
+    inviters = Grant.objects.filter(side="inviter")
+    issued = inviters.filter(status="issued")
     assert issued.count() == 3 and {grant.points for grant in issued} == {200}
-    assert Grant.objects.filter(status="pending_stock").count() == 2
+    assert inviters.filter(status="pending_stock").count() == 1
+    assert Grant.objects.filter(side="friend", status="issued").count() == 4
     jd20, jd50 = CardKind.objects.get(code="JD20"), CardKind.objects.get(code="JD50")
     assert jd20.cards.filter(status="available").count() == 0
-    assert jd50.cards.filter(status="available").count() == 300
+    assert jd50.cards.filter(status="available").count() == 296
     assert Anomaly.objects.filter(
         status="open", kind=AnomalyRule.OUT_OF_STOCK, subject=f"cardkind:{jd20.pk}"
     ).exists()
 
     # and the restock file, imported, issues the two waiting rewards right after its commit
     import_cards(kind=jd20, file_name=RESTOCK_FILE, content=(tmp_path / RESTOCK_FILE).read_bytes())
-    assert Grant.objects.filter(status="issued").count() == 5
+    assert inviters.filter(status="issued").count() == 4
     assert fulfil_pending_grants() == 0  # nothing left for the schedule

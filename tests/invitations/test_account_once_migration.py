@@ -6,6 +6,7 @@ account until the extra one is voided."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from invitations.models import Invitation, InvitationEvent
@@ -42,8 +43,9 @@ pytestmark = [
 
 
 def granted_before(invitation) -> int:
-    """A grant waiting for stock, written directly: today's grant path reads campaign columns
-    the schema before the migration does not have (the grants' table is today's there)."""
+    """A grant waiting for stock, written directly as the schema before the migration holds it:
+    today's grant path reads campaign columns it does not have, and going back before
+    invitations 0014 takes the grants' later columns too."""
     from cardpool.models import CardKind
     from rewards.numbers import next_grant_no
 
@@ -51,18 +53,26 @@ def granted_before(invitation) -> int:
         pk=invitation.campaign_id
     )
     kind = CardKind.objects.get(pk=campaign.card_kind_id)
-    return Grant.objects.create(
-        grant_no=next_grant_no(),
-        invitation_id=invitation.pk,
-        inviter_id=invitation.inviter_id,
-        campaign_id=campaign.pk,
-        card_kind_id=kind.pk,
-        face_value=kind.face_value,
-        points=campaign.points,
-        cap=campaign.max_rewards_per_inviter,
-        status="pending_stock",
-        origin="automatic",
-    ).pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO rewards_grant (grant_no, invitation_id, inviter_id, campaign_id,
+                   card_kind_id, face_value, points, cap, status, origin, hold_reason,
+                   created_at, void_reason)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending_stock', 'automatic', '', now(),
+                       '')
+               RETURNING id""",
+            [
+                next_grant_no(),
+                invitation.pk,
+                invitation.inviter_id,
+                campaign.pk,
+                kind.pk,
+                kind.face_value,
+                campaign.points,
+                campaign.max_rewards_per_inviter,
+            ],
+        )
+        return cursor.fetchone()[0]
 
 
 def test_later_qualifications_of_an_account_are_rejected_and_their_grants_named(admin_user):

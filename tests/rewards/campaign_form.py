@@ -3,6 +3,8 @@
 from django.urls import reverse
 from django.utils import timezone
 
+from cardpool.models import CardKind
+from invitations import ladder
 from invitations.models import Campaign
 
 
@@ -20,6 +22,11 @@ def edit(client, campaign: Campaign, **changes):
         "card_kind": campaign.card_kind_id,
         "points": campaign.points,
         "max_rewards_per_inviter": campaign.max_rewards_per_inviter,
+        "ladder": ladder.as_text(campaign.ladder, dict(CardKind.objects.values_list("pk", "code"))),
+        "friend_card_kind": campaign.friend_card_kind_id or "",
+        "friend_points": campaign.friend_points,
+        "min_deposit": "" if campaign.min_deposit is None else campaign.min_deposit,
+        "deposit_days": campaign.deposit_days,
         "budget": "" if campaign.budget is None else campaign.budget,
         "daily_limit": "" if campaign.daily_limit is None else campaign.daily_limit,
         "point_value": campaign.point_value,

@@ -157,7 +157,10 @@ def test_chaos_no_double_pay_no_lost_reward_then_fulfilment_oldest_first(path):
 @pytest.mark.parametrize("path", ["single", "batch"])
 def test_the_harness_catches_granting_without_locks(path):
     """The same data and processes with the locks taken out must show a failure: a process
-    refused by the one-live-grant constraint, or an inviter past the cap."""
+    refused by a unique index (one live grant per invitation and side, one place per inviter on
+    the ladder: two grants of one inviter racing take the same place), or an inviter past the
+    cap. The batch path catches a refused batch and grants it one by one, logging each refusal
+    (stderr); since the place index the database refuses the cap race too."""
     campaign = CampaignFactory(points=POINTS, max_rewards_per_inviter=CAP)
     make_cards(campaign.card_kind, CARDS)
     qualified_invitations(campaign)
@@ -165,9 +168,10 @@ def test_the_harness_catches_granting_without_locks(path):
         start_worker("tests.rewards.workers.grant_all_qualified_without_locks", seed, path)
         for seed in range(WORKERS)
     ]
-    crashed = []
+    crashed, logged = [], []
     for worker in workers:
         _, stderr = worker.communicate(timeout=240)
+        logged.append(stderr)
         if worker.returncode != 0:
             crashed.append(stderr)
     live = "status IN ('issued', 'pending_stock')"
@@ -178,4 +182,10 @@ def test_the_harness_catches_granting_without_locks(path):
     print(
         f"\nwithout locks ({path}): {len(crashed)} processes refused, most live grants per inviter {most}"
     )
-    assert any("grant_one_live_per_invitation" in stderr for stderr in crashed) or most > CAP
+    refused_by = (
+        "grant_one_live_per_side",
+        "grant_one_automatic_per_side",
+        "grant_one_live_per_place",
+        "grant_one_automatic_per_place",
+    )
+    assert any(name in stderr for stderr in logged for name in refused_by) or most > CAP

@@ -1,9 +1,12 @@
 """Demo data: a staff admin, card kinds and cards, a running campaign, customers with
 invitations in every state, and simulator accounts. Idempotent: run it again and nothing doubles.
 
-The story it sets up: the campaign's card kind is nearly out of stock (3 cards for 5 friends who
-open accounts), so two rewards wait and the stock-out shows on the review desk until the visitor
-imports the restock file written next to the database (``demo-restock-JD20.csv``)."""
+The story it sets up: the campaign counts a friend on a first deposit of 1,000 yuan within 7
+days of opening; five friends opened accounts, four of them deposited. Its card kind is nearly
+out of stock (3 cards for those 4), so one reward waits and the stock-out shows on the review
+desk until the visitor imports the restock file written next to the database
+(``demo-restock-JD20.csv``). The campaign rewards both sides (each friend a JD50 card) and pays
+by a ladder (from the 6th friend on, a JD50 card and 500 points)."""
 
 import json
 from datetime import timedelta
@@ -87,10 +90,19 @@ class Command(BaseCommand):
                 "card_kind": jd20,
                 "points": 200,
                 "max_rewards_per_inviter": 10,
+                # both sides: the friend gets a JD50 card; the inviter's 6th friend on, a JD50
+                # card and 500 points (the demo's customer has five friends who open: one to go)
+                "friend_card_kind": jd50,
+                "ladder": [{"from": 6, "card_kind": jd50.pk, "points": 500}],
+                # a friend counts once their first deposit of 1,000 yuan arrives, within 7 days
+                "min_deposit": Decimal("1000.00"),
+                "deposit_days": 7,
                 "budget": 2000,  # yuan: cards at face value, points at 1 fen each
                 "point_value": Decimal("0.01"),
                 "rules": (
                     "好友须使用受邀手机号开户，每位好友计一份奖励；每人最多 10 份。"
+                    "好友开户并于 7 日内首次入金满 1000 元方计入；好友本人亦得 50 元京东卡；"
+                    "自第 6 位好友起，每位好友奖励 50 元京东卡及 500 积分。"
                     "礼品卡有效期以卡面为准，积分不可兑换现金。"
                 ),
             },
@@ -122,6 +134,11 @@ class Command(BaseCommand):
             }
             for index, phone in enumerate(friends[:5])
         ]
+        # Four made their first deposit right after opening; the fifth has not yet (deposit on
+        # the simulator's /deposit page: the reward follows).
+        for index, account in enumerate(accounts[:4]):
+            account["first_deposit_at"] = account["opened_at"]
+            account["first_deposit_amount"] = f"{1000 + 500 * index}.00"
         # One friend already had an account long before being invited: earns nothing.
         accounts.append(
             {
@@ -138,9 +155,9 @@ class Command(BaseCommand):
             stock = f"The JD20 restock ({RESTOCK_FILE}) is imported already."
         else:
             stock = (
-                f"JD20 holds {STARTING_STOCK['JD20']} cards for 5 rewards: import {restock} "
+                f"JD20 holds {STARTING_STOCK['JD20']} cards for 4 rewards: import {restock} "
                 "(admin: 卡批次 (Card batches) -> 导入卡密文件 (Import a card file)) to issue "
-                "the two that will wait."
+                "the one that will wait."
             )
         self.stdout.write(
             self.style.SUCCESS(
