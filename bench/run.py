@@ -22,7 +22,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "messages,retention,exports,budgets, reality, events (not in the default set: about 40 and 15 "
+        "messages,retention,exports,budgets,fraud,funnel, reality, events (not in the default set: about 40 and 15 "
         "minutes)",
     )
     parser.add_argument(
@@ -53,6 +53,8 @@ def main() -> None:
         detection,
         events_reality,
         exports,
+        fraud,
+        funnel,
         grant_path,
         grants,
         imports,
@@ -81,6 +83,8 @@ def main() -> None:
         "retention",
         "exports",
         "budgets",
+        "fraud",
+        "funnel",
     }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -109,6 +113,8 @@ def main() -> None:
         ("retention", lambda: retention.run(args.quick)),
         ("exports", lambda: exports.run(args.quick, url)),
         ("budgets", lambda: budgets.run(args.quick)),
+        ("fraud", lambda: fraud.run(args.quick)),
+        ("funnel", lambda: funnel.run(args.quick)),
     ]
     for name, step in steps:
         if name in wanted:

@@ -69,3 +69,36 @@ def event_to_lookup_seconds(since) -> dict:
         cursor.execute(sql, [since])
         median, longest = cursor.fetchone()
     return {} if median is None else {"0.5": median, "1": longest}
+
+
+# From each invitation's friend (a customer by the invited number), follow who they invited, up
+# to RING_DEPTH steps; a ring closes when one of them invited the first inviter's number back.
+_RINGS = """
+WITH RECURSIVE walk (invitation_id, customer_id, target_phone, depth) AS (
+    SELECT i.id, friend.id, inviter.phone, 1
+    FROM invitations_invitation i
+    JOIN invitations_customer friend ON friend.phone = i.invitee_phone
+    JOIN invitations_customer inviter ON inviter.id = i.inviter_id
+    WHERE i.id = ANY(%(ids)s)
+  UNION
+    SELECT w.invitation_id, next.id, w.target_phone, w.depth + 1
+    FROM walk w
+    JOIN invitations_invitation i ON i.inviter_id = w.customer_id
+    JOIN invitations_customer next ON next.phone = i.invitee_phone
+    WHERE w.depth < %(depth)s
+)
+SELECT DISTINCT w.invitation_id
+FROM walk w JOIN invitations_invitation back ON back.inviter_id = w.customer_id
+WHERE back.invitee_phone = w.target_phone
+"""
+RING_DEPTH = 3  # loops of up to four people: A -> B -> C -> D -> A
+
+
+def invitations_in_rings(ids: list[int]) -> set[int]:
+    """Those of the invitations whose friend's own invitations lead back to their inviter
+    (A invites B and B invites A, or a longer loop), in any campaign and state: one statement."""
+    if not ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_RINGS, {"ids": list(ids), "depth": RING_DEPTH})
+        return {invitation_id for (invitation_id,) in cursor.fetchall()}

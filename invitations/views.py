@@ -16,6 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.client_ip import client_ip
 from core.navigation import own_page
 from core.throttles import rate
+from fraud.clients import client_of
+from fraud.models import Sighting
+from fraud.services import record_sighting
 from signin.lockout import count_failed_sign_in, refused_while_locked
 
 from .exceptions import (
@@ -89,6 +92,8 @@ def landing(request, code: str):
     again: they land where they stand."""
     inviter = _inviter(code)
     campaign = current_campaign()
+    if request.method == "GET":
+        record_sighting(Sighting.Step.LINK_VISIT, client_of(request), inviter_id=inviter.pk)
     form = InviteeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and campaign is not None and form.is_valid():
         phone = form.cleaned_data["phone"]
@@ -171,6 +176,12 @@ def verify(request, code: str):
         except InvitationRefused as refusal:
             return _after_code_post(request, _refusal_text(refusal))
         del request.session["phone_verification_id"]
+        record_sighting(
+            Sighting.Step.PHONE_VERIFIED,
+            client_of(request),
+            inviter_id=inviter.pk,
+            phone=verification.phone,
+        )
         return _accepted(request, inviter, acceptance, verification.phone)
     restart_url = reverse("invitations:landing", kwargs={"code": inviter.invite_code})
     return _code_page(request, verification, form, restart_url=restart_url)
@@ -207,6 +218,7 @@ def privacy(request):
         {
             "code_minutes": settings.PHONE_CODE_TTL_MINUTES,
             "retention_days": settings.PHONE_VERIFICATION_RETENTION_DAYS,
+            "signal_days": settings.FRAUD_SIGNALS_KEEP_DAYS,
         },
     )
 

@@ -94,8 +94,10 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     list_display = [
         "grant_no",
         "inviter",
+        "side",
         "campaign",
         "status",
+        "hold_reason",
         "card",
         "points",
         "created_at",
@@ -104,6 +106,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     ]
     list_filter = [
         "status",
+        "side",
         "origin",
         UnopenedCardFilter,
         "campaign",
@@ -112,12 +115,14 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     ]
     list_select_related = ["inviter", "campaign", "card__kind"]
     search_fields = ["=grant_no", "=inviter__phone"]
-    search_label = _("Exact grant number or inviter's phone number.")
+    search_label = _("Exact grant number or the phone number of the customer it pays.")
     normalize_search = staticmethod(phone_or_none)
     readonly_fields = [
         "grant_no",
         "invitation",
         "inviter",
+        "side",
+        "place",
         "campaign",
         "card",
         "points",

@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fraud.clients import client_of
+from fraud.models import Sighting
+from fraud.services import record_sighting
 from invitations.exceptions import CheckTooSoon
 from invitations.models import Customer
 from invitations.selectors import current_campaign, customer_of
@@ -64,6 +67,7 @@ def home(request):
     customer = _customer(request)
     campaign = current_campaign()
     invite_url = _invite_url(request, customer)
+    record_sighting(Sighting.Step.INVITER_PAGE, client_of(request), inviter_id=customer.pk)
     context = {
         "customer": customer,
         "campaign": campaign,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from core.client_ip import parse_networks
 from core.throttles import parse_rate_limits
+from fraud.weights import parse_weights
 from referral_site.database import database_config
 from rewards.anomalies.thresholds import parse_thresholds
 
@@ -46,12 +47,14 @@ INSTALLED_APPS = [
     "referral_site.apps.AxesConfig",  # django-axes, named in Chinese
     "core",
     "notifications",
+    "fraud",
     "signin",
     "cardpool",
     "invitations",
     "rewards",
     "operations",
     "finance",
+    "funnel",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.friendly_method_not_allowed",
+    "fraud.clients.DeviceCookieMiddleware",
     # last, so that it sees the outcome of every login attempt
     "axes.middleware.AxesMiddleware",
 ]
@@ -294,6 +298,13 @@ PHONE_CODE_MAX_ATTEMPTS = env.int("PHONE_CODE_MAX_ATTEMPTS", default=5)
 # A friend who proved their number keeps that proof in their session this long: coming back to
 # the link within it costs no new code.
 PHONE_PROOF_MINUTES = env.int("PHONE_PROOF_MINUTES", default=30)
+# Fraud signals scored before a grant is paid (fraud.scoring): weights and thresholds as
+# name=value overrides of fraud.weights.DEFAULT_WEIGHTS; what they record (digests of addresses
+# and of a first-party device cookie) is deleted after FRAUD_SIGNALS_KEEP_DAYS.
+FRAUD_SIGNALS = parse_weights(env.str("FRAUD_SIGNALS", default=""))
+FRAUD_SIGNALS_KEEP_DAYS = env.int("FRAUD_SIGNALS_KEEP_DAYS", default=60)
+# The cluster counts every campaign's funnel for the staff's funnel page this often.
+FUNNEL_REFRESH_MINUTES = env.int("FUNNEL_REFRESH_MINUTES", default=10)
 # Records of codes sent (number, time, network address) are deleted after this many days; the
 # throttles need only the last hour.
 PHONE_VERIFICATION_RETENTION_DAYS = env.int("PHONE_VERIFICATION_RETENTION_DAYS", default=30)

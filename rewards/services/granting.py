@@ -27,7 +27,8 @@ grants, cards:
 5. take cards, per kind, soonest expiry first, in one statement, unless older grants of the kind
    wait for stock (then the new ones wait their turn and the queue is served oldest first); a
    grant without a card waits (``pending_stock``) and the stock-out is an anomaly; flagged
-   inviters and paused or flagged campaigns hold their grants;
+   inviters, paused or flagged campaigns and a fraud score at the threshold (``fraud.scoring``)
+   hold their grants;
 6. make a customer for each friend paid who is not one (``customers_for_phones``), insert the
    grants (numbers from the sequence in one round trip), points and events.
 """
@@ -37,12 +38,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from cardpool.models import CardKind
 from core.compiled import CompiledQuery
+from fraud.scoring import Candidate, scores, sightings_of
 from invitations import ladder
-from invitations.models import Invitation
+from invitations.models import Customer, Invitation
+from invitations.selectors import invitations_in_rings
 from invitations.services.registration import customers_for_phones
 
 from ..batch_writes import insert_grants
@@ -147,11 +150,24 @@ LOCKED_FIELDS = (
     "campaign__point_value",
     "campaign__is_paused",
     "campaign__is_flagged_for_review",
+    # for the fraud score (``fraud.scoring``), read with the lock (no round trip of their own;
+    # a hint that may miss what another transaction writes this instant): the friend is a
+    # customer already (their own invitations may close a ring), the inviter's sightings
+    "friend_is_customer",
+    "inviter_sightings",
 )
 # The grant path's ORM statements, compiled once per process (core.compiled): a list of ids is
 # one array parameter (``__any``), so one invitation or two hundred send the same statements.
 _LOCK_INVITATIONS = CompiledQuery(
-    lambda ids: invitations_for_reward().filter(pk__any=ids).values_list(*LOCKED_FIELDS),
+    lambda ids: (
+        invitations_for_reward()
+        .filter(pk__any=ids)
+        .annotate(
+            friend_is_customer=Exists(Customer.objects.filter(phone=OuterRef("invitee_phone"))),
+            inviter_sightings=sightings_of(OuterRef("inviter_id")),
+        )
+        .values_list(*LOCKED_FIELDS)
+    ),
     [-9_000_000_001],
 )
 _DONE_ALREADY = CompiledQuery(
@@ -283,6 +299,8 @@ def grant_locked(ids: list[int]) -> Granted:
         )
         for row in rows
     }
+    paid = {unit["row"]["pk"]: unit["row"] for unit in units}
+    holds |= _fraud_holds([row for pk, row in paid.items() if not holds[pk]])
     friends = customers_for_phones(
         [u["row"]["invitee_phone"] for u in units if u["side"] == Grant.Side.FRIEND]
     )
@@ -311,6 +329,22 @@ def grant_locked(ids: list[int]) -> Granted:
     for (kind, code), n in sorted(queued.items()):
         result.served.update(issue_waiting_grants(kind, code, n + SERVED_AHEAD))
     return result
+
+
+def _fraud_holds(rows: list[dict]) -> dict[int, str]:
+    """The hold reason of each invitation whose fraud score reaches the threshold (``fraud``:
+    the sightings came with the lock; the rings are read where a friend is a customer); both
+    its sides are held for a reviewer."""
+    if not rows:
+        return {}
+    # a ring passes through the friend as an inviter: only a friend who is a customer can
+    rings = invitations_in_rings([row["pk"] for row in rows if row["friend_is_customer"]])
+    candidates = [
+        Candidate(row["pk"], row["inviter_id"], row["invitee_phone"], row["pk"] in rings)
+        for row in rows
+    ]
+    sightings = {row["inviter_id"]: row["inviter_sightings"] for row in rows}
+    return {key: score.hold_reason()[:200] for key, score in scores(candidates, sightings).items()}
 
 
 def _ladder_kinds(rows: list[dict]) -> dict[int, tuple[str, Decimal]]:

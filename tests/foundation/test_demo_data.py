@@ -15,7 +15,7 @@ def test_demo_data_loads_twice_without_doubling(settings, tmp_path):
     assert Campaign.objects.count() == 1
     assert Customer.objects.count() == 1
     assert Invitation.objects.count() == 8
-    assert Card.objects.count() == 303
+    assert Card.objects.count() == 302
     accounts = json.loads((tmp_path / "demo-accounts.json").read_text())
     assert {account["channel"] for account in accounts} >= {
         "app",
@@ -57,8 +57,9 @@ def test_the_demo_promises_four_rewards_and_its_accounts_keep_the_promise(settin
 def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewards(
     settings, tmp_path
 ):
-    """The story the README tells: five friends open accounts, four deposit, three cards, so
-    one reward waits and the stock-out is an anomaly; importing the restock file issues it."""
+    """The story the README tells: five friends open accounts, four deposit, one of them held
+    for a fraud signal, two cards for the other three, so one reward waits and the stock-out is
+    an anomaly; importing the restock file issues it."""
     from datetime import datetime
 
     from cardpool.models import CardKind
@@ -80,11 +81,15 @@ def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewa
             invitation.refresh_from_db()
             grant_reward(invitation)
     inviters = Grant.objects.filter(side="inviter")
-    assert inviters.filter(status="issued").count() == 3
+    assert inviters.filter(status="issued").count() == 2
     assert inviters.filter(status="pending_stock").count() == 1
-    # every friend who opened and deposited has their own JD50 card, on their own customer
+    # the fourth friend proved their number from the customer's own phone: both sides held
+    held = Grant.objects.filter(status="held")
+    assert held.count() == 2 and {grant.side for grant in held} == {"inviter", "friend"}
+    assert all("inviter's own device" in grant.hold_reason for grant in held)
+    # every other friend who opened and deposited has their own JD50 card, on their own customer
     friends = Grant.objects.filter(side="friend", status="issued", card_kind__code="JD50")
-    assert friends.count() == 4 and len({grant.inviter_id for grant in friends}) == 4
+    assert friends.count() == 3 and len({grant.inviter_id for grant in friends}) == 3
     kind = CardKind.objects.get(code="JD20")
     # raised by the grant that found no card (and by the rules' next run)
     assert Anomaly.objects.filter(
@@ -94,7 +99,7 @@ def test_the_demo_runs_out_of_stock_and_its_restock_file_issues_the_waiting_rewa
     restock = (tmp_path / RESTOCK_FILE).read_bytes()
     import_cards(kind=kind, file_name=RESTOCK_FILE, content=restock)
     assert fulfil_pending_grants() == 1
-    assert inviters.filter(status="issued").count() == 4
+    assert inviters.filter(status="issued").count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,21 +140,22 @@ def test_what_the_readme_promises_is_what_the_first_poll_cycle_shows(settings, t
     assert statuses == ["ineligible_existing_customer"] + ["pending"] * 3 + ["qualified"] * 4
     assert Invitation.objects.filter(status="pending", account_opened_at__isnull=False).count() == 1
     assert len({account["channel"] for account in accounts[:5]}) == 5
-    # three rewarded with a card and 200 points at once, one waiting for JD20 stock; each of
-    # the four friends a JD50 card of their own
+    # two rewarded with a card and 200 points at once, one waiting for JD20 stock, one held
+    # for a fraud signal (with its friend's); each of the three others a JD50 card of their own
     inviters = Grant.objects.filter(side="inviter")
     issued = inviters.filter(status="issued")
-    assert issued.count() == 3 and {grant.points for grant in issued} == {200}
+    assert issued.count() == 2 and {grant.points for grant in issued} == {200}
     assert inviters.filter(status="pending_stock").count() == 1
-    assert Grant.objects.filter(side="friend", status="issued").count() == 4
+    assert inviters.filter(status="held").count() == 1
+    assert Grant.objects.filter(side="friend", status="issued").count() == 3
     jd20, jd50 = CardKind.objects.get(code="JD20"), CardKind.objects.get(code="JD50")
     assert jd20.cards.filter(status="available").count() == 0
-    assert jd50.cards.filter(status="available").count() == 296
+    assert jd50.cards.filter(status="available").count() == 297
     assert Anomaly.objects.filter(
         status="open", kind=AnomalyRule.OUT_OF_STOCK, subject=f"cardkind:{jd20.pk}"
     ).exists()
 
-    # and the restock file, imported, issues the two waiting rewards right after its commit
+    # and the restock file, imported, issues the waiting reward right after its commit
     import_cards(kind=jd20, file_name=RESTOCK_FILE, content=(tmp_path / RESTOCK_FILE).read_bytes())
-    assert inviters.filter(status="issued").count() == 4
+    assert inviters.filter(status="issued").count() == 3
     assert fulfil_pending_grants() == 0  # nothing left for the schedule

@@ -23,6 +23,8 @@ SCHEDULES = {
     "cardpool.purge_expired_uploads",
     "cardpool.count_cards",
     "finance.remove_old_exports",
+    "fraud.purge_sightings",
+    "funnel.refresh_funnels",
     "invitations.erase_unopened_phones",
     "invitations.poll_invitations",
     "invitations.plan_polling",

@@ -2,11 +2,12 @@
 invitations in every state, and simulator accounts. Idempotent: run it again and nothing doubles.
 
 The story it sets up: the campaign counts a friend on a first deposit of 1,000 yuan within 7
-days of opening; five friends opened accounts, four of them deposited. Its card kind is nearly
-out of stock (3 cards for those 4), so one reward waits and the stock-out shows on the review
-desk until the visitor imports the restock file written next to the database
-(``demo-restock-JD20.csv``). The campaign rewards both sides (each friend a JD50 card) and pays
-by a ladder (from the 6th friend on, a JD50 card and 500 points)."""
+days of opening; five friends opened accounts, four of them deposited. One of the four proved
+their number from the customer's own phone (a fraud signal): their rewards are held for a
+reviewer. Its card kind is nearly out of stock (2 cards for the other 3), so one reward waits and
+the stock-out shows on the review desk until the visitor imports the restock file written next
+to the database (``demo-restock-JD20.csv``). The campaign rewards both sides (each friend a JD50
+card) and pays by a ladder (from the 6th friend on, a JD50 card and 500 points)."""
 
 import json
 from datetime import timedelta
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from cardpool.models import CardBatch, CardKind
 from cardpool.services import import_cards
+from fraud.clients import digest
+from fraud.models import Sighting
 from invitations.models import Campaign, Customer
 from invitations.services import create_invitation, register_customer
 
@@ -29,7 +32,7 @@ ADMIN_USER, ADMIN_PASSWORD = "admin", "demo-admin-2026"
 CUSTOMER_PHONE, CUSTOMER_PASSWORD = "13800138000", "demo-customer-2026"
 SIMULATOR_ACCOUNTS = "demo-accounts.json"
 RESTOCK_FILE = "demo-restock-JD20.csv"
-STARTING_STOCK = {"JD20": 3, "JD50": 300}  # JD20, the campaign's kind, nearly empty
+STARTING_STOCK = {"JD20": 2, "JD50": 300}  # JD20, the campaign's kind, nearly empty
 RESTOCK = 200
 
 
@@ -40,6 +43,27 @@ def demo_cards(prefix: str, count: int) -> bytes:
         for index in range(count)
     ]
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def _fraud_signal(customer: Customer, phone: str) -> None:
+    """The fourth friend proved their number from the customer's own phone (the browser the
+    customer uses for /me/): their rewards, both sides, are held for a reviewer."""
+    device = digest("device", f"demo-device-{customer.pk}")
+    if Sighting.objects.filter(inviter_id=customer.pk, device=device).exists():
+        return
+    now = timezone.now()
+    Sighting.objects.bulk_create(
+        [
+            Sighting(step="inviter_page", inviter_id=customer.pk, device=device, seen_at=now),
+            Sighting(
+                step="phone_verified",
+                inviter_id=customer.pk,
+                phone=digest("phone", phone),
+                device=device,
+                seen_at=now,
+            ),
+        ]
+    )
 
 
 class Command(BaseCommand):
@@ -121,6 +145,7 @@ class Command(BaseCommand):
                 )
                 invitation.next_check_at = now  # check at the first poll
                 invitation.save(update_fields=["next_check_at"])
+        _fraud_signal(customer, friends[3])
         channels = ["app", "h5", "wechat", "one_click", "branch"]
         invited_at = dict(customer.invitations.values_list("invitee_phone", "invited_at"))
         # Opened after each invitation (a second, then a minute apart): an account opened before
@@ -155,7 +180,7 @@ class Command(BaseCommand):
             stock = f"The JD20 restock ({RESTOCK_FILE}) is imported already."
         else:
             stock = (
-                f"JD20 holds {STARTING_STOCK['JD20']} cards for 4 rewards: import {restock} "
+                f"JD20 holds {STARTING_STOCK['JD20']} cards for 3 rewards: import {restock} "
                 "(admin: 卡批次 (Card batches) -> 导入卡密文件 (Import a card file)) to issue "
                 "the one that will wait."
             )

@@ -1,0 +1,96 @@
+"""The funnel page's charts, drawn on the server as SVG (no script, no library, no CDN): they
+scale to the screen's width (``viewBox``), and say their numbers in text as well as in shapes.
+Every text is escaped here; the result is safe markup."""
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+COLOURS = ("#2f6fb2", "#3d9970", "#e08a00", "#b04a8a", "#c0392b")
+WIDTH = 640
+
+
+def _svg(height: int, body: str, title: str) -> SafeString:
+    return mark_safe(  # noqa: S308  (every text in ``body`` was escaped where it was written)
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'preserveAspectRatio="xMinYMin meet" font-family="system-ui, sans-serif" '
+        f'font-size="13"><title>{escape(title)}</title>{body}</svg>'
+    )
+
+
+def funnel(steps: list[tuple[str, int]], title: str) -> SafeString:
+    """Horizontal bars, one per step, as long as its count; each says its count and its share
+    of the step before."""
+    top = max([value for _, value in steps] + [1])
+    row, label_width = 34, 150
+    parts = []
+    for index, (label, value) in enumerate(steps):
+        y = index * row + 6
+        length = (WIDTH - label_width - 130) * value / top
+        before = steps[index - 1][1] if index else None
+        share = f" · {100 * value / before:.0f}%" if before else ""
+        parts.append(
+            f'<text x="0" y="{y + 17}">{escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="24" '
+            f'fill="{COLOURS[index % len(COLOURS)]}"/>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + 17}">{value:,}{share}</text>'
+        )
+    return _svg(len(steps) * row + 8, "".join(parts), title)
+
+
+def lines(days: list, series: list[tuple[str, list[int]]], title: str) -> SafeString:
+    """One line a series over the days, a legend above; the first and last day under the
+    axis, the largest count beside it."""
+    height, left, top, bottom = 260, 44, 40, 228
+    highest = max([value for _, values in series for value in values] + [1])
+    span = max(len(days) - 1, 1)
+    parts = [
+        f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - 4}" y2="{bottom}" stroke="#888"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{highest:,}</text>',
+        f'<text x="{left - 6}" y="{bottom}" text-anchor="end">0</text>',
+    ]
+    if days:
+        parts.append(f'<text x="{left}" y="{bottom + 18}">{escape(str(days[0]))}</text>')
+        parts.append(
+            f'<text x="{WIDTH - 4}" y="{bottom + 18}" text-anchor="end">'
+            f"{escape(str(days[-1]))}</text>"
+        )
+    for index, (label, values) in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        points = " ".join(
+            f"{left + (WIDTH - 4 - left) * n / span:.1f},"
+            f"{bottom - (bottom - top) * value / highest:.1f}"
+            for n, value in enumerate(values)
+        )
+        x = left + index * 118
+        parts.append(
+            f'<rect x="{x}" y="6" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16}" y="17">{escape(label)}</text>'
+        )
+        if len(values) == 1:
+            cx, cy = points.split(",")
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>')
+        elif values:
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+    return _svg(height, "".join(parts), title)
+
+
+def bars(items: list[tuple[str, int]], title: str) -> SafeString:
+    """Vertical bars with their counts above and their labels under."""
+    height, bottom, top = 200, 170, 24
+    highest = max([value for _, value in items] + [1])
+    slot = WIDTH / max(len(items), 1)
+    parts = []
+    for index, (label, value) in enumerate(items):
+        tall = (bottom - top) * value / highest
+        x = index * slot + slot * 0.2
+        middle = index * slot + slot / 2
+        parts.append(
+            f'<rect x="{x:.1f}" y="{bottom - tall:.1f}" width="{slot * 0.6:.1f}" '
+            f'height="{tall:.1f}" fill="{COLOURS[index % len(COLOURS)]}"/>'
+            f'<text x="{middle:.1f}" y="{bottom - tall - 4:.1f}" text-anchor="middle">'
+            f"{value:,}</text>"
+            f'<text x="{middle:.1f}" y="{bottom + 18}" text-anchor="middle">{escape(label)}</text>'
+        )
+    return _svg(height, "".join(parts), title)
