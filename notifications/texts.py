@@ -12,8 +12,30 @@ from .models import Message
 Kind = Message.Kind
 
 
-def _words(kind: str, params: dict) -> str:
+def _friends_words(kind: str, params: dict) -> str | None:
+    """The words for the invited friend's own reward (``params["side"] == "friend"``)."""
     if kind == Kind.REWARD_ISSUED and params.get("points"):
+        return _(
+            "You opened an account through a friend's invitation: your welcome reward arrived, "
+            "%(card)s and %(points)s points."
+        )
+    if kind == Kind.REWARD_ISSUED:
+        return _(
+            "You opened an account through a friend's invitation: your welcome reward arrived, "
+            "%(card)s."
+        )
+    if kind == Kind.REWARD_WAITING:
+        return _("Your welcome reward, %(card)s, is sent as soon as it is in stock.")
+    if kind == Kind.REWARD_HELD:
+        return _("Your welcome reward is being checked, we will tell you when it is done.")
+    return None
+
+
+def _words(kind: str, params: dict) -> str:
+    friends = _friends_words(kind, params) if params.get("side") == "friend" else None
+    if friends:
+        words = friends
+    elif kind == Kind.REWARD_ISSUED and params.get("points"):
         words = _(
             "Your friend opened an account: your reward arrived, %(card)s and %(points)s points."
         )

@@ -45,8 +45,9 @@ _POINTS_AND_EVENTS = """
 ), messages AS (
     INSERT INTO notifications_message (recipient_id, kind, params, phone, email, created_at,
                                        status, channel, attempts, next_attempt_at, last_error)
-    SELECT c.user_id, {message_kind}, json_build_object('card', k.name, 'points', w.points),
-           c.phone, '', now(), %(waiting)s, '', 0, now() + make_interval(secs => %(burst)s), ''
+    SELECT c.user_id, {message_kind},
+           json_build_object('card', k.name, 'points', w.points, 'side', w.side), c.phone, '',
+           now(), %(waiting)s, '', 0, now() + make_interval(secs => %(burst)s), ''
     FROM written w
     JOIN invitations_customer c ON c.id = w.inviter_id
     JOIN cardpool_cardkind k ON k.id = w.card_kind_id

@@ -40,6 +40,7 @@ def grants_changed(grants: list[Grant]) -> None:
                 params={
                     "card": names[grant.card_kind_id],
                     "points": grant.points,
+                    "side": grant.side,
                 },
                 phone=people[grant.inviter_id][1],
             )

@@ -15,6 +15,8 @@ from invitations import ladder
 from invitations.models import CampaignEvent, Customer, Invitation
 from invitations.phones import erased_phone
 from invitations.services.campaigns import change_campaign
+from notifications.models import Message
+from notifications.texts import text
 from rewards.models import Grant, UnrewardedInvitation
 from rewards.selectors import invitation_counts, points_balance
 from rewards.services import grant_again, grant_reward, grant_rewards, reissue_grant, void_grant
@@ -298,3 +300,14 @@ def test_the_inviter_sees_the_ladder_and_the_next_step_and_the_friend_their_rewa
     rewards = client.get(reverse("rewards:my_rewards")).content.decode()
     assert "新人奖励：您通过好友邀请开户。" in rewards and "JD 10" in rewards
     assert "好友的奖励" not in rewards  # the inviter's rewards are not theirs (invariant 10)
+
+
+def test_the_friend_is_told_of_their_welcome_reward_not_of_a_friend_who_opened(kinds):
+    invitation = qualified_invitation(campaign=two_sided(kinds))
+    grant_reward(invitation)
+    friend = Customer.objects.get(phone=invitation.invitee_phone)
+    [told] = Message.objects.filter(recipient=friend.user)
+    assert told.params["side"] == "friend"
+    assert text(told.kind, told.params, "zh-hans").startswith("您通过好友邀请开户")
+    [inviter_told] = Message.objects.filter(recipient=invitation.inviter.user)
+    assert text(inviter_told.kind, inviter_told.params, "zh-hans").startswith("好友已开户")
