@@ -6,14 +6,14 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 COLOURS = ("#2f6fb2", "#3d9970", "#e08a00", "#b04a8a", "#c0392b")
-WIDTH = 640
+WIDTH = 480  # with 15-unit text: about 10 px on a 360 px phone, 18 px at the page's widest
 
 
 def _svg(height: int, body: str, title: str) -> SafeString:
     return mark_safe(  # noqa: S308  (every text in ``body`` was escaped where it was written)
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'preserveAspectRatio="xMinYMin meet" font-family="system-ui, sans-serif" '
-        f'font-size="13"><title>{escape(title)}</title>{body}</svg>'
+        f'font-size="15"><title>{escape(title)}</title>{body}</svg>'
     )
 
 
@@ -21,11 +21,11 @@ def funnel(steps: list[tuple[str, int]], title: str) -> SafeString:
     """Horizontal bars, one per step, as long as its count; each says its count and its share
     of the step before."""
     top = max([value for _, value in steps] + [1])
-    row, label_width = 34, 150
+    row, label_width = 34, 110
     parts = []
     for index, (label, value) in enumerate(steps):
         y = index * row + 6
-        length = (WIDTH - label_width - 130) * value / top
+        length = (WIDTH - label_width - 100) * value / top
         before = steps[index - 1][1] if index else None
         share = f" · {100 * value / before:.0f}%" if before else ""
         parts.append(
@@ -40,7 +40,9 @@ def funnel(steps: list[tuple[str, int]], title: str) -> SafeString:
 def lines(days: list, series: list[tuple[str, list[int]]], title: str) -> SafeString:
     """One line a series over the days, a legend above; the first and last day under the
     axis, the largest count beside it."""
-    height, left, top, bottom = 260, 44, 40, 228
+    rows = (len(series) + 2) // 3  # the legend, three a row
+    height, left = 240 + 20 * rows, 44
+    top, bottom = 20 * rows + 24, 212 + 20 * rows
     highest = max([value for _, values in series for value in values] + [1])
     span = max(len(days) - 1, 1)
     parts = [
@@ -50,6 +52,7 @@ def lines(days: list, series: list[tuple[str, list[int]]], title: str) -> SafeSt
     ]
     if days:
         parts.append(f'<text x="{left}" y="{bottom + 18}">{escape(str(days[0]))}</text>')
+    if len(days) > 1:
         parts.append(
             f'<text x="{WIDTH - 4}" y="{bottom + 18}" text-anchor="end">'
             f"{escape(str(days[-1]))}</text>"
@@ -61,10 +64,10 @@ def lines(days: list, series: list[tuple[str, list[int]]], title: str) -> SafeSt
             f"{bottom - (bottom - top) * value / highest:.1f}"
             for n, value in enumerate(values)
         )
-        x = left + index * 118
+        x, y = (index % 3) * 160, 6 + (index // 3) * 20
         parts.append(
-            f'<rect x="{x}" y="6" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{x + 16}" y="17">{escape(label)}</text>'
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16}" y="{y + 12}">{escape(label)}</text>'
         )
         if len(values) == 1:
             cx, cy = points.split(",")

@@ -236,18 +236,19 @@ class CampaignWithTermsAdmin(CampaignAdmin):
         if not rows:
             return _("None yet.")
         sides = dict(Grant.Side.choices)
+
+        def terms(side, code, points, first, last) -> str:
+            shown = f"{sides[side]} · {code} + {points}"
+            if first is None:
+                return shown
+            places = _("friends no. %(first)s–%(last)s") % {"first": first, "last": last}
+            return f"{shown} · {places}"
+
         return format_html_join(
             "",
-            "<p>{} · {} · {}: <strong>{}</strong></p>",
+            "<p>{}: <strong>{}</strong></p>",
             (
-                (
-                    sides[side],
-                    f"{code} + {points}",
-                    _("friends no. %(first)s–%(last)s") % {"first": first, "last": last}
-                    if first is not None
-                    else "",
-                    n,
-                )
+                (terms(side, code, points, first, last), n)
                 for side, code, points, n, first, last in rows
             ),
         )

@@ -45,15 +45,27 @@ def demo_cards(prefix: str, count: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
 
 
-def _fraud_signal(customer: Customer, phone: str) -> None:
-    """The fourth friend proved their number from the customer's own phone (the browser the
-    customer uses for /me/): their rewards, both sides, are held for a reviewer."""
+def _sightings(customer: Customer, phone: str) -> None:
+    """Twenty visits of the customer's invite link (the funnel's first step), and a fraud
+    signal: the fourth friend proved their number from the customer's own phone (the browser
+    the customer uses for /me/), so their rewards, both sides, are held for a reviewer."""
     device = digest("device", f"demo-device-{customer.pk}")
     if Sighting.objects.filter(inviter_id=customer.pk, device=device).exists():
         return
     now = timezone.now()
+    visits = [
+        Sighting(
+            step="link_visit",
+            inviter_id=customer.pk,
+            device=digest("device", f"demo-visitor-{n}"),
+            address=digest("address", f"demo-visitor-{n}"),
+            seen_at=now - timedelta(minutes=n),
+        )
+        for n in range(20)
+    ]
     Sighting.objects.bulk_create(
         [
+            *visits,
             Sighting(step="inviter_page", inviter_id=customer.pk, device=device, seen_at=now),
             Sighting(
                 step="phone_verified",
@@ -145,7 +157,7 @@ class Command(BaseCommand):
                 )
                 invitation.next_check_at = now  # check at the first poll
                 invitation.save(update_fields=["next_check_at"])
-        _fraud_signal(customer, friends[3])
+        _sightings(customer, friends[3])
         channels = ["app", "h5", "wechat", "one_click", "branch"]
         invited_at = dict(customer.invitations.values_list("invitee_phone", "invited_at"))
         # Opened after each invitation (a second, then a minute apart): an account opened before
