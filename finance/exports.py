@@ -66,7 +66,8 @@ def _grants(export: Export) -> Iterator[tuple]:
             "card_kind__code",
             "face_value",
             "points",
-            "inviter__phone",
+            "side",
+            "invitation__inviter__phone",
             "invitation__invitee_phone",
             "card__number_last4",
             "voided_at",
@@ -74,8 +75,8 @@ def _grants(export: Export) -> Iterator[tuple]:
         )
     )
     for row in rows.iterator(chunk_size=CHUNK):
-        (number, created, issued, status, origin, campaign, kind, face, points) = row[:9]
-        inviter, invitee, last4, voided, why = row[9:]
+        (number, created, issued, status, origin, campaign, kind, face, points, side) = row[:10]
+        inviter, invitee, last4, voided, why = row[10:]
         yield (
             number,
             _when(created),
@@ -86,6 +87,7 @@ def _grants(export: Export) -> Iterator[tuple]:
             kind,
             face,
             points,
+            _label(Grant.Side, side),
             phone(inviter),
             phone(invitee),
             f"****{last4}" if last4 else "",
@@ -140,6 +142,7 @@ SOURCES = {
             _("card kind"),
             _("face value (yuan)"),
             _("points"),
+            _("paid to"),
             _("inviter"),
             _("invitee"),
             _("card"),

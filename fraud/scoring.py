@@ -2,7 +2,8 @@
 invitations it is about to grant). Each signal adds its weight (``FRAUD_SIGNALS``, a setting);
 at ``hold_at`` or more the grant is held for a reviewer, with the reasons listed on the review
 desk, never refused silently. One signal alone stays under the default threshold, so family
-members sharing a home router (one address) are not held for it.
+members sharing a home router (one address) are not held for it; three or more friends proving
+their numbers from the inviter's own address within a day are two signals, and held.
 
 - ``same_device``: the friend proved their number from a browser the inviter used on their own
   pages;

@@ -50,3 +50,19 @@ def purge_sightings() -> int:
     before = database_now() - timedelta(days=settings.FRAUD_SIGNALS_KEEP_DAYS)
     deleted, _ = Sighting.objects.filter(Q(seen_at__lt=before)).delete()
     return deleted
+
+
+def sightings_of_person(phone: str, customer_id: int | None):
+    """What is recorded of one person: their number proved, and their own visits of their
+    pages as an inviter (visits of their link are the visitors')."""
+    mine = Q(step=Sighting.Step.PHONE_VERIFIED, phone=digest("phone", phone))
+    if customer_id is not None:
+        mine |= Q(step=Sighting.Step.INVITER_PAGE, inviter_id=customer_id)
+    return Sighting.objects.filter(mine)
+
+
+def forget_person(phone: str, customer_id: int | None) -> int:
+    """Delete what is recorded of one person (an erasure on their request); returns how many
+    rows went."""
+    deleted, _ = sightings_of_person(phone, customer_id).delete()
+    return deleted

@@ -76,8 +76,8 @@ class FunnelAdmin(ReadOnlyAdmin):
             "days_chart": charts.lines(
                 [day.day for day in funnel.days],
                 [
-                    (str(label), [getattr(day, step) for day in funnel.days])
-                    for step, label in STEP_LABELS.items()
+                    (str(STEP_LABELS[step]), [getattr(day, step) for day in funnel.days])
+                    for step in funnel.steps
                 ],
                 str(_("Each step by day")),
             ),
@@ -103,10 +103,10 @@ class FunnelAdmin(ReadOnlyAdmin):
             for step, n, share in funnel.rates():
                 out.writerow([STEP_LABELS[step], n, "" if share is None else f"{share:.1f}"])
         elif table == "days":
-            out.writerow([_("day"), *STEP_LABELS.values(), _("cost (yuan)")])
+            out.writerow([_("day"), *(STEP_LABELS[s] for s in funnel.steps), _("cost (yuan)")])
             for day in funnel.days:
                 out.writerow(
-                    [day.day.isoformat(), *(getattr(day, s) for s in STEP_LABELS), day.cost]
+                    [day.day.isoformat(), *(getattr(day, s) for s in funnel.steps), day.cost]
                 )
         else:
             out.writerow([_("from friend no."), _("rewards")])

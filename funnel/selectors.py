@@ -38,10 +38,18 @@ class Funnel:
             return None
         return 100 * self.summary.held_for_fraud / self.summary.grants
 
+    @property
+    def steps(self) -> list[str]:
+        """The steps this campaign has: "funded" only where it asks for a first deposit (the
+        deposit is recorded for those campaigns only)."""
+        if self.campaign.min_deposit is None:
+            return [step for step in STEPS if step != "funded"]
+        return list(STEPS)
+
     def rates(self) -> list[tuple[str, int, float | None]]:
         """Each step's total and its share of the step before (None for the first)."""
         result, before = [], None
-        for step in STEPS:
+        for step in self.steps:
             value = self.totals[step]
             result.append((step, value, 100 * value / before if before else None))
             before = value

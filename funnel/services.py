@@ -3,7 +3,8 @@ cluster): a handful of GROUP BY statements per campaign, each over that campaign
 written as a campaign's days and summary in one transaction (the page never sees half).
 
 The steps, by day (Beijing time): link visits (``fraud`` sightings of an invite link while the
-campaign ran: visits are not tied to a campaign, so campaigns running at once share them), phones
+campaign ran, at most one an hour per browser and link: visits are not tied to a campaign, so
+campaigns running at once share them; a day keeps its count once the sightings are deleted), phones
 verified (invitations, staff's attributions left out), accounts opened (not an existing
 customer's), accounts funded (the first deposit), inviters rewarded (the inviter's live grants by
 the day they were made). The cost is every live grant, both sides, at face value plus points at
@@ -118,6 +119,17 @@ def _summary(campaign: Campaign, live: QuerySet, now) -> FunnelSummary:
     )
 
 
+def _keep_visits(campaign: Campaign, days: list[FunnelDay]) -> None:
+    """Visits are counted from sightings, which are deleted after ``FRAUD_SIGNALS_KEEP_DAYS``:
+    a day counted before keeps its visits (a count never goes down), and a day that had only
+    visits stays."""
+    counted = dict(FunnelDay.objects.filter(campaign=campaign).values_list("day", "visits"))
+    for row in days:
+        row.visits = max(row.visits, counted.pop(row.day, 0))
+    days += [FunnelDay(campaign=campaign, day=day, visits=n) for day, n in counted.items() if n]
+    days.sort(key=lambda row: row.day)
+
+
 def refresh_funnels() -> int:
     """Count every campaign that has started and has not been over for a week; returns how
     many were counted. Each campaign's rows are replaced in one transaction."""
@@ -127,6 +139,7 @@ def refresh_funnels() -> int:
     for campaign in campaigns:
         days, summary = count_campaign(campaign, now)
         with transaction.atomic():
+            _keep_visits(campaign, days)
             FunnelDay.objects.filter(campaign=campaign).delete()
             FunnelDay.objects.bulk_create(days)
             FunnelSummary.objects.filter(campaign=campaign).delete()

@@ -23,7 +23,7 @@ from invitations.services.campaigns import change_campaign
 from .exceptions import RewardError
 from .models import Grant
 from .selectors import inviters_above_cap
-from .services.card_kinds import switch_kind
+from .services.card_kinds import campaigns_paying, switch_kind
 
 
 class LadderField(forms.CharField):
@@ -290,6 +290,13 @@ admin.site.unregister(CardKind)
 
 @admin.register(CardKind)
 class CardKindSwitchedAdmin(CardKindAdmin):
+    def has_delete_permission(self, request, obj=None):
+        """A kind a campaign pays in (its ladder names kinds by id, with no foreign key to
+        protect them) is never deleted; nor several at once, unchecked."""
+        if obj is None or campaigns_paying(obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
     actions = [
         reason_action(
             code,

@@ -23,7 +23,11 @@ def invitations_for_reward() -> QuerySet[Invitation]:
 
 
 def inviters_for_update() -> QuerySet[Customer]:
-    return Customer.objects.select_for_update(of=("self",)).order_by("pk")
+    """``FOR NO KEY UPDATE``: two lockers of one inviter wait for each other (the cap, the
+    ladder's places), while a grant paying that customer as somebody's friend (its foreign key
+    takes a key-share lock) does not wait for them: no cycle between two batches whose inviters
+    are each other's friends."""
+    return Customer.objects.select_for_update(no_key=True, of=("self",)).order_by("pk")
 
 
 def grants_for_update() -> QuerySet[Grant]:

@@ -453,7 +453,11 @@ def ladder_progress(customer: Customer, campaign: Campaign | None) -> LadderProg
             "pk", "face_value"
         )
     )
-    shown = [LadderStep(step.start, faces[step.card_kind_id], step.points) for step in steps]
+    shown = [
+        LadderStep(step.start, faces[step.card_kind_id], step.points)
+        for step in steps
+        if step.card_kind_id in faces
+    ]
     friends = (
         Grant.objects.filter(inviter=customer, campaign=campaign, side=Grant.Side.INVITER)
         .values("invitation_id")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core.exceptions import required_reason
 from core.privacy import mask_phone
+from fraud.services import forget_person, sightings_of_person
 from invitations.models import Customer, Invitation
 from invitations.phones import erased_phone, normalize_phone
 from invitations.services.erasure import erase_phone
@@ -47,6 +48,10 @@ def export_person(phone: str, *, reason: str, actor) -> dict:
             )
         ],
         "customer": None,
+        # kept as keyed fingerprints only (no address, cookie or number can be read back)
+        "fraud_signals": sightings_of_person(
+            phone, customer.pk if customer is not None else None
+        ).count(),
     }
     if customer is not None:
         user = customer.user
@@ -108,7 +113,9 @@ def erase_person(phone: str, *, reason: str, actor) -> dict:
     done. Raises ``InvalidPhone`` and ``ReasonRequired``."""
     reason = required_reason(reason)
     phone = normalize_phone(phone)
+    customer_id = Customer.objects.filter(phone=phone).values_list("pk", flat=True).first()
     summary = erase_phone(phone)
+    summary["fraud_signals"] = forget_person(phone, customer_id)
     user_id = summary.pop("user_id")
     if user_id is not None:
         summary["messages"] = forget_messages(user_id)

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from cardpool.models import CardKind
+from invitations import ladder
 from invitations.models import Campaign
 
 from ..models import AnomalyRule
@@ -23,13 +25,33 @@ def _budgets(now: datetime) -> list[tuple]:
 
 def _read_budgets(now: datetime):
     campaigns = list(
-        Campaign.objects.filter(budget__isnull=False, ends_at__gt=now).select_related("card_kind")
+        Campaign.objects.filter(budget__isnull=False, ends_at__gt=now).select_related(
+            "card_kind", "friend_card_kind"
+        )
     )
     sums = spent({campaign.pk: campaign.point_value for campaign in campaigns}, now)
+    step_kinds = {step.card_kind_id for c in campaigns for step in ladder.steps(c.ladder)}
+    faces = dict(CardKind.objects.filter(pk__in=step_kinds).values_list("pk", "face_value"))
     for campaign in campaigns:
         so_far = sums[campaign.pk].total if campaign.pk in sums else 0
-        value = grant_value(campaign.card_kind.face_value, campaign.points, campaign.point_value)
-        yield campaign, so_far, value
+        yield campaign, so_far, next_reward_value(campaign, faces)
+
+
+def next_reward_value(campaign: Campaign, faces: dict) -> Decimal:
+    """What the campaign's next qualified friend may cost, as the grant path prices it: the
+    inviter's reward at its dearest (the campaign's terms or a ladder step; ``faces``: the
+    steps' kinds' face values) and the friend's own."""
+    worth = campaign.point_value
+    inviter = [grant_value(campaign.card_kind.face_value, campaign.points, worth)]
+    inviter += [
+        grant_value(faces[step.card_kind_id], step.points, worth)
+        for step in ladder.steps(campaign.ladder)
+        if step.card_kind_id in faces
+    ]
+    friend = campaign.friend_card_kind
+    return max(inviter) + (
+        grant_value(friend.face_value, campaign.friend_points, worth) if friend else 0
+    )
 
 
 def _found(campaign: Campaign, message: str, so_far, value) -> Found:

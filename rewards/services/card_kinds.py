@@ -8,6 +8,7 @@ it (``invitations.services.campaigns.change_campaign``). So that nothing waits f
 will never come, it is switched off only when nothing can earn it any more."""
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cardpool.events import card_kind_switched_event
@@ -20,18 +21,27 @@ from ..exceptions import KindInUse
 from ..models import Grant
 
 
+def campaigns_paying(kind: CardKind) -> QuerySet[Campaign]:
+    """The campaigns that pay in ``kind``: the inviter's card, the friend's, or a step of the
+    ladder."""
+    return Campaign.objects.filter(
+        Q(card_kind=kind) | Q(friend_card_kind=kind) | Q(ladder__contains=[{"card_kind": kind.pk}])
+    )
+
+
 def campaigns_earning(kind: CardKind) -> list[str]:
     """The campaigns whose grants would be of ``kind``: not over yet, or with invitations still
     to be decided or granted."""
+    paying = campaigns_paying(kind)
     undecided = Invitation.objects.filter(
-        campaign_id__in=Campaign.objects.filter(card_kind=kind).values("pk"),
+        campaign_id__in=paying.values("pk"),
         status__in=[Invitation.Status.PENDING, Invitation.Status.QUALIFIED],
         grants__isnull=True,
         unrewarded__isnull=True,
     )
-    earning = Campaign.objects.filter(card_kind=kind).filter(
+    earning = campaigns_paying(kind).filter(
         pk__in=undecided.values("campaign_id")
-    ) | Campaign.objects.filter(card_kind=kind, ends_at__gt=timezone.now())
+    ) | campaigns_paying(kind).filter(ends_at__gt=timezone.now())
     return list(earning.order_by("name").values_list("name", flat=True).distinct()[:5])
 
 

@@ -19,7 +19,13 @@ from finance.models import Export
 from finance.services import remove_old_files, request_export, write_export
 from rewards.models import Grant
 from rewards.services import grant_reward
-from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.factories import (
+    CampaignFactory,
+    CardKindFactory,
+    CustomerFactory,
+    make_cards,
+    qualified_invitation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +97,7 @@ def test_the_grants_of_a_period_with_masked_phones_and_never_a_card_secret(
 
     assert (export.status, export.rows, export.full_phones) == ("done", 2, False)
     header, *rows = csv_rows(export, export_dir)
-    assert len(header) == 14 and len(rows) == 2
+    assert len(header) == 15 and len(rows) == 2
     assert {row[0] for row in rows} == {grant.grant_no for grant in grants}
     text = (Path(export_dir) / export.file_name).read_text(encoding="utf-8-sig")
     phones = [grant.inviter.phone for grant in grants] + [
@@ -285,4 +291,25 @@ def test_control_characters_and_full_width_formulas_do_not_break_or_run(
     export = write(finance_user, format="xlsx")
     assert export.status == "done"
     rows = list(load_workbook(Path(export_dir) / export.file_name).active.values)
-    assert rows[1][5] == "'＝1+1" and rows[1][13] == "bell and  in a note"
+    assert rows[1][5] == "'＝1+1" and rows[1][14] == "bell and  in a note"
+
+
+def test_a_friends_reward_names_the_inviter_and_says_whom_it_pays(finance_user, export_dir):
+    friend_kind = CardKindFactory(code="JD10", name="JD 10", face_value=10)
+    make_cards(friend_kind, 1)
+    campaign = CampaignFactory(friend_card_kind=friend_kind)
+    make_cards(campaign.card_kind, 1)
+    invitation = qualified_invitation(
+        campaign=campaign,
+        inviter=CustomerFactory(phone="13800139999"),
+        invitee_phone="15900009999",
+    )
+    grant_reward(invitation)
+
+    header, *rows = csv_rows(write(finance_user), export_dir)
+
+    paid_to, inviter, invitee = (header.index(name) for name in ("获奖对象", "邀请人", "被邀请人"))
+    assert sorted((row[paid_to], row[inviter], row[invitee]) for row in rows) == [
+        ("受邀好友", "138****9999", "159****9999"),
+        ("邀请人", "138****9999", "159****9999"),
+    ]

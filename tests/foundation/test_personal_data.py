@@ -6,8 +6,11 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from cardpool import secrets
+from fraud.clients import digest
+from fraud.models import Sighting
 from invitations.models import Customer, Invitation, PhoneVerification
 from notifications.models import Message
 from operations.models import DataRequest
@@ -75,8 +78,17 @@ def test_an_erasure_keeps_the_books_and_leaves_no_number(person):
     from rewards.services.reconciliation import reconcile
 
     customer, grant = person
+    seen = {"address": "a" * 32, "device": "d" * 32, "seen_at": timezone.now()}
+    Sighting.objects.create(step="inviter_page", inviter_id=customer.pk, **seen)
+    Sighting.objects.create(
+        step="phone_verified", inviter_id=0, phone=digest("phone", PHONE), **seen
+    )
+    Sighting.objects.create(step="link_visit", inviter_id=customer.pk, **seen)  # a visitor's
+    assert export_person(PHONE, reason="asked", actor=None)["fraud_signals"] == 2
     summary = erase_person("+86 138 1234 5678", reason="request #13", actor=None)
     assert summary["customer"] and summary["invitations_as_invitee"] == 1
+    assert summary["fraud_signals"] == 2
+    assert list(Sighting.objects.values_list("step", flat=True)) == ["link_visit"]
     assert summary["codes_sent"] == 1 and summary["app_identities"] == 1
     customer.refresh_from_db()
     customer.user.refresh_from_db()
@@ -89,7 +101,10 @@ def test_an_erasure_keeps_the_books_and_leaves_no_number(person):
     assert not AppIdentity.objects.exists()
     assert Grant.objects.filter(pk=grant.pk).exists() and PointsEntry.objects.count() == 1
     assert reconcile().is_ok
-    assert DataRequest.objects.get().action == "erase"
+    assert list(DataRequest.objects.order_by("pk").values_list("action", flat=True)) == [
+        "export",
+        "erase",
+    ]
 
 
 def test_a_number_with_nothing_kept_exports_empty_and_erases_nothing():

@@ -44,6 +44,7 @@ def campaign():
         friend_card_kind=jd50,
         ladder=ladder.parse("3 JD50 500", {"JD50": jd50}),
         budget=Decimal("1000"),
+        min_deposit=Decimal("1000"),
     )
 
 
@@ -142,3 +143,19 @@ def test_a_wrong_table_or_campaign_or_staff_without_the_permission_gets_nothing(
     assert client.get(url).status_code in (403, 404)
     staff.user_permissions.add(Permission.objects.get(codename="view_funnelsummary"))
     assert client.get(url).status_code == 200  # not counted yet: said so
+
+
+def test_a_days_visits_stay_once_their_sightings_are_deleted_and_no_deposit_no_funded_step(
+    admin_client, campaign
+):
+    story(campaign)
+    refresh_funnels()
+    Sighting.objects.filter(step="link_visit").delete()  # FRAUD_SIGNALS_KEEP_DAYS later
+    refresh_funnels()
+    assert FunnelDay.objects.get().visits == 5
+
+    campaign.min_deposit = None
+    campaign.save()
+    url = reverse("admin:funnel_campaign", args=[campaign.pk])
+    header = admin_client.get(url, {"csv": "days"}).content.decode("utf-8-sig").splitlines()[0]
+    assert "已入金" not in header and "已开户" in header

@@ -311,3 +311,39 @@ def test_the_friend_is_told_of_their_welcome_reward_not_of_a_friend_who_opened(k
     assert text(told.kind, told.params, "zh-hans").startswith("您通过好友邀请开户")
     [inviter_told] = Message.objects.filter(recipient=invitation.inviter.user)
     assert text(inviter_told.kind, inviter_told.params, "zh-hans").startswith("好友已开户")
+
+
+def test_a_kind_a_friend_or_a_ladder_step_is_paid_in_is_neither_switched_off_nor_deleted(
+    kinds, admin_user
+):
+    from rewards.exceptions import KindInUse
+    from rewards.services.card_kinds import switch_kind
+
+    laddered(kinds, friend_card_kind=kinds["JD10"])  # JD50 on the ladder, JD10 the friend's
+    for code in ("JD50", "JD10"):
+        with pytest.raises(KindInUse):
+            switch_kind(kinds[code], is_active=False, reason="retired", actor=admin_user)
+    from django.contrib import admin as django_admin
+
+    kind_admin = django_admin.site._registry[CardKind]
+    assert not kind_admin.has_delete_permission(None, kinds["JD50"])
+
+
+def test_the_budget_alert_prices_the_next_friend_as_the_grant_path_does(kinds):
+    from rewards.anomalies.money import next_reward_value
+
+    campaign = laddered(kinds, friend_card_kind=kinds["JD10"], friend_points=30)
+    campaign.point_value = Decimal("0.01")
+    faces = {kind.pk: kind.face_value for kind in kinds.values()}
+    # the dearest inviter's terms (JD50 + 500 points = 55) and the friend's (10 + 0.30)
+    assert next_reward_value(campaign, faces) == Decimal("65.30")
+
+
+def test_an_inviter_at_the_cap_is_not_promised_the_next_step(client, kinds):
+    campaign = laddered(kinds, max_rewards_per_inviter=2)
+    inviter = CustomerFactory()
+    for _ in range(2):
+        grant_reward(qualified_invitation(campaign=campaign, inviter=inviter))
+    client.force_login(inviter.user)
+    page = client.get(reverse("rewards:home")).content.decode()
+    assert 'id="next-step"' not in page
