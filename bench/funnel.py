@@ -8,31 +8,13 @@ process, against the trivial view measured in the same run (server time, medians
 import time
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from funnel.services import refresh_funnels
 
 from . import fixtures
-from .common import execute, median, percentile
-
-
-def _timed_page(client: Client, url: str, repeats: int) -> dict:
-    client.get(url)  # warm
-    timings, queries = [], 0
-    for _ in range(repeats):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(captured.captured_queries)
-    return {
-        "median_ms": median(timings) * 1000,
-        "p95_ms": percentile(timings, 0.95) * 1000,
-        "queries": queries,
-    }
+from .common import execute, median
+from .pages import timed_page
 
 
 def run(quick: bool) -> dict:
@@ -63,11 +45,11 @@ def run(quick: bool) -> dict:
     client = Client()
     client.force_login(staff)
     pages = {
-        "trivial view (/health/live)": _timed_page(client, "/health/live", repeats),
-        "funnel page": _timed_page(
+        "trivial view (/health/live)": timed_page(client, "/health/live", repeats),
+        "funnel page": timed_page(
             client, f"/admin/funnel/funnelsummary/campaign/{campaign.pk}/", repeats
         ),
-        "funnel list": _timed_page(client, "/admin/funnel/funnelsummary/", repeats),
+        "funnel list": timed_page(client, "/admin/funnel/funnelsummary/", repeats),
     }
     for name, value in pages.items():
         print(f"  {name:28}: median {value['median_ms']:6.1f} ms, {value['queries']} queries")
