@@ -15,7 +15,13 @@ from rewards.exceptions import StillOverBudget
 from rewards.models import Grant, GrantEvent, UnrewardedInvitation
 from rewards.services import grant_missed_rewards, grant_reward, void_grant
 from rewards.services.staff import grant_over_budget
-from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
+from tests.factories import (
+    CampaignFactory,
+    CardKindFactory,
+    CustomerFactory,
+    make_cards,
+    qualified_invitation,
+)
 from tests.processes import run_workers, scalar
 
 # a reward: a 20-yuan card and 200 points at 5 fen each, 30 yuan
@@ -164,6 +170,40 @@ def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
     )
     assert spent == 3 * REWARD
     assert scalar("SELECT count(*) FROM rewards_grant") == 3
+    assert scalar("SELECT count(*) FROM rewards_unrewardedinvitation") == 13
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "in batches"])
+def test_eight_processes_paying_both_sides_never_overspend_nor_pay_one_side_alone(batched):
+    """A campaign that rewards the friend too (#32): an invitation costs both its sides, paid
+    together or recorded over the budget together."""
+    campaign = budgeted(budget=3 * (REWARD + 10) + 10, cards=40)  # three pairs fit, not four
+    friend_kind = CardKindFactory(code="JD10", name="JD 10", face_value=Decimal("10.00"))
+    make_cards(friend_kind, 40, prefix="F")
+    campaign.friend_card_kind = friend_kind
+    campaign.save()
+    invitations = [friend(campaign) for _ in range(16)]
+    start = time.time() + 6  # after every process has set Django up
+    run_workers(
+        "tests.rewards.workers.grant_at",
+        [([i.pk for i in invitations[n::8]], start, batched) for n in range(8)],
+        timeout=120,
+    )
+    value = "g.face_value + g.points * c.point_value"
+    spent = scalar(
+        f"""SELECT coalesce(sum({value}), 0) FROM rewards_grant g
+            JOIN invitations_campaign c ON c.id = g.campaign_id
+            WHERE g.status <> 'void' AND g.campaign_id = %s""",
+        [campaign.pk],
+    )
+    assert spent == 3 * (REWARD + 10)
+    assert scalar("SELECT count(*) FROM rewards_grant WHERE side = 'inviter'") == 3
+    assert scalar("SELECT count(*) FROM rewards_grant WHERE side = 'friend'") == 3
+    lone = """SELECT count(*) FROM (SELECT invitation_id FROM rewards_grant
+              GROUP BY invitation_id HAVING count(*) <> 2) lone"""
+    assert scalar(lone) == 0
     assert scalar("SELECT count(*) FROM rewards_unrewardedinvitation") == 13
 
 

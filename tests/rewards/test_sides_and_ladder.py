@@ -347,3 +347,15 @@ def test_an_inviter_at_the_cap_is_not_promised_the_next_step(client, kinds):
     client.force_login(inviter.user)
     page = client.get(reverse("rewards:home")).content.decode()
     assert 'id="next-step"' not in page
+
+
+def test_a_batch_counts_both_sides_of_each_invitation_against_the_budget(kinds):
+    # each invitation: the inviter's 20 + 1 and the friend's 10 + 0.30 = 31.30; two fit
+    campaign = two_sided(kinds, budget=Decimal("70"), point_value=Decimal("0.01"))
+    invitations = [qualified_invitation(campaign=campaign) for _ in range(5)]
+
+    grant_rewards([invitation.pk for invitation in invitations])
+
+    assert Grant.objects.filter(side="inviter").count() == 2
+    assert Grant.objects.filter(side="friend").count() == 2
+    assert UnrewardedInvitation.objects.filter(reason="over_budget").count() == 3
