@@ -42,7 +42,9 @@ def grant_rate_spike(now: datetime) -> list[Found]:
         sql("""SELECT campaign_id,
                   count(*) FILTER (WHERE created_at >= %(now)s - interval '1 hour'),
                   count(*) FILTER (WHERE created_at < %(now)s - interval '1 hour') / 167.0
-           FROM {grant} WHERE created_at >= %(now)s - interval '7 days'
+           -- the inviters' side: a friend's reward switched on mid-campaign is no spike
+           FROM {grant} WHERE side = {grant.inviter}
+             AND created_at >= %(now)s - interval '7 days'
            GROUP BY campaign_id"""),
         {"now": now},
     )

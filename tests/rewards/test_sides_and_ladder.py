@@ -5,9 +5,9 @@ with the ladder's place stored on the grant."""
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cardpool.exceptions import KindSwitchedOff
 from cardpool.models import CardKind
@@ -359,3 +359,27 @@ def test_a_batch_counts_both_sides_of_each_invitation_against_the_budget(kinds):
     assert Grant.objects.filter(side="inviter").count() == 2
     assert Grant.objects.filter(side="friend").count() == 2
     assert UnrewardedInvitation.objects.filter(reason="over_budget").count() == 3
+
+
+def test_the_grant_rate_spike_counts_the_inviters_side(kinds, settings):
+    from rewards.anomalies.fraud import grant_rate_spike
+
+    settings.ANOMALY_THRESHOLDS = {
+        **settings.ANOMALY_THRESHOLDS,
+        "grant_spike_min": 1,
+        "grant_spike_factor": 1,
+    }
+    campaign = two_sided(kinds)
+    invitations = [qualified_invitation(campaign=campaign) for _ in range(6)]
+    for invitation in invitations:
+        grant_reward(invitation)
+    with connection.cursor() as cursor:  # half the inviters' rewards three days ago
+        cursor.execute(
+            """UPDATE rewards_grant SET created_at = now() - interval '3 days'
+               WHERE side = 'inviter' AND invitation_id = ANY(%s)""",
+            [[invitation.pk for invitation in invitations[:3]]],
+        )
+
+    [found] = grant_rate_spike.find(timezone.now())
+
+    assert found.details["last_hour"] == 3  # the friends' six are not counted
