@@ -112,6 +112,20 @@ def invitations(
     )
 
 
+def qualified_of_own_inviters(count: int, prefix: str, code: str, spare: int) -> Campaign:
+    """A campaign of a new card kind ``code`` (``count`` + ``spare`` cards) with ``count``
+    qualified invitations, each of its own inviter (phones ``1{prefix}xxxxxxx``): no cap, no
+    hold in the way of the grant path."""
+    kind = card_kind(code)
+    cards(kind, count + spare)
+    campaign_obj = campaign(kind)
+    customers(count, prefix)
+    invitations(
+        campaign_obj, count, status="qualified", inviter_prefix=prefix, phone_prefix=prefix[-2:]
+    )
+    return campaign_obj
+
+
 def issued_grants(kind: CardKind, campaign_obj: Campaign, count: int, prefix: str) -> None:
     """Issue ``count`` grants (numbers ``{prefix}...``) to the campaign's qualified invitations,
     oldest first, each with one of the kind's cards, which become assigned."""

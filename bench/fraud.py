@@ -36,13 +36,7 @@ def _honest(count: int) -> list[int]:
     """``count`` qualified invitations of as many inviters, with their honest sightings."""
     _runs["prefix"] += 1
     prefix = str(_runs["prefix"])
-    kind = fixtures.card_kind("FR")
-    fixtures.cards(kind, count + 10)
-    campaign = fixtures.campaign(kind)
-    fixtures.customers(count, prefix)
-    fixtures.invitations(
-        campaign, count, status="qualified", inviter_prefix=prefix, phone_prefix=prefix[-2:]
-    )
+    campaign = fixtures.qualified_of_own_inviters(count, prefix, "FR", spare=10)
     rows = list(
         Invitation.objects.filter(campaign=campaign)
         .order_by("pk")

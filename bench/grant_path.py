@@ -145,6 +145,8 @@ def raw_same_sql_worker(url: str, invitation_ids: list[int], folder: str, partie
                     "face_value": [face_value],
                     "points": [points],
                     "cap": [cap],
+                    "side": ["inviter"],
+                    "place": [live + 1],  # the bench's inviters void nothing: places = live
                     "status": ["issued"],
                     "hold_reason": [""],
                     "with_created": True,
@@ -171,17 +173,11 @@ def _qualified(count: int) -> tuple[int, list[int]]:
     own inviter (no cap, no hold); returns the kind and the invitation ids."""
     _runs["prefix"] += 1
     prefix = str(_runs["prefix"])
-    kind = fixtures.card_kind("GP")
-    fixtures.cards(kind, count + 100)
-    campaign = fixtures.campaign(kind)
-    fixtures.customers(count, prefix)
-    fixtures.invitations(
-        campaign, count, status="qualified", inviter_prefix=prefix, phone_prefix=prefix[-2:]
-    )
+    campaign = fixtures.qualified_of_own_inviters(count, prefix, "GP", spare=100)
     ids = list(
         Invitation.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
     )
-    return kind.pk, ids
+    return campaign.card_kind_id, ids
 
 
 def _duplicates(kind_id: int) -> int:
