@@ -465,5 +465,5 @@ def ladder_progress(customer: Customer, campaign: Campaign | None) -> LadderProg
         .count()
     )
     after = ladder.next_step(campaign.ladder, friends)
-    upcoming = next((step for step in shown if after and step.start == after.start), None)
+    upcoming = {step.start: step for step in shown}.get(after.start) if after else None
     return LadderProgress(shown, friends, upcoming)

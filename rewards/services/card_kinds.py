@@ -39,9 +39,9 @@ def campaigns_earning(kind: CardKind) -> list[str]:
         grants__isnull=True,
         unrewarded__isnull=True,
     )
-    earning = campaigns_paying(kind).filter(
-        pk__in=undecided.values("campaign_id")
-    ) | campaigns_paying(kind).filter(ends_at__gt=timezone.now())
+    earning = paying.filter(pk__in=undecided.values("campaign_id")) | paying.filter(
+        ends_at__gt=timezone.now()
+    )
     return list(earning.order_by("name").values_list("name", flat=True).distinct()[:5])
 
 

@@ -149,11 +149,9 @@ def time_now():
     return timezone.now()
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.concurrency
-@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "in batches"])
-def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
-    campaign = budgeted(budget=3 * REWARD + 10, cards=40)  # three rewards fit, not four
+def race_for_the_budget(campaign: Campaign, batched: bool) -> Decimal:
+    """Sixteen qualified friends granted by eight processes at once (one by one or in batches);
+    what the campaign's live grants are worth afterwards, counted in SQL."""
     invitations = [friend(campaign) for _ in range(16)]
     start = time.time() + 6  # after every process has set Django up
     run_workers(
@@ -162,12 +160,20 @@ def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
         timeout=120,
     )
     value = "g.face_value + g.points * c.point_value"
-    spent = scalar(
+    return scalar(
         f"""SELECT coalesce(sum({value}), 0) FROM rewards_grant g
             JOIN invitations_campaign c ON c.id = g.campaign_id
             WHERE g.status <> 'void' AND g.campaign_id = %s""",
         [campaign.pk],
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "in batches"])
+def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
+    campaign = budgeted(budget=3 * REWARD + 10, cards=40)  # three rewards fit, not four
+    spent = race_for_the_budget(campaign, batched)
     assert spent == 3 * REWARD
     assert scalar("SELECT count(*) FROM rewards_grant") == 3
     assert scalar("SELECT count(*) FROM rewards_unrewardedinvitation") == 13
@@ -184,20 +190,7 @@ def test_eight_processes_paying_both_sides_never_overspend_nor_pay_one_side_alon
     make_cards(friend_kind, 40, prefix="F")
     campaign.friend_card_kind = friend_kind
     campaign.save()
-    invitations = [friend(campaign) for _ in range(16)]
-    start = time.time() + 6  # after every process has set Django up
-    run_workers(
-        "tests.rewards.workers.grant_at",
-        [([i.pk for i in invitations[n::8]], start, batched) for n in range(8)],
-        timeout=120,
-    )
-    value = "g.face_value + g.points * c.point_value"
-    spent = scalar(
-        f"""SELECT coalesce(sum({value}), 0) FROM rewards_grant g
-            JOIN invitations_campaign c ON c.id = g.campaign_id
-            WHERE g.status <> 'void' AND g.campaign_id = %s""",
-        [campaign.pk],
-    )
+    spent = race_for_the_budget(campaign, batched)
     assert spent == 3 * (REWARD + 10)
     assert scalar("SELECT count(*) FROM rewards_grant WHERE side = 'inviter'") == 3
     assert scalar("SELECT count(*) FROM rewards_grant WHERE side = 'friend'") == 3
