@@ -342,10 +342,20 @@ def _wait(seconds: int) -> str:
 @admin.register(PollPlan)
 class PollPlanAdmin(ReadOnlyAdmin):
     """How often the poller looks each campaign's pending invitations up, by their age: learned
-    from the campaign's openings every POLL_PLAN_MINUTES, nothing to change by hand."""
+    from the campaign's openings every POLL_PLAN_MINUTES, nothing to change by hand. A campaign
+    that wants a first deposit has a second plan for the opened accounts waiting for it, by the
+    account's age, learned from the first deposits."""
 
-    list_display = ["campaign", "made_at", "openings_seen", "youngest_wait", "oldest_wait"]
-    fields = ["campaign", "made_at", "openings_seen", "by_age"]
+    list_display = [
+        "campaign",
+        "stage",
+        "made_at",
+        "openings_seen",
+        "youngest_wait",
+        "oldest_wait",
+    ]
+    list_filter = ["stage"]
+    fields = ["campaign", "stage", "made_at", "openings_seen", "by_age"]
     readonly_fields = fields
 
     @admin.display(description=_("wait while under 10 minutes old"))
@@ -377,7 +387,9 @@ class PollPlanAdmin(ReadOnlyAdmin):
             "<tbody>{}</tbody></table>",
             _("age from"),
             _("pending"),
-            _("openings a day per 100 pending"),
+            _("openings a day per 100 pending")
+            if plan.stage == PollPlan.Stage.OPENING
+            else _("first deposits a day per 100 waiting"),
             _("looked up every"),
             rows,
         )

@@ -640,23 +640,43 @@ class PhoneVerification(models.Model):
 class PollPlan(models.Model):
     """How often the poller looks up a campaign's pending invitations of each age, learned from
     its openings (``yield_plan``) and made again every ``POLL_PLAN_MINUTES``. No row: the fixed
-    waits of ``check_policy`` (too few openings seen yet to learn from)."""
+    waits of ``check_policy`` (too few openings seen yet to learn from). A campaign that wants a
+    first deposit has a second plan for the invitations whose account is open and unfunded, by
+    the age of the account, learned from its first deposits."""
 
-    campaign = models.OneToOneField(
-        Campaign, on_delete=models.CASCADE, related_name="poll_plan", verbose_name=_("campaign")
+    class Stage(models.TextChoices):
+        OPENING = "opening", _("waiting for the opening")
+        DEPOSIT = "deposit", _("waiting for the first deposit")
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="poll_plans", verbose_name=_("campaign")
+    )
+    stage = models.CharField(
+        max_length=16,
+        choices=Stage.choices,
+        default=Stage.OPENING,
+        db_default=Stage.OPENING,
+        verbose_name=_("stage"),
     )
     waits = models.JSONField(verbose_name=_("seconds between lookups, by age band"))
-    hazards = models.JSONField(verbose_name=_("openings per pending invitation a day, by age band"))
+    hazards = models.JSONField(
+        verbose_name=_("openings (or first deposits) per pending invitation a day, by age band")
+    )
     pending = models.JSONField(verbose_name=_("pending invitations, by age band"))
-    openings_seen = models.PositiveIntegerField(verbose_name=_("openings learned from"))
+    openings_seen = models.PositiveIntegerField(
+        verbose_name=_("openings (or first deposits) learned from")
+    )
     made_at = models.DateTimeField(verbose_name=_("made at"))
 
     class Meta:
         verbose_name = _("poll plan")
         verbose_name_plural = _("poll plans")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "stage"], name="poll_plan_one_per_stage")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.campaign}: {self.made_at:%Y-%m-%d %H:%M}"
+        return f"{self.campaign} ({self.get_stage_display()}): {self.made_at:%Y-%m-%d %H:%M}"
 
     def plan(self) -> yield_plan.Plan | None:
         """The plan, or None when it was made for other age bands (a release changed them; the

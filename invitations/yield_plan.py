@@ -15,7 +15,7 @@ counts from the database, ``bench/scheduling.py`` from its simulation).
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import pairwise
@@ -47,7 +47,9 @@ def band(age: timedelta) -> int:
 class History:
     """What a campaign's invitations did, by band of age: ``ended`` counts invitations whose
     time as pending ended in the band (opened, decided otherwise, or still pending at that age
-    now), ``opened`` those that ended in it by an opening."""
+    now), ``opened`` those that ended in it by an opening. The same arithmetic learns the wait
+    for a first deposit: the age is then counted from the opening, and ``opened`` counts the
+    deposits."""
 
     ended: tuple[int, ...] = (0,) * BANDS
     opened: tuple[int, ...] = (0,) * BANDS
@@ -98,32 +100,43 @@ class Plan:
 
 
 def make_plans(
-    histories: Mapping[int, History],
-    pending: Mapping[int, Sequence[int]],
+    histories: Mapping[Hashable, History],
+    pending: Mapping[Hashable, Sequence[int]],
     lookups_per_second: float,
     shortest: timedelta,
     longest: timedelta,
-) -> dict[int, Plan]:
-    """A plan for each campaign in ``histories``, from every campaign's history and the pending
-    invitations by band (``pending``, by campaign), so that the plans together ask about
-    ``lookups_per_second``. None at all while fewer than ``MIN_OPENINGS`` openings were seen."""
-    overall = sum(histories.values(), History())
-    if overall.openings < MIN_OPENINGS:
+    group: Callable[[Hashable], Hashable] = lambda key: None,
+) -> dict[Hashable, Plan]:
+    """A plan for each key of ``histories`` (a campaign, or a campaign's stage), from the history
+    of every key of its ``group`` (what one wait is waiting for: an opening, a first deposit)
+    and the pending invitations by band (``pending``, by key), so that the plans together ask
+    about ``lookups_per_second``. None for a group while fewer than ``MIN_OPENINGS`` of its
+    events were seen."""
+    overall: dict[Hashable, History] = {}
+    for key, history in histories.items():
+        overall[group(key)] = overall.get(group(key), History()) + history
+    priors = {
+        name: hazards(history)
+        for name, history in overall.items()
+        if history.openings >= MIN_OPENINGS
+    }
+    rates = {
+        key: hazards(history, priors[group(key)])
+        for key, history in histories.items()
+        if group(key) in priors
+    }
+    if not rates:
         return {}
-    prior = hazards(overall)
-    rates = {campaign: hazards(history, prior) for campaign, history in histories.items()}
     low, high = shortest.total_seconds(), longest.total_seconds()
 
-    def waits(scale: float, campaign: int) -> list[float]:
-        return [
-            min(max(scale / math.sqrt(h), low), high) if h > 0 else high for h in rates[campaign]
-        ]
+    def waits(scale: float, key: Hashable) -> list[float]:
+        return [min(max(scale / math.sqrt(h), low), high) if h > 0 else high for h in rates[key]]
 
     def asked(scale: float) -> float:  # lookups a second the plans would ask for
         return sum(
             count / wait
-            for campaign in rates
-            for count, wait in zip(pending.get(campaign, ()), waits(scale, campaign), strict=False)
+            for key in rates
+            for count, wait in zip(pending.get(key, ()), waits(scale, key), strict=False)
         )
 
     # The scale that spends the budget: asked() falls as the scale grows; bisect its logarithm.
@@ -139,6 +152,6 @@ def make_plans(
                 large = middle
         scale = large
     return {
-        campaign: Plan(tuple(timedelta(seconds=w) for w in waits(scale, campaign)), rates[campaign])
-        for campaign in rates
+        key: Plan(tuple(timedelta(seconds=w) for w in waits(scale, key)), rates[key])
+        for key in rates
     }

@@ -146,11 +146,20 @@ def error_decision(invitation: Invitation, now: datetime, error: str) -> Decisio
     )
 
 
+@dataclass(frozen=True)
+class Plans:
+    """A campaign's poll plans (``PollPlan``): for the wait for an opening, by the invitation's
+    age, and for the wait for a first deposit, by the account's; None: the fixed waits."""
+
+    opening: Plan | None = None
+    deposit: Plan | None = None
+
+
 def decide(
-    invitation: Invitation, account: AccountStatus, now: datetime, plan: Plan | None = None
+    invitation: Invitation, account: AccountStatus, now: datetime, plans: Plans = Plans()
 ) -> Decision:
     """What ``account`` (the upstream's answer) means for ``invitation`` at ``now``, its next
-    check by its campaign's ``plan`` (or the fixed waits): pure, no database and no HTTP.
+    check by its campaign's ``plans`` (or the fixed waits): pure, no database and no HTTP.
     ``record_lookup`` applies it; a ``QUALIFIED`` decision still meets the database's
     one-account-once check there."""
     problem = implausible_opening(account, now)
@@ -171,7 +180,7 @@ def decide(
             ),
             now,
             Policy.from_settings(),
-            plan,
+            plans.opening,
         )
         return Decision(
             Outcome.NOT_YET_OPENED,
@@ -205,17 +214,22 @@ def decide(
     campaign = invitation.campaign if invitation.campaign_id else None
     if campaign is not None and campaign.min_deposit is not None:
         account_fields |= {"funded_at": account.funded_at, "first_deposit": account.first_deposit}
-        return _deposit_decision(invitation, account, now, account_fields)
+        return _deposit_decision(invitation, account, now, account_fields, plans.deposit)
     return Decision(Outcome.QUALIFIED, {"status": Invitation.Status.QUALIFIED, **account_fields})
 
 
 def _deposit_decision(
-    invitation: Invitation, account: AccountStatus, now: datetime, account_fields: dict
+    invitation: Invitation,
+    account: AccountStatus,
+    now: datetime,
+    account_fields: dict,
+    plan: Plan | None,
 ) -> Decision:
     """An account opened in time, for a campaign that wants a first deposit of at least
     ``min_deposit`` within ``deposit_days`` of the opening: qualified once it has arrived;
     waiting (pending, the account recorded, ``qualify_by`` moved to the deposit's deadline so
-    that every check, signal and final look follows it) until then; expired when the deadline
+    that every check, signal and final look follows it; checked by the account's age, as
+    ``plan`` says) until then; expired when the deadline
     passed without it or the first deposit was smaller."""
     campaign = invitation.campaign
     fund_by = account.opened_at + timedelta(days=campaign.deposit_days)
@@ -228,7 +242,7 @@ def _deposit_decision(
     elif now < fund_by:
         attempts = invitation.attempts + 1
         facts = Facts(account.opened_at, fund_by, attempts, invitation.signal_at)
-        check = next_check(facts, now, Policy.from_settings())
+        check = next_check(facts, now, Policy.from_settings(), plan)
         waiting = {name: value for name, value in account_fields.items() if name != "decided_at"}
         changes = {
             **waiting,
@@ -249,9 +263,9 @@ def _deposit_decision(
     return Decision(Outcome.EXPIRED, changes)
 
 
-def _plan_of(campaign_id: int) -> Plan | None:
-    stored = PollPlan.objects.filter(campaign_id=campaign_id).first()
-    return stored.plan() if stored else None
+def _plans_of(campaign_id: int) -> Plans:
+    stored = {row.stage: row.plan() for row in PollPlan.objects.filter(campaign_id=campaign_id)}
+    return Plans(stored.get(PollPlan.Stage.OPENING), stored.get(PollPlan.Stage.DEPOSIT))
 
 
 @transaction.atomic
@@ -267,7 +281,7 @@ def record_lookup(claim: Claim, account: AccountStatus) -> str:
     if invitation is None:
         return Outcome.LOST_LEASE
     now = database_now()
-    decision = decide(invitation, account, now, _plan_of(invitation.campaign_id))
+    decision = decide(invitation, account, now, _plans_of(invitation.campaign_id))
     if decision.outcome != Outcome.QUALIFIED:
         _finish(invitation, now, **decision.changes)
         return decision.outcome

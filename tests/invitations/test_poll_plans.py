@@ -4,8 +4,10 @@ made from the database (``services.planning``) and followed by the poller."""
 
 import math
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from account_opening.client import AccountStatus
@@ -85,6 +87,25 @@ def test_a_new_campaign_leans_on_the_others_and_a_different_one_gets_its_own_pla
     assert plans[1].waits[0] < plans[2].waits[0]  # young openers' campaign: young first
     assert plans[2].waits[9] < plans[1].waits[9]  # late openers' campaign: older first
     assert all(wait < LONGEST for wait in plans[3].waits[:3])  # the others' shape, not nothing
+
+
+def test_each_stage_learns_from_its_own_events_and_the_stages_share_the_budget():
+    # Openings come young; first deposits come days after the opening. Keys are (campaign,
+    # stage); each stage's prior and its "enough seen" are its own.
+    late_deposits = history({9: 40, 10: 40}, {BANDS - 1: 50})
+    histories = {(1, "opening"): YOUNG_OPENERS, (1, "deposit"): late_deposits}
+    pending = {key: [100] * BANDS for key in histories}
+    plans = make_plans(histories, pending, 3.0, SHORTEST, LONGEST, group=lambda key: key[1])
+
+    assert asked(plans, pending) == pytest.approx(3.0, rel=0.01)  # one budget for both
+    opening, deposit = plans[1, "opening"], plans[1, "deposit"]
+    assert opening.waits[0] < deposit.waits[0] and deposit.waits[9] < opening.waits[9]
+
+    # Too few deposits seen: the opening plan alone (the deposits keep the fixed waits).
+    few = {(1, "opening"): YOUNG_OPENERS, (1, "deposit"): history({9: 3}, {BANDS - 1: 50})}
+    assert list(make_plans(few, pending, 3.0, SHORTEST, LONGEST, group=lambda k: k[1])) == [
+        (1, "opening")
+    ]
 
 
 def test_the_poller_follows_the_plan_and_signals_and_the_window_still_come_first():
@@ -187,7 +208,79 @@ def test_staff_see_each_campaigns_plan_by_age(admin_client):
     make_poll_plans()
     listing = admin_client.get(reverse("admin:invitations_pollplan_changelist"))
     assert listing.status_code == 200 and "Spring" in listing.content.decode()
-    plan = campaign.poll_plan
+    plan = campaign.poll_plans.get()
     page = admin_client.get(reverse("admin:invitations_pollplan_change", args=[plan.pk]))
     assert page.status_code == 200
     assert page.content.decode().count("<tr><td>") == BANDS
+
+
+@pytest.mark.django_db
+def test_an_account_waiting_for_its_deposit_counts_as_an_opening_not_as_a_pending_invitation():
+    from invitations.models import Invitation, PollPlan
+    from invitations.services.planning import make_poll_plans
+    from tests.factories import CampaignFactory, InvitationFactory
+
+    campaign = CampaignFactory(min_deposit=Decimal("1000.00"), deposit_days=7)
+    invited = timezone.now() - timedelta(hours=5)
+    openers(MIN_OPENINGS, invited, campaign=campaign)
+    # Opened five minutes after the invitation, waiting for the first deposit since.
+    waiting = InvitationFactory.create_batch(10, campaign=campaign)
+    Invitation.objects.filter(pk__in=[row.pk for row in waiting]).update(
+        invited_at=invited,
+        account_opened_at=invited + timedelta(minutes=5),
+        external_account_id=None,
+        qualify_by=invited + timedelta(days=7),
+    )
+
+    make_poll_plans()
+    plan = PollPlan.objects.get(campaign=campaign, stage=PollPlan.Stage.OPENING)
+    assert plan.openings_seen == MIN_OPENINGS + 10
+    assert sum(plan.pending) == 0  # none of them waits for an opening any more
+    # The deposit stage has seen no deposit yet: no plan, its ten wait by the fixed waits.
+    assert not PollPlan.objects.filter(stage=PollPlan.Stage.DEPOSIT).exists()
+
+
+@pytest.mark.django_db
+def test_the_wait_for_a_first_deposit_is_learned_by_the_accounts_age_and_followed():
+    from invitations.models import Invitation, PollPlan
+    from invitations.services.planning import make_poll_plans
+    from invitations.services.polling import claim_due_invitations, record_lookup
+    from tests.factories import CampaignFactory, InvitationFactory
+
+    campaign = CampaignFactory(min_deposit=Decimal("1000.00"), deposit_days=7)
+    now = timezone.now()
+    # Forty friends who opened 3 days ago and deposited two days after opening.
+    funded = openers(MIN_OPENINGS + 10, now - timedelta(days=3), campaign=campaign)
+    Invitation.objects.filter(pk__in=[row.pk for row in funded]).update(
+        funded_at=F("account_opened_at") + timedelta(days=2), first_deposit=Decimal("1500.00")
+    )
+    # One opened 30 hours ago and has not deposited yet.
+    [waiting] = InvitationFactory.create_batch(1, campaign=campaign)
+    opened_at = now - timedelta(hours=30)
+    Invitation.objects.filter(pk=waiting.pk).update(
+        invited_at=opened_at - timedelta(hours=1),
+        account_opened_at=opened_at,
+        qualify_by=opened_at + timedelta(days=7),
+        next_check_at=now,
+    )
+
+    assert make_poll_plans() == 2
+    deposit = PollPlan.objects.get(campaign=campaign, stage=PollPlan.Stage.DEPOSIT)
+    assert deposit.openings_seen == MIN_OPENINGS + 10
+    at_two_days = yield_plan.band(timedelta(days=2))
+    assert deposit.hazards[at_two_days] > 0 and deposit.hazards[0] == 0
+    assert deposit.pending[yield_plan.band(timedelta(hours=30))] == 1
+    assert deposit.plan().waits[at_two_days] < deposit.plan().waits[0]
+
+    # The poller looks the waiting account up again as the deposit plan says for its age (30
+    # hours since the opening), not as the opening plan says for the invitation's.
+    waits = [600] * BANDS
+    waits[yield_plan.band(timedelta(hours=30))] = 17 * 60
+    PollPlan.objects.filter(pk=deposit.pk).update(waits=waits)
+    [claim] = claim_due_invitations(1, lease_seconds=60)
+    before = timezone.now()
+    unfunded = AccountStatus("15900000001", True, "ACC-W", opened_at, "app")
+    assert record_lookup(claim, unfunded) == "awaiting_deposit"
+    looked_up = Invitation.objects.get(pk=waiting.pk)
+    assert before + timedelta(minutes=17) <= looked_up.next_check_at
+    assert looked_up.next_check_at <= timezone.now() + timedelta(minutes=17)
