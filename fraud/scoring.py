@@ -11,13 +11,18 @@ their numbers from the inviter's own address within a day are two signals, and h
 - ``crowd``: the browser or the address the friend proved their number from proved
   ``crowd_size`` or more numbers of the same inviter within ``crowd_hours``;
 - ``ring``: the friend, as an inviter, leads back to this inviter (A invites B, B invites A, or a
-  longer loop: ``invitations.selectors.invitations_in_rings`` finds those).
+  longer loop: ``invitations.selectors.invitations_in_rings`` finds those);
+- ``at_minimum``: the campaign asks for a first deposit and the friend's was the minimum, or at
+  most ``minimum_margin`` percent more: what an account opened only for the reward deposits.
+  (Whether the friend acts again afterwards the upstream does not tell, and the score is made
+  before the payment.)
 """
 
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -50,6 +55,7 @@ REASONS = {
     "same_address": "verified from the inviter's address",
     "crowd": "one device or address verified {count} of the inviter's friends within {hours} h",
     "ring": "the friend's own invitations lead back to the inviter",
+    "at_minimum": "first deposit of {deposit} yuan, at the campaign's minimum of {minimum}",
 }
 
 
@@ -59,6 +65,8 @@ class Candidate:
     inviter_id: int
     phone: str
     in_ring: bool = False
+    first_deposit: Decimal | None = None  # the friend's, and the campaign's minimum (or None)
+    min_deposit: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -115,4 +123,12 @@ def _signals(candidate: Candidate, own: set, proofs: list, window: timedelta) ->
         found.append(("crowd", REASONS["crowd"].format(count=crowd, hours=hours)))
     if candidate.in_ring:
         found.append(("ring", REASONS["ring"]))
+    deposit, minimum = candidate.first_deposit, candidate.min_deposit
+    if (
+        deposit is not None
+        and minimum is not None
+        and deposit * 100 <= minimum * (100 + weights["minimum_margin"])
+    ):
+        reason = REASONS["at_minimum"].format(deposit=deposit, minimum=minimum)
+        found.append(("at_minimum", reason))
     return found

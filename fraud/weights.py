@@ -7,8 +7,10 @@ DEFAULT_WEIGHTS = {
     "same_address": 1,  # one home router: alone, under the threshold
     "crowd": 1,
     "ring": 2,
+    "at_minimum": 1,  # the first deposit the campaign asks for, and barely more
     "crowd_size": 3,  # numbers proved from one device or address ...
     "crowd_hours": 24,  # ... within this many hours
+    "minimum_margin": 5,  # "barely more": up to this many percent above the minimum
 }
 
 

@@ -152,9 +152,12 @@ LOCKED_FIELDS = (
     "campaign__is_flagged_for_review",
     # for the fraud score (``fraud.scoring``), read with the lock (no round trip of their own;
     # a hint that may miss what another transaction writes this instant): the friend is a
-    # customer already (their own invitations may close a ring), the inviter's sightings
+    # customer already (their own invitations may close a ring), the inviter's sightings, the
+    # friend's first deposit against the minimum
     "friend_is_customer",
     "inviter_sightings",
+    "first_deposit",
+    "campaign__min_deposit",
 )
 # The grant path's ORM statements, compiled once per process (core.compiled): a list of ids is
 # one array parameter (``__any``), so one invitation or two hundred send the same statements.
@@ -340,7 +343,14 @@ def _fraud_holds(rows: list[dict]) -> dict[int, str]:
     # a ring passes through the friend as an inviter: only a friend who is a customer can
     rings = invitations_in_rings([row["pk"] for row in rows if row["friend_is_customer"]])
     candidates = [
-        Candidate(row["pk"], row["inviter_id"], row["invitee_phone"], row["pk"] in rings)
+        Candidate(
+            row["pk"],
+            row["inviter_id"],
+            row["invitee_phone"],
+            row["pk"] in rings,
+            row["first_deposit"],
+            row["campaign__min_deposit"],
+        )
         for row in rows
     ]
     sightings = {row["inviter_id"]: row["inviter_sightings"] for row in rows}

@@ -3,6 +3,7 @@ first-party device cookie, one row an hour per client), the score a grant gets, 
 with its reasons; a family behind one home router is not held for that alone."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -13,7 +14,7 @@ from fraud.clients import DEVICE_COOKIE
 from fraud.models import Sighting
 from fraud.services import purge_sightings
 from fraud.weights import parse_weights
-from invitations.models import Invitation
+from invitations.models import Campaign, Invitation
 from rewards.models import Grant
 from rewards.services import grant_reward, release_hold
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
@@ -110,6 +111,40 @@ def test_many_friends_from_one_browser_elsewhere_are_one_signal_only(inviter):
     friends = [friend_proves(inviter, shared, f"1590000000{n}") for n in (1, 2, 3)]
     statuses = [grant_reward(invitation).status for invitation in friends]
     assert statuses == ["issued", "issued", "issued"]
+
+
+def deposit(invitation: Invitation, amount: str) -> Invitation:
+    Invitation.objects.filter(pk=invitation.pk).update(
+        funded_at=timezone.now(), first_deposit=Decimal(amount)
+    )
+    return invitation
+
+
+@pytest.mark.parametrize(
+    ("amount", "held"), [("1000.00", True), ("1050.00", True), ("1050.01", False)]
+)
+def test_a_deposit_at_the_minimum_from_the_inviters_address_is_held(
+    inviter, campaign, amount, held
+):
+    Campaign.objects.filter(pk=campaign.pk).update(min_deposit=Decimal("1000.00"), deposit_days=7)
+    inviter_visits_their_page(inviter, browser())
+    invitation = deposit(friend_proves(inviter, browser(), "15900000001"), amount)
+
+    grant = grant_reward(invitation)
+
+    assert grant.status == ("held" if held else "issued")
+    if held:
+        assert grant.hold_reason == (
+            "fraud signals, score 2: verified from the inviter's address; "
+            f"first deposit of {amount} yuan, at the campaign's minimum of 1000.00"
+        )
+
+
+def test_a_deposit_at_the_minimum_alone_is_not_held(inviter, campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(min_deposit=Decimal("1000.00"), deposit_days=7)
+    inviter_visits_their_page(inviter, browser())
+    invitation = deposit(friend_proves(inviter, browser("198.51.100.9"), "15900000001"), "1000")
+    assert grant_reward(invitation).status == "issued"
 
 
 @pytest.mark.parametrize("length", [2, 3, 4])
