@@ -84,7 +84,7 @@ def _grants(export: Export) -> Iterator[tuple]:
             _label(Grant.Status, status),
             _label(Grant.Origin, origin),
             campaign,
-            kind,
+            kind or "",
             face,
             points,
             _label(Grant.Side, side),

@@ -119,19 +119,23 @@ class Campaign(models.Model):
         ),
         verbose_name=_("ladder"),
     )
-    # The friend's own reward, on the same qualification (no card kind: the friend earns nothing).
+    # The friend's own reward, on the same qualification: a card, points, or both (neither: the
+    # friend earns nothing).
     friend_card_kind = models.ForeignKey(
         "cardpool.CardKind",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text=_("The invited friend's card when their account qualifies. Empty: nothing."),
+        help_text=_(
+            "The invited friend's card when their account qualifies. Empty: points only, or "
+            "nothing."
+        ),
         verbose_name=_("friend's card kind"),
     )
     friend_points = models.PositiveIntegerField(
         default=0,
-        help_text=_("Learning points for the invited friend, with their card."),
+        help_text=_("Points for the invited friend, with their card or alone."),
         verbose_name=_("friend's points"),
     )
     budget = models.DecimalField(
@@ -231,11 +235,6 @@ class Campaign(models.Model):
                 condition=Q(deposit_days__gt=0)
                 & (Q(min_deposit__isnull=True) | Q(min_deposit__gt=0)),
                 name="campaign_deposit_rule_sound",
-            ),
-            # points for the friend come with a card: a points-only reward is not a grant
-            models.CheckConstraint(
-                condition=Q(friend_card_kind__isnull=False) | Q(friend_points=0),
-                name="campaign_friend_points_with_card",
             ),
             models.CheckConstraint(
                 condition=(Q(budget__isnull=True) | Q(budget__gte=0))

@@ -13,7 +13,13 @@ Kind = Message.Kind
 
 
 def _friends_words(kind: str, params: dict) -> str | None:
-    """The words for the invited friend's own reward (``params["side"] == "friend"``)."""
+    """The words for the invited friend's own reward (``params["side"] == "friend"``; no
+    ``card``: points only)."""
+    if kind == Kind.REWARD_ISSUED and not params.get("card") and params.get("points"):
+        return _(
+            "You opened an account through a friend's invitation: your welcome reward arrived, "
+            "%(points)s points."
+        )
     if kind == Kind.REWARD_ISSUED and params.get("points"):
         return _(
             "You opened an account through a friend's invitation: your welcome reward arrived, "

@@ -144,11 +144,6 @@ class CampaignForm(forms.ModelForm):
 
     def _check_friend(self, data) -> None:
         kind = data.get("friend_card_kind")
-        if data.get("friend_points") and kind is None:
-            self.add_error(
-                "friend_points",
-                _("The friend's points come with their card: choose the friend's card kind."),
-            )
         if kind is not None and kind.pk != self.instance.friend_card_kind_id and not kind.is_active:
             self.add_error("friend_card_kind", KIND_SWITCHED_OFF.format(kind=kind.code))
 

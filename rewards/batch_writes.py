@@ -50,7 +50,7 @@ _POINTS_AND_EVENTS = """
            now(), %(waiting)s, '', 0, now() + make_interval(secs => %(burst)s), ''
     FROM written w
     JOIN invitations_customer c ON c.id = w.inviter_id
-    JOIN cardpool_cardkind k ON k.id = w.card_kind_id
+    LEFT JOIN cardpool_cardkind k ON k.id = w.card_kind_id  -- none: points only
     WHERE %(notify)s
     RETURNING 1
 )
@@ -65,7 +65,7 @@ WITH written AS (
                                void_reason, replaced_by_id)
     SELECT grant_no, invitation_id, inviter_id, campaign_id, card_id, card_kind_id, face_value,
            points, cap, side, place, status, %(automatic)s, hold_reason, now(),
-           CASE WHEN card_id IS NULL THEN NULL ELSE now() END, NULL, NULL, '', NULL
+           CASE WHEN status = 'issued' THEN now() END, NULL, NULL, '', NULL
     FROM unnest(%(grant_no)s::varchar[], %(invitation_id)s::bigint[], %(inviter_id)s::bigint[],
                 %(campaign_id)s::bigint[], %(card_id)s::bigint[], %(card_kind_id)s::bigint[],
                 %(face_value)s::numeric[], %(points)s::integer[], %(cap)s::integer[],

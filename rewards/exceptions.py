@@ -96,6 +96,16 @@ SAME_KIND = _(
 )
 
 
+POINTS_ONLY = _("Reward {grant} pays points only: it has no card to show, report or replace.")
+
+
+class PointsOnly(RewardError):
+    message = POINTS_ONLY
+
+    def __init__(self, grant):
+        super().__init__(grant=grant.grant_no)
+
+
 class SameKind(RewardError):
     message = SAME_KIND
 

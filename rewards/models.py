@@ -89,8 +89,11 @@ class Grant(models.Model):
     )
     # Invariant 17: the terms it was earned on, fixed when it is made; issue, restock fulfilment
     # and reissue pay these, whatever the campaign says by then.
+    # None: points only (a friend's reward may be), issued as it is made, no card to wait for
     card_kind = models.ForeignKey(
         "cardpool.CardKind",
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="grants",
         db_index=False,  # grant_waiting_by_kind serves what reads grants by kind
@@ -171,8 +174,15 @@ class Grant(models.Model):
                 name="grant_origin_known",
             ),
             models.CheckConstraint(
-                condition=~Q(status="issued") | Q(card__isnull=False, issued_at__isnull=False),
+                condition=~Q(status="issued")
+                | Q(issued_at__isnull=False) & (Q(card__isnull=False) | Q(card_kind__isnull=True)),
                 name="grant_issued_has_card",
+            ),
+            # a points-only grant has points and never a card (it is issued in the transaction
+            # that makes or releases it: ``issuing.issue_waiting_grant``)
+            models.CheckConstraint(
+                condition=Q(card_kind__isnull=False) | Q(card__isnull=True, points__gt=0),
+                name="grant_points_only_sound",
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["pending_stock", "held"]) | Q(card__isnull=True),

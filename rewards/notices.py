@@ -38,7 +38,7 @@ def grants_changed(grants: list[Grant]) -> None:
                 recipient_id=people[grant.inviter_id][0],
                 kind=KIND_BY_STATUS[grant.status],
                 params={
-                    "card": names[grant.card_kind_id],
+                    "card": names.get(grant.card_kind_id),  # None: points only
                     "points": grant.points,
                     "side": grant.side,
                 },

@@ -187,7 +187,7 @@ def report_card(request, grant_no: str):
     customer = _customer(request)
     grant = get_object_or_404(grants_of(customer), grant_no=grant_no)  # invariant 10: own only
     if request.method == "GET":
-        if grant.status != Grant.Status.ISSUED:
+        if grant.status != Grant.Status.ISSUED or grant.card_id is None:
             return redirect("rewards:my_rewards")
         form = CardReportForm()
     else:

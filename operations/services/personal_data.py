@@ -71,7 +71,7 @@ def export_person(phone: str, *, reason: str, actor) -> dict:
             "rewards": [
                 {
                     "grant_no": grant.grant_no,
-                    "card_kind": grant.card_kind.name,
+                    "card_kind": grant.card_kind.name if grant.card_kind_id else None,
                     "face_value": str(grant.face_value),
                     "points": grant.points,
                     "status": grant.status,

@@ -49,9 +49,8 @@ def next_reward_value(campaign: Campaign, faces: dict) -> Decimal:
         if step.card_kind_id in faces
     ]
     friend = campaign.friend_card_kind
-    return max(inviter) + (
-        grant_value(friend.face_value, campaign.friend_points, worth) if friend else 0
-    )
+    face = friend.face_value if friend else 0
+    return max(inviter) + grant_value(face, campaign.friend_points, worth)
 
 
 def _found(campaign: Campaign, message: str, so_far, value) -> Found:

@@ -12,7 +12,13 @@ from core.throttles import rate
 from invitations.models import Customer
 
 from ..events import grant_reported_event, grant_revealed_event
-from ..exceptions import CardAlreadyReported, GrantNotInStatus, NotYourGrant, TooManyReports
+from ..exceptions import (
+    CardAlreadyReported,
+    GrantNotInStatus,
+    NotYourGrant,
+    PointsOnly,
+    TooManyReports,
+)
 from ..lock_objects import grants_for_update, inviters_for_update
 from ..models import Anomaly, CardProblem, Grant, GrantEvent
 from ..selectors import card_report_open
@@ -28,6 +34,8 @@ def _own_issued_grant(grant: Grant, customer: Customer) -> Grant:
         raise NotYourGrant()  # invariant 10
     if locked.status != Grant.Status.ISSUED:
         raise GrantNotInStatus(locked, Grant.Status.ISSUED)
+    if locked.card_id is None:
+        raise PointsOnly(locked)
     return locked
 
 

@@ -100,16 +100,20 @@ def terms_of(locked: dict, place: int, ladder_kinds: dict) -> dict:
 
 
 def friend_terms_of(locked: dict) -> dict | None:
-    """The terms of the invited friend's grant, or None when the campaign rewards only the
-    inviter (or the friend's number was erased at their request: nobody to pay)."""
-    if locked["campaign__friend_card_kind_id"] is None or locked["phone_erased_at"] is not None:
+    """The terms of the invited friend's grant (a card, points, or both), or None when the
+    campaign rewards only the inviter (or the friend's number was erased at their request:
+    nobody to pay)."""
+    kind = locked["campaign__friend_card_kind_id"]
+    if kind is None and not locked["campaign__friend_points"]:
+        return None
+    if locked["phone_erased_at"] is not None:
         return None
     return {
         "side": Grant.Side.FRIEND,
         "place": None,
         "card_kind_id": locked["campaign__friend_card_kind_id"],
         "code": locked["campaign__friend_card_kind__code"],
-        "face_value": locked["campaign__friend_card_kind__face_value"],
+        "face_value": locked["campaign__friend_card_kind__face_value"] or Decimal(0),
         "points": locked["campaign__friend_points"],
         "cap": locked["campaign__max_rewards_per_inviter"],
     }
@@ -119,11 +123,12 @@ def friend_terms_of(locked: dict) -> dict | None:
 TERMS = ("side", "place", "card_kind_id", "face_value", "points", "cap")
 
 
-def new_grant_status(held_because: str, card_id: int | None) -> str:
-    """Held for a reviewer, issued with its card, or waiting for stock."""
+def new_grant_status(held_because: str, card_id: int | None, card_kind_id: int | None) -> str:
+    """Held for a reviewer, issued with its card (or points only: no card to wait for), or
+    waiting for stock."""
     if held_because:
         return Grant.Status.HELD
-    return Grant.Status.ISSUED if card_id else Grant.Status.PENDING_STOCK
+    return Grant.Status.ISSUED if card_id or card_kind_id is None else Grant.Status.PENDING_STOCK
 
 
 # What the grant path reads with the invitations' lock: only the columns it uses.
@@ -312,7 +317,7 @@ def grant_locked(ids: list[int]) -> Granted:
     new_grants = []
     for unit, number in zip(units, next_grant_nos(len(units)), strict=True):
         row, held = unit["row"], holds[unit["row"]["pk"]]
-        kind_cards = [] if held else cards[unit["card_kind_id"]]
+        kind_cards = [] if held else cards.get(unit["card_kind_id"], [])
         card_id = kind_cards.pop(0) if kind_cards else None
         is_friend = unit["side"] == Grant.Side.FRIEND
         new_grants.append(
@@ -323,7 +328,7 @@ def grant_locked(ids: list[int]) -> Granted:
                 "campaign_id": row["campaign_id"],
                 "card_id": card_id,
                 **{name: unit[name] for name in TERMS},
-                "status": new_grant_status(held, card_id),
+                "status": new_grant_status(held, card_id, unit["card_kind_id"]),
                 "hold_reason": held,
             }
         )
@@ -369,8 +374,9 @@ def _ladder_kinds(rows: list[dict]) -> dict[int, tuple[str, Decimal]]:
 
 def _cards_for(units: list[dict], queued: Counter) -> dict[int, list[int]]:
     """Cards for these grants, by kind (one statement per kind); a kind whose older grants wait
-    gives none, and its count goes to ``queued`` to serve that queue."""
-    wanted = Counter(unit["card_kind_id"] for unit in units)
+    gives none, and its count goes to ``queued`` to serve that queue. Points-only grants want
+    none."""
+    wanted = Counter(unit["card_kind_id"] for unit in units if unit["card_kind_id"] is not None)
     codes = {unit["card_kind_id"]: unit["code"] for unit in units}
     cards = {}
     for kind in sorted(wanted):

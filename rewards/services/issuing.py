@@ -73,7 +73,8 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
     sequence, for the same invitation and on the same terms as ``of`` (invariant 17): a staff
     reissue's replacement, or a grant staff make again after a void. Only a reviewer's explicit
     choice (``staff.replace_in_kind``) gives another ``card_kind``, at its face value. The grant
-    paths write theirs with ``rewards.batch_writes``."""
+    paths write theirs with ``rewards.batch_writes``. A points-only grant's (no kind) waits for
+    nothing: ``issue_waiting_grant`` issues it at once."""
     kind = card_kind or of.card_kind
     return Grant.objects.create(
         origin=origin,
@@ -92,10 +93,11 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
 
 
 def issue_waiting_grant(grant: Grant, *, actor=None, actor_label: str = SystemActor.GRANTS) -> bool:
-    """Give a waiting grant its card and points; False (and the grant left pending_stock)
-    when no card is in stock. Runs inside the caller's transaction, grant row locked."""
+    """Give a waiting grant its card and points (a points-only grant its points: always); False
+    (and the grant left pending_stock) when no card is in stock. Runs inside the caller's
+    transaction, grant row locked."""
     kind = grant.card_kind  # the terms it was earned on, not the campaign's today
-    card_ids = take_cards(kind.pk, kind.code, 1)
+    card_ids = take_cards(kind.pk, kind.code, 1) if kind is not None else [None]
     if not card_ids:
         if grant.status != Grant.Status.PENDING_STOCK:
             grant.status = Grant.Status.PENDING_STOCK

@@ -20,6 +20,7 @@ from ..exceptions import (
     GrantNotInStatus,
     NotGrantedAgain,
     NotOverBudget,
+    PointsOnly,
     SameKind,
 )
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
@@ -36,12 +37,13 @@ def _void_locked(grant: Grant, reason: str, actor, *, tell: bool = True) -> None
     """Void a locked grant: its card is voided and its points reversed, once; its customer is
     told (``tell``), unless a replacement follows (they are told of that)."""
     if grant.status == Grant.Status.ISSUED:
-        void_card(
-            grant.card,
-            reason=f"grant {grant.grant_no} voided: {reason}",
-            actor=actor,
-            expected=Card.Status.ASSIGNED,
-        )
+        if grant.card_id is not None:  # none: points only
+            void_card(
+                grant.card,
+                reason=f"grant {grant.grant_no} voided: {reason}",
+                actor=actor,
+                expected=Card.Status.ASSIGNED,
+            )
         reverse_points(grant, note=reason)
     grant.status = Grant.Status.VOID
     grant.voided_at = timezone.now()
@@ -76,8 +78,10 @@ def reissue_grant(grant: Grant, *, reason: str, actor) -> Grant:
     """Replace an issued grant whose card is unusable: the old grant is voided (card voided,
     points reversed) and a new grant for the same invitation gets a new card and the points again
     (or waits for stock). The old grant links to the new one. Returns the new grant.
-    Raises ``ReasonRequired`` and ``GrantNotInStatus``."""
+    Raises ``ReasonRequired``, ``GrantNotInStatus`` and ``PointsOnly``."""
     old, reason = _locked_for_staff(grant, reason, allowed={Grant.Status.ISSUED})
+    if old.card_id is None:
+        raise PointsOnly(old)
     _void_locked(old, reason, actor, tell=False)
     return _replace(
         old,
@@ -109,7 +113,7 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
         raise KindSwitchedOff(kind.code)
     # a dearer kind spends the difference: it must fit the campaign's budget and today's limit
     ensure_room(old.campaign, kind.face_value - old.face_value, invitation_id=old.invitation_id)
-    was = f"{old.card_kind.code} ({old.face_value})"
+    was = f"{old.card_kind.code} ({old.face_value})" if old.card_kind else "points only"
     note = (
         f"in {kind.code} ({kind.face_value}) instead of {was}, "
         f"{kind.face_value - old.face_value:+} yuan: {reason}"
