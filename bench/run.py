@@ -22,7 +22,7 @@ def main() -> None:
         "--only",
         default="",
         help="comma-separated: grants,binding,grant_path,claims,upstream,imports,pages,load,detection,scheduling,"
-        "messages,retention,exports,budgets,fraud,funnel, reality, events (not in the default set: about 40 and 15 "
+        "deposits,messages,retention,exports,budgets,fraud,funnel, reality, events (not in the default set: about 40 and 15 "
         "minutes)",
     )
     parser.add_argument(
@@ -50,6 +50,7 @@ def main() -> None:
         binding,
         budgets,
         claims,
+        deposit_waits,
         detection,
         events_reality,
         exports,
@@ -79,6 +80,7 @@ def main() -> None:
         "load",
         "detection",
         "scheduling",
+        "deposits",
         "messages",
         "retention",
         "exports",
@@ -107,6 +109,7 @@ def main() -> None:
         ("load", lambda: load.run(args.quick, url)),
         ("detection", lambda: detection.run(args.quick)),
         ("scheduling", lambda: scheduling.run(args.quick)),
+        ("deposits", lambda: deposit_waits.run(args.quick)),
         ("reality", lambda: scheduling_reality.run(args.quick)),
         ("events", lambda: events_reality.run(args.quick)),
         ("messages", lambda: messages.run(args.quick)),
