@@ -19,6 +19,7 @@ their numbers from the inviter's own address within a day are two signals, and h
 """
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import JSONObject
+from django.utils.translation import gettext, gettext_lazy
 
 from .clients import digest
 from .models import Sighting
@@ -50,6 +52,8 @@ def sightings_of(inviter) -> ArraySubquery:
     )
 
 
+# The reasons as the grant stores them (in English, as every hold reason: the record), and as
+# staff read them (``shown``, in the admin's language).
 REASONS = {
     "same_device": "verified from the inviter's own device",
     "same_address": "verified from the inviter's address",
@@ -57,6 +61,43 @@ REASONS = {
     "ring": "the friend's own invitations lead back to the inviter",
     "at_minimum": "first deposit of {deposit} yuan, at the campaign's minimum of {minimum}",
 }
+SHOWN = {
+    "same_device": gettext_lazy("verified from the inviter's own device"),
+    "same_address": gettext_lazy("verified from the inviter's address"),
+    "crowd": gettext_lazy(
+        "one device or address verified %(count)s of the inviter's friends within %(hours)s h"
+    ),
+    "ring": gettext_lazy("the friend's own invitations lead back to the inviter"),
+    "at_minimum": gettext_lazy(
+        "first deposit of %(deposit)s yuan, at the campaign's minimum of %(minimum)s"
+    ),
+}
+HELD = "fraud signals, score {points}: "
+_HELD = re.compile(r"fraud signals, score (\d+): (.*)", re.DOTALL)
+_PARTS = {
+    name: re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(text)))
+    for name, text in REASONS.items()
+}
+
+
+def shown(stored: str) -> str | None:
+    """A fraud hold reason (``Score.hold_reason``) in the reader's language; None for any other
+    hold reason. A reason it does not know (cut at the column's length) stays as stored."""
+    held = _HELD.fullmatch(stored)
+    if held is None:
+        return None
+    parts = [_shown_part(part) for part in held.group(2).split("; ")]
+    return gettext("fraud signals, score %(points)s: %(reasons)s") % {
+        "points": held.group(1),
+        "reasons": gettext("; ").join(parts),
+    }
+
+
+def _shown_part(part: str) -> str:
+    for name, pattern in _PARTS.items():
+        if match := pattern.fullmatch(part):
+            return str(SHOWN[name]) % match.groupdict()
+    return part
 
 
 @dataclass(frozen=True)
@@ -75,7 +116,7 @@ class Score:
     reasons: list[str]
 
     def hold_reason(self) -> str:
-        return f"fraud signals, score {self.points}: " + "; ".join(self.reasons)
+        return HELD.format(points=self.points) + "; ".join(self.reasons)
 
 
 def scores(candidates: list[Candidate], sightings: dict[int, list]) -> dict[int, Score]:

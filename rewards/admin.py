@@ -21,6 +21,7 @@ from core.admin_tools import (
 )
 from invitations.phones import phone_or_none
 
+from . import hold_reasons
 from .admin_batches import CardBatchFilter
 from .exceptions import RewardError
 from .models import (
@@ -97,7 +98,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "side",
         "campaign",
         "status",
-        "hold_reason",
+        "held_because",
         "card",
         "points",
         "created_at",
@@ -128,7 +129,7 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
         "points",
         "status",
         "origin",
-        "hold_reason",
+        "held_because",
         "created_at",
         "issued_at",
         "first_revealed_at",
@@ -138,6 +139,11 @@ class GrantAdmin(PrivateSearchMixin, ReadOnlyAdmin):
     ]
     fields = readonly_fields
     inlines = [GrantEventInline]
+
+    @admin.display(description=_("hold reason"), ordering="hold_reason")
+    def held_because(self, grant) -> str:
+        return hold_reasons.shown(grant.hold_reason)
+
     actions = [
         reason_action(
             code,

@@ -48,6 +48,7 @@ from invitations.models import Customer, Invitation
 from invitations.selectors import invitations_in_rings
 from invitations.services.registration import customers_for_phones
 
+from .. import hold_reasons
 from ..batch_writes import insert_grants
 from ..events import grant_released_event
 from ..exceptions import GrantNotInStatus, NotQualified
@@ -63,11 +64,11 @@ from .issuing import SERVED_AHEAD, cards_for_new_grants, issue_waiting_grant, is
 def hold_reason(*, campaign_paused: bool, campaign_flagged: bool, inviter_flagged: bool) -> str:
     """Why a new grant must wait for a reviewer, or "" when it may be issued."""
     if campaign_paused:
-        return "campaign paused"
+        return hold_reasons.CAMPAIGN_PAUSED
     if campaign_flagged:
-        return "campaign flagged for review"
+        return hold_reasons.CAMPAIGN_FLAGGED
     if inviter_flagged:
-        return "inviter flagged for review"
+        return hold_reasons.INVITER_FLAGGED
     return ""
 
 

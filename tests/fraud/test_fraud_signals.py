@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fraud.clients import DEVICE_COOKIE
 from fraud.models import Sighting
@@ -83,6 +83,33 @@ def test_a_friend_verified_from_the_inviters_own_browser_is_held_with_the_reason
     )
     released = release_hold(grant, actor=admin_user, reason="checked: a real friend")
     assert released.status == "issued"
+
+
+def test_staff_read_the_reasons_in_their_language_and_the_record_keeps_them(inviter, admin_client):
+    from rewards.hold_reasons import shown
+
+    own = browser()
+    inviter_visits_their_page(inviter, own)
+    grant = grant_reward(friend_proves(inviter, own, "15900000001"))
+
+    listing = admin_client.get(reverse("admin:rewards_grant_changelist") + "?status__exact=held")
+    assert (
+        "欺诈信号，评分 3：好友在邀请人本人的设备上验证手机号；好友在邀请人的网络地址上验证手机号"
+        in listing.content.decode()
+    )
+    assert grant.hold_reason.startswith("fraud signals, score 3: ")  # the record, as written
+    with translation.override("zh-hans"):
+        crowd = "fraud signals, score 2: one device or address verified 4 of the inviter's "
+        crowd += "friends within 24 h; first deposit of 1000.00 yuan, at the campaign's minimum of 1000.00"
+        assert shown(crowd) == (
+            "欺诈信号，评分 2：同一设备或网络地址在 24 小时内验证了该邀请人的 4 位好友；"
+            "首次入金 1000.00 元，恰在活动最低要求 1000.00 元"
+        )
+        assert shown("inviter flagged for review") == "邀请人被标记待审核"
+        assert shown("fraud signals, score 2: something cut sho") == (
+            "欺诈信号，评分 2：something cut sho"
+        )
+        assert shown("written by a person") == "written by a person"
 
 
 def test_a_family_behind_one_home_router_is_not_held_for_that_alone(inviter):
