@@ -4,6 +4,19 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def refuse_points_alone(apps, schema_editor):
+    """Going back would need a card for every friend paid in points alone: say which campaigns."""
+    Campaign = apps.get_model("invitations", "Campaign")
+    alone = Campaign.objects.filter(friend_card_kind=None, friend_points__gt=0)
+    names = list(alone.values_list("name", flat=True)[:10])
+    if names:
+        raise RuntimeError(
+            "Cannot go back before invitations 0027: these campaigns pay the friend points "
+            f"without a card: {', '.join(names)}. Give them a friend's card kind, or no friend's "
+            "points, first."
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("cardpool", "0013_detection_indexes"),
@@ -37,4 +50,6 @@ class Migration(migrations.Migration):
                 verbose_name="friend's points",
             ),
         ),
+        # last, so that going back it runs first (operations are undone last to first)
+        migrations.RunPython(migrations.RunPython.noop, refuse_points_alone, elidable=True),
     ]

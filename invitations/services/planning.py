@@ -43,21 +43,26 @@ GROUP BY 1, 2, 3, 4
 """
 
 # The same for the accounts opened in time in campaigns that want a first deposit, by the age of
-# the account: when its wait for the deposit ended, and whether by a deposit.
+# the account: when its wait for the deposit ended, and whether by a deposit in time (qualified
+# by it, or by the deadline that an account which waited for its deposit has as its
+# ``qualify_by``: one made too late is no arrival). An invitation qualified before the campaign
+# asked for a deposit (none recorded) says nothing of deposits.
+FUNDED_IN_TIME = "funded_at IS NOT NULL AND (status = %(qualified)s OR funded_at <= qualify_by)"
 DEPOSITS = """
 SELECT invitation.campaign_id,
        greatest(width_bucket(extract(epoch FROM (
-           CASE WHEN funded_at IS NOT NULL THEN funded_at
+           CASE WHEN {funded_in_time} THEN funded_at
                 WHEN status = %(pending)s THEN now()
                 ELSE coalesce(decided_at, now()) END) - account_opened_at),
            %(edges)s::float8[]), 1) - 1,
-       funded_at IS NOT NULL,
+       {funded_in_time},
        status = %(pending)s,
        count(*)
 FROM {invitation} invitation JOIN {campaign} campaign ON campaign.id = invitation.campaign_id
 WHERE invited_at > now() - %(learn_from)s
   AND campaign.min_deposit IS NOT NULL
   AND {opened_in_time}
+  AND (funded_at IS NOT NULL OR status <> %(qualified)s)
 GROUP BY 1, 2, 3, 4
 """
 
@@ -80,9 +85,11 @@ def _histories() -> tuple[dict, dict]:
         "invitation": Invitation._meta.db_table,
         "campaign": Campaign._meta.db_table,
         "opened_in_time": OPENED_IN_TIME,
+        "funded_in_time": FUNDED_IN_TIME,
     }
     parameters = {
         "pending": Invitation.Status.PENDING,
+        "qualified": Invitation.Status.QUALIFIED,
         "edges": [edge.total_seconds() for edge in yield_plan.AGE_EDGES],
         "learn_from": LEARN_FROM,
     }

@@ -264,9 +264,21 @@ def test_the_wait_for_a_first_deposit_is_learned_by_the_accounts_age_and_followe
         next_check_at=now,
     )
 
+    # Neither are arrivals: five deposits after their deadline (expired), five friends who
+    # qualified before the campaign asked for a deposit (none recorded).
+    late = openers(5, now - timedelta(days=20), campaign=campaign)
+    Invitation.objects.filter(pk__in=[row.pk for row in late]).update(
+        status=Invitation.Status.EXPIRED,
+        qualify_by=F("account_opened_at") + timedelta(days=7),
+        funded_at=F("account_opened_at") + timedelta(days=9),
+        external_account_id=None,
+    )
+    openers(5, now - timedelta(days=20), campaign=campaign)
+
     assert make_poll_plans() == 2
     deposit = PollPlan.objects.get(campaign=campaign, stage=PollPlan.Stage.DEPOSIT)
     assert deposit.openings_seen == MIN_OPENINGS + 10
+    assert sum(deposit.hazards[yield_plan.band(timedelta(days=9)) :]) == 0
     at_two_days = yield_plan.band(timedelta(days=2))
     assert deposit.hazards[at_two_days] > 0 and deposit.hazards[0] == 0
     assert deposit.pending[yield_plan.band(timedelta(hours=30))] == 1
