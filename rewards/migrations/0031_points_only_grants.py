@@ -4,6 +4,17 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def refuse_points_only_grants(apps, schema_editor):
+    """Going back would need a card kind on every grant: say how many pay points only."""
+    Grant = apps.get_model("rewards", "Grant")
+    count = Grant.objects.filter(card_kind=None).count()
+    if count:
+        raise RuntimeError(
+            f"Cannot go back before rewards 0031: {count} grant(s) pay points only (no card "
+            "kind), which the older schema cannot hold."
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("cardpool", "0013_detection_indexes"),
@@ -56,4 +67,6 @@ class Migration(migrations.Migration):
                 name="grant_points_only_sound",
             ),
         ),
+        # last, so that going back it runs first (operations are undone last to first)
+        migrations.RunPython(migrations.RunPython.noop, refuse_points_only_grants, elidable=True),
     ]
