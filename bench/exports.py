@@ -17,12 +17,13 @@ from .database import libpq
 
 COPY_SQL = """
 COPY (
-    SELECT g.grant_no, g.created_at, g.issued_at, g.status, g.origin, c.name, k.code, g.face_value,
+    SELECT g.grant_no, g.created_at, g.issued_at, g.status, g.origin, c.name, coalesce(k.code, ''),
+           g.face_value,
            g.points, u.phone, i.invitee_phone, '****' || card.number_last4, g.voided_at,
            g.void_reason
     FROM rewards_grant g
     JOIN invitations_campaign c ON c.id = g.campaign_id
-    JOIN cardpool_cardkind k ON k.id = g.card_kind_id
+    LEFT JOIN cardpool_cardkind k ON k.id = g.card_kind_id  -- none: points only
     JOIN invitations_customer u ON u.id = g.inviter_id
     JOIN invitations_invitation i ON i.id = g.invitation_id
     LEFT JOIN cardpool_card card ON card.id = g.card_id
