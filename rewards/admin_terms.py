@@ -233,7 +233,7 @@ class CampaignWithTermsAdmin(CampaignAdmin):
         sides = dict(Grant.Side.choices)
 
         def terms(side, code, points, first, last) -> str:
-            shown = f"{sides[side]} · {code} + {points}"
+            shown = f"{sides[side]} · {code} + {points}" if code else f"{sides[side]} · {points}"
             if first is None:
                 return shown
             places = _("friends no. %(first)s–%(last)s") % {"first": first, "last": last}

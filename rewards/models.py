@@ -178,10 +178,11 @@ class Grant(models.Model):
                 | Q(issued_at__isnull=False) & (Q(card__isnull=False) | Q(card_kind__isnull=True)),
                 name="grant_issued_has_card",
             ),
-            # a points-only grant has points and never a card (it is issued in the transaction
-            # that makes or releases it: ``issuing.issue_waiting_grant``)
+            # a points-only grant has points, never a card, and never waits for stock (nothing
+            # would ever serve it: fulfilment goes by card kind)
             models.CheckConstraint(
-                condition=Q(card_kind__isnull=False) | Q(card__isnull=True, points__gt=0),
+                condition=Q(card_kind__isnull=False)
+                | Q(card__isnull=True, points__gt=0) & ~Q(status="pending_stock"),
                 name="grant_points_only_sound",
             ),
             models.CheckConstraint(

@@ -61,7 +61,11 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(
                     ("card_kind__isnull", False),
-                    models.Q(("card__isnull", True), ("points__gt", 0)),
+                    models.Q(
+                        ("card__isnull", True),
+                        ("points__gt", 0),
+                        models.Q(("status", "pending_stock"), _negated=True),
+                    ),
                     _connector="OR",
                 ),
                 name="grant_points_only_sound",

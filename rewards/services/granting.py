@@ -431,7 +431,8 @@ def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     if locked.status != Grant.Status.HELD:
         raise GrantNotInStatus(locked, Grant.Status.HELD)
     grant_released_event(locked, actor=actor, reason=reason)
-    locked.status = Grant.Status.PENDING_STOCK
+    if locked.card_kind_id is not None:  # points only: issued at once, never waiting
+        locked.status = Grant.Status.PENDING_STOCK
     locked.hold_reason = ""
     locked.save(update_fields=["status", "hold_reason"])
     issue_waiting_grant(locked, actor=actor, actor_label="")

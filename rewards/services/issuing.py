@@ -73,8 +73,9 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
     sequence, for the same invitation and on the same terms as ``of`` (invariant 17): a staff
     reissue's replacement, or a grant staff make again after a void. Only a reviewer's explicit
     choice (``staff.replace_in_kind``) gives another ``card_kind``, at its face value. The grant
-    paths write theirs with ``rewards.batch_writes``. A points-only grant's (no kind) waits for
-    nothing: ``issue_waiting_grant`` issues it at once."""
+    paths write theirs with ``rewards.batch_writes``. A points-only grant (no kind) waits for
+    nothing: it is made issued (the database refuses it waiting), and ``issue_waiting_grant``
+    books its points and says so."""
     kind = card_kind or of.card_kind
     return Grant.objects.create(
         origin=origin,
@@ -88,7 +89,8 @@ def create_waiting_grant(*, of: Grant, origin: str, card_kind=None):
         cap=of.cap,
         side=of.side,
         place=of.place,
-        status=Grant.Status.PENDING_STOCK,
+        status=Grant.Status.PENDING_STOCK if kind else Grant.Status.ISSUED,
+        issued_at=None if kind else timezone.now(),
     )
 
 

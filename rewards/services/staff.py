@@ -100,11 +100,13 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
     for stock, is voided (an issued card voided, its points reversed) and replaced by a grant of
     ``card_kind`` at that kind's face value, with the same points and cap. The reissued event
     records both kinds and the difference in value. Raises ``ReasonRequired``,
-    ``GrantNotInStatus``, ``SameKind`` and ``KindSwitchedOff``."""
+    ``GrantNotInStatus``, ``PointsOnly``, ``SameKind`` and ``KindSwitchedOff``."""
     allowed = {Grant.Status.ISSUED, Grant.Status.PENDING_STOCK}
     # the campaign's budget lock before the grant's, as in every path (its campaign never changes)
     lock_budgets([grant.campaign_id])
     old, reason = _locked_for_staff(grant, reason, allowed=allowed)
+    if old.card_kind_id is None:
+        raise PointsOnly(old)  # its terms are points: no card to pay them in
     if card_kind.pk == old.card_kind_id:
         raise SameKind(old, card_kind)
     # locked after the grant: the kind cannot be switched off before this grant is seen waiting
@@ -113,7 +115,7 @@ def replace_in_kind(grant: Grant, *, card_kind: CardKind, reason: str, actor) ->
         raise KindSwitchedOff(kind.code)
     # a dearer kind spends the difference: it must fit the campaign's budget and today's limit
     ensure_room(old.campaign, kind.face_value - old.face_value, invitation_id=old.invitation_id)
-    was = f"{old.card_kind.code} ({old.face_value})" if old.card_kind else "points only"
+    was = f"{old.card_kind.code} ({old.face_value})"
     note = (
         f"in {kind.code} ({kind.face_value}) instead of {was}, "
         f"{kind.face_value - old.face_value:+} yuan: {reason}"

@@ -24,6 +24,7 @@ from rewards.services import (
     void_grant,
 )
 from rewards.services.reconciliation import reconcile
+from rewards.services.staff import replace_in_kind
 from tests.factories import CampaignFactory, CustomerFactory, make_cards, qualified_invitation
 from tests.rewards.campaign_form import edit
 
@@ -88,7 +89,10 @@ def test_a_points_reward_has_no_card_to_reissue_show_or_report(campaign, admin_u
 
     with pytest.raises(PointsOnly):
         reissue_grant(grant, reason="card does not work", actor=admin_user)
+    with pytest.raises(PointsOnly):
+        replace_in_kind(grant, card_kind=campaign.card_kind, reason="a card", actor=admin_user)
     assert Grant.objects.get(pk=grant.pk).status == "issued"
+    assert Grant.objects.filter(invitation=invitation, side="friend").count() == 1
 
     client.force_login(grant.inviter.user)
     page = client.get(reverse("rewards:my_rewards")).content.decode()
@@ -104,7 +108,8 @@ def test_the_database_refuses_a_points_only_grant_without_points_or_with_a_card(
     invitation = qualified_invitation(campaign=campaign)
     grant_reward(invitation)
     grant = friend_grant(invitation)
-    for change in ({"points": 0}, {"card": Card.objects.filter(status="available").first()}):
+    card = Card.objects.filter(status="available").first()
+    for change in ({"points": 0}, {"card": card}, {"status": "pending_stock", "issued_at": None}):
         with pytest.raises(IntegrityError), transaction.atomic():
             Grant.objects.filter(pk=grant.pk).update(**change)
 
