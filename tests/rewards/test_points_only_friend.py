@@ -97,6 +97,7 @@ def test_a_points_reward_has_no_card_to_reissue_show_or_report(campaign, admin_u
     client.force_login(grant.inviter.user)
     page = client.get(reverse("rewards:my_rewards")).content.decode()
     assert "300 学习积分" in page and "积分已计入您的积分账户。" in page
+    assert "· 300 积分" not in page  # said once, in its title
     assert reverse("rewards:reveal_card", args=[grant.grant_no]) not in page
     shown = client.post(reverse("rewards:reveal_card", args=[grant.grant_no]), follow=True)
     assert "只含积分" in shown.content.decode()
