@@ -22,6 +22,10 @@ class Sighting(models.Model):
     step = models.CharField(max_length=16, choices=Step.choices, verbose_name=_("step"))
     # the inviter whose link or pages it was (a customer's id: this app reads no customer)
     inviter_id = models.BigIntegerField(verbose_name=_("inviter"))
+    # the campaign the link showed (link_visit only; a campaign's id: this app reads none), so
+    # that campaigns running at once count their own visits; None: none ran, or recorded before
+    # it was kept
+    campaign_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("campaign"))
     # the number proved (phone_verified only), as a digest like the others
     phone = models.CharField(max_length=32, blank=True, verbose_name=_("phone (digest)"))
     address = models.CharField(max_length=32, blank=True, verbose_name=_("address (digest)"))
@@ -33,6 +37,12 @@ class Sighting(models.Model):
         verbose_name_plural = _("sightings")
         indexes = [
             models.Index(fields=["inviter_id", "step", "seen_at"], name="sighting_by_inviter"),
+            # the funnel's count of a campaign's link visits
+            models.Index(
+                fields=["campaign_id", "seen_at"],
+                condition=models.Q(step="link_visit"),
+                name="sighting_visits_by_campaign",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -18,9 +18,9 @@ SIGHTING_EVERY = timedelta(hours=1)
 
 
 _RECORD = """
-INSERT INTO fraud_sighting (step, inviter_id, phone, address, device, seen_at)
-SELECT %(step)s::varchar, %(inviter)s::bigint, %(phone)s::varchar, %(address)s::varchar,
-       %(device)s::varchar, now()
+INSERT INTO fraud_sighting (step, inviter_id, campaign_id, phone, address, device, seen_at)
+SELECT %(step)s::varchar, %(inviter)s::bigint, %(campaign)s::bigint, %(phone)s::varchar,
+       %(address)s::varchar, %(device)s::varchar, now()
 WHERE NOT EXISTS (
     SELECT 1 FROM fraud_sighting
     WHERE inviter_id = %(inviter)s::bigint AND step = %(step)s::varchar
@@ -29,12 +29,21 @@ WHERE NOT EXISTS (
 """
 
 
-def record_sighting(step: str, client: Client, *, inviter_id: int, phone: str = "") -> bool:
+def record_sighting(
+    step: str,
+    client: Client,
+    *,
+    inviter_id: int,
+    phone: str = "",
+    campaign_id: int | None = None,
+) -> bool:
     """Note ``client`` at ``step`` of ``inviter_id``'s referral (``phone``: the number proved,
-    kept as a digest); False when it was noted in the last hour already. One statement."""
+    kept as a digest; ``campaign_id``: the campaign a link visit saw); False when it was noted
+    in the last hour already. One statement."""
     params = {
         "step": str(step),
         "inviter": inviter_id,
+        "campaign": campaign_id,
         "phone": digest("phone", phone) if phone else "",
         "address": client.address,
         "device": client.device,

@@ -2,9 +2,9 @@
 cluster): a handful of GROUP BY statements per campaign, each over that campaign's rows only,
 written as a campaign's days and summary in one transaction (the page never sees half).
 
-The steps, by day (Beijing time): link visits (``fraud`` sightings of an invite link while the
-campaign ran, at most one an hour per browser and link: visits are not tied to a campaign, so
-campaigns running at once share them; a day keeps its count once the sightings are deleted), phones
+The steps, by day (Beijing time): link visits (``fraud`` sightings of an invite link that showed
+the campaign, at most one an hour per browser and link; those recorded before a visit named its
+campaign, by the campaign's dates; a day keeps its count once the sightings are deleted), phones
 verified (invitations, staff's attributions left out), accounts opened (not an existing
 customer's), accounts funded (the first deposit), inviters rewarded (the inviter's live grants by
 the day they were made). The cost is every live grant, both sides, at face value plus points at
@@ -53,9 +53,12 @@ def count_campaign(campaign: Campaign, now) -> tuple[list[FunnelDay], FunnelSumm
     steps = {
         "visits": _by_day(
             Sighting.objects.filter(
+                Q(campaign_id=campaign.pk)
+                # recorded before visits named their campaign: by the campaign's dates
+                | Q(
+                    campaign_id=None, seen_at__gte=campaign.starts_at, seen_at__lt=campaign.ends_at
+                ),
                 step=Sighting.Step.LINK_VISIT,
-                seen_at__gte=campaign.starts_at,
-                seen_at__lt=campaign.ends_at,
             ),
             "seen_at",
         ),

@@ -93,7 +93,12 @@ def landing(request, code: str):
     inviter = _inviter(code)
     campaign = current_campaign()
     if request.method == "GET":
-        record_sighting(Sighting.Step.LINK_VISIT, client_of(request), inviter_id=inviter.pk)
+        record_sighting(
+            Sighting.Step.LINK_VISIT,
+            client_of(request),
+            inviter_id=inviter.pk,
+            campaign_id=campaign.pk if campaign else None,
+        )
     form = InviteeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and campaign is not None and form.is_valid():
         phone = form.cleaned_data["phone"]

@@ -159,3 +159,20 @@ def test_a_days_visits_stay_once_their_sightings_are_deleted_and_no_deposit_no_f
     url = reverse("admin:funnel_campaign", args=[campaign.pk])
     header = admin_client.get(url, {"csv": "days"}).content.decode("utf-8-sig").splitlines()[0]
     assert "已入金" not in header and "已开户" in header
+
+
+def test_campaigns_running_at_once_count_the_visits_of_their_own_links(campaign, client):
+    from tests.factories import CampaignFactory as Factory
+
+    later = Factory(name="夏季", starts_at=campaign.starts_at + timedelta(minutes=1))
+    inviter = CustomerFactory()
+    landing = reverse("invitations:landing", args=[inviter.invite_code])
+    assert client.get(landing).status_code == 200  # the link shows the campaign started last
+    assert Sighting.objects.get(step="link_visit").campaign_id == later.pk
+    # recorded before visits named their campaign: counted by each campaign's dates
+    Sighting.objects.create(step="link_visit", inviter_id=inviter.pk, seen_at=timezone.now())
+
+    refresh_funnels()
+
+    visits = dict(FunnelDay.objects.values_list("campaign__name", "visits"))
+    assert visits == {"夏季": 2, "<b>春季</b>": 1}
