@@ -86,6 +86,16 @@ def next_check(facts: Facts, now: datetime, policy: Policy, plan: Plan | None = 
     return NextCheck(min(now + wait, final), priority)
 
 
+def typical_wait(age: timedelta, policy: Policy) -> timedelta:
+    """About how long the fixed waits leave between two lookups of an invitation of ``age``
+    (no signal): while young they double from ``first_wait``, so about the age itself (within
+    ``first_wait`` and ``young_longest_wait``); then a quarter of the age (up to ``max_gap``).
+    What the poll plans count as the load of invitations that have no plan yet."""
+    if age < policy.young_for:
+        return min(max(age, policy.first_wait), policy.young_longest_wait)
+    return min(max(age / 4, policy.young_longest_wait), policy.max_gap)
+
+
 def after_signal(
     facts: Facts, now: datetime, policy: Policy, scheduled: datetime | None = None
 ) -> NextCheck:

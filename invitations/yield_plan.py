@@ -34,6 +34,13 @@ PRIOR_WEIGHT = 200  # a campaign's own history counts as much as this many invit
 MIN_OPENINGS = 30  # fewer openings seen in all campaigns together: no plan, the fixed policy
 
 
+def typical_age(index: int) -> timedelta:
+    """An age in the middle of band ``index`` (the last: half as old again as its start)."""
+    if index + 1 < BANDS:
+        return (AGE_EDGES[index] + AGE_EDGES[index + 1]) / 2
+    return AGE_EDGES[index] * 1.5
+
+
 def band(age: timedelta) -> int:
     """The band of an age (a negative age, a clock's hiccup, is the first)."""
     minutes = age.total_seconds() / 60
@@ -106,12 +113,14 @@ def make_plans(
     shortest: timedelta,
     longest: timedelta,
     group: Callable[[Hashable], Hashable] = lambda key: None,
+    fixed_wait: Callable[[int], float] | None = None,
 ) -> dict[Hashable, Plan]:
     """A plan for each key of ``histories`` (a campaign, or a campaign's stage), from the history
     of every key of its ``group`` (what one wait is waiting for: an opening, a first deposit)
     and the pending invitations by band (``pending``, by key), so that the plans together ask
     about ``lookups_per_second``. None for a group while fewer than ``MIN_OPENINGS`` of its
-    events were seen."""
+    events were seen: its invitations follow the fixed waits, about ``fixed_wait(band)``
+    seconds apart, and what they ask comes off the plans' budget."""
     overall: dict[Hashable, History] = {}
     for key, history in histories.items():
         overall[group(key)] = overall.get(group(key), History()) + history
@@ -127,6 +136,13 @@ def make_plans(
     }
     if not rates:
         return {}
+    if fixed_wait is not None:
+        lookups_per_second -= sum(
+            count / fixed_wait(index)
+            for key in histories
+            if key not in rates
+            for index, count in enumerate(pending.get(key, ()))
+        )
     low, high = shortest.total_seconds(), longest.total_seconds()
 
     def waits(scale: float, key: Hashable) -> list[float]:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from core.clock import database_now
 
 from .. import yield_plan
-from ..check_policy import Policy
+from ..check_policy import Policy, typical_wait
 from ..models import Campaign, Invitation, PollPlan
 
 Stage = PollPlan.Stage
@@ -115,7 +115,13 @@ def make_poll_plans() -> int:
     histories, pending = _histories()
     policy = Policy.from_settings()
     plans = yield_plan.make_plans(
-        histories, pending, routine_budget(), policy.first_wait, policy.max_gap, group=itemgetter(1)
+        histories,
+        pending,
+        routine_budget(),
+        policy.first_wait,
+        policy.max_gap,
+        group=itemgetter(1),
+        fixed_wait=lambda band: typical_wait(yield_plan.typical_age(band), policy).total_seconds(),
     )
     now = database_now()
     for stage in Stage:

@@ -108,6 +108,28 @@ def test_each_stage_learns_from_its_own_events_and_the_stages_share_the_budget()
     ]
 
 
+def test_the_invitations_of_a_stage_without_a_plan_take_their_share_of_the_budget_first():
+    few = {(1, "opening"): YOUNG_OPENERS, (1, "deposit"): history({9: 3}, {BANDS - 1: 50})}
+    pending = {key: [100] * BANDS for key in few}
+    plans = make_plans(
+        few, pending, 3.0, SHORTEST, LONGEST, group=lambda k: k[1], fixed_wait=lambda band: 3600.0
+    )
+    by_fixed_waits = 100 * BANDS / 3600  # the accounts waiting for a deposit, each hourly
+    assert list(plans) == [(1, "opening")]
+    assert asked(plans, pending) == pytest.approx(3.0 - by_fixed_waits, rel=0.01)
+
+
+def test_the_fixed_waits_are_about_the_age_while_young_then_a_quarter_of_it():
+    from invitations.check_policy import typical_wait
+
+    policy = Policy()
+    assert typical_wait(timedelta(0), policy) == policy.first_wait
+    assert typical_wait(timedelta(minutes=20), policy) == timedelta(minutes=20)
+    assert typical_wait(timedelta(hours=3), policy) == policy.young_longest_wait
+    assert typical_wait(timedelta(days=1), policy) == timedelta(hours=6)
+    assert typical_wait(timedelta(days=9), policy) == policy.max_gap
+
+
 def test_the_poller_follows_the_plan_and_signals_and_the_window_still_come_first():
     invited = timezone.now() - timedelta(hours=3)
     facts = Facts(invited, invited + timedelta(days=30), attempts=3)
