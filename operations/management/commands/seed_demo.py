@@ -45,7 +45,7 @@ def demo_cards(prefix: str, count: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
 
 
-def _sightings(customer: Customer, phone: str) -> None:
+def _sightings(customer: Customer, phone: str, campaign_id: int) -> None:
     """Twenty visits of the customer's invite link (the funnel's first step), and a fraud
     signal: the fourth friend proved their number from the customer's own phone (the browser
     the customer uses for /me/), so their rewards, both sides, are held for a reviewer."""
@@ -57,6 +57,7 @@ def _sightings(customer: Customer, phone: str) -> None:
         Sighting(
             step="link_visit",
             inviter_id=customer.pk,
+            campaign_id=campaign_id,
             device=digest("device", f"demo-visitor-{n}"),
             address=digest("address", f"demo-visitor-{n}"),
             seen_at=now - timedelta(minutes=n),
@@ -157,7 +158,7 @@ class Command(BaseCommand):
                 )
                 invitation.next_check_at = now  # check at the first poll
                 invitation.save(update_fields=["next_check_at"])
-        _sightings(customer, friends[3])
+        _sightings(customer, friends[3], campaign.pk)
         channels = ["app", "h5", "wechat", "one_click", "branch"]
         invited_at = dict(customer.invitations.values_list("invitee_phone", "invited_at"))
         # Opened after each invitation (a second, then a minute apart): an account opened before
