@@ -104,10 +104,8 @@ def friend_terms_of(locked: dict) -> dict | None:
     """The terms of the invited friend's grant (a card, points, or both), or None when the
     campaign rewards only the inviter (or the friend's number was erased at their request:
     nobody to pay)."""
-    kind = locked["campaign__friend_card_kind_id"]
-    if kind is None and not locked["campaign__friend_points"]:
-        return None
-    if locked["phone_erased_at"] is not None:
+    rewarded = locked["campaign__friend_card_kind_id"] or locked["campaign__friend_points"]
+    if not rewarded or locked["phone_erased_at"] is not None:
         return None
     return {
         "side": Grant.Side.FRIEND,
@@ -431,7 +429,7 @@ def release_hold(grant: Grant, *, actor, reason: str = "") -> Grant:
     if locked.status != Grant.Status.HELD:
         raise GrantNotInStatus(locked, Grant.Status.HELD)
     grant_released_event(locked, actor=actor, reason=reason)
-    if locked.card_kind_id is not None:  # points only: issued at once, never waiting
+    if locked.card_kind_id is not None:  # a card to wait for (points only: issued at once)
         locked.status = Grant.Status.PENDING_STOCK
     locked.hold_reason = ""
     locked.save(update_fields=["status", "hold_reason"])

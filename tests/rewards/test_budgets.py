@@ -182,13 +182,18 @@ def test_eight_processes_racing_for_the_last_yuan_never_overspend(batched):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.concurrency
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "in batches"])
-def test_eight_processes_paying_both_sides_never_overspend_nor_pay_one_side_alone(batched):
-    """A campaign that rewards the friend too (#32): an invitation costs both its sides, paid
-    together or recorded over the budget together."""
+@pytest.mark.parametrize("paid_in", ["card", "points"])
+def test_eight_processes_paying_both_sides_never_overspend_nor_pay_one_side_alone(batched, paid_in):
+    """A campaign that rewards the friend too (#32), in a 10-yuan card or in 200 points at 5 fen
+    (points alone): an invitation costs both its sides, paid together or recorded over the
+    budget together."""
     campaign = budgeted(budget=3 * (REWARD + 10) + 10, cards=40)  # three pairs fit, not four
-    friend_kind = CardKindFactory(code="JD10", name="JD 10", face_value=Decimal("10.00"))
-    make_cards(friend_kind, 40, prefix="F")
-    campaign.friend_card_kind = friend_kind
+    if paid_in == "card":
+        friend_kind = CardKindFactory(code="JD10", name="JD 10", face_value=Decimal("10.00"))
+        make_cards(friend_kind, 40, prefix="F")
+        campaign.friend_card_kind = friend_kind
+    else:
+        campaign.friend_card_kind, campaign.friend_points = None, 200
     campaign.save()
     spent = race_for_the_budget(campaign, batched)
     assert spent == 3 * (REWARD + 10)
@@ -198,6 +203,12 @@ def test_eight_processes_paying_both_sides_never_overspend_nor_pay_one_side_alon
               GROUP BY invitation_id HAVING count(*) <> 2) lone"""
     assert scalar(lone) == 0
     assert scalar("SELECT count(*) FROM rewards_unrewardedinvitation") == 13
+    # each paid friend's points booked once (invariant 6)
+    friends_points = scalar(
+        """SELECT coalesce(sum(e.amount), 0) FROM rewards_pointsentry e
+           JOIN rewards_grant g ON g.id = e.grant_id WHERE g.side = 'friend'"""
+    )
+    assert friends_points == (3 * 200 if paid_in == "points" else 0)
 
 
 @pytest.mark.django_db
