@@ -3,8 +3,8 @@ cluster): a handful of GROUP BY statements per campaign, each over that campaign
 written as a campaign's days and summary in one transaction (the page never sees half).
 
 The steps, by day (Beijing time): link visits (``fraud`` sightings of an invite link that showed
-the campaign, at most one an hour per browser and link; those recorded before a visit named its
-campaign, by the campaign's dates; a day keeps its count once the sightings are deleted), phones
+the campaign, at most one an hour per browser and link; a day keeps its count once the sightings
+are deleted, and the days counted before visits named their campaign keep theirs), phones
 verified (invitations, staff's attributions left out), accounts opened (not an existing
 customer's), accounts funded (the first deposit), inviters rewarded (the inviter's live grants by
 the day they were made). The cost is every live grant, both sides, at face value plus points at
@@ -52,14 +52,7 @@ def count_campaign(campaign: Campaign, now) -> tuple[list[FunnelDay], FunnelSumm
     value = F("face_value") + F("points") * campaign.point_value
     steps = {
         "visits": _by_day(
-            Sighting.objects.filter(
-                Q(campaign_id=campaign.pk)
-                # recorded before visits named their campaign: by the campaign's dates
-                | Q(
-                    campaign_id=None, seen_at__gte=campaign.starts_at, seen_at__lt=campaign.ends_at
-                ),
-                step=Sighting.Step.LINK_VISIT,
-            ),
+            Sighting.objects.filter(step=Sighting.Step.LINK_VISIT, campaign_id=campaign.pk),
             "seen_at",
         ),
         "verified": _by_day(invitations.exclude(channel=Invitation.Channel.STAFF), "invited_at"),

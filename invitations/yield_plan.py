@@ -120,7 +120,8 @@ def make_plans(
     and the pending invitations by band (``pending``, by key), so that the plans together ask
     about ``lookups_per_second``. None for a group while fewer than ``MIN_OPENINGS`` of its
     events were seen: its invitations follow the fixed waits, about ``fixed_wait(band)``
-    seconds apart, and what they ask comes off the plans' budget."""
+    seconds apart, and what they ask comes off the plans' budget (none at all when that leaves
+    nothing: every invitation on the fixed waits)."""
     overall: dict[Hashable, History] = {}
     for key, history in histories.items():
         overall[group(key)] = overall.get(group(key), History()) + history
@@ -143,6 +144,8 @@ def make_plans(
             if key not in rates
             for index, count in enumerate(pending.get(key, ()))
         )
+        if lookups_per_second <= 0:
+            return {}  # the fixed waits alone ask for the whole budget: they keep it all
     low, high = shortest.total_seconds(), longest.total_seconds()
 
     def waits(scale: float, key: Hashable) -> list[float]:

@@ -60,5 +60,5 @@ class Migration(migrations.Migration):
                 fields=("campaign", "stage"), name="poll_plan_one_per_stage"
             ),
         ),
-        migrations.RunPython(migrations.RunPython.noop, forget_deposit_plans, elidable=True),
+        migrations.RunPython(migrations.RunPython.noop, forget_deposit_plans),
     ]

@@ -51,5 +51,5 @@ class Migration(migrations.Migration):
             ),
         ),
         # last, so that going back it runs first (operations are undone last to first)
-        migrations.RunPython(migrations.RunPython.noop, refuse_points_alone, elidable=True),
+        migrations.RunPython(migrations.RunPython.noop, refuse_points_alone),
     ]

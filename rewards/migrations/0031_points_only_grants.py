@@ -72,5 +72,5 @@ class Migration(migrations.Migration):
             ),
         ),
         # last, so that going back it runs first (operations are undone last to first)
-        migrations.RunPython(migrations.RunPython.noop, refuse_points_only_grants, elidable=True),
+        migrations.RunPython(migrations.RunPython.noop, refuse_points_only_grants),
     ]

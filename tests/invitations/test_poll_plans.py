@@ -117,6 +117,11 @@ def test_the_invitations_of_a_stage_without_a_plan_take_their_share_of_the_budge
     by_fixed_waits = 100 * BANDS / 3600  # the accounts waiting for a deposit, each hourly
     assert list(plans) == [(1, "opening")]
     assert asked(plans, pending) == pytest.approx(3.0 - by_fixed_waits, rel=0.01)
+    # when the fixed waits alone ask for the whole budget, everyone stays on them
+    every_minute = make_plans(
+        few, pending, 3.0, SHORTEST, LONGEST, group=lambda k: k[1], fixed_wait=lambda band: 60.0
+    )
+    assert every_minute == {}
 
 
 def test_the_fixed_waits_are_about_the_age_while_young_then_a_quarter_of_it():
