@@ -122,12 +122,7 @@ def parse_reply(phone: str, payload) -> AccountStatus:
         or not account_id.isprintable()
     ):
         raise InvalidUpstreamReply("'account_id' is missing or invalid")
-    try:
-        opened_time = datetime.fromisoformat(opened_at)
-    except (TypeError, ValueError):
-        raise InvalidUpstreamReply("'opened_at' is not an ISO 8601 time") from None
-    if opened_time.tzinfo is None:
-        raise InvalidUpstreamReply("'opened_at' has no time zone")
+    opened_time = _aware_time(opened_at, "opened_at")
     if channel not in CHANNELS:
         raise InvalidUpstreamReply(f"unknown channel {str(channel)[:20]!r}")
     funded_at, first_deposit = _first_deposit(payload, opened_time)
@@ -136,18 +131,24 @@ def parse_reply(phone: str, payload) -> AccountStatus:
     )
 
 
+def _aware_time(value, name: str) -> datetime:
+    """The reply's ``name``, an ISO 8601 time with its zone; raise ``InvalidUpstreamReply``."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidUpstreamReply(f"'{name}' is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidUpstreamReply(f"'{name}' has no time zone")
+    return parsed
+
+
 def _first_deposit(payload: dict, opened_at: datetime) -> tuple[datetime | None, Decimal | None]:
     """The reply's first deposit (``first_deposit_at``, ``first_deposit_amount``: both, or
     neither for an account not funded yet); raise ``InvalidUpstreamReply``."""
     at, amount = payload.get("first_deposit_at"), payload.get("first_deposit_amount")
     if at is None and amount is None:
         return None, None
-    try:
-        funded_at = datetime.fromisoformat(at)
-    except (TypeError, ValueError):
-        raise InvalidUpstreamReply("'first_deposit_at' is not an ISO 8601 time") from None
-    if funded_at.tzinfo is None:
-        raise InvalidUpstreamReply("'first_deposit_at' has no time zone")
+    funded_at = _aware_time(at, "first_deposit_at")
     if funded_at < opened_at:
         raise InvalidUpstreamReply("'first_deposit_at' is before the account was opened")
     # yuan as a JSON string with at most two decimals: a float would round money

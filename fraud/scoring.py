@@ -72,8 +72,9 @@ SHOWN = {
         "first deposit of %(deposit)s yuan, at the campaign's minimum of %(minimum)s"
     ),
 }
-HELD = "fraud signals, score {points}: "
-_HELD = re.compile(r"fraud signals, score (\d+): (.*)", re.DOTALL)
+HELD_PREFIX = "fraud signals, score "  # every hold reason the score writes starts so
+HELD = HELD_PREFIX + "{points}: "
+_HELD = re.compile(re.escape(HELD_PREFIX) + r"(\d+): (.*)", re.DOTALL)
 _PARTS = {
     name: re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(text)))
     for name, text in REASONS.items()

@@ -70,7 +70,7 @@ class FunnelAdmin(ReadOnlyAdmin):
             "funnel": funnel,
             "rates": [(STEP_LABELS[step], n, share) for step, n, share in funnel.rates()],
             "funnel_chart": charts.funnel(
-                [(str(STEP_LABELS[step]), n) for step, n, _share in funnel.rates()],
+                [(str(STEP_LABELS[step]), n, share) for step, n, share in funnel.rates()],
                 str(_("The funnel: each step's count and its share of the step before")),
             ),
             "days_chart": charts.lines(

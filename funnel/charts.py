@@ -25,23 +25,18 @@ def _text_width(text: str) -> int:
     return sum(15 if ord(character) >= 0x2E80 else 8 for character in text)
 
 
-def _count_text(steps: list[tuple[str, int]], index: int) -> str:
-    """A step's count, and its share of the step before (none for the first, or after none)."""
-    value = steps[index][1]
-    before = steps[index - 1][1] if index else 0
-    return f"{value:,}" + (f" · {100 * value / before:.0f}%" if before else "")
-
-
-def funnel(steps: list[tuple[str, int]], title: str) -> SafeString:
-    """Horizontal bars, one per step, as long as its count; each says its count and its share
-    of the step before."""
-    top = max([value for _, value in steps] + [1])
+def funnel(steps: list[tuple[str, int, float | None]], title: str) -> SafeString:
+    """Horizontal bars, one per step (its label, count and share of the step before, or None),
+    as long as its count; each says its count and its share."""
+    top = max([value for _, value, _ in steps] + [1])
     row = 34
-    counts = [_count_text(steps, index) for index in range(len(steps))]
-    label_width = min(max([_text_width(label) for label, _ in steps] + [0]) + 8, WIDTH // 2)
+    counts = [
+        f"{value:,}" + ("" if share is None else f" · {share:.0f}%") for _, value, share in steps
+    ]
+    label_width = min(max([_text_width(label) for label, _, _ in steps] + [0]) + 8, WIDTH // 2)
     room = max(WIDTH - label_width - max(_text_width(text) for text in [*counts, ""]) - 8, 0)
     parts = []
-    for index, ((label, value), count) in enumerate(zip(steps, counts, strict=True)):
+    for index, ((label, value, _), count) in enumerate(zip(steps, counts, strict=True)):
         y = index * row + 6
         length = room * value / top
         parts.append(

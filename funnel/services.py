@@ -24,6 +24,7 @@ from cardpool.models import Card
 from cardpool.selectors import allocation_horizon
 from core.clock import database_now
 from fraud.models import Sighting
+from fraud.scoring import HELD_PREFIX
 from invitations import ladder
 from invitations.models import Campaign, Invitation
 from rewards.models import Grant
@@ -85,9 +86,7 @@ def _summary(campaign: Campaign, live: QuerySet, now) -> FunnelSummary:
         grants=Count("pk"),
         friends=Count("pk", filter=Q(side=Grant.Side.FRIEND)),
         held=Count("pk", filter=Q(status=Grant.Status.HELD)),
-        fraud=Count(
-            "pk", filter=Q(status=Grant.Status.HELD, hold_reason__startswith="fraud signals")
-        ),
+        fraud=Count("pk", filter=Q(status=Grant.Status.HELD, hold_reason__startswith=HELD_PREFIX)),
         spent=Sum(F("face_value") + F("points") * campaign.point_value),
     )
     places = live.filter(side=Grant.Side.INVITER).values("place").annotate(n=Count("pk"))

@@ -421,6 +421,16 @@ def _desk_figures(now: datetime) -> dict:
     }
 
 
+def ladder_kinds(ladders) -> dict[int, tuple[str, Decimal]]:
+    """The code and face value of every card kind the ``ladders`` (``Campaign.ladder`` values)
+    name, by id: one statement, none without a ladder."""
+    ids = {step.card_kind_id for value in ladders for step in ladder.steps(value)}
+    if not ids:
+        return {}
+    kinds = CardKind.objects.filter(pk__in=sorted(ids)).values_list("pk", "code", "face_value")
+    return {pk: (code, face) for pk, code, face in kinds}
+
+
 @dataclass(frozen=True)
 class LadderStep:
     start: int  # from the n-th friend on
@@ -447,16 +457,11 @@ def ladder_progress(customer: Customer, campaign: Campaign | None) -> LadderProg
     Two statements: the step kinds' face values and the inviter's places."""
     if campaign is None or not campaign.ladder:
         return None
-    steps = ladder.steps(campaign.ladder)
-    faces = dict(
-        CardKind.objects.filter(pk__in=[step.card_kind_id for step in steps]).values_list(
-            "pk", "face_value"
-        )
-    )
+    kinds = ladder_kinds([campaign.ladder])
     shown = [
-        LadderStep(step.start, faces[step.card_kind_id], step.points)
-        for step in steps
-        if step.card_kind_id in faces
+        LadderStep(step.start, kinds[step.card_kind_id][1], step.points)
+        for step in ladder.steps(campaign.ladder)
+        if step.card_kind_id in kinds
     ]
     friends = (
         Grant.objects.filter(inviter=customer, campaign=campaign, side=Grant.Side.INVITER)

@@ -36,12 +36,16 @@ def customer_user_for_phone(phone: str):
     except InvalidPhone:
         return None
     customer = Customer.objects.select_related("user").filter(phone=normalized).first()
-    if customer is None:
-        try:
-            customer = register_customer(normalized, None)
-        except PhoneTaken:  # made a moment ago by another request
-            customer = Customer.objects.select_related("user").get(phone=normalized)
-    return customer.user
+    return (customer or _made_for(normalized)).user
+
+
+def _made_for(phone: str) -> Customer:
+    """A customer for a stored number, made now without a password, or the one another
+    transaction made for it a moment ago."""
+    try:
+        return register_customer(phone, None)
+    except PhoneTaken:
+        return Customer.objects.select_related("user").get(phone=phone)
 
 
 def customers_for_phones(phones: list[str]) -> dict[str, int]:
@@ -56,8 +60,5 @@ def customers_for_phones(phones: list[str]) -> dict[str, int]:
     found = dict(Customer.objects.filter(phone__in=wanted).values_list("phone", "pk"))
     for phone in wanted:
         if phone not in found:
-            try:
-                found[phone] = register_customer(phone, None).pk
-            except PhoneTaken:  # made a moment ago by another transaction
-                found[phone] = Customer.objects.values_list("pk", flat=True).get(phone=phone)
+            found[phone] = _made_for(phone).pk
     return found

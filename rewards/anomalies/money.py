@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from cardpool.models import CardKind
 from invitations import ladder
 from invitations.models import Campaign
 
 from ..models import AnomalyRule
+from ..selectors import ladder_kinds
 from ..spending import grant_value, spent
 from .registry import WARNING, Found, once_per_run, rule, setting
 
@@ -30,8 +30,7 @@ def _read_budgets(now: datetime):
         )
     )
     sums = spent({campaign.pk: campaign.point_value for campaign in campaigns}, now)
-    step_kinds = {step.card_kind_id for c in campaigns for step in ladder.steps(c.ladder)}
-    faces = dict(CardKind.objects.filter(pk__in=step_kinds).values_list("pk", "face_value"))
+    faces = {pk: face for pk, (_code, face) in ladder_kinds(c.ladder for c in campaigns).items()}
     for campaign in campaigns:
         so_far = sums[campaign.pk].total if campaign.pk in sums else 0
         yield campaign, so_far, next_reward_value(campaign, faces)

@@ -40,7 +40,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
-from cardpool.models import CardKind
 from core.compiled import CompiledQuery
 from fraud.scoring import Candidate, scores, sightings_of
 from invitations import ladder
@@ -55,7 +54,7 @@ from ..exceptions import GrantNotInStatus, NotQualified
 from ..lock_objects import grants_for_update, invitations_for_reward, inviters_for_update
 from ..models import Grant, UnrewardedInvitation
 from ..numbers import next_grant_nos
-from ..selectors import reward_state
+from ..selectors import ladder_kinds, reward_state
 from ..spending import grant_value
 from .budgets import Budgets
 from .issuing import SERVED_AHEAD, cards_for_new_grants, issue_waiting_grant, issue_waiting_grants
@@ -263,13 +262,13 @@ def grant_locked(ids: list[int]) -> Granted:
         inviter_ids, campaign_ids
     ):
         live[(inviter_id, campaign_id)], places[(inviter_id, campaign_id)] = n_live, n_places
-    ladder_kinds = _ladder_kinds(rows)
+    step_kinds = ladder_kinds([row["campaign__ladder"] for row in rows])
     budgets = Budgets(rows)
     units = []  # the grants to make: an invitation's terms on each side, with its row
     for row in rows:  # in id order: the earlier invitation takes the last place under the cap
         key = (row["inviter_id"], row["campaign_id"])
         under_cap = live[key] < row["campaign__max_rewards_per_inviter"]
-        terms = [terms_of(row, places[key] + 1, ladder_kinds)] if under_cap else []
+        terms = [terms_of(row, places[key] + 1, step_kinds)] if under_cap else []
         terms += [friend] if (friend := friend_terms_of(row)) else []
         value = sum(
             (
@@ -359,16 +358,6 @@ def _fraud_holds(rows: list[dict]) -> dict[int, str]:
     ]
     sightings = {row["inviter_id"]: row["inviter_sightings"] for row in rows}
     return {key: score.hold_reason()[:200] for key, score in scores(candidates, sightings).items()}
-
-
-def _ladder_kinds(rows: list[dict]) -> dict[int, tuple[str, Decimal]]:
-    """The code and face value of every card kind the rows' campaigns' ladders name (one
-    statement, none for campaigns without a ladder)."""
-    ids = {step.card_kind_id for row in rows for step in ladder.steps(row["campaign__ladder"])}
-    if not ids:
-        return {}
-    kinds = CardKind.objects.filter(pk__in=sorted(ids)).values_list("pk", "code", "face_value")
-    return {pk: (code, face) for pk, code, face in kinds}
 
 
 def _cards_for(units: list[dict], queued: Counter) -> dict[int, list[int]]:

@@ -186,6 +186,6 @@ def test_a_bars_count_and_share_stay_inside_the_chart():
 
     from funnel.charts import WIDTH, _text_width, funnel
 
-    svg = funnel([("link visits", 1234), ("phones verified", 1500)], "t")
+    svg = funnel([("link visits", 1234, None), ("phones verified", 1500, 121.6)], "t")
     [(x, text)] = re.findall(r'<text x="([0-9.]+)" y="[0-9.]+">([^<]*%)</text>', svg)
     assert text == "1,500 · 122%" and float(x) + _text_width(text) <= WIDTH
